@@ -1,0 +1,73 @@
+//! The OpenAPI document (generated from the handlers by utoipa) and the pages that show it: Swagger UI at `/docs`,
+//! ReDoc at `/redoc`, JSON at `/openapi.json`. All assets are compiled in, so the pages work offline.
+
+use axum::Router;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use utoipa::Modify;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::state::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Online Cinema", version = "1.0.0", description = "Online Cinema API: accounts, profiles, catalog, cart, orders and payments."),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "health", description = "Liveness, readiness and metrics"),
+        (name = "accounts", description = "Registration, activation, login and passwords"),
+    )
+)]
+pub struct ApiDoc;
+
+/// Declares the `Authorization: Bearer <access token>` scheme that protected endpoints reference.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+const REDOC_JS: &[u8] = include_bytes!("../assets/redoc.standalone.js");
+
+const REDOC_HTML: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+  <title>Redoc</title>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <style>body { margin: 0; padding: 0; }</style>
+</head>
+<body>
+  <redoc spec-url="/openapi.json"></redoc>
+  <script src="/redoc/redoc.standalone.js"></script>
+</body>
+</html>"#;
+
+/// The documentation routes for `openapi`.
+pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+    Router::new()
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .route("/redoc", get(|| async { Html(REDOC_HTML) }))
+        .route(
+            "/redoc/redoc.standalone.js",
+            get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/javascript"),
+                        (header::CACHE_CONTROL, "public, max-age=86400"),
+                    ],
+                    REDOC_JS,
+                )
+                    .into_response()
+            }),
+        )
+}

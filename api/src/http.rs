@@ -1,0 +1,63 @@
+//! Cross-cutting HTTP behaviour: request ids and spans, metrics, fallbacks for unknown paths and methods.
+
+use std::time::Instant;
+
+use axum::Json;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tower_http::request_id::RequestId;
+
+use crate::state::AppState;
+
+/// The span each request runs in: its id (also returned as `x-request-id`), method and route.
+pub fn make_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-")
+        .to_owned();
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.uri().path(), route = %route)
+}
+
+/// Counts requests by route and status and records their latency.
+pub async fn track_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// Unknown paths: the original redirects a path missing its trailing slash (307, same method) when the slashed
+/// form exists; anything else is `{"detail":"Not Found"}`.
+pub async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
+    let path = uri.path();
+    if !path.ends_with('/') && state.routes.at(&format!("{path}/")).is_ok() {
+        let location = match uri.query() {
+            Some(query) => format!("{path}/?{query}"),
+            None => format!("{path}/"),
+        };
+        if let Ok(value) = HeaderValue::from_str(&location) {
+            return (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, value)]).into_response();
+        }
+    }
+    (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response()
+}
+
+pub async fn method_not_allowed(_method: Method) -> Response {
+    (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"detail": "Method Not Allowed"}))).into_response()
+}

@@ -1,0 +1,15 @@
+//! The Online Cinema HTTP API. `main.rs` only wires the command line; everything else lives here so the test
+//! harness can run the same application in-process.
+
+pub mod app;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod http;
+pub mod settings;
+pub mod state;
+
+pub use app::{build, serve};
+pub use settings::ApiConfig;
+pub use state::AppState;

@@ -1,0 +1,28 @@
+//! The api's settings: the shared sections it needs, read once at start.
+
+use shared::config::{
+    self, AuthSettings, BrokerSettings, ConfigError, DatabaseSettings, HttpSettings, RedisSettings, RuntimeSettings,
+};
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub runtime: RuntimeSettings,
+    pub database: DatabaseSettings,
+    pub redis: RedisSettings,
+    pub broker: BrokerSettings,
+    pub auth: AuthSettings,
+    pub http: HttpSettings,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            runtime: config::from_env()?,
+            database: config::from_env()?,
+            redis: config::from_env()?,
+            broker: config::from_env()?,
+            auth: config::from_env()?,
+            http: config::from_env()?,
+        })
+    }
+}

@@ -1,0 +1,22 @@
+//! Shared application state handed to every handler.
+
+use std::sync::Arc;
+
+use shared::cache::Cache;
+use shared::db::DbPool;
+use shared::jobs::broker::Publisher;
+use shared::jobs::outbox::Relay;
+
+use crate::settings::ApiConfig;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: DbPool,
+    pub cache: Cache,
+    pub publisher: Publisher,
+    /// Woken after a transaction that wrote to the outbox commits, so jobs leave at once.
+    pub relay: Relay,
+    pub config: Arc<ApiConfig>,
+    /// Every documented path, to answer a request missing its trailing slash with the original's 307.
+    pub routes: Arc<matchit::Router<()>>,
+}

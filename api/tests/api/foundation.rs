@@ -1,0 +1,347 @@
+//! The skeleton: health, readiness, configuration errors, migrations, documentation, fallbacks, the job
+//! transport, and graceful shutdown of the three binaries.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use lapin::options::BasicGetOptions;
+use serde_json::json;
+use shared::jobs::topology::{Topology, WorkQueue};
+use shared::jobs::{EmailJob, EmailKind, Envelope, Job};
+
+use crate::support::{self, Namespace, TestApp, TestDatabase, json};
+
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn ready_with_every_dependency_up_returns_200() {
+    let app = TestApp::spawn().await;
+    let (status, body) = json(app.get("/health/ready").await).await;
+    assert_eq!(status, 200, "{body}");
+    for dependency in ["postgres", "redis", "rabbitmq"] {
+        assert_eq!(body["checks"][dependency]["status"], "up", "{body}");
+    }
+    let (status, body) = json(app.get("/health/live").await).await;
+    assert_eq!((status, body["status"].as_str()), (200, Some("alive")));
+}
+
+#[tokio::test]
+async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
+    for dependency in ["postgres", "redis", "rabbitmq"] {
+        let database = TestDatabase::create().await;
+        let namespace = Namespace::new();
+        let mut config = api::ApiConfig {
+            runtime: shared::config::RuntimeSettings { environment: "test".into(), log_format: None, rust_log: None },
+            database: database.settings(),
+            redis: support::redis_settings(&namespace.prefix),
+            broker: namespace.broker(),
+            auth: support::auth_settings(),
+            http: shared::config::HttpSettings {
+                api_addr: "127.0.0.1:0".parse().unwrap(),
+                app_url: "http://cinema.test/".into(),
+                media_root: std::env::temp_dir(),
+                cors_allowed_origins: String::new(),
+                request_timeout_secs: 10,
+                max_body_bytes: 1024 * 1024,
+            },
+        };
+        match dependency {
+            "postgres" => config.database.db_port = closed_port(),
+            "redis" => config.redis.redis_port = closed_port(),
+            _ => config.broker.rabbitmq_url = format!("amqp://guest:guest@127.0.0.1:{}/%2f", closed_port()).into(),
+        }
+        let app = api::build(config).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let server = tokio::spawn(api::serve(app, listener, shutdown.clone()));
+        let response = reqwest::get(format!("http://{address}/health/ready")).await.unwrap();
+        let (status, body) = json(response).await;
+        assert_eq!(status, 503, "{dependency}: {body}");
+        assert_eq!(body["checks"][dependency]["status"], "down", "{body}");
+        assert!(body["detail"].as_str().unwrap().contains(dependency), "{body}");
+        // Liveness does not depend on anything.
+        assert_eq!(reqwest::get(format!("http://{address}/health/live")).await.unwrap().status(), 200);
+        shutdown.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(15), server).await;
+    }
+}
+
+fn api_binary() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_BIN_EXE_api"))
+}
+
+/// The worker and scheduler binaries sit beside the api's (`cargo test --workspace` builds them all first).
+fn sibling_binary(name: &str) -> std::path::PathBuf {
+    let path = api_binary().with_file_name(name);
+    assert!(path.exists(), "{} is not built; run the tests with `cargo test --workspace`", path.display());
+    path
+}
+
+/// A command with a clean environment (no `.env` from the working directory) plus `vars`.
+fn command(binary: &std::path::Path, vars: &[(&str, String)]) -> Command {
+    let mut command = Command::new(binary);
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).current_dir(std::env::temp_dir());
+    for (key, value) in vars {
+        command.env(key, value);
+    }
+    command
+}
+
+fn secrets() -> Vec<(&'static str, String)> {
+    vec![("SECRET_KEY_ACCESS", "a".repeat(40)), ("SECRET_KEY_REFRESH", "b".repeat(40))]
+}
+
+#[test]
+fn a_bad_or_missing_setting_stops_the_binary_with_one_line_naming_it() {
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (vec![], "SECRET_KEY_ACCESS"),
+        ([secrets(), vec![("DB_PORT", "not-a-port".into())]].concat(), "DB_PORT"),
+        ([secrets(), vec![("LOG_FORMAT", "xml".into())]].concat(), "LOG_FORMAT"),
+        ([secrets(), vec![("RABBITMQ_URL", "http://nope".into())]].concat(), "RABBITMQ_URL"),
+        ([secrets(), vec![("APP_URL", "not a url".into())]].concat(), "APP_URL"),
+        (vec![("SECRET_KEY_ACCESS", "short".into()), ("SECRET_KEY_REFRESH", "b".repeat(40))], "SECRET_KEY_ACCESS"),
+    ];
+    for (vars, expected) in cases {
+        let output = command(&api_binary(), &vars).arg("migrate").output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{expected}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.trim().lines().count(), 1, "one line expected: {stderr}");
+        assert!(stderr.starts_with(&format!("configuration error: {expected}:")), "{stderr}");
+        assert!(!stderr.contains(&"b".repeat(40)), "secrets must not be printed: {stderr}");
+    }
+    let output = command(&sibling_binary("worker"), &[("WORKER_QUEUES", "email,videos".into())]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("configuration error: WORKER_QUEUES:"));
+    let output = command(&sibling_binary("scheduler"), &[("PURGE_CRON", "often".into())]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("configuration error: PURGE_CRON:"));
+}
+
+#[tokio::test]
+async fn migrations_apply_revert_and_apply_again() {
+    let name = format!("oc_migrate_{}", uuid::Uuid::new_v4().simple());
+    {
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        let mut admin = diesel_async::AsyncPgConnection::establish(&support::admin_url()).await.unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+    }
+    let database = TestDatabase { name: name.clone() };
+    let url = database.settings().url();
+    let applied = shared::db::run_migrations(&url).await.unwrap();
+    assert!(applied.len() >= 2, "{applied:?}");
+    assert!(shared::db::run_migrations(&url).await.unwrap().is_empty(), "second run applies nothing");
+    assert_eq!(shared::db::revert_all_migrations(&url).await.unwrap(), applied.len());
+    assert_eq!(shared::db::run_migrations(&url).await.unwrap(), applied);
+}
+
+#[tokio::test]
+async fn openapi_document_is_valid_and_docs_pages_are_served() {
+    let app = TestApp::spawn_with(support::Options { environment: "development", ..Default::default() }).await;
+    let (status, doc) = json(app.get("/openapi.json").await).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."), "{doc}");
+    assert_eq!(doc["info"]["title"], "Online Cinema");
+    assert_eq!(doc["info"]["version"], "1.0.0");
+    assert!(doc["paths"]["/health/ready"]["get"]["responses"]["503"].is_object(), "{}", doc["paths"]);
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+
+    let docs = app.get("/docs/").await;
+    assert_eq!(docs.status(), 200);
+    let html = docs.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    let initializer = app.get("/docs/swagger-initializer.js").await.text().await.unwrap();
+    assert!(initializer.contains("/openapi.json"), "{initializer}");
+    assert_eq!(app.get("/docs/swagger-ui-bundle.js").await.status(), 200, "Swagger UI assets are vendored");
+
+    let redoc = app.get("/redoc").await;
+    assert_eq!(redoc.status(), 200);
+    assert!(redoc.text().await.unwrap().contains("<redoc spec-url=\"/openapi.json\">"));
+    let js = app.get("/redoc/redoc.standalone.js").await;
+    assert_eq!(js.status(), 200);
+    assert!(js.bytes().await.unwrap().len() > 100_000);
+}
+
+#[tokio::test]
+async fn unknown_paths_methods_and_missing_slashes_answer_like_the_original() {
+    let app = TestApp::spawn().await;
+    let (status, body) = json(app.get("/nowhere/").await).await;
+    assert_eq!((status, body), (404, json!({"detail": "Not Found"})));
+    let (status, body) = json(app.client.delete(app.url("/health/live")).send().await.unwrap()).await;
+    assert_eq!((status, body), (405, json!({"detail": "Method Not Allowed"})));
+
+    let response = app.get("/health/live").await;
+    assert!(response.headers().contains_key("x-request-id"), "every response carries its request id");
+    let response = app.client.get(app.url("/health/live")).header("x-request-id", "abc-123").send().await.unwrap();
+    assert_eq!(response.headers()["x-request-id"], "abc-123", "a caller's request id is kept");
+}
+
+#[tokio::test]
+async fn metrics_expose_requests_by_route_and_status() {
+    let app = TestApp::spawn().await;
+    app.get("/health/live").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(text.contains("http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"}"), "{text}");
+    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("db_pool_connections"), "{text}");
+}
+
+#[tokio::test]
+async fn cors_allows_configured_origins_only() {
+    let app = TestApp::spawn().await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/health/live"))
+            .header("origin", origin)
+            .header("access-control-request-method", "GET")
+            .send()
+    };
+    let allowed = preflight("http://front.test").await.unwrap();
+    assert_eq!(allowed.headers()["access-control-allow-origin"], "http://front.test");
+    let refused = preflight("http://evil.test").await.unwrap();
+    assert!(!refused.headers().contains_key("access-control-allow-origin"));
+}
+
+#[tokio::test]
+async fn outbox_jobs_reach_their_queue_and_poison_jobs_reach_the_dead_letter_queue() {
+    let mut app = TestApp::spawn().await;
+    let job = Job::SendEmail(EmailJob {
+        kind: EmailKind::ActivationConfirmation,
+        to: "relay@example.com".into(),
+        context: json!({}),
+    });
+    {
+        let mut conn = app.conn().await;
+        shared::jobs::outbox::enqueue(&mut conn, &job).await.unwrap();
+    }
+    // No worker yet: the relay publishes with confirms and the job waits, durable, in its queue.
+    let topology = Topology::new(&app.config.broker);
+    let connection = shared::jobs::broker::connect(&app.config.broker.rabbitmq_url).await.unwrap();
+    let channel = connection.create_channel().await.unwrap();
+    topology.declare(&channel).await.unwrap();
+    let mut delivered = None;
+    for _ in 0..100 {
+        if let Some(message) =
+            channel.basic_get(&topology.queue(WorkQueue::Email), BasicGetOptions { no_ack: true }).await.unwrap()
+        {
+            delivered = Some(message);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let delivered = delivered.expect("the relay published the outbox job");
+    let envelope: Envelope = serde_json::from_slice(&delivered.delivery.data).unwrap();
+    assert_eq!(envelope.job, job);
+    assert_eq!(envelope.attempt, 1);
+
+    // A message no worker can decode goes to the dead-letter queue instead of looping.
+    app.start_worker();
+    let (properties, _) = shared::jobs::broker::encode(&envelope).unwrap();
+    channel.confirm_select(Default::default()).await.unwrap();
+    shared::jobs::broker::publish_confirmed(&channel, &topology.exchange(), "email", properties, b"not json")
+        .await
+        .unwrap();
+    let mut dead = None;
+    for _ in 0..100 {
+        if let Some(message) =
+            channel.basic_get(&topology.dead_letter_queue(), BasicGetOptions { no_ack: true }).await.unwrap()
+        {
+            dead = Some(message);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let dead = dead.expect("the poison job was dead-lettered");
+    assert_eq!(dead.delivery.data, b"not json");
+    let headers = dead.delivery.properties.headers().clone().unwrap();
+    let last_error = headers
+        .inner()
+        .iter()
+        .find(|(key, _)| key.as_str() == "x-last-error")
+        .and_then(|(_, value)| value.as_long_string().map(|s| s.to_string()));
+    assert!(last_error.unwrap_or_default().contains("undecodable"), "{headers:?}");
+    app.stop().await;
+}
+
+/// Starts a binary, waits for its ready endpoint, sends SIGTERM and expects a clean exit.
+async fn assert_sigterm_exits_zero(binary: std::path::PathBuf, vars: Vec<(&str, String)>, ready_url: String) {
+    let mut child = command(&binary, &vars).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(response) = client.get(&ready_url).send().await
+            && response.status() == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ready, "{} never became ready", binary.display());
+    let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    assert!(status.success());
+    let exit = tokio::task::spawn_blocking(move || {
+        for _ in 0..150 {
+            if let Some(status) = child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        None
+    })
+    .await
+    .unwrap();
+    let exit = exit.unwrap_or_else(|| panic!("{} did not stop within 15 s of SIGTERM", binary.display()));
+    assert_eq!(exit.code(), Some(0), "{} exit status", binary.display());
+}
+
+fn free_addr() -> String {
+    format!("127.0.0.1:{}", closed_port())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_and_exits_zero_for_every_binary() {
+    let database = TestDatabase::create().await;
+    let namespace = Namespace::new();
+    let settings = database.settings();
+    let mut vars = secrets();
+    vars.extend([
+        ("POSTGRES_DB", settings.postgres_db.clone()),
+        ("POSTGRES_USER", settings.postgres_user.clone()),
+        ("DB_HOST", settings.db_host.clone()),
+        ("DB_PORT", settings.db_port.to_string()),
+        ("RABBITMQ_URL", support::rabbitmq_url()),
+        ("RABBITMQ_PREFIX", namespace.prefix.clone()),
+        ("REDIS_KEY_PREFIX", format!("{}:", namespace.prefix)),
+        ("EMAIL_PORT", closed_port().to_string()),
+    ]);
+    if let Some(password) = url::Url::parse(&support::admin_url()).unwrap().password() {
+        vars.push(("POSTGRES_PASSWORD", password.to_owned()));
+    }
+    let api_addr = free_addr();
+    let worker_addr = free_addr();
+    let scheduler_addr = free_addr();
+    let with = |key: &'static str, value: &str| {
+        let mut all = vars.clone();
+        all.push((key, value.to_owned()));
+        all
+    };
+    assert_sigterm_exits_zero(api_binary(), with("API_ADDR", &api_addr), format!("http://{api_addr}/health/ready"))
+        .await;
+    assert_sigterm_exits_zero(
+        sibling_binary("worker"),
+        with("WORKER_ADDR", &worker_addr),
+        format!("http://{worker_addr}/health/ready"),
+    )
+    .await;
+    assert_sigterm_exits_zero(
+        sibling_binary("scheduler"),
+        with("SCHEDULER_ADDR", &scheduler_addr),
+        format!("http://{scheduler_addr}/health/ready"),
+    )
+    .await;
+}

@@ -1,0 +1,7 @@
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+//! Integration tests of the api (and, end to end, the worker and scheduler) against real PostgreSQL, Redis,
+//! RabbitMQ and an in-process SMTP sink. One binary, one link step.
+
+mod support;
+
+mod foundation;

@@ -1,0 +1,403 @@
+#![allow(dead_code)] // helpers are shared by test modules that each use a part of them
+//! The test harness: each [`TestApp`] runs the real application in-process on a random port against its own
+//! database (cloned from a migrated template), its own RabbitMQ names and Redis keys, and an in-process SMTP sink,
+//! so tests run in parallel and leave nothing behind.
+
+pub mod smtp;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use api::ApiConfig;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use secrecy::SecretString;
+use shared::config::{
+    AuthSettings, BrokerSettings, DatabaseSettings, HttpSettings, MailSettings, RedisSettings, RuntimeSettings,
+    SchedulerSettings, WorkerSettings,
+};
+use shared::db::DbPool;
+use tokio::sync::OnceCell;
+use tokio_util::sync::CancellationToken;
+
+pub use smtp::SmtpSink;
+
+pub fn admin_url() -> String {
+    std::env::var("TEST_DATABASE_ADMIN_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+pub fn rabbitmq_url() -> String {
+    std::env::var("TEST_RABBITMQ_URL").unwrap_or_else(|_| "amqp://guest:guest@127.0.0.1:5672/%2f".into())
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Database settings pointing at `database` on the admin server.
+pub fn database_settings(database: &str) -> DatabaseSettings {
+    let url = url::Url::parse(&admin_url()).expect("TEST_DATABASE_ADMIN_URL is a URL");
+    DatabaseSettings {
+        postgres_db: database.to_owned(),
+        postgres_user: if url.username().is_empty() { "postgres".into() } else { url.username().to_owned() },
+        postgres_password: url.password().map(|p| SecretString::from(p.to_owned())),
+        db_host: url.host_str().unwrap_or("127.0.0.1").to_owned(),
+        db_port: url.port().unwrap_or(5432),
+        db_pool_size: 8,
+        db_timeout_secs: 3,
+    }
+}
+
+/// The migrated template every test database is cloned from; named after the migrations, so a changed
+/// migration gets a fresh template.
+async fn template() -> &'static str {
+    static TEMPLATE: OnceCell<String> = OnceCell::const_new();
+    TEMPLATE
+        .get_or_init(|| async {
+            let mut digest: u64 = 0xcbf2_9ce4_8422_2325;
+            let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations");
+            let mut entries: Vec<_> = walk(std::path::Path::new(root));
+            entries.sort();
+            for path in entries {
+                for byte in path.to_string_lossy().bytes().chain(std::fs::read(&path).unwrap()) {
+                    digest = (digest ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            let name = format!("oc_template_{digest:016x}");
+            let mut admin = AsyncPgConnection::establish(&admin_url()).await.expect("connect to the admin database");
+            // Serialise template creation across test processes.
+            diesel::sql_query("SELECT pg_advisory_lock(4242)").execute(&mut admin).await.unwrap();
+            let exists = diesel::sql_query(format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"))
+                .execute(&mut admin)
+                .await
+                .unwrap()
+                > 0;
+            if !exists {
+                let building = format!("{name}_building");
+                diesel::sql_query(format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+                diesel::sql_query(format!("CREATE DATABASE {building}")).execute(&mut admin).await.unwrap();
+                shared::db::run_migrations(&database_settings(&building).url()).await.expect("migrate the template");
+                diesel::sql_query(format!("ALTER DATABASE {building} RENAME TO {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .unwrap();
+            }
+            diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut admin).await.unwrap();
+            name
+        })
+        .await
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
+    }
+    files
+}
+
+/// A fresh, migrated database, dropped when the guard is dropped.
+pub struct TestDatabase {
+    pub name: String,
+}
+
+impl TestDatabase {
+    pub async fn create() -> Self {
+        let template = template().await;
+        let name = unique("oc_test");
+        let mut admin = AsyncPgConnection::establish(&admin_url()).await.unwrap();
+        let mut attempt = 0;
+        loop {
+            // Cloning fails while another session briefly touches the template; retry.
+            match diesel::sql_query(format!("CREATE DATABASE {name} TEMPLATE {template}")).execute(&mut admin).await {
+                Ok(_) => break,
+                Err(err) if attempt < 20 => {
+                    attempt += 1;
+                    eprintln!("retrying database clone: {err}");
+                    tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                }
+                Err(err) => panic!("cannot create test database: {err}"),
+            }
+        }
+        Self { name }
+    }
+
+    pub fn settings(&self) -> DatabaseSettings {
+        database_settings(&self.name)
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside async context guarantees: use a private runtime on a plain thread.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                if let Ok(mut admin) = AsyncPgConnection::establish(&admin_url()).await {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Unique RabbitMQ names and Redis keys, removed on drop.
+pub struct Namespace {
+    pub prefix: String,
+}
+
+impl Namespace {
+    pub fn new() -> Self {
+        Self { prefix: unique("t") }
+    }
+    pub fn broker(&self) -> BrokerSettings {
+        BrokerSettings {
+            rabbitmq_url: SecretString::from(rabbitmq_url()),
+            rabbitmq_prefix: self.prefix.clone(),
+            job_max_attempts: 3,
+            job_retry_base_ms: 200,
+            worker_prefetch: 8,
+        }
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let prefix = self.prefix.clone();
+        let broker = self.broker();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async move {
+                let topology = shared::jobs::topology::Topology::new(&broker);
+                if let Ok(connection) = shared::jobs::broker::connect(&broker.rabbitmq_url).await {
+                    if let Ok(channel) = connection.create_channel().await {
+                        let mut queues = vec![topology.dead_letter_queue()];
+                        for queue in shared::jobs::topology::WorkQueue::ALL {
+                            queues.push(topology.queue(queue));
+                            for attempt in 1..=10 {
+                                queues.push(topology.retry_queue(queue, attempt));
+                            }
+                        }
+                        for queue in queues {
+                            let _ = channel.queue_delete(&queue, Default::default()).await;
+                        }
+                        for exchange in [topology.exchange(), topology.dead_letter_exchange()] {
+                            let _ = channel.exchange_delete(&exchange, Default::default()).await;
+                        }
+                    }
+                    let _ = connection.close(200, "test done").await;
+                }
+                if let Ok(client) = redis::Client::open(redis_url())
+                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                {
+                    let keys: Vec<String> =
+                        redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.unwrap_or_default();
+                    if !keys.is_empty() {
+                        let _: Result<(), _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                    }
+                }
+            });
+        })
+        .join();
+    }
+}
+
+pub fn auth_settings() -> AuthSettings {
+    AuthSettings {
+        secret_key_access: SecretString::from("test-access-secret-0123456789abcdef0123456789"),
+        secret_key_refresh: SecretString::from("test-refresh-secret-0123456789abcdef012345678"),
+        algorithm: "HS256".into(),
+        login_days: 7,
+        activation_token_life: 1,
+        access_token_minutes: 60,
+        password_reset_token_hours: 24,
+        // The minimum cost keeps tests fast; the hashing path is the same.
+        bcrypt_cost: 4,
+    }
+}
+
+/// Knobs for one test application.
+#[derive(Clone)]
+pub struct Options {
+    pub worker: bool,
+    pub scheduler: bool,
+    pub environment: &'static str,
+    pub purge_cron: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { worker: false, scheduler: false, environment: "test", purge_cron: "0 0 0 1 1 *".into() }
+    }
+}
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub base: String,
+    pub client: reqwest::Client,
+    pub config: ApiConfig,
+    pub pool: DbPool,
+    pub smtp: SmtpSink,
+    pub shutdown: CancellationToken,
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+    // Dropped last: the namespace and database outlive the tasks that use them.
+    pub namespace: Namespace,
+    pub database: TestDatabase,
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(Options::default()).await
+    }
+
+    pub async fn spawn_with(options: Options) -> Self {
+        let database = TestDatabase::create().await;
+        let namespace = Namespace::new();
+        let smtp = SmtpSink::start().await;
+        let config = ApiConfig {
+            runtime: RuntimeSettings { environment: options.environment.into(), log_format: None, rust_log: None },
+            database: database.settings(),
+            redis: redis_settings(&namespace.prefix),
+            broker: namespace.broker(),
+            auth: auth_settings(),
+            http: HttpSettings {
+                api_addr: "127.0.0.1:0".parse().unwrap(),
+                app_url: "http://cinema.test/".into(),
+                media_root: std::env::temp_dir().join(&namespace.prefix),
+                cors_allowed_origins: "http://front.test".into(),
+                request_timeout_secs: 10,
+                max_body_bytes: 2 * 1024 * 1024,
+            },
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let app = api::build(config.clone()).unwrap();
+        let pool = app.state.pool.clone();
+        let shutdown = CancellationToken::new();
+        let mut tasks = vec![tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { api::serve(app, listener, shutdown).await.unwrap() }
+        })];
+        let mut this = Self {
+            address,
+            base: format!("http://{address}"),
+            client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            config,
+            pool,
+            smtp,
+            shutdown,
+            tasks: Vec::new(),
+            namespace,
+            database,
+        };
+        if options.worker {
+            this.start_worker();
+        }
+        if options.scheduler {
+            this.start_scheduler(&options.purge_cron);
+        }
+        this.tasks.append(&mut tasks);
+        this
+    }
+
+    pub fn mail_settings(&self) -> MailSettings {
+        MailSettings {
+            email_host: "127.0.0.1".into(),
+            email_port: self.smtp.port,
+            email_host_user: None,
+            email_host_password: None,
+            email_use_tls: false,
+            from_email: "no-reply@cinema.test".into(),
+            app_url: self.config.http.app_url.clone(),
+            email_timeout_secs: 5,
+        }
+    }
+
+    /// Starts a worker on this app's queues and database; returns its own shutdown token.
+    pub fn start_worker(&mut self) -> CancellationToken {
+        let token = self.shutdown.child_token();
+        let config = worker::WorkerConfig {
+            database: self.config.database.clone(),
+            broker: self.config.broker.clone(),
+            mail: self.mail_settings(),
+            worker: WorkerSettings {
+                worker_addr: "127.0.0.1:0".parse().unwrap(),
+                worker_queues: "email,maintenance".into(),
+            },
+        };
+        let pool = self.pool.clone();
+        let run = token.clone();
+        self.tasks.push(tokio::spawn(async move { worker::run(config, pool, run).await.unwrap() }));
+        token
+    }
+
+    pub fn start_scheduler(&mut self, cron: &str) -> CancellationToken {
+        let token = self.shutdown.child_token();
+        let config = scheduler::SchedulerConfig {
+            broker: self.config.broker.clone(),
+            scheduler: SchedulerSettings { scheduler_addr: "127.0.0.1:0".parse().unwrap(), purge_cron: cron.into() },
+        };
+        let pool = self.pool.clone();
+        let run = token.clone();
+        self.tasks.push(tokio::spawn(async move { scheduler::run(config, pool, run).await.unwrap() }));
+        token
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    }
+
+    pub async fn conn(&self) -> shared::db::DbConn {
+        shared::db::conn(&self.pool).await.unwrap()
+    }
+
+    /// Stops every task and waits for them.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        for task in self.tasks.drain(..) {
+            let _ = tokio::time::timeout(Duration::from_secs(40), task).await;
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+pub fn redis_settings(prefix: &str) -> RedisSettings {
+    let url = url::Url::parse(&redis_url()).unwrap();
+    RedisSettings {
+        redis_host: url.host_str().unwrap_or("127.0.0.1").into(),
+        redis_port: url.port().unwrap_or(6379),
+        redis_db: 0,
+        redis_password: url.password().map(|p| SecretString::from(p.to_owned())),
+        redis_key_prefix: format!("{prefix}:"),
+    }
+}
+
+/// JSON body of a response, with its status.
+pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+    (status, body)
+}

@@ -1,0 +1,3 @@
+DROP TABLE scheduler_ticks;
+DROP TABLE processed_jobs;
+DROP TABLE job_outbox;

@@ -1,0 +1,548 @@
+//! Typed settings, read once from the process environment (and an optional `.env`).
+//!
+//! Each binary loads only the sections it needs, so a worker does not demand JWT secrets. Variable names follow
+//! the original service where it had one (`POSTGRES_*`, `DB_HOST`, `SECRET_KEY_ACCESS`, `EMAIL_HOST`, `APP_URL`, ...).
+//! Every problem is reported as one [`ConfigError`] naming the variable, so a binary can stop with one clear line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Once;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// A setting that is missing or malformed: the variable's name and what is wrong with it (never its value when
+/// the value is a secret).
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {var}: {problem}")]
+pub struct ConfigError {
+    pub var: String,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(var: &str, problem: impl Into<String>) -> Self {
+        Self { var: var.to_owned(), problem: problem.into() }
+    }
+}
+
+static DOTENV: Once = Once::new();
+
+/// Loads `.env` from the working directory once; real environment variables win over the file.
+fn load_dotenv() {
+    DOTENV.call_once(|| {
+        let _ = dotenvy::dotenv();
+    });
+}
+
+/// Deserialises one settings section from the environment and runs its semantic checks.
+pub fn from_env<T: DeserializeOwned + Validate>() -> Result<T, ConfigError> {
+    load_dotenv();
+    let section: T = envy::from_env().map_err(|err| match err {
+        envy::Error::MissingValue(field) => ConfigError::new(&field.to_uppercase(), "is required but not set"),
+        // envy's parse errors read "<reason> while parsing value '<v>' provided by <VAR>"; only numbers and
+        // booleans can fail to parse here, never secrets, so echoing the value is safe and helpful.
+        envy::Error::Custom(message) => {
+            let var = message.rsplit("provided by ").next().unwrap_or("environment").trim().to_owned();
+            ConfigError { var, problem: message }
+        }
+    })?;
+    section.validate()?;
+    Ok(section)
+}
+
+/// Semantic checks that serde cannot express (ranges, URL shapes, enumerations, secret strength).
+pub trait Validate {
+    fn validate(&self) -> Result<(), ConfigError>;
+}
+
+fn one_of(var: &str, value: &str, allowed: &[&str]) -> Result<(), ConfigError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(ConfigError::new(var, format!("must be one of {allowed:?}, got {value:?}")))
+    }
+}
+
+fn positive(var: &str, value: u64) -> Result<(), ConfigError> {
+    if value == 0 { Err(ConfigError::new(var, "must be greater than 0")) } else { Ok(()) }
+}
+
+fn parse_url(var: &str, value: &str, schemes: &[&str]) -> Result<url::Url, ConfigError> {
+    let url = url::Url::parse(value).map_err(|e| ConfigError::new(var, format!("is not a valid URL ({e})")))?;
+    if !schemes.contains(&url.scheme()) {
+        return Err(ConfigError::new(var, format!("must use one of the schemes {schemes:?}")));
+    }
+    Ok(url)
+}
+
+fn default_environment() -> String {
+    "development".into()
+}
+
+/// How the binary runs and logs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RuntimeSettings {
+    /// `development`, `test` or `production`; production turns on JSON logs and admin-only API docs.
+    #[serde(default = "default_environment")]
+    pub environment: String,
+    /// `pretty` or `json`; defaults to `json` in production and `pretty` elsewhere.
+    #[serde(default)]
+    pub log_format: Option<String>,
+    /// A `tracing` filter such as `info,api=debug`.
+    #[serde(default)]
+    pub rust_log: Option<String>,
+}
+
+impl RuntimeSettings {
+    pub fn is_production(&self) -> bool {
+        self.environment == "production"
+    }
+    pub fn json_logs(&self) -> bool {
+        match self.log_format.as_deref() {
+            Some(format) => format == "json",
+            None => self.is_production(),
+        }
+    }
+}
+
+impl Validate for RuntimeSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        one_of("ENVIRONMENT", &self.environment, &["development", "test", "production"])?;
+        if let Some(format) = &self.log_format {
+            one_of("LOG_FORMAT", format, &["pretty", "json"])?;
+        }
+        Ok(())
+    }
+}
+
+fn default_db_name() -> String {
+    "online_cinema".into()
+}
+fn default_db_user() -> String {
+    "postgres".into()
+}
+fn default_localhost() -> String {
+    "127.0.0.1".into()
+}
+fn default_db_port() -> u16 {
+    5432
+}
+fn default_pool_size() -> usize {
+    16
+}
+fn default_db_timeout() -> u64 {
+    5
+}
+
+/// PostgreSQL connection settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    #[serde(default = "default_db_name")]
+    pub postgres_db: String,
+    #[serde(default = "default_db_user")]
+    pub postgres_user: String,
+    #[serde(default)]
+    pub postgres_password: Option<SecretString>,
+    #[serde(default = "default_localhost")]
+    pub db_host: String,
+    #[serde(default = "default_db_port")]
+    pub db_port: u16,
+    /// Maximum connections in this process's pool.
+    #[serde(default = "default_pool_size")]
+    pub db_pool_size: usize,
+    /// Seconds to wait for a pooled connection (and to open one) before failing the request.
+    #[serde(default = "default_db_timeout")]
+    pub db_timeout_secs: u64,
+}
+
+impl DatabaseSettings {
+    /// The connection URL for `database` on this server (the secret is exposed only to the driver).
+    pub fn url_for(&self, database: &str) -> String {
+        let mut url = url::Url::parse("postgres://localhost").unwrap_or_else(|_| unreachable!("static URL parses"));
+        let _ = url.set_host(Some(&self.db_host));
+        let _ = url.set_port(Some(self.db_port));
+        let _ = url.set_username(&self.postgres_user);
+        if let Some(password) = &self.postgres_password {
+            let _ = url.set_password(Some(password.expose_secret()));
+        }
+        url.set_path(database);
+        url.to_string()
+    }
+    pub fn url(&self) -> String {
+        self.url_for(&self.postgres_db)
+    }
+}
+
+impl Validate for DatabaseSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.postgres_db.trim().is_empty() {
+            return Err(ConfigError::new("POSTGRES_DB", "must not be empty"));
+        }
+        if self.db_host.trim().is_empty() {
+            return Err(ConfigError::new("DB_HOST", "must not be empty"));
+        }
+        positive("DB_POOL_SIZE", self.db_pool_size as u64)?;
+        positive("DB_TIMEOUT_SECS", self.db_timeout_secs)
+    }
+}
+
+fn default_redis_port() -> u16 {
+    6379
+}
+
+/// Redis (token blacklist, rate limits).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    #[serde(default = "default_localhost")]
+    pub redis_host: String,
+    #[serde(default = "default_redis_port")]
+    pub redis_port: u16,
+    #[serde(default)]
+    pub redis_db: u32,
+    #[serde(default)]
+    pub redis_password: Option<SecretString>,
+    /// Prefix of every key this deployment writes (blacklist, rate limits), so deployments can share a server.
+    #[serde(default = "default_redis_prefix")]
+    pub redis_key_prefix: String,
+}
+
+fn default_redis_prefix() -> String {
+    "cinema:".into()
+}
+
+impl RedisSettings {
+    pub fn url(&self) -> String {
+        let auth = match &self.redis_password {
+            Some(password) if !password.expose_secret().is_empty() => format!(":{}@", password.expose_secret()),
+            _ => String::new(),
+        };
+        format!("redis://{auth}{}:{}/{}", self.redis_host, self.redis_port, self.redis_db)
+    }
+}
+
+impl Validate for RedisSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.redis_host.trim().is_empty() {
+            return Err(ConfigError::new("REDIS_HOST", "must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+fn default_rabbitmq_url() -> SecretString {
+    SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f")
+}
+fn default_prefix() -> String {
+    "cinema".into()
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_retry_base_ms() -> u64 {
+    2_000
+}
+fn default_prefetch() -> u16 {
+    16
+}
+
+/// RabbitMQ broker and job delivery policy.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BrokerSettings {
+    /// `amqp://user:password@host:port/vhost`; treated as a secret because it carries the password.
+    #[serde(default = "default_rabbitmq_url")]
+    pub rabbitmq_url: SecretString,
+    /// Prefix of every exchange and queue name, so several deployments (or tests) can share one broker.
+    #[serde(default = "default_prefix")]
+    pub rabbitmq_prefix: String,
+    /// Deliveries of one job before it goes to the dead-letter queue.
+    #[serde(default = "default_max_attempts")]
+    pub job_max_attempts: u32,
+    /// Delay before the first retry; each further retry waits four times longer.
+    #[serde(default = "default_retry_base_ms")]
+    pub job_retry_base_ms: u64,
+    /// Unacknowledged deliveries one worker holds at once.
+    #[serde(default = "default_prefetch")]
+    pub worker_prefetch: u16,
+}
+
+impl Validate for BrokerSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        parse_url("RABBITMQ_URL", self.rabbitmq_url.expose_secret(), &["amqp"]).map_err(|_| {
+            ConfigError::new("RABBITMQ_URL", "must be an amqp:// URL such as amqp://guest:guest@127.0.0.1:5672/%2f")
+        })?;
+        if self.rabbitmq_prefix.is_empty()
+            || !self.rabbitmq_prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ConfigError::new(
+                "RABBITMQ_PREFIX",
+                "must be non-empty and use only letters, digits, '-', '_' or '.'",
+            ));
+        }
+        if !(1..=10).contains(&self.job_max_attempts) {
+            return Err(ConfigError::new("JOB_MAX_ATTEMPTS", "must be between 1 and 10"));
+        }
+        positive("JOB_RETRY_BASE_MS", self.job_retry_base_ms)?;
+        positive("WORKER_PREFETCH", u64::from(self.worker_prefetch))
+    }
+}
+
+fn default_algorithm() -> String {
+    "HS256".into()
+}
+fn default_login_days() -> i64 {
+    7
+}
+fn default_activation_days() -> i64 {
+    1
+}
+fn default_access_minutes() -> i64 {
+    60
+}
+fn default_reset_hours() -> i64 {
+    24
+}
+fn default_bcrypt_cost() -> u32 {
+    12
+}
+
+/// Tokens and passwords.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// HMAC key of access tokens. Required: a random per-process default would break every other process.
+    pub secret_key_access: SecretString,
+    /// HMAC key of refresh tokens; must differ from the access key.
+    pub secret_key_refresh: SecretString,
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+    /// Lifetime of a refresh token (a login session) in days.
+    #[serde(default = "default_login_days")]
+    pub login_days: i64,
+    /// Lifetime of an activation token in days.
+    #[serde(default = "default_activation_days")]
+    pub activation_token_life: i64,
+    /// Lifetime of an access token in minutes.
+    #[serde(default = "default_access_minutes")]
+    pub access_token_minutes: i64,
+    /// Lifetime of a password-reset token in hours.
+    #[serde(default = "default_reset_hours")]
+    pub password_reset_token_hours: i64,
+    #[serde(default = "default_bcrypt_cost")]
+    pub bcrypt_cost: u32,
+}
+
+impl Validate for AuthSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (var, secret) in
+            [("SECRET_KEY_ACCESS", &self.secret_key_access), ("SECRET_KEY_REFRESH", &self.secret_key_refresh)]
+        {
+            if secret.expose_secret().len() < 32 {
+                return Err(ConfigError::new(var, "must be at least 32 characters (e.g. `openssl rand -hex 32`)"));
+            }
+        }
+        if self.secret_key_access.expose_secret() == self.secret_key_refresh.expose_secret() {
+            return Err(ConfigError::new("SECRET_KEY_REFRESH", "must differ from SECRET_KEY_ACCESS"));
+        }
+        one_of("ALGORITHM", &self.algorithm, &["HS256", "HS384", "HS512"])?;
+        for (var, value) in [
+            ("LOGIN_DAYS", self.login_days),
+            ("ACTIVATION_TOKEN_LIFE", self.activation_token_life),
+            ("ACCESS_TOKEN_MINUTES", self.access_token_minutes),
+            ("PASSWORD_RESET_TOKEN_HOURS", self.password_reset_token_hours),
+        ] {
+            if value <= 0 {
+                return Err(ConfigError::new(var, "must be greater than 0"));
+            }
+        }
+        if !(4..=31).contains(&self.bcrypt_cost) {
+            return Err(ConfigError::new("BCRYPT_COST", "must be between 4 and 31"));
+        }
+        Ok(())
+    }
+}
+
+fn default_api_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8000))
+}
+fn default_app_url() -> String {
+    "http://127.0.0.1:8000/".into()
+}
+fn default_media_root() -> PathBuf {
+    PathBuf::from("media")
+}
+fn default_request_timeout() -> u64 {
+    30
+}
+fn default_max_body() -> usize {
+    2 * 1024 * 1024
+}
+
+/// The HTTP server of the api binary.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HttpSettings {
+    #[serde(default = "default_api_addr")]
+    pub api_addr: SocketAddr,
+    /// Public base URL used in links (emails, payment redirects); always rendered with one trailing slash.
+    #[serde(default = "default_app_url")]
+    pub app_url: String,
+    /// Folder for uploaded media (avatars).
+    #[serde(default = "default_media_root")]
+    pub media_root: PathBuf,
+    /// Comma-separated origins allowed by CORS; `*` allows any; empty allows none.
+    #[serde(default)]
+    pub cors_allowed_origins: String,
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+    /// Largest accepted request body in bytes.
+    #[serde(default = "default_max_body")]
+    pub max_body_bytes: usize,
+}
+
+impl HttpSettings {
+    pub fn cors_origins(&self) -> Vec<String> {
+        self.cors_allowed_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
+    }
+}
+
+/// Normalises a base URL to end with exactly one `/`, as the original renders `APP_URL`.
+pub fn with_trailing_slash(url: &str) -> String {
+    format!("{}/", url.trim_end_matches('/'))
+}
+
+impl Validate for HttpSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        parse_url("APP_URL", &self.app_url, &["http", "https"])?;
+        positive("REQUEST_TIMEOUT_SECS", self.request_timeout_secs)?;
+        positive("MAX_BODY_BYTES", self.max_body_bytes as u64)?;
+        for origin in self.cors_origins() {
+            if origin != "*" {
+                parse_url("CORS_ALLOWED_ORIGINS", &origin, &["http", "https"])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn default_email_port() -> u16 {
+    1025
+}
+fn default_from_email() -> String {
+    "no-reply@example.com".into()
+}
+fn default_email_timeout() -> u64 {
+    10
+}
+
+/// SMTP delivery, used by the worker.
+#[derive(Debug, Clone, Deserialize)]
+pub struct MailSettings {
+    #[serde(default = "default_localhost")]
+    pub email_host: String,
+    #[serde(default = "default_email_port")]
+    pub email_port: u16,
+    #[serde(default)]
+    pub email_host_user: Option<String>,
+    #[serde(default)]
+    pub email_host_password: Option<SecretString>,
+    /// `true` requires STARTTLS; `false` sends in plain text (a local relay or a development inbox).
+    #[serde(default)]
+    pub email_use_tls: bool,
+    #[serde(default = "default_from_email")]
+    pub from_email: String,
+    #[serde(default = "default_app_url")]
+    pub app_url: String,
+    #[serde(default = "default_email_timeout")]
+    pub email_timeout_secs: u64,
+}
+
+impl Validate for MailSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.email_host.trim().is_empty() {
+            return Err(ConfigError::new("EMAIL_HOST", "must not be empty"));
+        }
+        if !self.from_email.contains('@') {
+            return Err(ConfigError::new("FROM_EMAIL", "must be an email address"));
+        }
+        parse_url("APP_URL", &self.app_url, &["http", "https"])?;
+        positive("EMAIL_TIMEOUT_SECS", self.email_timeout_secs)
+    }
+}
+
+fn default_worker_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9101))
+}
+fn default_scheduler_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9102))
+}
+fn default_purge_cron() -> String {
+    // Every minute at second 0, the original beat schedule.
+    "0 * * * * *".into()
+}
+
+fn default_worker_queues() -> String {
+    "email,maintenance".into()
+}
+
+/// The worker's queues and ops port.
+#[derive(Debug, Clone, Deserialize)]
+pub struct WorkerSettings {
+    #[serde(default = "default_worker_addr")]
+    pub worker_addr: SocketAddr,
+    /// Comma-separated work queues this worker consumes (`email`, `maintenance`), so each can be scaled alone.
+    #[serde(default = "default_worker_queues")]
+    pub worker_queues: String,
+}
+
+impl WorkerSettings {
+    pub fn queues(&self) -> Vec<crate::jobs::topology::WorkQueue> {
+        self.worker_queues.split(',').filter_map(|q| crate::jobs::topology::WorkQueue::from_name(q.trim())).collect()
+    }
+}
+
+impl Validate for WorkerSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        for name in self.worker_queues.split(',').map(str::trim) {
+            if crate::jobs::topology::WorkQueue::from_name(name).is_none() {
+                return Err(ConfigError::new(
+                    "WORKER_QUEUES",
+                    format!("unknown queue {name:?}; use email and/or maintenance"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The scheduler's cron table and ops port.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SchedulerSettings {
+    #[serde(default = "default_scheduler_addr")]
+    pub scheduler_addr: SocketAddr,
+    /// Six-field cron expression (seconds first) of the expired-token purge.
+    #[serde(default = "default_purge_cron")]
+    pub purge_cron: String,
+}
+
+impl Validate for SchedulerSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.purge_cron.split_whitespace().count() < 6 {
+            return Err(ConfigError::new(
+                "PURGE_CRON",
+                "must be a six-field cron expression, seconds first (e.g. `0 * * * * *`)",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Loads a section or stops the process with one line naming the variable (start-up only).
+pub fn load_or_exit<T: DeserializeOwned + Validate>() -> T {
+    match from_env::<T>() {
+        Ok(section) => section,
+        Err(err) => {
+            eprintln!("{err}");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! PostgreSQL access: the connection pool and the embedded migrations.
+
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::pooled_connection::AsyncDieselConnectionManager;
+use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseSettings;
+use crate::error::{Error, Result};
+
+pub type DbPool = Pool<AsyncPgConnection>;
+pub type DbConn = Object<AsyncPgConnection>;
+
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// Builds a pool for the configured database. Connections are opened lazily, so a database that is down at start
+/// shows up in `/health/ready` rather than crashing the process.
+pub fn pool(settings: &DatabaseSettings) -> Result<DbPool> {
+    pool_for_url(&settings.url(), settings.db_pool_size, Duration::from_secs(settings.db_timeout_secs))
+}
+
+pub fn pool_for_url(url: &str, size: usize, timeout: Duration) -> Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(url);
+    Pool::builder(manager)
+        .max_size(size)
+        .wait_timeout(Some(timeout))
+        .create_timeout(Some(timeout))
+        .recycle_timeout(Some(timeout))
+        .runtime(deadpool::Runtime::Tokio1)
+        .build()
+        .map_err(Error::pool)
+}
+
+/// A pooled connection, with the pool's timeouts.
+pub async fn conn(pool: &DbPool) -> Result<DbConn> {
+    pool.get().await.map_err(Error::pool)
+}
+
+/// Applies every pending migration; returns the versions applied. Runs on a blocking thread because the migration
+/// harness is synchronous.
+pub async fn run_migrations(url: &str) -> Result<Vec<String>> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .map_err(|e| Error::Other(format!("connecting for migrations: {e}")))?;
+        conn.run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+            .map_err(|e| Error::Other(format!("migrating: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Other(format!("migration task: {e}")))?
+}
+
+/// Reverts every applied migration (used by the round-trip test and `api migrate --revert-all`).
+pub async fn revert_all_migrations(url: &str) -> Result<usize> {
+    let url = url.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use diesel::Connection;
+        let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
+            .map_err(|e| Error::Other(format!("connecting for migrations: {e}")))?;
+        conn.revert_all_migrations(MIGRATIONS)
+            .map(|versions| versions.len())
+            .map_err(|e| Error::Other(format!("reverting: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Other(format!("migration task: {e}")))?
+}
+
+/// A round trip to the database, for readiness checks.
+pub async fn ping(pool: &DbPool) -> Result<()> {
+    use diesel_async::RunQueryDsl;
+    let mut conn = conn(pool).await?;
+    diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Background jobs: what a job is ([`Job`], [`Envelope`]), where it travels ([`topology`]), how it gets there
+//! ([`broker`], [`outbox`]).
+
+pub mod broker;
+pub mod outbox;
+pub mod topology;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The emails the system sends; each has a template folder `templates/emails/<kind>/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailKind {
+    Activation,
+    ActivationConfirmation,
+    PasswordResetRequest,
+    PasswordResetCompletion,
+    PaymentSuccess,
+}
+
+impl EmailKind {
+    pub const ALL: [EmailKind; 5] = [
+        EmailKind::Activation,
+        EmailKind::ActivationConfirmation,
+        EmailKind::PasswordResetRequest,
+        EmailKind::PasswordResetCompletion,
+        EmailKind::PaymentSuccess,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EmailKind::Activation => "activation",
+            EmailKind::ActivationConfirmation => "activation_confirmation",
+            EmailKind::PasswordResetRequest => "password_reset_request",
+            EmailKind::PasswordResetCompletion => "password_reset_completion",
+            EmailKind::PaymentSuccess => "payment_success",
+        }
+    }
+}
+
+/// One email to send: the template kind, the recipient and the template's variables. Links are built by the worker
+/// from `APP_URL`, so the api never needs to know the public address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailJob {
+    pub kind: EmailKind,
+    pub to: String,
+    #[serde(default)]
+    pub context: serde_json::Value,
+}
+
+/// Remove expired activation, password-reset and refresh tokens (and old bookkeeping rows).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PurgeExpiredTokens {
+    /// The scheduler tick that asked for it (for logs).
+    pub tick_at: DateTime<Utc>,
+}
+
+/// Every kind of job, serialised as `{"kind": ..., "payload": ...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum Job {
+    SendEmail(EmailJob),
+    PurgeExpiredTokens(PurgeExpiredTokens),
+}
+
+impl Job {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Job::SendEmail(_) => "send_email",
+            Job::PurgeExpiredTokens(_) => "purge_expired_tokens",
+        }
+    }
+
+    /// The work queue the job goes to, so email and maintenance can be scaled separately.
+    pub fn queue(&self) -> topology::WorkQueue {
+        match self {
+            Job::SendEmail(_) => topology::WorkQueue::Email,
+            Job::PurgeExpiredTokens(_) => topology::WorkQueue::Maintenance,
+        }
+    }
+
+    pub fn payload(&self) -> serde_json::Value {
+        match self {
+            Job::SendEmail(job) => serde_json::to_value(job),
+            Job::PurgeExpiredTokens(job) => serde_json::to_value(job),
+        }
+        .unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// What travels on the broker: the job plus its identity and delivery count. The `id` is the idempotency key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub id: Uuid,
+    #[serde(flatten)]
+    pub job: Job,
+    /// 1 on the first delivery, incremented by each retry.
+    pub attempt: u32,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Envelope {
+    pub fn new(job: Job) -> Self {
+        Self { id: Uuid::new_v4(), job, attempt: 1, created_at: Utc::now() }
+    }
+
+    /// Rebuilds an envelope from its outbox row.
+    pub fn from_parts(
+        id: Uuid,
+        kind: &str,
+        payload: serde_json::Value,
+        created_at: DateTime<Utc>,
+    ) -> serde_json::Result<Self> {
+        let job: Job = serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload }))?;
+        Ok(Self { id, job, attempt: 1, created_at })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_serialises_with_kind_and_payload() {
+        let envelope = Envelope::new(Job::SendEmail(EmailJob {
+            kind: EmailKind::Activation,
+            to: "a@example.com".into(),
+            context: serde_json::json!({"token": "t"}),
+        }));
+        let value = serde_json::to_value(&envelope).unwrap();
+        assert_eq!(value["kind"], "send_email");
+        assert_eq!(value["payload"]["kind"], "activation");
+        assert_eq!(value["attempt"], 1);
+        let back: Envelope = serde_json::from_value(value).unwrap();
+        assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn envelope_rebuilds_from_outbox_parts() {
+        let job = Job::PurgeExpiredTokens(PurgeExpiredTokens { tick_at: Utc::now() });
+        let envelope = Envelope::from_parts(Uuid::new_v4(), job.kind(), job.payload(), Utc::now()).unwrap();
+        assert_eq!(envelope.job, job);
+    }
+}

@@ -1,0 +1,167 @@
+//! The transactional outbox: [`enqueue`] inside the caller's transaction, [`Relay`] publishes afterwards.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::broker::Publisher;
+use super::{Envelope, Job};
+use crate::db::{self, DbPool};
+use crate::error::{Error, Result};
+use crate::schema::job_outbox;
+
+/// Writes a job to the outbox on `conn`. Call it inside the transaction of the change that causes the job, so both
+/// commit or neither does.
+pub async fn enqueue(conn: &mut AsyncPgConnection, job: &Job) -> Result<Uuid> {
+    let id = Uuid::new_v4();
+    diesel::insert_into(job_outbox::table)
+        .values((job_outbox::id.eq(id), job_outbox::kind.eq(job.kind()), job_outbox::payload.eq(job.payload())))
+        .execute(conn)
+        .await?;
+    Ok(id)
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = job_outbox)]
+struct PendingJob {
+    id: Uuid,
+    kind: String,
+    payload: serde_json::Value,
+    created_at: DateTime<Utc>,
+}
+
+const BATCH: i64 = 100;
+const POLL: Duration = Duration::from_millis(500);
+
+/// Publishes committed outbox rows to RabbitMQ with confirms and marks them published. Several relays (api
+/// replicas, schedulers) may run at once: `FOR UPDATE SKIP LOCKED` gives each row to one of them.
+#[derive(Clone)]
+pub struct Relay {
+    pool: DbPool,
+    publisher: Publisher,
+    wake: Arc<Notify>,
+}
+
+impl Relay {
+    pub fn new(pool: DbPool, publisher: Publisher) -> Self {
+        Self { pool, publisher, wake: Arc::new(Notify::new()) }
+    }
+
+    /// Wakes the relay right away (call after committing a job) instead of waiting for the next poll.
+    pub fn notify(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Publishes one batch; returns how many rows were published.
+    pub async fn publish_pending(&self) -> Result<usize> {
+        let mut conn = db::conn(&self.pool).await?;
+        let publisher = self.publisher.clone();
+        conn.transaction::<usize, Error, _>(|conn| {
+            async move {
+                let rows: Vec<PendingJob> = job_outbox::table
+                    .filter(job_outbox::published_at.is_null())
+                    .order(job_outbox::created_at.asc())
+                    .limit(BATCH)
+                    .select(PendingJob::as_select())
+                    .for_update()
+                    .skip_locked()
+                    .load(conn)
+                    .await?;
+                let mut published = Vec::with_capacity(rows.len());
+                for row in rows {
+                    let envelope = match Envelope::from_parts(row.id, &row.kind, row.payload, row.created_at) {
+                        Ok(envelope) => envelope,
+                        Err(err) => {
+                            // A row no binary can decode would block nothing (it is skipped), but must be seen.
+                            tracing::error!(job_id = %row.id, kind = %row.kind, error = %err, "undecodable outbox row");
+                            diesel::update(job_outbox::table.find(row.id))
+                                .set((
+                                    job_outbox::attempts.eq(job_outbox::attempts + 1),
+                                    job_outbox::last_error.eq(err.to_string()),
+                                ))
+                                .execute(conn)
+                                .await?;
+                            continue;
+                        }
+                    };
+                    match publisher.publish(&envelope).await {
+                        Ok(()) => published.push(row.id),
+                        Err(err) => {
+                            tracing::warn!(job_id = %row.id, error = %err, "publishing outbox job failed; will retry");
+                            diesel::update(job_outbox::table.find(row.id))
+                                .set((
+                                    job_outbox::attempts.eq(job_outbox::attempts + 1),
+                                    job_outbox::last_error.eq(err.to_string()),
+                                ))
+                                .execute(conn)
+                                .await?;
+                            break;
+                        }
+                    }
+                }
+                if !published.is_empty() {
+                    diesel::update(job_outbox::table.filter(job_outbox::id.eq_any(&published)))
+                        .set(job_outbox::published_at.eq(diesel::dsl::now))
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(published.len())
+            }
+            .scope_boxed()
+        })
+        .await
+    }
+
+    /// Unpublished rows and the age of the oldest, exported as metrics.
+    pub async fn record_backlog(&self) -> Result<i64> {
+        let mut conn = db::conn(&self.pool).await?;
+        let (count, oldest): (i64, Option<DateTime<Utc>>) = job_outbox::table
+            .filter(job_outbox::published_at.is_null())
+            .select((diesel::dsl::count_star(), diesel::dsl::min(job_outbox::created_at)))
+            .first(&mut conn)
+            .await?;
+        metrics::gauge!("outbox_backlog").set(count as f64);
+        let age = oldest.map(|t| (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0).unwrap_or(0.0);
+        metrics::gauge!("outbox_oldest_pending_seconds").set(age);
+        Ok(count)
+    }
+
+    /// Runs until `shutdown`: publishes whenever woken and at least every poll interval; backs off while the broker
+    /// or the database is down.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut failures: u32 = 0;
+        loop {
+            let mut more = false;
+            match self.publish_pending().await {
+                Ok(count) => {
+                    failures = 0;
+                    more = count as i64 == BATCH;
+                }
+                Err(err) => {
+                    failures = failures.saturating_add(1);
+                    tracing::warn!(error = %err, "outbox relay pass failed");
+                }
+            }
+            if let Err(err) = self.record_backlog().await {
+                tracing::debug!(error = %err, "outbox backlog not measured");
+            }
+            let wait = if more { Duration::ZERO } else { POLL * 2u32.saturating_pow(failures.min(4)) };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        // A last pass so jobs committed just before shutdown leave with us when the broker is up.
+        if let Err(err) = self.publish_pending().await {
+            tracing::warn!(error = %err, "final outbox pass failed; rows stay for the next relay");
+        }
+    }
+}

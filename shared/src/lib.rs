@@ -1,0 +1,14 @@
+//! The online-cinema library shared by the `api`, `worker` and `scheduler` binaries: configuration, telemetry,
+//! database access and schema, job types and transport, and email rendering.
+
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod jobs;
+pub mod mail;
+pub mod ops;
+pub mod schema;
+pub mod telemetry;
+
+pub use error::{Error, Result};

@@ -1,0 +1,146 @@
+//! Email rendering: `templates/emails/<kind>/{subject.txt, body.txt, body.html}` over shared base layouts, compiled
+//! into the binary so a deployed worker needs no template folder.
+
+use chrono::{Datelike, Utc};
+use minijinja::Environment;
+use minijinja::value::Value;
+use serde_json::Map;
+
+use crate::config::with_trailing_slash;
+use crate::error::{Error, Result};
+use crate::jobs::{EmailJob, EmailKind};
+
+macro_rules! email_templates {
+    ($($kind:literal),* $(,)?) => {
+        &[$(
+            (concat!($kind, "/subject.txt"), include_str!(concat!("../../templates/emails/", $kind, "/subject.txt"))),
+            (concat!($kind, "/body.txt"), include_str!(concat!("../../templates/emails/", $kind, "/body.txt"))),
+            (concat!($kind, "/body.html"), include_str!(concat!("../../templates/emails/", $kind, "/body.html"))),
+        )*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = email_templates!(
+    "activation",
+    "activation_confirmation",
+    "password_reset_request",
+    "password_reset_completion",
+    "payment_success",
+);
+const BASE_HTML: &str = include_str!("../../templates/emails/base.html");
+const BASE_TXT: &str = include_str!("../../templates/emails/base.txt");
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RenderedEmail {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub struct Renderer {
+    env: Environment<'static>,
+    app_url: String,
+}
+
+impl Renderer {
+    pub fn new(app_url: &str) -> Result<Self> {
+        let mut env = Environment::new();
+        env.add_template("base.html", BASE_HTML)?;
+        env.add_template("base.txt", BASE_TXT)?;
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source)?;
+        }
+        Ok(Self { env, app_url: with_trailing_slash(app_url) })
+    }
+
+    /// The link an email points to, built from `APP_URL` with every query value URL-encoded (the original did
+    /// not encode, which broke addresses with `+`).
+    fn link(&self, kind: EmailKind, to: &str, context: &Map<String, serde_json::Value>) -> Option<String> {
+        let path = match kind {
+            EmailKind::Activation => "accounts/activate/",
+            EmailKind::PasswordResetRequest => "accounts/reset-password/complete/",
+            _ => return None,
+        };
+        let token = context.get("token")?.as_str()?;
+        let mut url = url::Url::parse(&format!("{}{path}", self.app_url)).ok()?;
+        url.query_pairs_mut().append_pair("email", to).append_pair("token", token);
+        Some(url.to_string())
+    }
+
+    pub fn render(&self, job: &EmailJob) -> Result<RenderedEmail> {
+        let mut context = match &job.context {
+            serde_json::Value::Object(map) => map.clone(),
+            serde_json::Value::Null => Map::new(),
+            other => return Err(Error::Other(format!("email context must be an object, got {other}"))),
+        };
+        if let Some(link) = self.link(job.kind, &job.to, &context) {
+            context.insert("link".into(), link.into());
+        }
+        context.insert("email".into(), job.to.clone().into());
+        context.insert("app_url".into(), self.app_url.clone().into());
+        context.insert("year".into(), Utc::now().year().into());
+        let kind = job.kind.as_str();
+        let subject_template = self.env.get_template(&format!("{kind}/subject.txt"))?;
+        let subject = subject_template.render(Value::from_serialize(&context))?.trim().to_owned();
+        context.insert("subject".into(), subject.clone().into());
+        let context = Value::from_serialize(&context);
+        let text = self.env.get_template(&format!("{kind}/body.txt"))?.render(&context)?;
+        let html = self.env.get_template(&format!("{kind}/body.html"))?.render(&context)?;
+        Ok(RenderedEmail { subject, text, html })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn renderer() -> Renderer {
+        Renderer::new("http://cinema.test").unwrap()
+    }
+
+    #[test]
+    fn activation_link_is_url_encoded_and_uses_app_url() {
+        let email = renderer()
+            .render(&EmailJob {
+                kind: EmailKind::Activation,
+                to: "a+b@example.com".into(),
+                context: serde_json::json!({"token": "abc_-1"}),
+            })
+            .unwrap();
+        assert_eq!(email.subject, "Account Activation");
+        let link = "http://cinema.test/accounts/activate/?email=a%2Bb%40example.com&token=abc_-1";
+        assert!(email.text.contains(link), "{}", email.text);
+        assert!(email.html.contains(&link.replace('&', "&amp;")), "{}", email.html);
+        assert!(email.html.contains("<title>Account Activation</title>"));
+    }
+
+    #[test]
+    fn every_kind_renders() {
+        let context = serde_json::json!({
+            "token": "t", "order_id": 7, "date": "2026-01-02 03:04", "amount": "12.50", "payment_id": "pi_1",
+            "items": [{"name": "Heat", "price": "9.99"}]
+        });
+        for kind in EmailKind::ALL {
+            let email =
+                renderer().render(&EmailJob { kind, to: "x@example.com".into(), context: context.clone() }).unwrap();
+            assert!(!email.subject.is_empty());
+            assert!(email.html.contains("Online Cinema"));
+        }
+    }
+
+    #[test]
+    fn payment_success_lists_items() {
+        let email = renderer()
+            .render(&EmailJob {
+                kind: EmailKind::PaymentSuccess,
+                to: "x@example.com".into(),
+                context: serde_json::json!({"order_id": 7, "date": "2026-01-02 03:04", "amount": "12.50",
+                    "payment_id": "pi_1", "items": [{"name": "Heat", "price": "9.99"}]}),
+            })
+            .unwrap();
+        assert_eq!(email.subject, "Payment Confirmation");
+        assert!(email.text.contains("Order #7"));
+        assert!(email.text.contains("Heat - $9.99"));
+        assert!(email.text.contains("$12.50"));
+    }
+}

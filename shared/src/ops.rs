@@ -1,0 +1,149 @@
+//! Process plumbing shared by the binaries: shutdown signals, readiness checks and the small health/metrics
+//! server that the worker and the scheduler expose.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::db::{self, DbPool};
+use crate::jobs::broker::Publisher;
+use crate::telemetry;
+
+/// Cancels `token` on SIGINT or SIGTERM.
+pub fn cancel_on_signal(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = terminate => {}
+        }
+        tracing::info!("shutdown signal received; draining");
+        token.cancel();
+    });
+}
+
+type CheckFuture = Pin<Box<dyn Future<Output = Result<(), String>> + Send>>;
+
+/// One named readiness check (a real round trip to a dependency).
+#[derive(Clone)]
+pub struct Check {
+    pub name: &'static str,
+    run: Arc<dyn Fn() -> CheckFuture + Send + Sync>,
+}
+
+impl Check {
+    pub fn new<F, Fut>(name: &'static str, run: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        Self { name, run: Arc::new(move || Box::pin(run())) }
+    }
+
+    pub fn postgres(pool: DbPool) -> Self {
+        Self::new("postgres", move || {
+            let pool = pool.clone();
+            async move { db::ping(&pool).await.map_err(|e| e.to_string()) }
+        })
+    }
+
+    pub fn rabbitmq(publisher: Publisher) -> Self {
+        Self::new("rabbitmq", move || {
+            let publisher = publisher.clone();
+            async move { publisher.ping().await.map_err(|e| e.to_string()) }
+        })
+    }
+
+    pub fn redis(cache: crate::cache::Cache) -> Self {
+        Self::new("redis", move || {
+            let cache = cache.clone();
+            async move { cache.ping().await.map_err(|e| e.to_string()) }
+        })
+    }
+}
+
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Runs every check concurrently; 200 with each status when all pass, 503 naming what is down otherwise.
+pub async fn readiness(checks: &[Check]) -> Response {
+    let results = futures_util::future::join_all(checks.iter().map(|check| async move {
+        let outcome = match tokio::time::timeout(CHECK_TIMEOUT, (check.run)()).await {
+            Ok(result) => result,
+            Err(_) => Err("timed out".to_owned()),
+        };
+        (check.name, outcome)
+    }))
+    .await;
+    let down: Vec<&str> = results.iter().filter(|(_, r)| r.is_err()).map(|(name, _)| *name).collect();
+    let checks_json: serde_json::Map<String, serde_json::Value> = results
+        .iter()
+        .map(|(name, result)| {
+            let value = match result {
+                Ok(()) => json!({"status": "up"}),
+                Err(error) => {
+                    tracing::warn!(dependency = name, error = %error, "readiness check failed");
+                    json!({"status": "down", "error": error})
+                }
+            };
+            ((*name).to_owned(), value)
+        })
+        .collect();
+    if down.is_empty() {
+        (StatusCode::OK, Json(json!({"status": "ready", "checks": checks_json}))).into_response()
+    } else {
+        let detail = format!("Unavailable: {}", down.join(", "));
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "detail": detail, "checks": checks_json})),
+        )
+            .into_response()
+    }
+}
+
+pub async fn live() -> Json<serde_json::Value> {
+    Json(json!({"status": "alive"}))
+}
+
+pub async fn metrics() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], telemetry::metrics_handle().render())
+}
+
+/// `/health/live`, `/health/ready` and `/metrics` for a background binary.
+pub fn ops_router(checks: Vec<Check>) -> Router {
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(|State(checks): State<Arc<Vec<Check>>>| async move { readiness(&checks).await }))
+        .route("/metrics", get(metrics))
+        .with_state(Arc::new(checks))
+}
+
+/// Serves [`ops_router`] on `addr` until `shutdown`.
+pub async fn serve_ops(addr: SocketAddr, checks: Vec<Check>, shutdown: CancellationToken) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(%addr, "health and metrics listening");
+    axum::serve(listener, ops_router(checks)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+}

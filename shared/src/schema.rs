@@ -1,0 +1,120 @@
+//! Diesel table definitions, kept in step with `migrations/` (one `table!` per table).
+
+diesel::table! {
+    user_groups (id) {
+        id -> Int4,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int4,
+        #[max_length = 255]
+        email -> Varchar,
+        #[max_length = 255]
+        hashed_password -> Varchar,
+        is_active -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        group_id -> Int4,
+    }
+}
+
+diesel::table! {
+    user_profiles (id) {
+        id -> Int4,
+        user_id -> Int4,
+        #[max_length = 100]
+        first_name -> Nullable<Varchar>,
+        #[max_length = 100]
+        last_name -> Nullable<Varchar>,
+        #[max_length = 255]
+        avatar -> Nullable<Varchar>,
+        gender -> Nullable<Text>,
+        date_of_birth -> Nullable<Date>,
+        info -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    activation_tokens (id) {
+        id -> Int4,
+        #[max_length = 64]
+        token_hash -> Bpchar,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        user_id -> Int4,
+    }
+}
+
+diesel::table! {
+    password_reset_tokens (id) {
+        id -> Int4,
+        #[max_length = 64]
+        token_hash -> Bpchar,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        user_id -> Int4,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Int4,
+        #[max_length = 64]
+        token_hash -> Bpchar,
+        family_id -> Uuid,
+        user_id -> Int4,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        rotated_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    job_outbox (id) {
+        id -> Uuid,
+        kind -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+        attempts -> Int4,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    processed_jobs (job_id) {
+        job_id -> Uuid,
+        kind -> Text,
+        processed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    scheduler_ticks (job_name, tick_at) {
+        job_name -> Text,
+        tick_at -> Timestamptz,
+        fired_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(users -> user_groups (group_id));
+diesel::joinable!(user_profiles -> users (user_id));
+diesel::joinable!(activation_tokens -> users (user_id));
+diesel::joinable!(password_reset_tokens -> users (user_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    user_groups,
+    users,
+    user_profiles,
+    activation_tokens,
+    password_reset_tokens,
+    refresh_tokens,
+    job_outbox,
+    processed_jobs,
+    scheduler_ticks,
+);

@@ -1,0 +1,228 @@
+//! The AMQP side of the worker: consume with bounded prefetch, run jobs concurrently, then ack, retry or
+//! dead-letter; reconnect with backoff when the broker goes away; drain in-flight jobs on shutdown.
+
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::{FutureExt, StreamExt};
+use lapin::message::Delivery;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicQosOptions, ConfirmSelectOptions,
+    QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel};
+use shared::config::BrokerSettings;
+use shared::jobs::Envelope;
+use shared::jobs::broker::{self, connect_with_backoff};
+use shared::jobs::topology::{Topology, WorkQueue};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::jobs::{JobContext, JobError};
+
+/// How long shutdown waits for running jobs before giving up on them (they are redelivered elsewhere).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+const DEPTH_INTERVAL: Duration = Duration::from_secs(15);
+
+pub struct Consumer {
+    settings: BrokerSettings,
+    topology: Topology,
+    queues: Vec<WorkQueue>,
+    context: JobContext,
+}
+
+impl Consumer {
+    pub fn new(settings: BrokerSettings, topology: Topology, queues: Vec<WorkQueue>, context: JobContext) -> Self {
+        Self { settings, topology, queues, context }
+    }
+
+    /// Consumes until `shutdown`, reconnecting whenever the connection is lost.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let Some(connection) = connect_with_backoff(&self.settings.rabbitmq_url, &shutdown).await else { break };
+            match self.session(&connection, &shutdown).await {
+                Ok(()) => tracing::info!("consumer session ended"),
+                Err(err) => tracing::warn!(error = %err, "consumer session failed; reconnecting"),
+            }
+            let _ = connection.close(200, "worker stopping").await;
+            if !shutdown.is_cancelled() {
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    }
+
+    async fn session(&self, connection: &lapin::Connection, shutdown: &CancellationToken) -> lapin::Result<()> {
+        let channel = connection.create_channel().await?;
+        channel.confirm_select(ConfirmSelectOptions::default()).await?;
+        self.topology.declare(&channel).await?;
+        channel.basic_qos(self.settings.worker_prefetch, BasicQosOptions::default()).await?;
+
+        let mut streams = Vec::new();
+        let mut tags = Vec::new();
+        for queue in &self.queues {
+            let tag = format!("worker-{}-{}", queue.routing_key(), uuid::Uuid::new_v4());
+            let consumer = channel
+                .basic_consume(
+                    &self.topology.queue(*queue),
+                    &tag,
+                    BasicConsumeOptions::default(),
+                    FieldTable::default(),
+                )
+                .await?;
+            tags.push(tag);
+            let queue = *queue;
+            streams.push(consumer.map(move |delivery| (queue, delivery)).boxed());
+        }
+        let mut deliveries = futures_util::stream::select_all(streams);
+        tracing::info!(queues = ?self.queues.iter().map(|q| q.routing_key()).collect::<Vec<_>>(), "consuming");
+
+        let mut in_flight = JoinSet::new();
+        let mut depth_timer = tokio::time::interval(DEPTH_INTERVAL);
+        let outcome = loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => break Ok(()),
+                _ = depth_timer.tick() => self.record_depths(&channel).await,
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                next = deliveries.next() => match next {
+                    Some((queue, Ok(delivery))) => {
+                        let handler = Handler { channel: channel.clone(), topology: self.topology.clone(), context: self.context.clone() };
+                        in_flight.spawn(async move { handler.handle(queue, delivery).await });
+                    }
+                    Some((_, Err(err))) => break Err(err),
+                    None => break Ok(()),
+                }
+            }
+        };
+        // Stop new deliveries, then let running jobs finish and ack before closing.
+        for tag in &tags {
+            let _ = channel.basic_cancel(tag, BasicCancelOptions::default()).await;
+        }
+        let drain = async { while in_flight.join_next().await.is_some() {} };
+        if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
+            tracing::warn!("jobs still running after the drain timeout; they will be redelivered");
+        }
+        let _ = channel.close(200, "worker stopping").await;
+        outcome
+    }
+
+    /// Queue depths as gauges, for dashboards that do not scrape RabbitMQ itself.
+    async fn record_depths(&self, channel: &Channel) {
+        let passive = QueueDeclareOptions { passive: true, durable: true, ..Default::default() };
+        for (label, name) in self
+            .queues
+            .iter()
+            .map(|q| (q.routing_key(), self.topology.queue(*q)))
+            .chain([("dead", self.topology.dead_letter_queue())])
+        {
+            if let Ok(queue) = channel.queue_declare(&name, passive, FieldTable::default()).await {
+                metrics::gauge!("job_queue_depth", "queue" => label).set(f64::from(queue.message_count()));
+            }
+        }
+    }
+}
+
+struct Handler {
+    channel: Channel,
+    topology: Topology,
+    context: JobContext,
+}
+
+impl Handler {
+    async fn handle(&self, queue: WorkQueue, delivery: Delivery) {
+        match serde_json::from_slice::<Envelope>(&delivery.data) {
+            Ok(envelope) => {
+                let span = tracing::info_span!("job", job_id = %envelope.id, kind = envelope.job.kind(), attempt = envelope.attempt);
+                self.process(queue, delivery, envelope).instrument(span).await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "undecodable job; dead-lettering");
+                metrics::counter!("jobs_dead_lettered_total", "kind" => "undecodable").increment(1);
+                let data = delivery.data.clone();
+                self.finish(delivery, self.dead_letter(queue, &data, None, &format!("undecodable job: {err}"))).await;
+            }
+        }
+    }
+
+    async fn process(&self, queue: WorkQueue, delivery: Delivery, envelope: Envelope) {
+        let kind = envelope.job.kind();
+        if envelope.attempt == 1 {
+            let lag = (Utc::now() - envelope.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+            metrics::histogram!("job_queue_lag_seconds", "kind" => kind).record(lag);
+        }
+        // A panicking handler must not leave the delivery unacknowledged forever (it would loop on redelivery).
+        let result = match AssertUnwindSafe(self.context.run(&envelope)).catch_unwind().await {
+            Ok(result) => result,
+            Err(_) => Err(JobError::Permanent("job handler panicked".into())),
+        };
+        match result {
+            Ok(()) => {
+                metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "ok").increment(1);
+                self.finish(delivery, async { Ok(()) }).await;
+            }
+            Err(JobError::Transient(error)) if envelope.attempt < self.topology.max_attempts => {
+                tracing::warn!(%error, "job failed; will retry");
+                metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "retry").increment(1);
+                metrics::counter!("jobs_retried_total", "kind" => kind).increment(1);
+                self.finish(delivery, self.retry(queue, &envelope)).await;
+            }
+            Err(JobError::Transient(error) | JobError::Permanent(error)) => {
+                tracing::error!(%error, "job failed for good; dead-lettering");
+                metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "dead").increment(1);
+                metrics::counter!("jobs_dead_lettered_total", "kind" => kind).increment(1);
+                let body = serde_json::to_vec(&envelope).unwrap_or_else(|_| delivery.data.clone());
+                self.finish(delivery, self.dead_letter(queue, &body, Some(&envelope), &error)).await;
+            }
+        }
+    }
+
+    /// Acks only once the follow-up (retry or dead letter) is safely with the broker; otherwise the delivery stays
+    /// unacknowledged and comes back when the channel closes.
+    async fn finish(&self, delivery: Delivery, follow_up: impl Future<Output = shared::Result<()>>) {
+        match follow_up.await {
+            Ok(()) => {
+                if let Err(err) = delivery.ack(BasicAckOptions::default()).await {
+                    tracing::warn!(error = %err, "ack failed; the job will be redelivered");
+                }
+            }
+            Err(err) => tracing::error!(error = %err, "could not hand the job on; leaving it unacknowledged"),
+        }
+    }
+
+    async fn retry(&self, queue: WorkQueue, envelope: &Envelope) -> shared::Result<()> {
+        let mut next = envelope.clone();
+        next.attempt += 1;
+        let (properties, body) = broker::encode(&next)?;
+        broker::publish_confirmed(
+            &self.channel,
+            "",
+            &self.topology.retry_queue(queue, envelope.attempt),
+            properties,
+            &body,
+        )
+        .await
+    }
+
+    async fn dead_letter(
+        &self,
+        queue: WorkQueue,
+        body: &[u8],
+        envelope: Option<&Envelope>,
+        error: &str,
+    ) -> shared::Result<()> {
+        let mut headers = FieldTable::default();
+        headers.insert(ShortString::from("x-last-error"), AMQPValue::LongString(LongString::from(error.to_owned())));
+        headers.insert(ShortString::from("x-original-queue"), AMQPValue::LongString(self.topology.queue(queue).into()));
+        let mut properties = BasicProperties::default()
+            .with_delivery_mode(2)
+            .with_content_type("application/json".into())
+            .with_headers(headers);
+        if let Some(envelope) = envelope {
+            properties =
+                properties.with_message_id(envelope.id.to_string().into()).with_type(envelope.job.kind().into());
+        }
+        broker::publish_confirmed(&self.channel, "", &self.topology.dead_letter_queue(), properties, body).await
+    }
+}

@@ -1,0 +1,40 @@
+//! The job worker: consumes the work queues, runs each job, and acknowledges only after the job's effect happened.
+//! Failures are retried with backoff through delay queues; after the last attempt the job goes to the dead-letter
+//! queue with its error.
+
+pub mod consumer;
+pub mod jobs;
+pub mod mailer;
+
+use shared::config::{BrokerSettings, DatabaseSettings, MailSettings, WorkerSettings};
+use shared::db::DbPool;
+use shared::jobs::broker::Publisher;
+use shared::jobs::topology::Topology;
+use shared::ops::{self, Check};
+use tokio_util::sync::CancellationToken;
+
+/// Everything the worker needs, built from settings (or by the test harness).
+#[derive(Clone)]
+pub struct WorkerConfig {
+    pub database: DatabaseSettings,
+    pub broker: BrokerSettings,
+    pub mail: MailSettings,
+    pub worker: WorkerSettings,
+}
+
+/// Runs the consumer and the ops server until `shutdown`; returns after in-flight jobs finished.
+pub async fn run(config: WorkerConfig, pool: DbPool, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let topology = Topology::new(&config.broker);
+    let context = jobs::JobContext::new(pool.clone(), &config.mail)?;
+    let probe = Publisher::new(config.broker.rabbitmq_url.clone(), topology.clone());
+    let checks = vec![Check::postgres(pool.clone()), Check::rabbitmq(probe)];
+    let ops_server = tokio::spawn(ops::serve_ops(config.worker.worker_addr, checks, shutdown.clone()));
+    let consumer = consumer::Consumer::new(config.broker.clone(), topology, config.worker.queues(), context);
+    consumer.run(shutdown.clone()).await;
+    shutdown.cancel();
+    match ops_server.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(err)) => Err(anyhow::anyhow!("worker ops server on {}: {err}", config.worker.worker_addr)),
+        Err(err) => Err(anyhow::anyhow!("worker ops server task: {err}")),
+    }
+}
