@@ -25,6 +25,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::accounts::{self, tokens::TokenKeys};
 use crate::docs::{self, ApiDoc};
 use crate::health;
 use crate::http;
@@ -44,6 +45,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
+        .merge(accounts::router())
 }
 
 fn cors(config: &ApiConfig) -> CorsLayer {
@@ -75,8 +77,15 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         // Paths are unique by construction; a conflict would only mean a duplicate we can ignore.
         let _ = known_routes.insert(path.clone(), ());
     }
-    let state =
-        AppState { pool, cache, publisher, relay, config: Arc::new(config.clone()), routes: Arc::new(known_routes) };
+    let state = AppState {
+        pool,
+        cache,
+        publisher,
+        relay,
+        config: Arc::new(config.clone()),
+        keys: Arc::new(TokenKeys::new(&config.auth)),
+        routes: Arc::new(known_routes),
+    };
 
     let request_id = HeaderName::from_static("x-request-id");
     let router = api_router
@@ -103,6 +112,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
 /// what was committed.
 pub async fn serve(app: App, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let relay = tokio::spawn(app.state.relay.clone().run(shutdown.clone()));
+    let publisher = app.state.publisher.clone();
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "api listening");
     let graceful = shutdown.clone();
@@ -111,5 +121,6 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: CancellationToken)
         .await?;
     shutdown.cancel();
     let _ = relay.await;
+    publisher.close().await;
     Ok(())
 }

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct FieldIssue {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: &'static str,
     #[schema(value_type = Vec<Object>)]
     pub loc: Vec<Value>,
     pub msg: String,
@@ -22,24 +22,18 @@ pub struct FieldIssue {
     pub input: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub ctx: Option<Value>,
+    pub ctx: Option<Box<Value>>,
 }
 
 impl FieldIssue {
-    pub fn new(kind: &str, loc: &[&str], msg: impl Into<String>, input: Value) -> Self {
-        Self {
-            kind: kind.into(),
-            loc: loc.iter().map(|s| Value::from(*s)).collect(),
-            msg: msg.into(),
-            input,
-            ctx: None,
-        }
+    pub fn new(kind: &'static str, loc: &[&str], msg: impl Into<String>, input: Value) -> Self {
+        Self { kind, loc: loc.iter().map(|s| Value::from(*s)).collect(), msg: msg.into(), input, ctx: None }
     }
 
     /// A rule of our own, reported like the original's custom validators (`Value error, <message>`).
     pub fn value_error(loc: &[&str], message: &str, input: Value) -> Self {
         let mut issue = Self::new("value_error", loc, format!("Value error, {message}"), input);
-        issue.ctx = Some(json!({ "error": message }));
+        issue.ctx = Some(Box::new(json!({ "error": message })));
         issue
     }
 }
@@ -154,6 +148,19 @@ impl IntoResponse for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "detail": "Internal Server Error" }))).into_response()
             }
         }
+    }
+}
+
+/// Maps a unique violation on `constraint` to `error` (typically a 409), leaving other database errors as they are.
+pub fn unique_violation(err: diesel::result::Error, constraint: &str, error: ApiError) -> ApiError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match &err {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info)
+            if info.constraint_name() == Some(constraint) =>
+        {
+            error
+        }
+        _ => err.into(),
     }
 }
 

@@ -12,11 +12,24 @@ use serde_json::Value;
 
 use crate::error::{ApiError, FieldIssue};
 
-/// Field rules beyond the shape serde checks; every violated rule is reported.
-pub trait Validate {
-    fn validate(&self) -> Vec<FieldIssue> {
-        Vec::new()
-    }
+/// Field rules beyond the shape serde checks: turns the raw request into its checked form, reporting every
+/// violated rule at once.
+pub trait Validate: Sized {
+    type Valid;
+    fn validate(self) -> Result<Self::Valid, Vec<FieldIssue>>;
+}
+
+/// For request types whose shape is their only rule.
+#[macro_export]
+macro_rules! no_extra_rules {
+    ($($ty:ty),* $(,)?) => {$(
+        impl $crate::extract::Validate for $ty {
+            type Valid = $ty;
+            fn validate(self) -> Result<Self::Valid, Vec<$crate::error::FieldIssue>> {
+                Ok(self)
+            }
+        }
+    )*};
 }
 
 /// Maps a serde error at a path to an item of the list form.
@@ -45,8 +58,9 @@ fn is_json_content_type(value: &str) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// A JSON body of type `T`, with the content type, syntax, shape and `T`'s own rules checked.
-pub struct ValidJson<T>(pub T);
+/// A JSON body of type `T`, with the content type, syntax, shape and `T`'s own rules checked; holds the checked
+/// form.
+pub struct ValidJson<T: Validate>(pub T::Valid);
 
 impl<S, T> FromRequest<S> for ValidJson<T>
 where
@@ -76,7 +90,7 @@ where
         let value: Value = serde_json::from_slice(&bytes).map_err(|err| {
             let mut issue = FieldIssue::new("json_invalid", &["body"], "JSON decode error", serde_json::json!({}));
             issue.loc.push(Value::from(err.column()));
-            issue.ctx = Some(serde_json::json!({ "error": err.to_string() }));
+            issue.ctx = Some(Box::new(serde_json::json!({ "error": err.to_string() })));
             ApiError::validation(issue)
         })?;
         if !value.is_object() {
@@ -89,13 +103,12 @@ where
         }
         let parsed: T = serde_path_to_error::deserialize(&value)
             .map_err(|err| ApiError::validation(serde_issue("body", err, &value)))?;
-        let issues = parsed.validate();
-        if issues.is_empty() { Ok(Self(parsed)) } else { Err(ApiError::Validation(issues)) }
+        parsed.validate().map(Self).map_err(ApiError::Validation)
     }
 }
 
-/// A query string of type `T`, with `T`'s own rules checked.
-pub struct ValidQuery<T>(pub T);
+/// A query string of type `T`, with `T`'s own rules checked; holds the checked form.
+pub struct ValidQuery<T: Validate>(pub T::Valid);
 
 impl<S, T> FromRequestParts<S> for ValidQuery<T>
 where
@@ -113,8 +126,7 @@ where
                 .collect();
             ApiError::validation(serde_issue("query", err, &Value::Object(input)))
         })?;
-        let issues = parsed.validate();
-        if issues.is_empty() { Ok(Self(parsed)) } else { Err(ApiError::Validation(issues)) }
+        parsed.validate().map(Self).map_err(ApiError::Validation)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The Online Cinema HTTP API. `main.rs` only wires the command line; everything else lives here so the test
 //! harness can run the same application in-process.
 
+pub mod accounts;
 pub mod app;
 pub mod docs;
 pub mod error;

@@ -49,7 +49,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: ApiConfig) -> anyhow::Result<()> {
-    let addr = config.http.api_addr;
+    let addr = config.http.addr();
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("binding API_ADDR {addr}: {e}"))?;
     let app = api::build(config)?;

@@ -1,7 +1,8 @@
 //! The api's settings: the shared sections it needs, read once at start.
 
 use shared::config::{
-    self, AuthSettings, BrokerSettings, ConfigError, DatabaseSettings, HttpSettings, RedisSettings, RuntimeSettings,
+    self, AuthSettings, BrokerSettings, ConfigError, DatabaseSettings, HttpSettings, RateLimitSettings, RedisSettings,
+    RuntimeSettings,
 };
 
 #[derive(Debug, Clone)]
@@ -12,6 +13,7 @@ pub struct ApiConfig {
     pub broker: BrokerSettings,
     pub auth: AuthSettings,
     pub http: HttpSettings,
+    pub rate_limit: RateLimitSettings,
 }
 
 impl ApiConfig {
@@ -23,6 +25,7 @@ impl ApiConfig {
             broker: config::from_env()?,
             auth: config::from_env()?,
             http: config::from_env()?,
+            rate_limit: config::from_env()?,
         })
     }
 }

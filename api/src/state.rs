@@ -7,6 +7,7 @@ use shared::db::DbPool;
 use shared::jobs::broker::Publisher;
 use shared::jobs::outbox::Relay;
 
+use crate::accounts::tokens::TokenKeys;
 use crate::settings::ApiConfig;
 
 #[derive(Clone)]
@@ -17,6 +18,7 @@ pub struct AppState {
     /// Woken after a transaction that wrote to the outbox commits, so jobs leave at once.
     pub relay: Relay,
     pub config: Arc<ApiConfig>,
+    pub keys: Arc<TokenKeys>,
     /// Every documented path, to answer a request missing its trailing slash with the original's 307.
     pub routes: Arc<matchit::Router<()>>,
 }

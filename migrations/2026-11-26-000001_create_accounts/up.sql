@@ -12,6 +12,8 @@ CREATE TABLE users (
     email           VARCHAR(255) NOT NULL CHECK (email = lower(email)),
     hashed_password VARCHAR(255) NOT NULL,
     is_active       BOOLEAN NOT NULL DEFAULT FALSE,
+    -- Bumped to revoke every access token issued so far (password change or reset, deactivation).
+    token_version   INTEGER NOT NULL DEFAULT 0,
     created_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at      TIMESTAMPTZ NOT NULL DEFAULT now(),
     -- RESTRICT: deleting a group must never delete its users.

@@ -114,16 +114,17 @@ pub async fn run(config: SchedulerConfig, pool: DbPool, shutdown: CancellationTo
     cron.start().await?;
     tracing::info!(cron = %config.scheduler.purge_cron, job = PURGE_JOB, "scheduler started");
 
-    let checks = vec![Check::postgres(pool.clone()), Check::rabbitmq(publisher)];
-    let ops_server = tokio::spawn(ops::serve_ops(config.scheduler.scheduler_addr, checks, shutdown.clone()));
+    let checks = vec![Check::postgres(pool.clone()), Check::rabbitmq(publisher.clone())];
+    let ops_server = tokio::spawn(ops::serve_ops(config.scheduler.addr(), checks, shutdown.clone()));
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));
 
     shutdown.cancelled().await;
     cron.shutdown().await?;
     let _ = relay_task.await;
+    publisher.close().await;
     match ops_server.await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(anyhow::anyhow!("scheduler ops server on {}: {err}", config.scheduler.scheduler_addr)),
+        Ok(Err(err)) => Err(anyhow::anyhow!("scheduler ops server on {}: {err}", config.scheduler.addr())),
         Err(err) => Err(anyhow::anyhow!("scheduler ops server task: {err}")),
     }
 }

@@ -362,8 +362,77 @@ impl Validate for AuthSettings {
     }
 }
 
-fn default_api_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 8000))
+fn default_true() -> bool {
+    true
+}
+fn default_rate_window() -> u64 {
+    60
+}
+fn default_limit_30() -> u32 {
+    30
+}
+fn default_limit_10() -> u32 {
+    10
+}
+fn default_limit_5() -> u32 {
+    5
+}
+
+/// Per-IP and per-account attempt limits on the endpoints attackers like (fixed windows in Redis).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RateLimitSettings {
+    /// `false` turns every limit off (load tests).
+    #[serde(default = "default_true")]
+    pub rate_limit_enabled: bool,
+    /// Length of one counting window in seconds.
+    #[serde(default = "default_rate_window")]
+    pub rate_limit_window_secs: u64,
+    #[serde(default = "default_limit_30")]
+    pub rate_limit_login_per_ip: u32,
+    #[serde(default = "default_limit_10")]
+    pub rate_limit_login_per_account: u32,
+    #[serde(default = "default_limit_10")]
+    pub rate_limit_register_per_ip: u32,
+    #[serde(default = "default_limit_10")]
+    pub rate_limit_password_reset_per_ip: u32,
+    #[serde(default = "default_limit_5")]
+    pub rate_limit_password_reset_per_account: u32,
+    #[serde(default = "default_limit_10")]
+    pub rate_limit_resend_activation_per_ip: u32,
+    #[serde(default = "default_limit_5")]
+    pub rate_limit_resend_activation_per_account: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    #[serde(default)]
+    pub trust_forwarded_for: bool,
+}
+
+impl Validate for RateLimitSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        positive("RATE_LIMIT_WINDOW_SECS", self.rate_limit_window_secs)?;
+        for (var, value) in [
+            ("RATE_LIMIT_LOGIN_PER_IP", self.rate_limit_login_per_ip),
+            ("RATE_LIMIT_LOGIN_PER_ACCOUNT", self.rate_limit_login_per_account),
+            ("RATE_LIMIT_REGISTER_PER_IP", self.rate_limit_register_per_ip),
+            ("RATE_LIMIT_PASSWORD_RESET_PER_IP", self.rate_limit_password_reset_per_ip),
+            ("RATE_LIMIT_PASSWORD_RESET_PER_ACCOUNT", self.rate_limit_password_reset_per_account),
+            ("RATE_LIMIT_RESEND_ACTIVATION_PER_IP", self.rate_limit_resend_activation_per_ip),
+            ("RATE_LIMIT_RESEND_ACTIVATION_PER_ACCOUNT", self.rate_limit_resend_activation_per_account),
+        ] {
+            positive(var, u64::from(value))?;
+        }
+        Ok(())
+    }
+}
+
+fn default_api_addr() -> String {
+    "127.0.0.1:8000".into()
+}
+
+/// Parses a `host:port` listen address, naming the variable when it is malformed.
+fn socket_addr(var: &str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.parse().map_err(|_| {
+        ConfigError::new(var, format!("must be an IP address and port such as 127.0.0.1:8000, got {value:?}"))
+    })
 }
 fn default_app_url() -> String {
     "http://127.0.0.1:8000/".into()
@@ -382,7 +451,7 @@ fn default_max_body() -> usize {
 #[derive(Debug, Clone, Deserialize)]
 pub struct HttpSettings {
     #[serde(default = "default_api_addr")]
-    pub api_addr: SocketAddr,
+    pub api_addr: String,
     /// Public base URL used in links (emails, payment redirects); always rendered with one trailing slash.
     #[serde(default = "default_app_url")]
     pub app_url: String,
@@ -400,6 +469,10 @@ pub struct HttpSettings {
 }
 
 impl HttpSettings {
+    pub fn addr(&self) -> SocketAddr {
+        socket_addr("API_ADDR", &self.api_addr).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8000)))
+    }
+
     pub fn cors_origins(&self) -> Vec<String> {
         self.cors_allowed_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
     }
@@ -412,6 +485,7 @@ pub fn with_trailing_slash(url: &str) -> String {
 
 impl Validate for HttpSettings {
     fn validate(&self) -> Result<(), ConfigError> {
+        socket_addr("API_ADDR", &self.api_addr)?;
         parse_url("APP_URL", &self.app_url, &["http", "https"])?;
         positive("REQUEST_TIMEOUT_SECS", self.request_timeout_secs)?;
         positive("MAX_BODY_BYTES", self.max_body_bytes as u64)?;
@@ -469,11 +543,11 @@ impl Validate for MailSettings {
     }
 }
 
-fn default_worker_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 9101))
+fn default_worker_addr() -> String {
+    "127.0.0.1:9101".into()
 }
-fn default_scheduler_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], 9102))
+fn default_scheduler_addr() -> String {
+    "127.0.0.1:9102".into()
 }
 fn default_purge_cron() -> String {
     // Every minute at second 0, the original beat schedule.
@@ -488,13 +562,17 @@ fn default_worker_queues() -> String {
 #[derive(Debug, Clone, Deserialize)]
 pub struct WorkerSettings {
     #[serde(default = "default_worker_addr")]
-    pub worker_addr: SocketAddr,
+    pub worker_addr: String,
     /// Comma-separated work queues this worker consumes (`email`, `maintenance`), so each can be scaled alone.
     #[serde(default = "default_worker_queues")]
     pub worker_queues: String,
 }
 
 impl WorkerSettings {
+    pub fn addr(&self) -> SocketAddr {
+        socket_addr("WORKER_ADDR", &self.worker_addr).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 9101)))
+    }
+
     pub fn queues(&self) -> Vec<crate::jobs::topology::WorkQueue> {
         self.worker_queues.split(',').filter_map(|q| crate::jobs::topology::WorkQueue::from_name(q.trim())).collect()
     }
@@ -502,6 +580,7 @@ impl WorkerSettings {
 
 impl Validate for WorkerSettings {
     fn validate(&self) -> Result<(), ConfigError> {
+        socket_addr("WORKER_ADDR", &self.worker_addr)?;
         for name in self.worker_queues.split(',').map(str::trim) {
             if crate::jobs::topology::WorkQueue::from_name(name).is_none() {
                 return Err(ConfigError::new(
@@ -518,14 +597,21 @@ impl Validate for WorkerSettings {
 #[derive(Debug, Clone, Deserialize)]
 pub struct SchedulerSettings {
     #[serde(default = "default_scheduler_addr")]
-    pub scheduler_addr: SocketAddr,
+    pub scheduler_addr: String,
     /// Six-field cron expression (seconds first) of the expired-token purge.
     #[serde(default = "default_purge_cron")]
     pub purge_cron: String,
 }
 
+impl SchedulerSettings {
+    pub fn addr(&self) -> SocketAddr {
+        socket_addr("SCHEDULER_ADDR", &self.scheduler_addr).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 9102)))
+    }
+}
+
 impl Validate for SchedulerSettings {
     fn validate(&self) -> Result<(), ConfigError> {
+        socket_addr("SCHEDULER_ADDR", &self.scheduler_addr)?;
         if self.purge_cron.split_whitespace().count() < 6 {
             return Err(ConfigError::new(
                 "PURGE_CRON",

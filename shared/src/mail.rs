@@ -73,9 +73,7 @@ impl Renderer {
             serde_json::Value::Null => Map::new(),
             other => return Err(Error::Other(format!("email context must be an object, got {other}"))),
         };
-        if let Some(link) = self.link(job.kind, &job.to, &context) {
-            context.insert("link".into(), link.into());
-        }
+        let link = self.link(job.kind, &job.to, &context);
         context.insert("email".into(), job.to.clone().into());
         context.insert("app_url".into(), self.app_url.clone().into());
         context.insert("year".into(), Utc::now().year().into());
@@ -83,11 +81,25 @@ impl Renderer {
         let subject_template = self.env.get_template(&format!("{kind}/subject.txt"))?;
         let subject = subject_template.render(Value::from_serialize(&context))?.trim().to_owned();
         context.insert("subject".into(), subject.clone().into());
-        let context = Value::from_serialize(&context);
-        let text = self.env.get_template(&format!("{kind}/body.txt"))?.render(&context)?;
-        let html = self.env.get_template(&format!("{kind}/body.html"))?.render(&context)?;
+        let mut text_context = context.clone();
+        if let Some(link) = &link {
+            text_context.insert("link".into(), link.clone().into());
+        }
+        let text = self.env.get_template(&format!("{kind}/body.txt"))?.render(Value::from_serialize(&text_context))?;
+        // The auto-escaper would also turn every `/` of the URL into `&#x2f;`; escape what HTML needs, once.
+        let mut html_context: std::collections::BTreeMap<String, Value> =
+            context.into_iter().map(|(key, value)| (key, Value::from_serialize(&value))).collect();
+        if let Some(link) = &link {
+            html_context.insert("link".into(), Value::from_safe_string(escape_attribute(link)));
+        }
+        let html = self.env.get_template(&format!("{kind}/body.html"))?.render(Value::from(html_context))?;
         Ok(RenderedEmail { subject, text, html })
     }
+}
+
+/// Escapes a value for an HTML attribute or text node.
+fn escape_attribute(value: &str) -> String {
+    value.replace('&', "&amp;").replace('"', "&quot;").replace('\'', "&#39;").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ diesel::table! {
         #[max_length = 255]
         hashed_password -> Varchar,
         is_active -> Bool,
+        token_version -> Int4,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         group_id -> Int4,

@@ -27,14 +27,15 @@ pub async fn run(config: WorkerConfig, pool: DbPool, shutdown: CancellationToken
     let topology = Topology::new(&config.broker);
     let context = jobs::JobContext::new(pool.clone(), &config.mail)?;
     let probe = Publisher::new(config.broker.rabbitmq_url.clone(), topology.clone());
-    let checks = vec![Check::postgres(pool.clone()), Check::rabbitmq(probe)];
-    let ops_server = tokio::spawn(ops::serve_ops(config.worker.worker_addr, checks, shutdown.clone()));
+    let checks = vec![Check::postgres(pool.clone()), Check::rabbitmq(probe.clone())];
+    let ops_server = tokio::spawn(ops::serve_ops(config.worker.addr(), checks, shutdown.clone()));
     let consumer = consumer::Consumer::new(config.broker.clone(), topology, config.worker.queues(), context);
     consumer.run(shutdown.clone()).await;
     shutdown.cancel();
+    probe.close().await;
     match ops_server.await {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(err)) => Err(anyhow::anyhow!("worker ops server on {}: {err}", config.worker.worker_addr)),
+        Ok(Err(err)) => Err(anyhow::anyhow!("worker ops server on {}: {err}", config.worker.addr())),
         Err(err) => Err(anyhow::anyhow!("worker ops server task: {err}")),
     }
 }

@@ -40,13 +40,14 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
             broker: namespace.broker(),
             auth: support::auth_settings(),
             http: shared::config::HttpSettings {
-                api_addr: "127.0.0.1:0".parse().unwrap(),
+                api_addr: "127.0.0.1:0".into(),
                 app_url: "http://cinema.test/".into(),
                 media_root: std::env::temp_dir(),
                 cors_allowed_origins: String::new(),
                 request_timeout_secs: 10,
                 max_body_bytes: 1024 * 1024,
             },
+            rate_limit: support::rate_limit_settings(),
         };
         match dependency {
             "postgres" => config.database.db_port = closed_port(),
@@ -103,6 +104,8 @@ fn a_bad_or_missing_setting_stops_the_binary_with_one_line_naming_it() {
         ([secrets(), vec![("LOG_FORMAT", "xml".into())]].concat(), "LOG_FORMAT"),
         ([secrets(), vec![("RABBITMQ_URL", "http://nope".into())]].concat(), "RABBITMQ_URL"),
         ([secrets(), vec![("APP_URL", "not a url".into())]].concat(), "APP_URL"),
+        ([secrets(), vec![("API_ADDR", "localhost".into())]].concat(), "API_ADDR"),
+        ([secrets(), vec![("RATE_LIMIT_ENABLED", "maybe".into())]].concat(), "RATE_LIMIT_ENABLED"),
         (vec![("SECRET_KEY_ACCESS", "short".into()), ("SECRET_KEY_REFRESH", "b".repeat(40))], "SECRET_KEY_ACCESS"),
     ];
     for (vars, expected) in cases {

@@ -142,6 +142,14 @@ impl Publisher {
         result
     }
 
+    /// Closes the connection cleanly (at shutdown, while the runtime still runs).
+    pub async fn close(&self) {
+        if let Some((connection, channel)) = self.state.lock().await.take() {
+            let _ = channel.close(200, "shutting down").await;
+            let _ = connection.close(200, "shutting down").await;
+        }
+    }
+
     /// Whether the broker answers: opens (or reuses) the channel.
     pub async fn ping(&self) -> Result<()> {
         self.channel().await.map(|_| ())

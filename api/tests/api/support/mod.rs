@@ -12,8 +12,8 @@ use api::ApiConfig;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use shared::config::{
-    AuthSettings, BrokerSettings, DatabaseSettings, HttpSettings, MailSettings, RedisSettings, RuntimeSettings,
-    SchedulerSettings, WorkerSettings,
+    AuthSettings, BrokerSettings, DatabaseSettings, HttpSettings, MailSettings, RateLimitSettings, RedisSettings,
+    RuntimeSettings, SchedulerSettings, WorkerSettings,
 };
 use shared::db::DbPool;
 use tokio::sync::OnceCell;
@@ -232,11 +232,28 @@ pub struct Options {
     pub scheduler: bool,
     pub environment: &'static str,
     pub purge_cron: String,
+    pub max_attempts: u32,
+    pub retry_base_ms: u64,
+    pub rate_limit: RateLimitSettings,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { worker: false, scheduler: false, environment: "test", purge_cron: "0 0 0 1 1 *".into() }
+        Self {
+            worker: false,
+            scheduler: false,
+            environment: "test",
+            purge_cron: "0 0 0 1 1 *".into(),
+            max_attempts: 3,
+            retry_base_ms: 200,
+            rate_limit: rate_limit_settings(),
+        }
+    }
+}
+
+impl Options {
+    pub fn with_worker() -> Self {
+        Self { worker: true, ..Self::default() }
     }
 }
 
@@ -267,26 +284,25 @@ impl TestApp {
             runtime: RuntimeSettings { environment: options.environment.into(), log_format: None, rust_log: None },
             database: database.settings(),
             redis: redis_settings(&namespace.prefix),
-            broker: namespace.broker(),
+            broker: BrokerSettings {
+                job_max_attempts: options.max_attempts,
+                job_retry_base_ms: options.retry_base_ms,
+                ..namespace.broker()
+            },
             auth: auth_settings(),
             http: HttpSettings {
-                api_addr: "127.0.0.1:0".parse().unwrap(),
+                api_addr: "127.0.0.1:0".into(),
                 app_url: "http://cinema.test/".into(),
                 media_root: std::env::temp_dir().join(&namespace.prefix),
                 cors_allowed_origins: "http://front.test".into(),
                 request_timeout_secs: 10,
                 max_body_bytes: 2 * 1024 * 1024,
             },
+            rate_limit: options.rate_limit.clone(),
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let address = listener.local_addr().unwrap();
-        let app = api::build(config.clone()).unwrap();
-        let pool = app.state.pool.clone();
         let shutdown = CancellationToken::new();
-        let mut tasks = vec![tokio::spawn({
-            let shutdown = shutdown.clone();
-            async move { api::serve(app, listener, shutdown).await.unwrap() }
-        })];
+        let (address, pool, task) = serve_api(&config, shutdown.child_token()).await;
+        let mut tasks = vec![task];
         let mut this = Self {
             address,
             base: format!("http://{address}"),
@@ -309,6 +325,82 @@ impl TestApp {
         this
     }
 
+    /// Starts another api instance on the same database and queues (an api restarted after a crash).
+    pub async fn start_api(&mut self) -> (SocketAddr, CancellationToken) {
+        let token = self.shutdown.child_token();
+        let (address, _, task) = serve_api(&self.config, token.clone()).await;
+        self.tasks.push(task);
+        (address, token)
+    }
+
+    /// Environment variables that point a real binary at this app's database, queues, keys and SMTP sink.
+    pub fn binary_env(&self) -> Vec<(&'static str, String)> {
+        let db = &self.config.database;
+        let mut vars = vec![
+            ("SECRET_KEY_ACCESS", "test-access-secret-0123456789abcdef0123456789".to_owned()),
+            ("SECRET_KEY_REFRESH", "test-refresh-secret-0123456789abcdef012345678".to_owned()),
+            ("POSTGRES_DB", db.postgres_db.clone()),
+            ("POSTGRES_USER", db.postgres_user.clone()),
+            ("DB_HOST", db.db_host.clone()),
+            ("DB_PORT", db.db_port.to_string()),
+            ("RABBITMQ_URL", rabbitmq_url()),
+            ("RABBITMQ_PREFIX", self.config.broker.rabbitmq_prefix.clone()),
+            ("JOB_MAX_ATTEMPTS", self.config.broker.job_max_attempts.to_string()),
+            ("JOB_RETRY_BASE_MS", self.config.broker.job_retry_base_ms.to_string()),
+            ("REDIS_KEY_PREFIX", self.config.redis.redis_key_prefix.clone()),
+            ("EMAIL_HOST", "127.0.0.1".to_owned()),
+            ("EMAIL_PORT", self.smtp.port.to_string()),
+            ("APP_URL", self.config.http.app_url.clone()),
+        ];
+        if let Some(password) = url::Url::parse(&admin_url()).unwrap().password() {
+            vars.push(("POSTGRES_PASSWORD", password.to_owned()));
+        }
+        vars
+    }
+
+    /// A user with `password`, in `group`, active or not, created directly in the database.
+    pub async fn create_user(&self, email: &str, password: &str, group_id: i32, active: bool) -> i32 {
+        use diesel::ExpressionMethods;
+        use shared::schema::users;
+        let hash = bcrypt::hash(password, 4).unwrap();
+        let mut conn = self.conn().await;
+        diesel::insert_into(users::table)
+            .values((
+                users::email.eq(email.to_lowercase()),
+                users::hashed_password.eq(hash),
+                users::is_active.eq(active),
+                users::group_id.eq(group_id),
+            ))
+            .returning(users::id)
+            .get_result(&mut conn)
+            .await
+            .unwrap()
+    }
+
+    /// Logs in and returns (access, refresh).
+    pub async fn login(&self, email: &str, password: &str) -> (String, String) {
+        let (status, body) =
+            json(self.post_json("/accounts/login/", serde_json::json!({"email": email, "password": password})).await)
+                .await;
+        assert_eq!(status, 200, "login failed: {body}");
+        (body["access_token"].as_str().unwrap().to_owned(), body["refresh_token"].as_str().unwrap().to_owned())
+    }
+
+    /// An active user in `group_id` and their access token.
+    pub async fn user_with_token(&self, email: &str, group_id: i32) -> (i32, String) {
+        let id = self.create_user(email, "Str0ng!Pass", group_id, true).await;
+        let (access, _) = self.login(email, "Str0ng!Pass").await;
+        (id, access)
+    }
+
+    pub async fn get_auth(&self, path: &str, token: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.unwrap()
+    }
+
+    pub async fn post_json_auth(&self, path: &str, token: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).bearer_auth(token).json(&body).send().await.unwrap()
+    }
+
     pub fn mail_settings(&self) -> MailSettings {
         MailSettings {
             email_host: "127.0.0.1".into(),
@@ -329,10 +421,7 @@ impl TestApp {
             database: self.config.database.clone(),
             broker: self.config.broker.clone(),
             mail: self.mail_settings(),
-            worker: WorkerSettings {
-                worker_addr: "127.0.0.1:0".parse().unwrap(),
-                worker_queues: "email,maintenance".into(),
-            },
+            worker: WorkerSettings { worker_addr: "127.0.0.1:0".into(), worker_queues: "email,maintenance".into() },
         };
         let pool = self.pool.clone();
         let run = token.clone();
@@ -344,7 +433,7 @@ impl TestApp {
         let token = self.shutdown.child_token();
         let config = scheduler::SchedulerConfig {
             broker: self.config.broker.clone(),
-            scheduler: SchedulerSettings { scheduler_addr: "127.0.0.1:0".parse().unwrap(), purge_cron: cron.into() },
+            scheduler: SchedulerSettings { scheduler_addr: "127.0.0.1:0".into(), purge_cron: cron.into() },
         };
         let pool = self.pool.clone();
         let run = token.clone();
@@ -360,8 +449,8 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.unwrap()
     }
 
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.client.post(self.url(path)).json(body).send().await.unwrap()
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.client.post(self.url(path)).json(&body).send().await.unwrap()
     }
 
     pub async fn conn(&self) -> shared::db::DbConn {
@@ -380,6 +469,33 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.shutdown.cancel();
+    }
+}
+
+async fn serve_api(
+    config: &ApiConfig,
+    shutdown: CancellationToken,
+) -> (SocketAddr, DbPool, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = api::build(config.clone()).unwrap();
+    let pool = app.state.pool.clone();
+    let task = tokio::spawn(async move { api::serve(app, listener, shutdown).await.unwrap() });
+    (address, pool, task)
+}
+
+pub fn rate_limit_settings() -> RateLimitSettings {
+    RateLimitSettings {
+        rate_limit_enabled: true,
+        rate_limit_window_secs: 60,
+        rate_limit_login_per_ip: 1000,
+        rate_limit_login_per_account: 5,
+        rate_limit_register_per_ip: 1000,
+        rate_limit_password_reset_per_ip: 1000,
+        rate_limit_password_reset_per_account: 5,
+        rate_limit_resend_activation_per_ip: 1000,
+        rate_limit_resend_activation_per_account: 5,
+        trust_forwarded_for: false,
     }
 }
 

@@ -2,10 +2,10 @@
 //! simulate an outage.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
 
@@ -23,6 +23,10 @@ pub struct SmtpSink {
     pub port: u16,
     mails: Arc<Mutex<Vec<ReceivedMail>>>,
     available: Arc<AtomicBool>,
+    /// While set, the final `250` after DATA waits this long; a client that disconnects meanwhile never had its
+    /// mail accepted (as with a real server).
+    stall_ms: Arc<AtomicU64>,
+    stalled: Arc<AtomicU64>,
 }
 
 impl SmtpSink {
@@ -32,6 +36,8 @@ impl SmtpSink {
             port: listener.local_addr().unwrap().port(),
             mails: Arc::default(),
             available: Arc::new(AtomicBool::new(true)),
+            stall_ms: Arc::default(),
+            stalled: Arc::default(),
         };
         let accept = sink.clone();
         tokio::spawn(async move {
@@ -48,6 +54,15 @@ impl SmtpSink {
     /// While unavailable, every connection is answered `421` (a transient failure) and closed.
     pub fn set_available(&self, available: bool) {
         self.available.store(available, Ordering::SeqCst);
+    }
+
+    pub fn set_stall(&self, stall: Option<Duration>) {
+        self.stall_ms.store(stall.map(|d| d.as_millis() as u64).unwrap_or(0), Ordering::SeqCst);
+    }
+
+    /// How many DATA commands have started stalling so far.
+    pub fn stalled(&self) -> u64 {
+        self.stalled.load(Ordering::SeqCst)
     }
 
     async fn session(&self, stream: tokio::net::TcpStream) -> std::io::Result<()> {
@@ -92,6 +107,18 @@ impl SmtpSink {
                     }
                     let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                     data.extend_from_slice(unstuffed.as_bytes());
+                }
+                let stall = self.stall_ms.load(Ordering::SeqCst);
+                if stall > 0 {
+                    self.stalled.fetch_add(1, Ordering::SeqCst);
+                    let mut probe = [0u8; 1];
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_millis(stall)) => {}
+                        read = reader.read(&mut probe) => if matches!(read, Ok(0) | Err(_)) {
+                            // The client went away before the server accepted the mail.
+                            return Ok(());
+                        },
+                    }
                 }
                 let message = mail_parser::MessageParser::default().parse(&data).unwrap();
                 let mail = ReceivedMail {

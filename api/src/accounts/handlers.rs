@@ -1,0 +1,187 @@
+//! HTTP handlers of `/accounts`: extract, call the service, shape the answer.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::auth::{AuthUser, MaybeAuthUser};
+use super::rate_limit::{self, Action, ClientIp};
+use super::service;
+use super::types::*;
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::{ValidJson, ValidQuery};
+use crate::state::AppState;
+
+/// Register a new (inactive) account; the activation email follows through the job queue.
+#[utoipa::path(post, path = "/accounts/register/", tag = "accounts", request_body = RegisterRequest, responses(
+    (status = 201, description = "Account created", body = RegisterResponse),
+    (status = 409, description = "`User with this email {email} already exists.`", body = ErrorBody),
+    (status = 422, description = "Invalid email or password rules", body = ValidationErrorBody),
+    (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
+    (status = 503, description = "A dependency is unavailable", body = ErrorBody),
+))]
+pub async fn register(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ValidJson(input): ValidJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
+    rate_limit::check(&state, Action::Register, ip, None).await?;
+    let email = input.email.as_str().to_owned();
+    let id = service::register(&state, &input.submitted_email, input.email, input.password).await?;
+    Ok((StatusCode::CREATED, Json(RegisterResponse { id, email })))
+}
+
+/// Send a new activation link. Answers the same for every address, registered or not.
+#[utoipa::path(post, path = "/accounts/resend-activation/", tag = "accounts", request_body = EmailRequest, responses(
+    (status = 200, description = "`A new activation link has been sent.`", body = MessageResponse),
+    (status = 422, description = "Invalid email", body = ValidationErrorBody),
+    (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
+))]
+pub async fn resend_activation(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ValidJson(email): ValidJson<EmailRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    rate_limit::check(&state, Action::ResendActivation, ip, Some(email.as_str())).await?;
+    service::resend_activation(&state, &email).await?;
+    Ok(Json(MessageResponse::new("A new activation link has been sent.")))
+}
+
+/// Activate an account with the emailed link.
+#[utoipa::path(get, path = "/accounts/activate/", tag = "accounts", params(ActivationQuery), responses(
+    (status = 200, description = "`User account activated successfully.`", body = MessageResponse),
+    (status = 400, description = "`Invalid or expired token`", body = ErrorBody),
+    (status = 422, description = "Missing or invalid query parameters", body = ValidationErrorBody),
+))]
+pub async fn activate(
+    State(state): State<AppState>,
+    ValidQuery(input): ValidQuery<ActivationQuery>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::activate(&state, &input.email, &input.token).await?;
+    Ok(Json(MessageResponse::new("User account activated successfully.")))
+}
+
+/// Activate an account (the same as the GET link, for clients that prefer not to change state with GET).
+#[utoipa::path(post, path = "/accounts/activate/", tag = "accounts", request_body = ActivationQuery, responses(
+    (status = 200, description = "`User account activated successfully.`", body = MessageResponse),
+    (status = 400, description = "`Invalid or expired token`", body = ErrorBody),
+    (status = 422, description = "Invalid body", body = ValidationErrorBody),
+))]
+pub async fn activate_post(
+    State(state): State<AppState>,
+    ValidJson(input): ValidJson<ActivationQuery>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::activate(&state, &input.email, &input.token).await?;
+    Ok(Json(MessageResponse::new("User account activated successfully.")))
+}
+
+/// Log in; every login opens its own session (refresh-token family).
+#[utoipa::path(post, path = "/accounts/login/", tag = "accounts", request_body = LoginRequest, responses(
+    (status = 200, description = "Access and refresh tokens", body = TokenPair),
+    (status = 401, description = "`Invalid email or password.`", body = ErrorBody),
+    (status = 403, description = "`Your account is not activated`", body = ErrorBody),
+    (status = 422, description = "Invalid email", body = ValidationErrorBody),
+    (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
+))]
+pub async fn login(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ValidJson(input): ValidJson<LoginRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    rate_limit::check(&state, Action::Login, ip, Some(input.email.as_str())).await?;
+    Ok(Json(service::login(&state, &input.email, input.password).await?))
+}
+
+/// Log out: revokes the session's refresh tokens and blacklists the presented access token.
+#[utoipa::path(post, path = "/accounts/logout/", tag = "accounts", request_body = LogoutRequest, security(("bearer" = [])), responses(
+    (status = 200, description = "`Logged out successfully.`", body = MessageResponse),
+    (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    (status = 503, description = "`Failed to logout. Try again.` (token blacklist unavailable)", body = ErrorBody),
+))]
+pub async fn logout(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(input): ValidJson<LogoutRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::logout(&state, &user, &input.refresh_token).await?;
+    Ok(Json(MessageResponse::new("Logged out successfully.")))
+}
+
+/// Exchange a refresh token for a new access token and a rotated refresh token. No access token is needed; if
+/// one is sent, it must belong to the same user.
+#[utoipa::path(post, path = "/accounts/refresh/", tag = "accounts", request_body = RefreshRequest, responses(
+    (status = 200, description = "A new access token and the rotated refresh token", body = TokenPair),
+    (status = 401, description = "`Token has expired`, `Invalid token`, `Refresh token expired.`, `Refresh token has been revoked.` (reuse detected) or `Token does not belong to the authenticated user.`", body = ErrorBody),
+    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    (status = 404, description = "`Refresh token not found.`", body = ErrorBody),
+))]
+pub async fn refresh(
+    State(state): State<AppState>,
+    MaybeAuthUser(caller): MaybeAuthUser,
+    ValidJson(input): ValidJson<RefreshRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(service::refresh(&state, &input.refresh_token, caller.as_ref()).await?))
+}
+
+/// Change the caller's password; every session (including this one) ends.
+#[utoipa::path(post, path = "/accounts/change-password/", tag = "accounts", request_body = ChangePasswordRequest, security(("bearer" = [])), responses(
+    (status = 200, description = "`Password has been changed successfully!`", body = MessageResponse),
+    (status = 401, description = "`Invalid email or password.` (old password wrong) or an access-token error", body = ErrorBody),
+    (status = 409, description = "`New password cannot be same as the old one.`", body = ErrorBody),
+    (status = 422, description = "New password breaks the rules", body = ValidationErrorBody),
+))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(input): ValidJson<ChangePasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::change_password(&state, &user, input.old_password, input.new_password).await?;
+    Ok(Json(MessageResponse::new("Password has been changed successfully!")))
+}
+
+/// Ask for a password-reset email. Answers the same for every address.
+#[utoipa::path(post, path = "/accounts/reset-password/request/", tag = "accounts", request_body = EmailRequest, responses(
+    (status = 200, description = "`If you have an account, you will receive an email with instructions.`", body = MessageResponse),
+    (status = 422, description = "Invalid email", body = ValidationErrorBody),
+    (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
+))]
+pub async fn reset_password_request(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ValidJson(email): ValidJson<EmailRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    rate_limit::check(&state, Action::PasswordReset, ip, Some(email.as_str())).await?;
+    service::request_password_reset(&state, &email).await?;
+    Ok(Json(MessageResponse::new("If you have an account, you will receive an email with instructions.")))
+}
+
+/// Set a new password with the emailed token.
+#[utoipa::path(post, path = "/accounts/reset-password/complete/", tag = "accounts", request_body = ResetPasswordRequest, responses(
+    (status = 200, description = "`Your password has been successfully changed!`", body = MessageResponse),
+    (status = 400, description = "`Invalid email or token.`", body = ErrorBody),
+    (status = 404, description = "`Token not found.`", body = ErrorBody),
+    (status = 422, description = "Invalid email or password rules", body = ValidationErrorBody),
+    (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
+))]
+pub async fn reset_password_complete(
+    State(state): State<AppState>,
+    ip: ClientIp,
+    ValidJson(input): ValidJson<ResetPasswordRequest>,
+) -> ApiResult<Json<MessageResponse>> {
+    rate_limit::check(&state, Action::PasswordReset, ip, Some(input.email.as_str())).await?;
+    service::complete_password_reset(&state, &input.email, input.password, &input.token).await?;
+    Ok(Json(MessageResponse::new("Your password has been successfully changed!")))
+}
+
+/// The authenticated caller.
+#[utoipa::path(get, path = "/accounts/me/", tag = "accounts", security(("bearer" = [])), responses(
+    (status = 200, description = "The caller", body = MeResponse),
+    (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    (status = 404, description = "`User not found.`", body = ErrorBody),
+    (status = 503, description = "Token blacklist unavailable", body = ErrorBody),
+))]
+pub async fn me(user: AuthUser) -> Json<MeResponse> {
+    Json(MeResponse { id: user.id, email: user.email, group: user.group })
+}

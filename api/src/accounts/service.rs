@@ -1,0 +1,450 @@
+//! The account use cases, free of HTTP: registration, activation, login, token refresh and logout, password
+//! change and reset. Every email is written to the job outbox inside the transaction of the change that causes it.
+
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use shared::db;
+use shared::jobs::{EmailJob, EmailKind, Job, outbox};
+use shared::schema::{activation_tokens, password_reset_tokens, refresh_tokens, users};
+use uuid::Uuid;
+
+use super::auth::{self, AuthUser};
+use super::domain::{Email, Password};
+use super::models::{Group, User};
+use super::passwords;
+use super::tokens::{self, TokenError};
+use super::types::TokenPair;
+use crate::error::{ApiError, unique_violation};
+use crate::state::AppState;
+
+fn email_job(kind: EmailKind, to: &str, context: serde_json::Value) -> Job {
+    Job::SendEmail(EmailJob { kind, to: to.to_owned(), context })
+}
+
+async fn find_user(conn: &mut AsyncPgConnection, email: &Email) -> Result<Option<User>, ApiError> {
+    Ok(users::table.filter(users::email.eq(email.as_str())).select(User::as_select()).first(conn).await.optional()?)
+}
+
+/// Creates an inactive user with an activation token and queues the activation email. Returns the user id.
+pub async fn register(
+    state: &AppState,
+    submitted_email: &str,
+    email: Email,
+    password: Password,
+) -> Result<i32, ApiError> {
+    let conflict_message = format!("User with this email {} already exists.", submitted_email.trim());
+    let conflict = || ApiError::conflict(conflict_message.clone());
+    {
+        let mut conn = db::conn(&state.pool).await?;
+        if find_user(&mut conn, &email).await?.is_some() {
+            return Err(conflict());
+        }
+    }
+    let hashed = passwords::hash(password.expose().to_owned(), state.config.auth.bcrypt_cost).await?;
+    let token = tokens::new_opaque_token();
+    let expires_at = Utc::now() + Duration::days(state.config.auth.activation_token_life);
+    let mut conn = db::conn(&state.pool).await?;
+    let id = conn
+        .transaction::<i32, ApiError, _>(|conn| {
+            let (email, token, conflict) = (&email, &token, &conflict);
+            async move {
+                let id: i32 = diesel::insert_into(users::table)
+                    .values((
+                        users::email.eq(email.as_str()),
+                        users::hashed_password.eq(&hashed),
+                        users::group_id.eq(Group::User.id()),
+                    ))
+                    .returning(users::id)
+                    .get_result(conn)
+                    .await
+                    // Two registrations of one address raced; the unique index decided.
+                    .map_err(|err| unique_violation(err, "users_email_key", conflict()))?;
+                diesel::insert_into(activation_tokens::table)
+                    .values((
+                        activation_tokens::user_id.eq(id),
+                        activation_tokens::token_hash.eq(tokens::digest(token)),
+                        activation_tokens::expires_at.eq(expires_at),
+                    ))
+                    .execute(conn)
+                    .await?;
+                outbox::enqueue(conn, &email_job(EmailKind::Activation, email.as_str(), json!({ "token": token })))
+                    .await?;
+                Ok(id)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    state.relay.notify();
+    Ok(id)
+}
+
+/// Replaces the activation token of an existing inactive user and queues a new email; does nothing otherwise, so
+/// the answer is the same for every address.
+pub async fn resend_activation(state: &AppState, email: &Email) -> Result<(), ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let Some(user) = find_user(&mut conn, email).await? else { return Ok(()) };
+    if user.is_active {
+        return Ok(());
+    }
+    let token = tokens::new_opaque_token();
+    let expires_at = Utc::now() + Duration::days(state.config.auth.activation_token_life);
+    conn.transaction::<(), ApiError, _>(|conn| {
+        let token = &token;
+        async move {
+            diesel::insert_into(activation_tokens::table)
+                .values((
+                    activation_tokens::user_id.eq(user.id),
+                    activation_tokens::token_hash.eq(tokens::digest(token)),
+                    activation_tokens::expires_at.eq(expires_at),
+                ))
+                .on_conflict(activation_tokens::user_id)
+                .do_update()
+                .set((
+                    activation_tokens::token_hash.eq(tokens::digest(token)),
+                    activation_tokens::expires_at.eq(expires_at),
+                    activation_tokens::created_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            outbox::enqueue(conn, &email_job(EmailKind::Activation, &user.email, json!({ "token": token }))).await?;
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await?;
+    state.relay.notify();
+    Ok(())
+}
+
+/// Activates the account whose unexpired token matches; the token is single use.
+pub async fn activate(state: &AppState, email: &Email, token: &str) -> Result<(), ApiError> {
+    let invalid = || ApiError::bad_request("Invalid or expired token");
+    let digest = tokens::digest(token);
+    let mut conn = db::conn(&state.pool).await?;
+    let user_id = conn
+        .transaction::<i32, ApiError, _>(|conn| {
+            async move {
+                let user_id: i32 = activation_tokens::table
+                    .inner_join(users::table)
+                    .filter(users::email.eq(email.as_str()))
+                    .filter(activation_tokens::token_hash.eq(&digest))
+                    .filter(activation_tokens::expires_at.gt(Utc::now()))
+                    .select(users::id)
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(invalid)?;
+                diesel::update(users::table.find(user_id))
+                    .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
+                    .execute(conn)
+                    .await?;
+                diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user_id)))
+                    .execute(conn)
+                    .await?;
+                outbox::enqueue(conn, &email_job(EmailKind::ActivationConfirmation, email.as_str(), json!({}))).await?;
+                Ok(user_id)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    state.relay.notify();
+    auth::forget_user(state, user_id).await;
+    Ok(())
+}
+
+/// Inserts a refresh-token row for a session family and returns the signed pair.
+async fn issue_session(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    user: &User,
+    family: Uuid,
+) -> Result<TokenPair, ApiError> {
+    let now = Utc::now();
+    let refresh_token = state.keys.issue_refresh(user.id, family, now).map_err(ApiError::internal)?;
+    let access_token = state.keys.issue_access(user.id, user.token_version, now).map_err(ApiError::internal)?;
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(tokens::digest(&refresh_token)),
+            refresh_tokens::family_id.eq(family),
+            refresh_tokens::user_id.eq(user.id),
+            refresh_tokens::expires_at.eq(now + state.keys.refresh_lifetime),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(TokenPair { access_token, refresh_token, token_type: "bearer" })
+}
+
+/// Checks the credentials and opens a new session (other sessions stay open).
+pub async fn login(state: &AppState, email: &Email, password: String) -> Result<TokenPair, ApiError> {
+    let invalid = || ApiError::unauthorized("Invalid email or password.");
+    let mut conn = db::conn(&state.pool).await?;
+    let Some(user) = find_user(&mut conn, email).await? else {
+        passwords::verify_dummy(password, state.config.auth.bcrypt_cost).await?;
+        return Err(invalid());
+    };
+    // Give the connection back while bcrypt runs; it is the slow part.
+    drop(conn);
+    if !passwords::verify(password, user.hashed_password.clone()).await? {
+        return Err(invalid());
+    }
+    if !user.is_active {
+        return Err(ApiError::forbidden("Your account is not activated"));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    issue_session(&mut conn, state, &user, Uuid::new_v4()).await
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
+struct RefreshRow {
+    id: i32,
+    family_id: Uuid,
+    expires_at: chrono::DateTime<Utc>,
+    rotated_at: Option<chrono::DateTime<Utc>>,
+    revoked_at: Option<chrono::DateTime<Utc>>,
+}
+
+enum RefreshOutcome {
+    Rotated(TokenPair),
+    Reused,
+    Expired,
+}
+
+/// Rotates a refresh token: the presented one is spent and a new pair is issued in the same family. Presenting a
+/// spent token again means it leaked: the whole family is revoked.
+pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&AuthUser>) -> Result<TokenPair, ApiError> {
+    let claims =
+        state.keys.decode_refresh(refresh_token).map_err(|e: TokenError| ApiError::unauthorized(e.detail()))?;
+    let user_id = claims.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
+    if caller.is_some_and(|caller| caller.id != user_id) {
+        return Err(ApiError::unauthorized("Token does not belong to the authenticated user."));
+    }
+    let digest = tokens::digest(refresh_token);
+    let mut conn = db::conn(&state.pool).await?;
+    let outcome = conn
+        .transaction::<RefreshOutcome, ApiError, _>(|conn| {
+            async move {
+                let row: RefreshRow = refresh_tokens::table
+                    .filter(refresh_tokens::token_hash.eq(&digest))
+                    .select(RefreshRow::as_select())
+                    .for_update()
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(|| ApiError::not_found("Refresh token not found."))?;
+                if row.rotated_at.is_some() || row.revoked_at.is_some() {
+                    revoke_family(conn, row.family_id).await?;
+                    return Ok(RefreshOutcome::Reused);
+                }
+                if row.expires_at < Utc::now() {
+                    diesel::delete(refresh_tokens::table.find(row.id)).execute(conn).await?;
+                    return Ok(RefreshOutcome::Expired);
+                }
+                let user: User = users::table
+                    .find(user_id)
+                    .select(User::as_select())
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(|| ApiError::not_found("User not found."))?;
+                if !user.is_active {
+                    return Err(ApiError::forbidden("Inactive user."));
+                }
+                diesel::update(refresh_tokens::table.find(row.id))
+                    .set(refresh_tokens::rotated_at.eq(diesel::dsl::now))
+                    .execute(conn)
+                    .await?;
+                Ok(RefreshOutcome::Rotated(issue_session(conn, state, &user, row.family_id).await?))
+            }
+            .scope_boxed()
+        })
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated(pair) => Ok(pair),
+        RefreshOutcome::Reused => {
+            tracing::warn!(user_id, "refresh token reused; session family revoked");
+            metrics::counter!("refresh_token_reuse_total").increment(1);
+            Err(ApiError::unauthorized("Refresh token has been revoked."))
+        }
+        RefreshOutcome::Expired => Err(ApiError::unauthorized("Refresh token expired.")),
+    }
+}
+
+/// Revokes every live refresh token of one login session.
+async fn revoke_family(conn: &mut AsyncPgConnection, family: Uuid) -> Result<usize, DieselError> {
+    diesel::update(
+        refresh_tokens::table.filter(refresh_tokens::family_id.eq(family)).filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await
+}
+
+/// Ends the caller's session: revokes the refresh token's family (only if it is the caller's) and blacklists the
+/// presented access token for the rest of its life.
+pub async fn logout(state: &AppState, caller: &AuthUser, refresh_token: &str) -> Result<(), ApiError> {
+    if let Ok(claims) = state.keys.decode_refresh(refresh_token)
+        && claims.user_id == Some(caller.id)
+    {
+        // The token is signed by us and names the caller, so its family is the caller's session.
+        let mut conn = db::conn(&state.pool).await?;
+        revoke_family(&mut conn, claims.fam).await?;
+    }
+    auth::blacklist(state, &caller.token).await.map_err(|err| match err {
+        ApiError::Unavailable(_) => {
+            ApiError::status(axum::http::StatusCode::SERVICE_UNAVAILABLE, "Failed to logout. Try again.")
+        }
+        other => other,
+    })
+}
+
+/// Bumps the user's token version (every access token issued so far stops working) and revokes every refresh
+/// token: after a password change or reset, no old session survives.
+async fn end_all_sessions(conn: &mut AsyncPgConnection, user_id: i32) -> Result<(), DieselError> {
+    diesel::update(users::table.find(user_id))
+        .set((users::token_version.eq(users::token_version + 1), users::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await?;
+    diesel::update(
+        refresh_tokens::table.filter(refresh_tokens::user_id.eq(user_id)).filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn change_password(state: &AppState, caller: &AuthUser, old: String, new: Password) -> Result<(), ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let hashed: String = users::table.find(caller.id).select(users::hashed_password).first(&mut conn).await?;
+    drop(conn);
+    if !passwords::verify(old.clone(), hashed).await? {
+        return Err(ApiError::unauthorized("Invalid email or password."));
+    }
+    if old == new.expose() {
+        return Err(ApiError::conflict("New password cannot be same as the old one."));
+    }
+    let new_hash = passwords::hash(new.expose().to_owned(), state.config.auth.bcrypt_cost).await?;
+    let mut conn = db::conn(&state.pool).await?;
+    let user_id = caller.id;
+    conn.transaction::<(), ApiError, _>(|conn| {
+        async move {
+            diesel::update(users::table.find(user_id)).set(users::hashed_password.eq(&new_hash)).execute(conn).await?;
+            end_all_sessions(conn, user_id).await?;
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await?;
+    auth::forget_user(state, caller.id).await;
+    Ok(())
+}
+
+/// For an existing active account: replaces its reset token and queues the reset email. Silent otherwise.
+pub async fn request_password_reset(state: &AppState, email: &Email) -> Result<(), ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let Some(user) = find_user(&mut conn, email).await? else { return Ok(()) };
+    if !user.is_active {
+        return Ok(());
+    }
+    let token = tokens::new_opaque_token();
+    let expires_at = Utc::now() + Duration::hours(state.config.auth.password_reset_token_hours);
+    conn.transaction::<(), ApiError, _>(|conn| {
+        let token = &token;
+        async move {
+            diesel::insert_into(password_reset_tokens::table)
+                .values((
+                    password_reset_tokens::user_id.eq(user.id),
+                    password_reset_tokens::token_hash.eq(tokens::digest(token)),
+                    password_reset_tokens::expires_at.eq(expires_at),
+                ))
+                .on_conflict(password_reset_tokens::user_id)
+                .do_update()
+                .set((
+                    password_reset_tokens::token_hash.eq(tokens::digest(token)),
+                    password_reset_tokens::expires_at.eq(expires_at),
+                    password_reset_tokens::created_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            outbox::enqueue(conn, &email_job(EmailKind::PasswordResetRequest, &user.email, json!({ "token": token })))
+                .await?;
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await?;
+    state.relay.notify();
+    Ok(())
+}
+
+/// Sets a new password with a valid reset token. A wrong token does not burn the real one (the original let anyone
+/// cancel a pending reset); tokens are 256-bit and attempts are rate limited.
+pub async fn complete_password_reset(
+    state: &AppState,
+    email: &Email,
+    password: Password,
+    token: &str,
+) -> Result<(), ApiError> {
+    let invalid = || ApiError::bad_request("Invalid email or token.");
+    let mut conn = db::conn(&state.pool).await?;
+    let user = find_user(&mut conn, email).await?.filter(|u| u.is_active).ok_or_else(invalid)?;
+    let (stored, expires_at): (String, chrono::DateTime<Utc>) = password_reset_tokens::table
+        .filter(password_reset_tokens::user_id.eq(user.id))
+        .select((password_reset_tokens::token_hash, password_reset_tokens::expires_at))
+        .first(&mut conn)
+        .await
+        .optional()?
+        .ok_or_else(|| ApiError::not_found("Token not found."))?;
+    if expires_at < Utc::now() {
+        diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user.id)))
+            .execute(&mut conn)
+            .await?;
+        return Err(invalid());
+    }
+    if stored != tokens::digest(token) {
+        return Err(invalid());
+    }
+    drop(conn);
+    let new_hash = passwords::hash(password.expose().to_owned(), state.config.auth.bcrypt_cost).await?;
+    let mut conn = db::conn(&state.pool).await?;
+    let digest = tokens::digest(token);
+    let changed = conn
+        .transaction::<bool, ApiError, _>(|conn| {
+            let user = &user;
+            async move {
+                // Spend the token atomically: of two concurrent completions only one finds it.
+                let spent = diesel::delete(
+                    password_reset_tokens::table
+                        .filter(password_reset_tokens::user_id.eq(user.id))
+                        .filter(password_reset_tokens::token_hash.eq(&digest)),
+                )
+                .execute(conn)
+                .await?;
+                if spent == 0 {
+                    return Ok(false);
+                }
+                diesel::update(users::table.find(user.id))
+                    .set(users::hashed_password.eq(&new_hash))
+                    .execute(conn)
+                    .await?;
+                end_all_sessions(conn, user.id).await?;
+                outbox::enqueue(conn, &email_job(EmailKind::PasswordResetCompletion, &user.email, json!({}))).await?;
+                Ok(true)
+            }
+            .scope_boxed()
+        })
+        .await?;
+    if !changed {
+        return Err(invalid());
+    }
+    state.relay.notify();
+    auth::forget_user(state, user.id).await;
+    Ok(())
+}

@@ -1,0 +1,495 @@
+//! `/accounts`: every endpoint's success and contract errors, token security, rate limits and enumeration safety.
+
+use std::time::Duration;
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use serde_json::{Value, json};
+use shared::schema::{activation_tokens, password_reset_tokens, refresh_tokens, users};
+
+use crate::support::{Options, TestApp, json};
+
+const PASSWORD: &str = "Str0ng!Pass";
+const RULE: &str = "Password must contain 8-32 characters, at least one uppercase and lowercase letter, a number and a special character";
+
+fn detail_text(body: &Value) -> String {
+    body["detail"].to_string()
+}
+
+#[tokio::test]
+async fn register_with_valid_data_returns_201_and_an_inactive_user() {
+    let app = TestApp::spawn().await;
+    let (status, body) =
+        json(app.post_json("/accounts/register/", json!({"email": "New@Example.com", "password": PASSWORD})).await)
+            .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["email"], "new@example.com");
+    let id = body["id"].as_i64().unwrap() as i32;
+    let mut conn = app.conn().await;
+    let (active, group): (bool, i32) =
+        users::table.find(id).select((users::is_active, users::group_id)).first(&mut conn).await.unwrap();
+    assert_eq!((active, group), (false, 2));
+    let tokens: i64 =
+        activation_tokens::table.filter(activation_tokens::user_id.eq(id)).count().get_result(&mut conn).await.unwrap();
+    assert_eq!(tokens, 1);
+}
+
+#[tokio::test]
+async fn register_with_existing_email_in_any_case_returns_409() {
+    let app = TestApp::spawn().await;
+    app.create_user("taken@example.com", PASSWORD, 2, true).await;
+    let (status, body) =
+        json(app.post_json("/accounts/register/", json!({"email": "Taken@Example.com", "password": PASSWORD})).await)
+            .await;
+    assert_eq!(status, 409);
+    assert_eq!(body["detail"], "User with this email Taken@Example.com already exists.");
+}
+
+#[tokio::test]
+async fn register_with_a_substring_of_an_existing_email_is_a_new_account() {
+    let app = TestApp::spawn().await;
+    app.create_user("bob@company.com", PASSWORD, 2, true).await;
+    let (status, _) =
+        json(app.post_json("/accounts/register/", json!({"email": "bob@company.co", "password": PASSWORD})).await)
+            .await;
+    assert_eq!(status, 201, "exact matching, not the original's substring match");
+}
+
+#[tokio::test]
+async fn register_with_invalid_input_returns_422_list_form() {
+    let app = TestApp::spawn().await;
+    for password in ["ALLUPPERCASE1!", "alllowercase1!", "NoSpecialChar1", "NoDigits!@#", "PASS1234!"] {
+        let (status, body) =
+            json(app.post_json("/accounts/register/", json!({"email": "a@example.com", "password": password})).await)
+                .await;
+        assert_eq!(status, 422, "{password}");
+        assert!(detail_text(&body).contains(RULE), "{password}: {body}");
+        assert_eq!(body["detail"][0]["loc"], json!(["body", "password"]));
+    }
+    for (password, message) in
+        [("12345678", RULE), ("Pass1!", "String should have at least 8 characters"), ("pass1234", RULE)]
+    {
+        let (status, body) =
+            json(app.post_json("/accounts/register/", json!({"email": "a@example.com", "password": password})).await)
+                .await;
+        assert_eq!(status, 422);
+        assert!(detail_text(&body).contains(message), "{password}: {body}");
+    }
+    let (status, body) =
+        json(app.post_json("/accounts/register/", json!({"email": "not-an-email", "password": PASSWORD})).await).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "email"]));
+    let (status, body) = json(app.post_json("/accounts/register/", json!({"email": "a@example.com"})).await).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["detail"][0]["type"], "missing");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "password"]));
+    let (status, _) = json(app.post_json("/accounts/register/", json!({"email": 5, "password": PASSWORD})).await).await;
+    assert_eq!(status, 422);
+    let (status, _) = json(app.post_json("/accounts/register/", json!([1, 2])).await).await;
+    assert_eq!(status, 422);
+    let response = app
+        .client
+        .post(app.url("/accounts/register/"))
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!((status, body["detail"][0]["type"].as_str()), (422, Some("json_invalid")));
+    let response = app
+        .client
+        .post(app.url("/accounts/register/"))
+        .body("email=a")
+        .header("content-type", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422, "another content type is a 422, never a 415");
+    let mut conn = app.conn().await;
+    assert_eq!(users::table.count().get_result::<i64>(&mut conn).await.unwrap(), 0, "nothing half-written");
+}
+
+#[tokio::test]
+async fn paths_without_trailing_slash_redirect_with_307() {
+    let app = TestApp::spawn().await;
+    let response = app.post_json("/accounts/register", json!({})).await;
+    assert_eq!(response.status(), 307);
+    assert_eq!(response.headers()["location"], "/accounts/register/");
+    let response = app.get("/accounts/activate?email=a@b.co&token=x").await;
+    assert_eq!(response.headers()["location"], "/accounts/activate/?email=a@b.co&token=x");
+}
+
+async fn activation_token(app: &TestApp, user_id: i32) -> String {
+    // Only the digest is stored; tests plant a known token the same way the service stores one.
+    let token = format!("known-token-{user_id}-{}", uuid::Uuid::new_v4().simple());
+    let digest = hex_digest(&token);
+    let mut conn = app.conn().await;
+    diesel::insert_into(activation_tokens::table)
+        .values((
+            activation_tokens::user_id.eq(user_id),
+            activation_tokens::token_hash.eq(digest.clone()),
+            activation_tokens::expires_at.eq(Utc::now() + chrono::Duration::days(1)),
+        ))
+        .on_conflict(activation_tokens::user_id)
+        .do_update()
+        .set(activation_tokens::token_hash.eq(digest))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    token
+}
+
+fn hex_digest(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+#[tokio::test]
+async fn activate_checks_token_email_and_expiry_and_is_single_use() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("act@example.com", PASSWORD, 2, false).await;
+    let token = activation_token(&app, id).await;
+    let (status, body) = json(app.get("/accounts/activate/?email=act@example.com&token=wrong").await).await;
+    assert_eq!((status, body["detail"].as_str()), (400, Some("Invalid or expired token")));
+    let (status, _) = json(app.get(&format!("/accounts/activate/?email=other@example.com&token={token}")).await).await;
+    assert_eq!(status, 400);
+    let (status, body) = json(app.get("/accounts/activate/?email=act@example.com").await).await;
+    assert_eq!(status, 422, "{body}");
+
+    // Expired tokens are refused by the endpoint itself, not only purged later.
+    let mut conn = app.conn().await;
+    diesel::update(activation_tokens::table.filter(activation_tokens::user_id.eq(id)))
+        .set(activation_tokens::expires_at.eq(Utc::now() - chrono::Duration::seconds(1)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (status, _) = json(app.get(&format!("/accounts/activate/?email=act@example.com&token={token}")).await).await;
+    assert_eq!(status, 400);
+
+    let token = activation_token(&app, id).await;
+    diesel::update(activation_tokens::table.filter(activation_tokens::user_id.eq(id)))
+        .set(activation_tokens::expires_at.eq(Utc::now() + chrono::Duration::hours(1)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (status, body) = json(app.get(&format!("/accounts/activate/?email=ACT@example.com&token={token}")).await).await;
+    assert_eq!((status, body["message"].as_str()), (200, Some("User account activated successfully.")), "{body}");
+    let (status, _) = json(app.get(&format!("/accounts/activate/?email=act@example.com&token={token}")).await).await;
+    assert_eq!(status, 400, "single use");
+    let active: bool = users::table.find(id).select(users::is_active).first(&mut conn).await.unwrap();
+    assert!(active);
+}
+
+#[tokio::test]
+async fn login_errors_follow_the_contract() {
+    let app = TestApp::spawn().await;
+    app.create_user("in@example.com", PASSWORD, 2, false).await;
+    app.create_user("ok@example.com", PASSWORD, 2, true).await;
+    let login =
+        |email: &str, password: &str| app.post_json("/accounts/login/", json!({"email": email, "password": password}));
+    let (status, body) = json(login("nobody@example.com", PASSWORD).await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Invalid email or password.")));
+    let (status, body) = json(login("ok@example.com", "Wr0ng!Pass").await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Invalid email or password.")));
+    let (status, _) = json(login("ok@example.com", "weak").await).await;
+    assert_eq!(status, 401, "a weak password is simply wrong, not a 422");
+    let (status, body) = json(login("in@example.com", PASSWORD).await).await;
+    assert_eq!((status, body["detail"].as_str()), (403, Some("Your account is not activated")));
+    let (status, body) = json(login("OK@example.com", PASSWORD).await).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["token_type"], "bearer");
+}
+
+#[tokio::test]
+async fn several_sessions_live_at_once() {
+    let app = TestApp::spawn().await;
+    app.create_user("multi@example.com", PASSWORD, 2, true).await;
+    let (first_access, first_refresh) = app.login("multi@example.com", PASSWORD).await;
+    let (second_access, _) = app.login("multi@example.com", PASSWORD).await;
+    assert_ne!(first_access, second_access);
+    assert_eq!(app.get_auth("/accounts/me/", &first_access).await.status(), 200);
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": first_refresh})).await).await;
+    assert_eq!(status, 200, "a second login does not end the first session");
+}
+
+#[tokio::test]
+async fn authorization_header_errors_follow_the_contract_order() {
+    let app = TestApp::spawn().await;
+    let (id, token) = app.user_with_token("hdr@example.com", 2).await;
+    let call = |value: Option<String>| {
+        let mut request = app.client.get(app.url("/accounts/me/"));
+        if let Some(value) = value {
+            request = request.header("authorization", value);
+        }
+        request.send()
+    };
+    let (status, body) = json(call(None).await.unwrap()).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Authorization header is missing")));
+    for bad in ["Token abc", "Bearer", "Bearer ", "abc"] {
+        let (status, body) = json(call(Some(bad.into())).await.unwrap()).await;
+        assert_eq!(
+            (status, body["detail"].as_str()),
+            (401, Some("Invalid Authorization header format. Expected 'Bearer <token>'")),
+            "{bad}"
+        );
+    }
+    let (status, body) = json(call(Some("Bearer not.a.jwt".into())).await.unwrap()).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Invalid token")));
+    let keys = api::accounts::tokens::TokenKeys::new(&crate::support::auth_settings());
+    let expired = keys.issue_access(id, 0, Utc::now() - chrono::Duration::hours(2)).unwrap();
+    let (status, body) = json(call(Some(format!("Bearer {expired}"))).await.unwrap()).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Token has expired")));
+    let ghost = keys.issue_access(999_999, 0, Utc::now()).unwrap();
+    let (status, body) = json(call(Some(format!("bearer {ghost}"))).await.unwrap()).await;
+    assert_eq!((status, body["detail"].as_str()), (404, Some("User not found.")), "scheme is case-insensitive");
+    let (status, body) = json(call(Some(format!("Bearer {token}"))).await.unwrap()).await;
+    assert_eq!((status, body["email"].as_str(), body["group"].as_str()), (200, Some("hdr@example.com"), Some("user")));
+
+    let mut conn = app.conn().await;
+    diesel::update(users::table.find(id)).set(users::is_active.eq(false)).execute(&mut conn).await.unwrap();
+    api::accounts::auth::forget_user(&test_state(&app), id).await;
+    let (status, body) = json(call(Some(format!("Bearer {token}"))).await.unwrap()).await;
+    assert_eq!((status, body["detail"].as_str()), (403, Some("Inactive user.")));
+}
+
+/// An app state for calling library functions against this test's services.
+fn test_state(app: &TestApp) -> api::AppState {
+    api::build(app.config.clone()).unwrap().state
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_detects_reuse() {
+    let app = TestApp::spawn().await;
+    app.create_user("rot@example.com", PASSWORD, 2, true).await;
+    let (_, refresh) = app.login("rot@example.com", PASSWORD).await;
+    // No access token needed.
+    let (status, first) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!(status, 200, "{first}");
+    let rotated = first["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(rotated, refresh);
+    assert_eq!(app.get_auth("/accounts/me/", first["access_token"].as_str().unwrap()).await.status(), 200);
+
+    // The old token again: reuse. The family is revoked, so the rotated token dies too.
+    let (status, body) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Refresh token has been revoked.")));
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": rotated})).await).await;
+    assert_eq!(status, 401);
+    let mut conn = app.conn().await;
+    let live: i64 =
+        refresh_tokens::table.filter(refresh_tokens::revoked_at.is_null()).count().get_result(&mut conn).await.unwrap();
+    assert_eq!(live, 0);
+}
+
+#[tokio::test]
+async fn refresh_errors_follow_the_contract() {
+    let app = TestApp::spawn().await;
+    let alice = app.create_user("alice@example.com", PASSWORD, 2, true).await;
+    app.create_user("eve@example.com", PASSWORD, 2, true).await;
+    let (_, refresh) = app.login("alice@example.com", PASSWORD).await;
+    let (eve_access, _) = app.login("eve@example.com", PASSWORD).await;
+    let (status, body) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": "garbage"})).await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Invalid token")));
+    let keys = api::accounts::tokens::TokenKeys::new(&crate::support::auth_settings());
+    let unknown = keys.issue_refresh(alice, uuid::Uuid::new_v4(), Utc::now()).unwrap();
+    let (status, body) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": unknown})).await).await;
+    assert_eq!((status, body["detail"].as_str()), (404, Some("Refresh token not found.")));
+    let access_as_refresh = keys.issue_access(alice, 0, Utc::now()).unwrap();
+    let (status, _) =
+        json(app.post_json("/accounts/refresh/", json!({"refresh_token": access_as_refresh})).await).await;
+    assert_eq!(status, 401, "an access token is not a refresh token");
+    let (status, body) =
+        json(app.post_json_auth("/accounts/refresh/", &eve_access, json!({"refresh_token": refresh})).await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Token does not belong to the authenticated user.")));
+    let mut conn = app.conn().await;
+    diesel::update(refresh_tokens::table)
+        .set(refresh_tokens::expires_at.eq(Utc::now() - chrono::Duration::seconds(1)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (status, body) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Refresh token expired.")));
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({})).await).await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn logout_blacklists_the_access_token_and_ends_the_session() {
+    let app = TestApp::spawn().await;
+    app.create_user("out@example.com", PASSWORD, 2, true).await;
+    let (access, refresh) = app.login("out@example.com", PASSWORD).await;
+    let (other_access, other_refresh) = app.login("out@example.com", PASSWORD).await;
+    let (status, body) =
+        json(app.post_json_auth("/accounts/logout/", &access, json!({"refresh_token": refresh})).await).await;
+    assert_eq!((status, body["message"].as_str()), (200, Some("Logged out successfully.")));
+    let (status, body) = json(app.get_auth("/accounts/me/", &access).await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Token has been blacklisted")));
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!(status, 401, "the session's refresh token is revoked");
+    assert_eq!(app.get_auth("/accounts/me/", &other_access).await.status(), 200, "other sessions live on");
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": other_refresh})).await).await;
+    assert_eq!(status, 200);
+    let (status, _) = json(app.post_json("/accounts/logout/", json!({"refresh_token": "x"})).await).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn logout_with_someone_elses_refresh_token_does_not_touch_it() {
+    let app = TestApp::spawn().await;
+    app.create_user("a1@example.com", PASSWORD, 2, true).await;
+    app.create_user("b1@example.com", PASSWORD, 2, true).await;
+    let (access, _) = app.login("a1@example.com", PASSWORD).await;
+    let (_, victim_refresh) = app.login("b1@example.com", PASSWORD).await;
+    let (status, _) =
+        json(app.post_json_auth("/accounts/logout/", &access, json!({"refresh_token": victim_refresh})).await).await;
+    assert_eq!(status, 200);
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": victim_refresh})).await).await;
+    assert_eq!(status, 200, "the original deleted any user's token; we only revoke the caller's");
+}
+
+#[tokio::test]
+async fn change_password_checks_old_password_and_ends_every_session() {
+    let app = TestApp::spawn().await;
+    app.create_user("cp@example.com", PASSWORD, 2, true).await;
+    let (access, refresh) = app.login("cp@example.com", PASSWORD).await;
+    let change = |old: &str, new: &str| {
+        app.post_json_auth(
+            "/accounts/change-password/",
+            &access,
+            json!({"email": "ignored@x.io", "old_password": old, "new_password": new}),
+        )
+    };
+    let (status, body) = json(change("Wr0ng!Pass", "N3w!Passw0rd").await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Invalid email or password.")));
+    let (status, body) = json(change(PASSWORD, PASSWORD).await).await;
+    assert_eq!((status, body["detail"].as_str()), (409, Some("New password cannot be same as the old one.")));
+    let (status, body) = json(change(PASSWORD, "weakpass").await).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body) = json(change(PASSWORD, "N3w!Passw0rd").await).await;
+    assert_eq!((status, body["message"].as_str()), (200, Some("Password has been changed successfully!")));
+    let (status, _) = json(app.get_auth("/accounts/me/", &access).await).await;
+    assert_eq!(status, 401, "old access tokens are revoked");
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!(status, 401, "old refresh tokens are revoked");
+    let (status, _) =
+        json(app.post_json("/accounts/login/", json!({"email": "cp@example.com", "password": PASSWORD})).await).await;
+    assert_eq!(status, 401);
+    let (new_access, _) = app.login("cp@example.com", "N3w!Passw0rd").await;
+    assert_eq!(app.get_auth("/accounts/me/", &new_access).await.status(), 200);
+}
+
+#[tokio::test]
+async fn enumeration_safe_endpoints_answer_the_same_for_unknown_addresses() {
+    let app = TestApp::spawn().await;
+    app.create_user("known@example.com", PASSWORD, 2, false).await;
+    for path in ["/accounts/resend-activation/", "/accounts/reset-password/request/"] {
+        let known = json(app.post_json(path, json!({"email": "known@example.com"})).await).await;
+        let unknown = json(app.post_json(path, json!({"email": "unknown@example.com"})).await).await;
+        assert_eq!(known, unknown, "{path}");
+        assert_eq!(known.0, 200);
+    }
+    let mut conn = app.conn().await;
+    let resets: i64 = password_reset_tokens::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(resets, 0, "inactive accounts get no reset token");
+    let activations: i64 = activation_tokens::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(activations, 1, "the inactive account got a fresh activation token");
+}
+
+#[tokio::test]
+async fn reset_password_complete_errors_follow_the_contract_without_burning_the_token() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("rp@example.com", PASSWORD, 2, true).await;
+    let complete = |email: &str, token: &str| {
+        app.post_json(
+            "/accounts/reset-password/complete/",
+            json!({"email": email, "password": "N3w!Passw0rd", "token": token}),
+        )
+    };
+    let (status, body) = json(complete("nobody@example.com", "t").await).await;
+    assert_eq!((status, body["detail"].as_str()), (400, Some("Invalid email or token.")));
+    let (status, body) = json(complete("rp@example.com", "t").await).await;
+    assert_eq!((status, body["detail"].as_str()), (404, Some("Token not found.")));
+    let token = "planted-reset-token";
+    let mut conn = app.conn().await;
+    diesel::insert_into(password_reset_tokens::table)
+        .values((
+            password_reset_tokens::user_id.eq(id),
+            password_reset_tokens::token_hash.eq(hex_digest(token)),
+            password_reset_tokens::expires_at.eq(Utc::now() + chrono::Duration::hours(1)),
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (status, _) = json(complete("rp@example.com", "wrong-guess").await).await;
+    assert_eq!(status, 400);
+    let (status, body) = json(complete("rp@example.com", token).await).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (200, Some("Your password has been successfully changed!")),
+        "a wrong guess did not burn the token"
+    );
+    let (status, _) = json(complete("rp@example.com", token).await).await;
+    assert_eq!(status, 404, "single use");
+    app.login("rp@example.com", "N3w!Passw0rd").await;
+}
+
+#[tokio::test]
+async fn login_over_the_account_limit_returns_429_with_retry_after() {
+    let app = TestApp::spawn().await;
+    app.create_user("rl@example.com", PASSWORD, 2, true).await;
+    for _ in 0..5 {
+        let response =
+            app.post_json("/accounts/login/", json!({"email": "rl@example.com", "password": "Wr0ng!Pass"})).await;
+        assert_eq!(response.status(), 401);
+    }
+    let response = app.post_json("/accounts/login/", json!({"email": "rl@example.com", "password": PASSWORD})).await;
+    assert_eq!(response.status(), 429);
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after));
+    // Another account from the same address is not affected by this account's limit.
+    app.create_user("rl2@example.com", PASSWORD, 2, true).await;
+    app.login("rl2@example.com", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn rate_limits_can_be_disabled() {
+    let mut options = Options::default();
+    options.rate_limit.rate_limit_enabled = false;
+    let app = TestApp::spawn_with(options).await;
+    app.create_user("free@example.com", PASSWORD, 2, true).await;
+    for _ in 0..8 {
+        let response =
+            app.post_json("/accounts/login/", json!({"email": "free@example.com", "password": "Wr0ng!Pass"})).await;
+        assert_eq!(response.status(), 401);
+    }
+}
+
+#[tokio::test]
+async fn authenticated_requests_fail_closed_when_redis_is_down() {
+    let app = TestApp::spawn().await;
+    let (_, token) = app.user_with_token("closed@example.com", 2).await;
+    let mut config = app.config.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    config.redis.redis_port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let broken = api::build(config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(api::serve(broken, listener, shutdown.clone()));
+    let response = app.client.get(format!("http://{address}/accounts/me/")).bearer_auth(&token).send().await.unwrap();
+    let (status, body) = json(response).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("token blacklist"), "{body}");
+    let response = app
+        .client
+        .post(format!("http://{address}/accounts/login/"))
+        .json(&json!({"email": "closed@example.com", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503, "rate limits fail closed too");
+    shutdown.cancel();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+}

@@ -1,0 +1,308 @@
+# shellcheck shell=bash
+# Helpers shared by deploy/run.sh and deploy/test.sh. Source it; do not execute it.
+#
+# Every ensure_* function is idempotent: it first checks whether the service already answers on its port and
+# returns at once if so. Otherwise it installs the Debian package (apt-get update runs at most once per shell) and
+# starts the service WITHOUT systemd, then waits for the port.
+#
+# After ensure_postgres, PG_PASSWORD holds the password that works for `psql -h 127.0.0.1 -U postgres` (empty when
+# the server trusts local TCP connections) and PGPASSWORD is exported accordingly.
+
+if [[ -n "${OC_LIB_LOADED:-}" ]]; then
+    return 0
+fi
+OC_LIB_LOADED=1
+
+OC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+OC_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/online-cinema"
+OC_MAILDEV_VERSION="2.2.1"
+OC_MAILDEV_DIR="$OC_CACHE/maildev"
+OC_MAILDEV_BIN="$OC_MAILDEV_DIR/node_modules/.bin/maildev"
+OC_PG_HOST="127.0.0.1"
+OC_PG_PORT="${OC_PG_PORT:-5432}"
+OC_PG_CLUSTER="${OC_PG_CLUSTER:-main}"
+OC_PG_USER="postgres"
+OC_REDIS_PORT="${OC_REDIS_PORT:-6379}"
+PG_PASSWORD=""
+OC_APT_UPDATED=""
+
+# --- logging ---------------------------------------------------------------------------------------------------
+
+log() {
+    printf '==> %s\n' "$*" >&2
+}
+
+warn() {
+    printf 'warning: %s\n' "$*" >&2
+}
+
+die() {
+    printf 'error: %s\n' "$*" >&2
+    exit 1
+}
+
+have() {
+    command -v "$1" >/dev/null 2>&1
+}
+
+# Run a command as root (directly, or through sudo when not root).
+as_root() {
+    if [[ "$(id -u)" -eq 0 ]]; then
+        "$@"
+    elif have sudo; then
+        sudo "$@"
+    else
+        die "need root to run '$*' (and sudo is not installed)"
+    fi
+}
+
+# urlencode STRING: percent-encode for use inside a URL (e.g. a password in a database URL).
+urlencode() {
+    local LC_ALL=C s="$1" out="" c i
+    for ((i = 0; i < ${#s}; i++)); do
+        c="${s:i:1}"
+        case "$c" in
+            [A-Za-z0-9._~-]) out+="$c" ;;
+            *) out+="$(printf '%%%02X' "'$c")" ;;
+        esac
+    done
+    printf '%s' "$out"
+}
+
+# --- ports -----------------------------------------------------------------------------------------------------
+
+# port_open HOST PORT: true when something accepts TCP connections there.
+port_open() {
+    local host="$1" port="$2"
+    # shellcheck disable=SC2016 # $0/$1 expand in the inner shell
+    if have timeout; then
+        timeout 2 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null
+    elif have nc; then
+        nc -z -w 2 "$host" "$port" 2>/dev/null
+    else
+        # shellcheck disable=SC2016
+        bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$host" "$port" 2>/dev/null
+    fi
+}
+
+# wait_port HOST PORT SECONDS WHAT: poll until the port opens or die.
+wait_port() {
+    local host="$1" port="$2" secs="$3" what="$4" i
+    for ((i = 0; i < secs; i++)); do
+        if port_open "$host" "$port"; then
+            return 0
+        fi
+        sleep 1
+    done
+    die "$what did not start listening on $host:$port within ${secs}s"
+}
+
+# --- apt -------------------------------------------------------------------------------------------------------
+
+ensure_apt_updated() {
+    if [[ -n "$OC_APT_UPDATED" ]]; then
+        return 0
+    fi
+    have apt-get || die "apt-get not found: install the missing packages by hand (this script targets Debian/Ubuntu)"
+    log "apt-get update"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    OC_APT_UPDATED=1
+}
+
+apt_install() {
+    ensure_apt_updated
+    log "apt-get install -y $*"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$@"
+}
+
+# --- Rust ------------------------------------------------------------------------------------------------------
+
+ensure_rust() {
+    if ! have cargo && [[ -x "$HOME/.cargo/bin/cargo" ]]; then
+        export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    if ! have cargo; then
+        die "cargo not found. Install the Rust toolchain with rustup (https://rustup.rs):
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c rustfmt,clippy
+    . \"\$HOME/.cargo/env\"
+(Debian's own 'cargo' package is too old for this workspace.)"
+    fi
+    # Compare with the workspace's rust-version, when both are known.
+    local need have_v
+    need="$(sed -n 's/^rust-version *= *"\([0-9.]*\)".*/\1/p' "$OC_ROOT/Cargo.toml" 2>/dev/null | head -n1)"
+    have_v="$(rustc --version 2>/dev/null | awk '{print $2}' | sed 's/-.*//')"
+    if [[ -n "$need" && -n "$have_v" ]]; then
+        if [[ "$(printf '%s\n%s\n' "$need" "$have_v" | sort -V | head -n1)" != "$need" ]]; then
+            die "rustc $have_v is older than the workspace's rust-version $need: run 'rustup update stable'"
+        fi
+    fi
+}
+
+export_target_dir() {
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/online-cinema/target}"
+    mkdir -p "$CARGO_TARGET_DIR"
+}
+
+# --- PostgreSQL ------------------------------------------------------------------------------------------------
+
+# psql against the local server as the postgres superuser, never prompting for a password.
+pg_psql() {
+    PGPASSWORD="$PG_PASSWORD" psql -w -X -q -v ON_ERROR_STOP=1 -h "$OC_PG_HOST" -p "$OC_PG_PORT" -U "$OC_PG_USER" "$@"
+}
+
+pg_try_password() {
+    PGPASSWORD="$1" psql -w -X -q -h "$OC_PG_HOST" -p "$OC_PG_PORT" -U "$OC_PG_USER" -d postgres -tAc 'select 1' \
+        >/dev/null 2>&1
+}
+
+# Find a password that works over TCP (trust: empty; else $POSTGRES_PASSWORD or 'postgres'); as a last resort set
+# the postgres user's password to 'postgres' over the local socket (peer auth as the postgres OS user).
+pg_resolve_password() {
+    local candidate
+    for candidate in "" "${POSTGRES_PASSWORD:-}" "postgres"; do
+        if pg_try_password "$candidate"; then
+            PG_PASSWORD="$candidate"
+            export PGPASSWORD="$candidate"
+            return 0
+        fi
+    done
+    log "setting the password of PostgreSQL user '$OC_PG_USER' to 'postgres' (TCP login was refused)"
+    if [[ "$(id -u)" -eq 0 ]]; then
+        (cd / && su postgres -s /bin/sh -c "psql -X -q -p $OC_PG_PORT -c \"ALTER USER $OC_PG_USER PASSWORD 'postgres'\"") >/dev/null
+    else
+        (cd / && sudo -u postgres psql -X -q -p "$OC_PG_PORT" -c "ALTER USER $OC_PG_USER PASSWORD 'postgres'") >/dev/null
+    fi
+    pg_try_password "postgres" ||
+        die "cannot log in to PostgreSQL at $OC_PG_HOST:$OC_PG_PORT as '$OC_PG_USER' (check pg_hba.conf)"
+    PG_PASSWORD="postgres"
+    export PGPASSWORD="postgres"
+}
+
+ensure_postgres() {
+    if ! port_open "$OC_PG_HOST" "$OC_PG_PORT"; then
+        if ! have pg_ctlcluster || ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+            apt_install postgresql
+        fi
+        # An existing cluster's version if there is one, else the newest installed server.
+        local version d
+        version="$(for d in /etc/postgresql/*/"$OC_PG_CLUSTER"; do
+            [[ -d "$d" && -x "/usr/lib/postgresql/$(basename "$(dirname "$d")")/bin/postgres" ]] &&
+                basename "$(dirname "$d")"
+        done | sort -V | tail -n1)" || true
+        if [[ -z "$version" ]]; then
+            version="$(for d in /usr/lib/postgresql/*/bin/postgres; do
+                [[ -x "$d" ]] && basename "$(dirname "$(dirname "$d")")"
+            done | sort -V | tail -n1)" || true
+        fi
+        [[ -n "$version" ]] || die "no PostgreSQL server found under /usr/lib/postgresql"
+        if [[ ! -d "/etc/postgresql/$version/$OC_PG_CLUSTER" ]]; then
+            log "creating PostgreSQL cluster $version/$OC_PG_CLUSTER"
+            as_root pg_createcluster -p "$OC_PG_PORT" "$version" "$OC_PG_CLUSTER"
+        fi
+        log "starting PostgreSQL $version/$OC_PG_CLUSTER"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" "$OC_PG_CLUSTER" start ||
+            warn "pg_ctlcluster start returned an error; waiting for the port anyway"
+        wait_port "$OC_PG_HOST" "$OC_PG_PORT" 60 "PostgreSQL"
+    fi
+    have psql || apt_install postgresql-client
+    # The port may open a moment before the server accepts logins.
+    local i out
+    for ((i = 0; i < 30; i++)); do
+        out="$(PGCONNECT_TIMEOUT=3 psql -w -X -h "$OC_PG_HOST" -p "$OC_PG_PORT" -U "$OC_PG_USER" -d postgres \
+            -tAc 'select 1' 2>&1)" || true
+        [[ "$out" == *"starting up"* ]] || break
+        sleep 1
+    done
+    pg_resolve_password
+}
+
+# ensure_database NAME: create the database when it does not exist yet.
+ensure_database() {
+    local name="$1"
+    [[ "$name" =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || die "unsupported database name '$name'"
+    if [[ "$(pg_psql -d postgres -tAc "select 1 from pg_database where datname = '$name'")" != "1" ]]; then
+        log "creating database $name"
+        pg_psql -d postgres -c "CREATE DATABASE \"$name\""
+    fi
+}
+
+# --- Redis -----------------------------------------------------------------------------------------------------
+
+ensure_redis() {
+    if port_open 127.0.0.1 "$OC_REDIS_PORT"; then
+        return 0
+    fi
+    have redis-server || apt_install redis-server
+    # The package's own init may have started it in the meantime.
+    if port_open 127.0.0.1 "$OC_REDIS_PORT"; then
+        return 0
+    fi
+    log "starting Redis"
+    as_root mkdir -p /var/lib/redis /var/log/redis
+    as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port "$OC_REDIS_PORT" --save "" --appendonly no \
+        --dir /var/lib/redis --logfile /var/log/redis/online-cinema.log
+    wait_port 127.0.0.1 "$OC_REDIS_PORT" 30 "Redis"
+}
+
+# --- RabbitMQ --------------------------------------------------------------------------------------------------
+
+ensure_rabbitmq() {
+    if ! port_open 127.0.0.1 5672; then
+        if ! have rabbitmq-server; then
+            apt_install rabbitmq-server
+        fi
+        if ! port_open 127.0.0.1 5672; then
+            # The Erlang node is named rabbit@<short hostname>; when that name does not resolve (common in
+            # containers) the node cannot start, so name it rabbit@localhost instead.
+            if ! getent hosts "$(hostname -s 2>/dev/null || hostname)" >/dev/null 2>&1 &&
+                ! grep -qs '^NODENAME=' /etc/rabbitmq/rabbitmq-env.conf; then
+                log "hostname does not resolve: naming the RabbitMQ node rabbit@localhost"
+                echo 'NODENAME=rabbit@localhost' | as_root tee -a /etc/rabbitmq/rabbitmq-env.conf >/dev/null
+            fi
+            # Enable the management console before the first start (no running node needed with --offline).
+            as_root rabbitmq-plugins enable --offline rabbitmq_management >/dev/null 2>&1 || true
+            log "starting RabbitMQ (this takes a few seconds)"
+            as_root rabbitmq-server -detached
+            wait_port 127.0.0.1 5672 120 "RabbitMQ"
+            if have rabbitmqctl; then
+                as_root timeout 60 rabbitmqctl await_startup >/dev/null 2>&1 || true
+            fi
+        fi
+    fi
+    # Management console on :15672 (idempotent: nothing to do when it already answers).
+    if ! port_open 127.0.0.1 15672; then
+        log "enabling the RabbitMQ management plugin"
+        as_root rabbitmq-plugins enable rabbitmq_management >/dev/null ||
+            die "could not enable rabbitmq_management"
+        wait_port 127.0.0.1 15672 60 "RabbitMQ management console"
+    fi
+}
+
+# --- MailDev (local SMTP inbox) --------------------------------------------------------------------------------
+
+maildev_installed_version() {
+    local pkg="$OC_MAILDEV_DIR/node_modules/maildev/package.json"
+    [[ -f "$pkg" ]] && have node || return 0
+    node -p "require(process.argv[1]).version" "$pkg" 2>/dev/null || true
+}
+
+# Installs MailDev (2.x: the 3.x web inbox does not work on Node 20) into the cache; does not start it.
+ensure_maildev() {
+    if port_open 127.0.0.1 1025 && port_open 127.0.0.1 1080; then
+        return 0
+    fi
+    if [[ -x "$OC_MAILDEV_BIN" && "$(maildev_installed_version)" == "$OC_MAILDEV_VERSION" ]]; then
+        return 0
+    fi
+    if ! have node || ! have npm; then
+        apt_install nodejs npm
+    fi
+    log "installing MailDev $OC_MAILDEV_VERSION into $OC_MAILDEV_DIR"
+    mkdir -p "$OC_MAILDEV_DIR"
+    if [[ ! -f "$OC_MAILDEV_DIR/package.json" ]]; then
+        printf '{\n  "name": "online-cinema-maildev",\n  "private": true\n}\n' >"$OC_MAILDEV_DIR/package.json"
+    fi
+    (cd "$OC_MAILDEV_DIR" && npm install --no-audit --no-fund --save-exact --loglevel=error "maildev@$OC_MAILDEV_VERSION") ||
+        die "npm install maildev@$OC_MAILDEV_VERSION failed"
+    [[ -x "$OC_MAILDEV_BIN" ]] || die "MailDev was installed but $OC_MAILDEV_BIN is missing"
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Run every check of the workspace: formatting, clippy (warnings are errors) and the test suite.
+# PostgreSQL, Redis and RabbitMQ are installed and started when nothing listens on their ports yet (the tests
+# catch mail with an in-process SMTP sink, so MailDev is not needed). Non-interactive and idempotent.
+#
+# The tests find the services through TEST_DATABASE_ADMIN_URL, TEST_REDIS_URL and TEST_RABBITMQ_URL; values
+# already set in the environment are kept.
+set -euo pipefail
+
+# shellcheck source=deploy/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+cd "$OC_ROOT"
+
+ensure_rust
+export_target_dir
+
+cargo fmt --version >/dev/null 2>&1 ||
+    die "rustfmt is not installed for this toolchain: run 'rustup component add rustfmt'"
+cargo clippy --version >/dev/null 2>&1 ||
+    die "clippy is not installed for this toolchain: run 'rustup component add clippy'"
+
+ensure_postgres
+ensure_redis
+ensure_rabbitmq
+
+if [[ -n "$PG_PASSWORD" ]]; then
+    default_db_url="postgres://$OC_PG_USER:$(urlencode "$PG_PASSWORD")@$OC_PG_HOST:$OC_PG_PORT/postgres"
+else
+    default_db_url="postgres://$OC_PG_USER@$OC_PG_HOST:$OC_PG_PORT/postgres"
+fi
+export TEST_DATABASE_ADMIN_URL="${TEST_DATABASE_ADMIN_URL:-$default_db_url}"
+export TEST_REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+export TEST_RABBITMQ_URL="${TEST_RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+
+locked=(--locked)
+if [[ ! -f Cargo.lock ]]; then
+    warn "Cargo.lock is missing: running without --locked"
+    locked=()
+fi
+
+step() {
+    log "$*"
+    "$@"
+}
+
+step cargo fmt --all -- --check
+step cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
+step cargo test --workspace "${locked[@]}"
+
+echo "test.sh: all checks passed"
