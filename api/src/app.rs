@@ -89,7 +89,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
 
     let request_id = HeaderName::from_static("x-request-id");
     let router = api_router
-        .merge(docs::router(openapi.clone()))
+        .merge(docs::router(openapi.clone(), state.clone()))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))

@@ -2,14 +2,17 @@
 //! ReDoc at `/redoc`, JSON at `/openapi.json`. All assets are compiled in, so the pages work offline.
 
 use axum::Router;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::accounts::auth::RequireAdmin;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -52,8 +55,21 @@ const REDOC_HTML: &str = r#"<!DOCTYPE html>
 </body>
 </html>"#;
 
+/// In production the documentation is for admins only (the original's rule); in development and tests it is public
+/// so a browser can open it.
+async fn admin_only_in_production(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if !state.config.runtime.is_production() {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    match RequireAdmin::from_request_parts(&mut parts, &state).await {
+        Ok(_) => next.run(Request::from_parts(parts, body)).await,
+        Err(err) => err.into_response(),
+    }
+}
+
 /// The documentation routes for `openapi`.
-pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
+pub fn router(openapi: utoipa::openapi::OpenApi, state: AppState) -> Router<AppState> {
     Router::new()
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .route("/redoc", get(|| async { Html(REDOC_HTML) }))
@@ -70,4 +86,5 @@ pub fn router(openapi: utoipa::openapi::OpenApi) -> Router<AppState> {
                     .into_response()
             }),
         )
+        .route_layer(middleware::from_fn_with_state(state, admin_only_in_production))
 }

@@ -169,6 +169,25 @@ async fn openapi_document_is_valid_and_docs_pages_are_served() {
 }
 
 #[tokio::test]
+async fn docs_are_admin_only_in_production() {
+    let app = TestApp::spawn_with(support::Options { environment: "production", ..Default::default() }).await;
+    let (_, user) = app.user_with_token("reader@example.com", 2).await;
+    let (_, admin) = app.user_with_token("boss@example.com", 1).await;
+    for path in ["/openapi.json", "/docs/", "/redoc"] {
+        let (status, body) = json(app.get(path).await).await;
+        assert_eq!((status, body["detail"].as_str()), (401, Some("Authorization header is missing")), "{path}");
+        let (status, body) = json(app.get_auth(path, &user).await).await;
+        assert_eq!(
+            (status, body["detail"].as_str()),
+            (403, Some("Access denied. Admin privileges required.")),
+            "{path}"
+        );
+        assert_eq!(app.get_auth(path, &admin).await.status(), 200, "{path}");
+    }
+    assert_eq!(app.get("/health/live").await.status(), 200, "health stays public");
+}
+
+#[tokio::test]
 async fn unknown_paths_methods_and_missing_slashes_answer_like_the_original() {
     let app = TestApp::spawn().await;
     let (status, body) = json(app.get("/nowhere/").await).await;

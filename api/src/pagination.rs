@@ -1,0 +1,166 @@
+//! The contract's pagination (section 1.4): `page` ≥ 1 and `per_page` 1–20 in the query, and an envelope with
+//! absolute `prev_page`/`next_page` links that carry the endpoint's filters.
+//!
+//! A list endpoint extracts [`PageQuery`] (alongside its own filter query) and [`PageLinkBase`], runs a count and
+//! a page query, and flattens a [`PageMeta`] into its response next to its list field (`movies`, `genres`, ...).
+
+use axum::extract::{FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, FieldIssue};
+use crate::extract::Validate;
+
+pub const MAX_PER_PAGE: i64 = 20;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1.
+    #[param(minimum = 1, default = 1)]
+    pub page: Option<i64>,
+    /// Items per page, 1 to 20.
+    #[param(minimum = 1, maximum = 20, default = 10)]
+    pub per_page: Option<i64>,
+}
+
+/// A checked page request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl Page {
+    pub fn offset(&self) -> i64 {
+        (self.page - 1) * self.per_page
+    }
+    pub fn limit(&self) -> i64 {
+        self.per_page
+    }
+}
+
+impl Validate for PageQuery {
+    type Valid = Page;
+    fn validate(self) -> Result<Page, Vec<FieldIssue>> {
+        let mut issues = Vec::new();
+        let page = self.page.unwrap_or(1);
+        let per_page = self.per_page.unwrap_or(10);
+        if page < 1 {
+            issues.push(bound_issue(
+                "greater_than_equal",
+                "page",
+                "Input should be greater than or equal to 1",
+                page,
+                1,
+                "ge",
+            ));
+        }
+        if per_page < 1 {
+            issues.push(bound_issue(
+                "greater_than_equal",
+                "per_page",
+                "Input should be greater than or equal to 1",
+                per_page,
+                1,
+                "ge",
+            ));
+        }
+        if per_page > MAX_PER_PAGE {
+            issues.push(bound_issue(
+                "less_than_equal",
+                "per_page",
+                "Input should be less than or equal to 20",
+                per_page,
+                MAX_PER_PAGE,
+                "le",
+            ));
+        }
+        if issues.is_empty() { Ok(Page { page, per_page }) } else { Err(issues) }
+    }
+}
+
+fn bound_issue(kind: &'static str, field: &str, msg: &str, input: i64, bound: i64, key: &str) -> FieldIssue {
+    let mut issue = FieldIssue::new(kind, &["query", field], msg, Value::from(input.to_string()));
+    issue.ctx = Some(Box::new(serde_json::json!({ key: bound })));
+    issue
+}
+
+/// The scheme, host and path of the request, which the links repeat.
+#[derive(Debug, Clone)]
+pub struct PageLinkBase(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PageLinkBase {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let path = parts
+            .extensions
+            .get::<OriginalUri>()
+            .map(|u| u.0.path().to_owned())
+            .unwrap_or_else(|| parts.uri.path().to_owned());
+        let host = parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
+        let scheme = parts.headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
+        Ok(Self(format!("{scheme}://{host}{path}")))
+    }
+}
+
+/// The pagination fields of every list response.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct PageMeta {
+    /// Absolute URL of the previous page, when `page` > 1.
+    pub prev_page: Option<String>,
+    /// Absolute URL of the next page, when `page` < `total_pages`.
+    pub next_page: Option<String>,
+    pub total_pages: i64,
+    pub total_items: i64,
+}
+
+impl PageMeta {
+    /// `filters` are the endpoint's recognised filter parameters that were supplied, in the endpoint's order; the
+    /// links carry them, then `page` and `per_page`.
+    pub fn new(page: Page, total_items: i64, base: &PageLinkBase, filters: &[(&str, String)]) -> Self {
+        let total_pages = if total_items == 0 { 0 } else { (total_items + page.per_page - 1) / page.per_page };
+        let link = |number: i64| {
+            let mut query = form_urlencoded::Serializer::new(String::new());
+            for (key, value) in filters {
+                query.append_pair(key, value);
+            }
+            query.append_pair("page", &number.to_string()).append_pair("per_page", &page.per_page.to_string());
+            format!("{}?{}", base.0, query.finish())
+        };
+        Self {
+            prev_page: (page.page > 1).then(|| link(page.page - 1)),
+            next_page: (page.page < total_pages).then(|| link(page.page + 1)),
+            total_pages,
+            total_items,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_follow_the_contract() {
+        let base = PageLinkBase("http://testserver/movies/".into());
+        let meta = PageMeta::new(Page { page: 2, per_page: 10 }, 35, &base, &[("year", "2020".into())]);
+        assert_eq!(meta.total_pages, 4);
+        assert_eq!(meta.prev_page.as_deref(), Some("http://testserver/movies/?year=2020&page=1&per_page=10"));
+        assert_eq!(meta.next_page.as_deref(), Some("http://testserver/movies/?year=2020&page=3&per_page=10"));
+        let empty = PageMeta::new(Page { page: 1, per_page: 10 }, 0, &base, &[]);
+        assert_eq!((empty.total_pages, empty.prev_page, empty.next_page), (0, None, None));
+        let past_end = PageMeta::new(Page { page: 9, per_page: 10 }, 5, &base, &[]);
+        assert!(past_end.prev_page.is_some() && past_end.next_page.is_none());
+    }
+
+    #[test]
+    fn page_bounds_are_checked() {
+        assert!(PageQuery { page: Some(0), per_page: None }.validate().is_err());
+        assert!(PageQuery { page: None, per_page: Some(21) }.validate().is_err());
+        assert_eq!(PageQuery { page: None, per_page: None }.validate().unwrap(), Page { page: 1, per_page: 10 });
+    }
+}
