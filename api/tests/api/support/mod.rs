@@ -265,6 +265,8 @@ pub struct TestApp {
     pub pool: DbPool,
     pub smtp: SmtpSink,
     pub shutdown: CancellationToken,
+    /// Stops only the first api instance (and its outbox relay).
+    pub api_shutdown: CancellationToken,
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
     // Dropped last: the namespace and database outlive the tasks that use them.
     pub namespace: Namespace,
@@ -301,7 +303,8 @@ impl TestApp {
             rate_limit: options.rate_limit.clone(),
         };
         let shutdown = CancellationToken::new();
-        let (address, pool, task) = serve_api(&config, shutdown.child_token()).await;
+        let api_shutdown = shutdown.child_token();
+        let (address, pool, task) = serve_api(&config, api_shutdown.clone()).await;
         let mut tasks = vec![task];
         let mut this = Self {
             address,
@@ -311,6 +314,7 @@ impl TestApp {
             pool,
             smtp,
             shutdown,
+            api_shutdown,
             tasks: Vec::new(),
             namespace,
             database,
