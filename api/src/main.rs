@@ -22,6 +22,11 @@ enum Command {
         #[arg(long)]
         revert_all: bool,
     },
+    /// Time bcrypt at the configured BCRYPT_COST on this machine (to choose the cost, and for the login benchmark).
+    HashBenchmark {
+        #[arg(long, default_value_t = 8)]
+        iterations: u32,
+    },
 }
 
 #[tokio::main]
@@ -38,6 +43,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate { revert_all } => migrate(&config, revert_all).await,
+        Command::HashBenchmark { iterations } => hash_benchmark(config.auth.bcrypt_cost, iterations),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -75,5 +81,22 @@ async fn migrate(config: &ApiConfig, revert_all: bool) -> anyhow::Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+fn hash_benchmark(cost: u32, iterations: u32) -> anyhow::Result<()> {
+    let iterations = iterations.max(1);
+    let hash = bcrypt::hash("Benchmark!Passw0rd", cost)?;
+    let started = std::time::Instant::now();
+    for _ in 0..iterations {
+        bcrypt::verify("Benchmark!Passw0rd", &hash)?;
+    }
+    let per_hash = started.elapsed().as_secs_f64() / f64::from(iterations);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    println!(
+        "bcrypt cost {cost}: {:.1} ms per verification; ceiling on {cores} cores: {:.1} logins/s",
+        per_hash * 1000.0,
+        cores as f64 / per_hash
+    );
     Ok(())
 }
