@@ -17,7 +17,6 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -92,7 +91,6 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         .merge(docs::router(openapi.clone(), state.clone()))
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
-        .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .layer(cors(&config))
         .layer(TimeoutLayer::with_status_code(
@@ -101,6 +99,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         ))
         .layer(middleware::from_fn(http::track_metrics))
         .layer(CatchPanicLayer::new())
+        .layer(middleware::from_fn(http::json_errors))
         .layer(PropagateRequestIdLayer::new(request_id.clone()))
         .layer(TraceLayer::new_for_http().make_span_with(http::make_span))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))

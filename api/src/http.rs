@@ -58,6 +58,32 @@ pub async fn not_found(State(state): State<AppState>, uri: Uri) -> Response {
     (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))).into_response()
 }
 
+/// Error responses produced outside our handlers (a timeout, a panic, a body limit hit by an extractor of a library)
+/// come without a JSON body; give them the one shape clients parse: `{"detail": "<reason>"}`.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.remove(header::CONTENT_TYPE);
+    let detail = status.canonical_reason().unwrap_or("Error");
+    let body = Json(json!({ "detail": detail })).into_response();
+    let (body_parts, body) = body.into_parts();
+    parts.headers.extend(body_parts.headers);
+    Response::from_parts(parts, body)
+}
+
 pub async fn method_not_allowed(_method: Method) -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"detail": "Method Not Allowed"}))).into_response()
 }

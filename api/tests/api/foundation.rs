@@ -195,6 +195,18 @@ async fn unknown_paths_methods_and_missing_slashes_answer_like_the_original() {
     let (status, body) = json(app.client.delete(app.url("/health/live")).send().await.unwrap()).await;
     assert_eq!((status, body), (405, json!({"detail": "Method Not Allowed"})));
 
+    let oversized = app
+        .client
+        .post(app.url("/accounts/login/"))
+        .header("content-type", "application/json")
+        .body(vec![b' '; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json(oversized).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body["detail"].is_string(), "{body}");
+
     let response = app.get("/health/live").await;
     assert!(response.headers().contains_key("x-request-id"), "every response carries its request id");
     let response = app.client.get(app.url("/health/live")).header("x-request-id", "abc-123").send().await.unwrap();
