@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod http;
 pub mod pagination;
+pub mod payments;
 pub mod settings;
 pub mod state;
 

@@ -424,6 +424,54 @@ impl Validate for RateLimitSettings {
     }
 }
 
+fn default_stripe_base() -> String {
+    "https://api.stripe.com".into()
+}
+fn default_stripe_timeout() -> u64 {
+    10
+}
+fn default_stripe_tolerance() -> i64 {
+    300
+}
+
+/// Stripe Checkout: the API key, the webhook signing secret, and the API base URL (a fake in tests).
+#[derive(Debug, Clone, Deserialize)]
+pub struct StripeSettings {
+    /// `sk_...`; without it checkout answers 503 (payments not configured) and the rest of the API works.
+    #[serde(default)]
+    pub stripe_secret_key: Option<SecretString>,
+    /// `whsec_...`; without it every webhook is refused.
+    #[serde(default)]
+    pub stripe_webhook_secret: Option<SecretString>,
+    #[serde(default = "default_stripe_base")]
+    pub stripe_api_base: String,
+    #[serde(default = "default_stripe_timeout")]
+    pub stripe_timeout_secs: u64,
+    /// Oldest webhook signature timestamp accepted, in seconds.
+    #[serde(default = "default_stripe_tolerance")]
+    pub stripe_webhook_tolerance_secs: i64,
+}
+
+impl StripeSettings {
+    pub fn secret_key(&self) -> Option<&str> {
+        self.stripe_secret_key.as_ref().map(|s| s.expose_secret()).filter(|s| !s.is_empty())
+    }
+    pub fn webhook_secret(&self) -> Option<&str> {
+        self.stripe_webhook_secret.as_ref().map(|s| s.expose_secret()).filter(|s| !s.is_empty())
+    }
+}
+
+impl Validate for StripeSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        parse_url("STRIPE_API_BASE", &self.stripe_api_base, &["http", "https"])?;
+        positive("STRIPE_TIMEOUT_SECS", self.stripe_timeout_secs)?;
+        if self.stripe_webhook_tolerance_secs <= 0 {
+            return Err(ConfigError::new("STRIPE_WEBHOOK_TOLERANCE_SECS", "must be greater than 0"));
+        }
+        Ok(())
+    }
+}
+
 fn default_api_addr() -> String {
     "127.0.0.1:8000".into()
 }

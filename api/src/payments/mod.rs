@@ -1,0 +1,3 @@
+//! Payments: Stripe Checkout sessions, signed webhooks and refunds.
+
+pub mod stripe;
