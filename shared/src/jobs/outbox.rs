@@ -37,6 +37,15 @@ struct PendingJob {
     created_at: DateTime<Utc>,
 }
 
+/// Counts a failed publishing attempt on the row, with its error, for operators looking at a stuck outbox.
+async fn record_failure(conn: &mut AsyncPgConnection, id: Uuid, error: &str) -> Result<()> {
+    diesel::update(job_outbox::table.find(id))
+        .set((job_outbox::attempts.eq(job_outbox::attempts + 1), job_outbox::last_error.eq(error)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 const BATCH: i64 = 100;
 const POLL: Duration = Duration::from_millis(500);
 
@@ -81,13 +90,7 @@ impl Relay {
                         Err(err) => {
                             // A row no binary can decode would block nothing (it is skipped), but must be seen.
                             tracing::error!(job_id = %row.id, kind = %row.kind, error = %err, "undecodable outbox row");
-                            diesel::update(job_outbox::table.find(row.id))
-                                .set((
-                                    job_outbox::attempts.eq(job_outbox::attempts + 1),
-                                    job_outbox::last_error.eq(err.to_string()),
-                                ))
-                                .execute(conn)
-                                .await?;
+                            record_failure(conn, row.id, &err.to_string()).await?;
                             continue;
                         }
                     };
@@ -95,13 +98,7 @@ impl Relay {
                         Ok(()) => published.push(row.id),
                         Err(err) => {
                             tracing::warn!(job_id = %row.id, error = %err, "publishing outbox job failed; will retry");
-                            diesel::update(job_outbox::table.find(row.id))
-                                .set((
-                                    job_outbox::attempts.eq(job_outbox::attempts + 1),
-                                    job_outbox::last_error.eq(err.to_string()),
-                                ))
-                                .execute(conn)
-                                .await?;
+                            record_failure(conn, row.id, &err.to_string()).await?;
                             break;
                         }
                     }
