@@ -45,6 +45,7 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .merge(accounts::router())
+        .merge(crate::movies::router())
 }
 
 fn cors(config: &ApiConfig) -> CorsLayer {

@@ -22,6 +22,13 @@ use crate::state::AppState;
     tags(
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "accounts", description = "Registration, activation, login and passwords"),
+        (name = "movies", description = "The movie catalog: list, search, detail and management"),
+        (name = "genres", description = "Genres and their movies"),
+        (name = "stars", description = "Stars"),
+        (name = "directors", description = "Directors"),
+        (name = "certifications", description = "Certifications (MPAA ratings)"),
+        (name = "engagement", description = "Reactions, favorites, ratings and comments"),
+        (name = "notifications", description = "The caller's notifications"),
     )
 )]
 pub struct ApiDoc;

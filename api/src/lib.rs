@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod http;
+pub mod movies;
 pub mod pagination;
 pub mod payments;
 pub mod settings;

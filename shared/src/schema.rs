@@ -1,5 +1,18 @@
 //! Diesel table definitions, kept in step with `migrations/` (one `table!` per table).
 
+/// PostgreSQL types diesel does not ship.
+pub mod sql_types {
+    /// `tsvector`, the full-text document of a movie.
+    #[derive(diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector"))]
+    pub struct Tsvector;
+
+    /// `tsquery`, a parsed full-text query.
+    #[derive(diesel::query_builder::QueryId, diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsquery"))]
+    pub struct Tsquery;
+}
+
 diesel::table! {
     user_groups (id) {
         id -> Int4,
@@ -102,11 +115,203 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    certifications (id) {
+        id -> Int4,
+        #[max_length = 100]
+        name -> Varchar,
+    }
+}
+
+diesel::table! {
+    genres (id) {
+        id -> Int4,
+        #[max_length = 100]
+        name -> Varchar,
+        movies_count -> Int4,
+    }
+}
+
+diesel::table! {
+    stars (id) {
+        id -> Int4,
+        #[max_length = 100]
+        name -> Varchar,
+    }
+}
+
+diesel::table! {
+    directors (id) {
+        id -> Int4,
+        #[max_length = 100]
+        name -> Varchar,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
+    movies (id) {
+        id -> Int4,
+        uuid -> Uuid,
+        #[max_length = 250]
+        name -> Varchar,
+        year -> Int4,
+        time -> Int4,
+        imdb -> Float8,
+        votes -> Int4,
+        meta_score -> Nullable<Float8>,
+        gross -> Nullable<Float8>,
+        description -> Text,
+        price -> Numeric,
+        certification_id -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        search_text -> Text,
+        search_vector -> Tsvector,
+        likes -> Int4,
+        dislikes -> Int4,
+        favorites -> Int4,
+        ratings_count -> Int4,
+        ratings_sum -> Int4,
+        rating -> Float8,
+        comments_count -> Int4,
+    }
+}
+
+diesel::table! {
+    movies_genres (movie_id, genre_id) {
+        movie_id -> Int4,
+        genre_id -> Int4,
+    }
+}
+
+diesel::table! {
+    movies_stars (movie_id, star_id) {
+        movie_id -> Int4,
+        star_id -> Int4,
+    }
+}
+
+diesel::table! {
+    movies_directors (movie_id, director_id) {
+        movie_id -> Int4,
+        director_id -> Int4,
+    }
+}
+
+diesel::table! {
+    carts (id) {
+        id -> Int4,
+        user_id -> Int4,
+    }
+}
+
+diesel::table! {
+    cart_items (id) {
+        id -> Int4,
+        added_at -> Timestamptz,
+        cart_id -> Int4,
+        movie_id -> Int4,
+    }
+}
+
+diesel::table! {
+    purchases (id) {
+        id -> Int4,
+        purchased_at -> Timestamptz,
+        user_id -> Int4,
+        movie_id -> Int4,
+    }
+}
+
+diesel::table! {
+    movie_reactions (user_id, movie_id) {
+        user_id -> Int4,
+        movie_id -> Int4,
+        kind -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    favorites (user_id, movie_id) {
+        user_id -> Int4,
+        movie_id -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    ratings (user_id, movie_id) {
+        user_id -> Int4,
+        movie_id -> Int4,
+        score -> Int2,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    comments (id) {
+        id -> Int4,
+        movie_id -> Int4,
+        user_id -> Int4,
+        parent_id -> Nullable<Int4>,
+        body -> Text,
+        likes -> Int4,
+        replies_count -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    comment_likes (user_id, comment_id) {
+        user_id -> Int4,
+        comment_id -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Int4,
+        user_id -> Int4,
+        kind -> Text,
+        actor_id -> Nullable<Int4>,
+        movie_id -> Int4,
+        comment_id -> Nullable<Int4>,
+        created_at -> Timestamptz,
+        read_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(users -> user_groups (group_id));
 diesel::joinable!(user_profiles -> users (user_id));
 diesel::joinable!(activation_tokens -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::joinable!(movies -> certifications (certification_id));
+diesel::joinable!(movies_genres -> movies (movie_id));
+diesel::joinable!(movies_genres -> genres (genre_id));
+diesel::joinable!(movies_stars -> movies (movie_id));
+diesel::joinable!(movies_stars -> stars (star_id));
+diesel::joinable!(movies_directors -> movies (movie_id));
+diesel::joinable!(movies_directors -> directors (director_id));
+diesel::joinable!(carts -> users (user_id));
+diesel::joinable!(cart_items -> carts (cart_id));
+diesel::joinable!(cart_items -> movies (movie_id));
+diesel::joinable!(purchases -> movies (movie_id));
+diesel::joinable!(movie_reactions -> movies (movie_id));
+diesel::joinable!(favorites -> movies (movie_id));
+diesel::joinable!(ratings -> movies (movie_id));
+diesel::joinable!(comments -> movies (movie_id));
+diesel::joinable!(comments -> users (user_id));
+diesel::joinable!(comment_likes -> comments (comment_id));
+diesel::joinable!(notifications -> movies (movie_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     user_groups,
@@ -118,4 +323,21 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_outbox,
     processed_jobs,
     scheduler_ticks,
+    certifications,
+    genres,
+    stars,
+    directors,
+    movies,
+    movies_genres,
+    movies_stars,
+    movies_directors,
+    carts,
+    cart_items,
+    purchases,
+    movie_reactions,
+    favorites,
+    ratings,
+    comments,
+    comment_likes,
+    notifications,
 );

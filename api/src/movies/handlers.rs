@@ -1,0 +1,375 @@
+//! HTTP handlers of the catalog: movies (M1–M5), genres (G1–G5), stars (S1–S5), and directors and
+//! certifications, managed like stars. Moderators and admins write; lists are public; details need a login.
+
+use axum::Json;
+use axum::extract::{Extension, OriginalUri, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use uuid::Uuid;
+
+use super::cache::CatalogCache;
+use super::names::{
+    self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameList, NameListQuery,
+    NameRequest, StarListResponse,
+};
+use super::query::Scope;
+use super::service;
+use super::types::*;
+use crate::accounts::auth::{AuthUser, RequireModerator};
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::state::AppState;
+
+/// Create a movie. Names of the certification, genres, directors and stars are matched case-insensitively and
+/// created when unknown.
+#[utoipa::path(post, path = "/movies/create/", tag = "movies", request_body = CreateMovieRequest, security(("bearer" = [])), responses(
+    (status = 201, description = "The created movie", body = MovieDetail),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Moderator or admin required.` or `Inactive user.`", body = ErrorBody),
+    (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.` (also when only the name is taken)", body = ErrorBody),
+    (status = 422, description = "Field rules", body = ValidationErrorBody),
+))]
+pub async fn create_movie(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    _moderator: RequireModerator,
+    ValidJson(input): ValidJson<CreateMovieRequest>,
+) -> ApiResult<(StatusCode, Json<MovieDetail>)> {
+    Ok((StatusCode::CREATED, Json(service::create(&state, &cache, input).await?)))
+}
+
+/// Update any subset of a movie's fields, with the create rules; lists replace the whole association.
+#[utoipa::path(patch, path = "/movies/{movie_uuid}/", tag = "movies", request_body = UpdateMovieRequest, security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
+    (status = 200, description = "The updated movie", body = MovieDetail),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid or field rules", body = ValidationErrorBody),
+))]
+pub async fn update_movie(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    _moderator: RequireModerator,
+    ValidPath(movie_uuid): ValidPath<Uuid>,
+    ValidJson(changes): ValidJson<UpdateMovieRequest>,
+) -> ApiResult<Json<MovieDetail>> {
+    Ok(Json(service::update(&state, &cache, movie_uuid, changes).await?))
+}
+
+/// A movie with its certification, genres, directors, stars and engagement counters.
+#[utoipa::path(get, path = "/movies/{movie_uuid}/", tag = "movies", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
+    (status = 200, description = "The movie", body = MovieDetail),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+))]
+pub async fn get_movie(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ValidPath(movie_uuid): ValidPath<Uuid>,
+) -> ApiResult<Json<MovieDetail>> {
+    Ok(Json(service::detail(&state, movie_uuid).await?))
+}
+
+/// Delete a movie that is in nobody's cart and was bought by nobody.
+#[utoipa::path(delete, path = "/movies/{movie_uuid}/", tag = "movies", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
+    (status = 200, description = "`Movie deleted successfully`", body = MessageResponse),
+    (status = 400, description = "`Movie is in users' carts and cannot be deleted.` or `Movie purchased by some user and cannot be deleted.`", body = ErrorBody),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+))]
+pub async fn delete_movie(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    _moderator: RequireModerator,
+    ValidPath(movie_uuid): ValidPath<Uuid>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::delete(&state, &cache, movie_uuid).await?;
+    Ok(Json(MessageResponse::new("Movie deleted successfully")))
+}
+
+/// The catalog: filters, search and sort (pagination links carry them all, `sort` included).
+#[utoipa::path(get, path = "/movies/", tag = "movies", params(MovieListQuery), responses(
+    (status = 200, description = "A page of movies", body = MovieListResponse),
+    (status = 422, description = "Malformed filters or pagination", body = ValidationErrorBody),
+))]
+pub async fn list_movies(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    base: PageLinkBase,
+    OriginalUri(uri): OriginalUri,
+    ValidQuery(list): ValidQuery<MovieListQuery>,
+) -> ApiResult<Response> {
+    // The page depends only on the link base and the query, never on the caller.
+    let key = format!("{}?{}", base.0, uri.query().unwrap_or_default());
+    let body = service::list_cached(&state, &cache, key, &list, &base).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// The caller's favorite movies, with the catalog's filters, search and sort.
+#[utoipa::path(get, path = "/movies/favorites/", tag = "engagement", params(MovieListQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of the caller's favorites", body = MovieListResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 422, description = "Malformed filters or pagination", body = ValidationErrorBody),
+))]
+pub async fn list_favorites(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    user: AuthUser,
+    base: PageLinkBase,
+    ValidQuery(list): ValidQuery<MovieListQuery>,
+) -> ApiResult<Json<MovieListResponse>> {
+    Ok(Json(service::list(&state, &cache, Scope::Favorites(user.id), &list, &base).await?))
+}
+
+async fn create_named(state: &AppState, cache: &CatalogCache, kind: Kind, name: &str) -> ApiResult<NamedRef> {
+    let mut conn = shared::db::conn(&state.pool).await?;
+    let created = names::create(&mut conn, kind, name).await?;
+    cache.invalidate();
+    Ok(created)
+}
+
+async fn update_named(state: &AppState, cache: &CatalogCache, kind: Kind, id: i32, name: &str) -> ApiResult<NamedRef> {
+    let mut conn = shared::db::conn(&state.pool).await?;
+    let updated = names::update(&mut conn, kind, id, name).await?;
+    cache.invalidate();
+    Ok(updated)
+}
+
+async fn delete_named(state: &AppState, cache: &CatalogCache, kind: Kind, id: i32) -> ApiResult<MessageResponse> {
+    let mut conn = shared::db::conn(&state.pool).await?;
+    names::delete(&mut conn, kind, id).await?;
+    cache.invalidate();
+    Ok(MessageResponse::new(kind.deleted_message()))
+}
+
+async fn get_named(state: &AppState, kind: Kind, id: i32) -> ApiResult<NamedRef> {
+    let mut conn = shared::db::conn(&state.pool).await?;
+    names::get(&mut conn, kind, id).await
+}
+
+async fn list_named(
+    state: &AppState,
+    kind: Kind,
+    list: &NameList,
+    base: &PageLinkBase,
+) -> ApiResult<(Vec<NamedRef>, PageMeta)> {
+    let mut conn = shared::db::conn(&state.pool).await?;
+    let (items, total) = names::list(&mut conn, kind, list.page, list.search.as_deref()).await?;
+    let filters: Vec<(&str, String)> = list.search.iter().map(|search| ("search", search.clone())).collect();
+    Ok((items, PageMeta::new(list.page, total, base, &filters)))
+}
+
+/// Generates the create/get/update/delete/list handlers of stars, directors and certifications, which differ
+/// only by noun and path.
+macro_rules! named_handlers {
+    (
+        $kind:expr, $tag:literal, $item:literal,
+        create: $create:ident = $create_path:literal,
+        get: $get:ident, update: $update:ident, delete: $delete:ident = $item_path:literal,
+        list: $list:ident = $list_path:literal => $response:ident { $field:ident },
+        messages: $not_found:literal, $conflict:literal, $deleted:literal $(, $delete_conflict:literal)?
+    ) => {
+        #[doc = concat!("Create a ", $item, ".")]
+        #[utoipa::path(post, path = $create_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), responses(
+            (status = 201, description = "Created", body = NamedRef),
+            (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+            (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+            (status = 409, description = $conflict, body = ErrorBody),
+            (status = 422, description = "Name missing, blank or longer than 100 characters", body = ValidationErrorBody),
+        ))]
+        pub async fn $create(
+            State(state): State<AppState>,
+            Extension(cache): Extension<CatalogCache>,
+            _moderator: RequireModerator,
+            ValidJson(name): ValidJson<NameRequest>,
+        ) -> ApiResult<(StatusCode, Json<NamedRef>)> {
+            Ok((StatusCode::CREATED, Json(create_named(&state, &cache, $kind, &name).await?)))
+        }
+
+        #[doc = concat!("One ", $item, ".")]
+        #[utoipa::path(get, path = $item_path, tag = $tag, security(("bearer" = [])), params(("id" = i32, Path)), responses(
+            (status = 200, description = "Found", body = NamedRef),
+            (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+            (status = 404, description = $not_found, body = ErrorBody),
+            (status = 422, description = "Malformed id", body = ValidationErrorBody),
+        ))]
+        pub async fn $get(
+            State(state): State<AppState>,
+            _user: AuthUser,
+            ValidPath(id): ValidPath<i32>,
+        ) -> ApiResult<Json<NamedRef>> {
+            Ok(Json(get_named(&state, $kind, id).await?))
+        }
+
+        #[doc = concat!("Rename a ", $item, ".")]
+        #[utoipa::path(patch, path = $item_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), params(("id" = i32, Path)), responses(
+            (status = 200, description = "Renamed", body = NamedRef),
+            (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+            (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+            (status = 404, description = $not_found, body = ErrorBody),
+            (status = 409, description = $conflict, body = ErrorBody),
+            (status = 422, description = "Malformed id or name", body = ValidationErrorBody),
+        ))]
+        pub async fn $update(
+            State(state): State<AppState>,
+            Extension(cache): Extension<CatalogCache>,
+            _moderator: RequireModerator,
+            ValidPath(id): ValidPath<i32>,
+            ValidJson(name): ValidJson<NameRequest>,
+        ) -> ApiResult<Json<NamedRef>> {
+            Ok(Json(update_named(&state, &cache, $kind, id, &name).await?))
+        }
+
+        #[doc = concat!("Delete a ", $item, "; its movies stay.")]
+        #[utoipa::path(delete, path = $item_path, tag = $tag, security(("bearer" = [])), params(("id" = i32, Path)), responses(
+            (status = 200, description = $deleted, body = MessageResponse),
+            (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+            (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+            (status = 404, description = $not_found, body = ErrorBody),
+            $((status = 409, description = $delete_conflict, body = ErrorBody),)?
+            (status = 422, description = "Malformed id", body = ValidationErrorBody),
+        ))]
+        pub async fn $delete(
+            State(state): State<AppState>,
+            Extension(cache): Extension<CatalogCache>,
+            _moderator: RequireModerator,
+            ValidPath(id): ValidPath<i32>,
+        ) -> ApiResult<Json<MessageResponse>> {
+            Ok(Json(delete_named(&state, &cache, $kind, id).await?))
+        }
+
+        #[doc = concat!("Every ", $item, ", by name, optionally narrowed by `search`.")]
+        #[utoipa::path(get, path = $list_path, tag = $tag, params(NameListQuery), responses(
+            (status = 200, description = "A page", body = $response),
+            (status = 422, description = "Malformed pagination", body = ValidationErrorBody),
+        ))]
+        pub async fn $list(
+            State(state): State<AppState>,
+            base: PageLinkBase,
+            ValidQuery(list): ValidQuery<NameListQuery>,
+        ) -> ApiResult<Json<$response>> {
+            let (items, meta) = list_named(&state, $kind, &list, &base).await?;
+            Ok(Json($response { $field: items, meta }))
+        }
+    };
+}
+
+named_handlers!(
+    Kind::Star, "stars", "star",
+    create: create_star = "/movies/stars/create/",
+    get: get_star, update: update_star, delete: delete_star = "/movies/stars/{id}/",
+    list: list_stars = "/movies/stars/" => StarListResponse { stars },
+    messages: "`Star with the given ID was not found.`", "`A star with name '{name}' already exists.` (case-insensitive equality)",
+        "`Star has been deleted successfully.`"
+);
+
+named_handlers!(
+    Kind::Director, "directors", "director",
+    create: create_director = "/movies/directors/create/",
+    get: get_director, update: update_director, delete: delete_director = "/movies/directors/{id}/",
+    list: list_directors = "/movies/directors/" => DirectorListResponse { directors },
+    messages: "`Director with the given ID was not found.`", "`A director with name '{name}' already exists.`",
+        "`Director has been deleted successfully.`"
+);
+
+named_handlers!(
+    Kind::Certification, "certifications", "certification",
+    create: create_certification = "/movies/certifications/create/",
+    get: get_certification, update: update_certification, delete: delete_certification = "/movies/certifications/{id}/",
+    list: list_certifications = "/movies/certifications/" => CertificationListResponse { certifications },
+    messages: "`Certification with the given ID was not found.`", "`A certification with name '{name}' already exists.`",
+        "`Certification has been deleted successfully.`", "`Certification is used by movies and cannot be deleted.`"
+);
+
+/// Create a genre.
+#[utoipa::path(post, path = "/movies/genres/create/", tag = "genres", request_body = NameRequest, security(("bearer" = [])), responses(
+    (status = 201, description = "Created", body = NamedRef),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+    (status = 409, description = "`A genre with name '{name}' already exists.` (case-insensitive equality)", body = ErrorBody),
+    (status = 422, description = "Name missing, blank or longer than 100 characters", body = ValidationErrorBody),
+))]
+pub async fn create_genre(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    _moderator: RequireModerator,
+    ValidJson(name): ValidJson<NameRequest>,
+) -> ApiResult<(StatusCode, Json<NamedRef>)> {
+    Ok((StatusCode::CREATED, Json(create_named(&state, &cache, Kind::Genre, &name).await?)))
+}
+
+/// A genre with a page of its movies (short shape, by name).
+#[utoipa::path(get, path = "/movies/genres/{genre_id}/", tag = "genres", params(("genre_id" = i32, Path), PageQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "The genre and a page of its movies", body = GenreDetailResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed id or pagination", body = ValidationErrorBody),
+))]
+pub async fn get_genre(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    base: PageLinkBase,
+    ValidPath(genre_id): ValidPath<i32>,
+    ValidQuery(page): ValidQuery<PageQuery>,
+) -> ApiResult<Json<GenreDetailResponse>> {
+    Ok(Json(service::genre_movies(&state, genre_id, page, &base).await?))
+}
+
+/// Rename a genre.
+#[utoipa::path(patch, path = "/movies/genres/{genre_id}/", tag = "genres", request_body = NameRequest, params(("genre_id" = i32, Path)), security(("bearer" = [])), responses(
+    (status = 200, description = "Renamed", body = NamedRef),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+    (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
+    (status = 409, description = "`A genre with name '{name}' already exists.` (the original answered 500)", body = ErrorBody),
+    (status = 422, description = "Malformed id or name", body = ValidationErrorBody),
+))]
+pub async fn update_genre(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    _moderator: RequireModerator,
+    ValidPath(genre_id): ValidPath<i32>,
+    ValidJson(name): ValidJson<NameRequest>,
+) -> ApiResult<Json<NamedRef>> {
+    Ok(Json(update_named(&state, &cache, Kind::Genre, genre_id, &name).await?))
+}
+
+/// Delete a genre; its movies stay.
+#[utoipa::path(delete, path = "/movies/genres/{genre_id}/", tag = "genres", params(("genre_id" = i32, Path)), security(("bearer" = [])), responses(
+    (status = 200, description = "`Genre deleted successfully`", body = MessageResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+    (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed id", body = ValidationErrorBody),
+))]
+pub async fn delete_genre(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    _moderator: RequireModerator,
+    ValidPath(genre_id): ValidPath<i32>,
+) -> ApiResult<Json<MessageResponse>> {
+    Ok(Json(delete_named(&state, &cache, Kind::Genre, genre_id).await?))
+}
+
+/// Every genre with its number of movies, by name.
+#[utoipa::path(get, path = "/movies/genres/", tag = "genres", params(PageQuery), responses(
+    (status = 200, description = "A page of genres", body = GenreListResponse),
+    (status = 422, description = "Malformed pagination", body = ValidationErrorBody),
+))]
+pub async fn list_genres(
+    State(state): State<AppState>,
+    base: PageLinkBase,
+    ValidQuery(page): ValidQuery<PageQuery>,
+) -> ApiResult<Json<GenreListResponse>> {
+    let mut conn = shared::db::conn(&state.pool).await?;
+    let (genres, total) = names::genres_with_counts(&mut conn, page).await?;
+    Ok(Json(GenreListResponse { genres, meta: PageMeta::new(page, total, &base, &[]) }))
+}

@@ -1,0 +1,300 @@
+//! The one movie-list query builder, used by the catalog and by favorites: filters, search and sort over
+//! `movies`, then the page's associations in one batched query each. A page costs a fixed number of queries
+//! (count, page, certifications, genres, directors, stars) whatever its size.
+
+use std::collections::HashMap;
+
+use diesel::dsl::sql;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use shared::schema::sql_types::Tsquery;
+use shared::schema::{
+    certifications, directors, favorites, genres, movies, movies_directors, movies_genres, movies_stars, stars,
+};
+
+use super::fields::Price;
+use super::models::MovieRow;
+use super::types::{CertificationRef, MovieDetail, MovieFilters, NamedRef, Sort, SortKey};
+use crate::error::ApiError;
+
+diesel::define_sql_function! {
+    /// SQL `lower(text)`.
+    fn lower(value: Text) -> Text;
+}
+
+diesel::infix_operator!(TsMatches, " @@ ", backend: Pg);
+
+/// Which movies a list ranges over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Scope {
+    Catalog,
+    /// The favorites of one user.
+    Favorites(i32),
+}
+
+type BoxedMovies<'a> = movies::BoxedQuery<'a, Pg>;
+type Condition<'a> = Box<dyn BoxableExpression<movies::table, Pg, SqlType = Bool> + 'a>;
+
+/// `%value%` for LIKE, with LIKE's own wildcards escaped (the original let `%` and `_` act as wildcards).
+pub fn contains_pattern(value: &str) -> String {
+    let mut pattern = String::with_capacity(value.len() + 2);
+    pattern.push('%');
+    for c in value.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Words shorter than this only match through full-text search: a trigram index cannot serve them, and a
+/// two-letter substring matches most of the catalog anyway.
+const MIN_PARTIAL_WORD: usize = 3;
+
+/// Search: the stemmed full-text match, or every word (of three letters or more) found inside the lower-cased
+/// search text, which is what makes partial words match. Both sides are index-backed (GIN tsvector, GIN trigram).
+fn search_condition<'a>(query: &str) -> Condition<'a> {
+    let full_text = TsMatches::new(
+        movies::search_vector,
+        sql::<Tsquery>("plainto_tsquery('english', ").bind::<Text, _>(query.to_owned()).sql(")"),
+    );
+    let words: Vec<String> = query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|word| word.chars().count() >= MIN_PARTIAL_WORD)
+        .map(contains_pattern)
+        .collect();
+    let mut partial: Option<Condition<'a>> = None;
+    for pattern in words {
+        let like: Condition<'a> = Box::new(movies::search_text.like(pattern));
+        partial = Some(match partial {
+            None => like,
+            Some(previous) => Box::new(previous.and(like)),
+        });
+    }
+    match partial {
+        Some(partial) => Box::new(full_text.or(partial)),
+        None => Box::new(full_text),
+    }
+}
+
+/// `movies` narrowed by the scope and filters; called once for the count and once for the page.
+pub fn filtered<'a>(scope: Scope, f: &'a MovieFilters) -> BoxedMovies<'a> {
+    let mut query = movies::table.into_boxed();
+    if let Scope::Favorites(user_id) = scope {
+        query = query.filter(
+            movies::id.eq_any(favorites::table.filter(favorites::user_id.eq(user_id)).select(favorites::movie_id)),
+        );
+    }
+    if let Some(year) = f.year {
+        query = query.filter(movies::year.eq(year));
+    }
+    if let Some(imdb) = f.imdb {
+        query = query.filter(movies::imdb.eq(imdb.0));
+    }
+    if let Some(from) = f.year_from {
+        query = query.filter(movies::year.ge(from));
+    }
+    if let Some(to) = f.year_to {
+        query = query.filter(movies::year.le(to));
+    }
+    if let Some(from) = f.imdb_from {
+        query = query.filter(movies::imdb.ge(from.0));
+    }
+    if let Some(to) = f.imdb_to {
+        query = query.filter(movies::imdb.le(to.0));
+    }
+    if let Some(from) = &f.price_from {
+        query = query.filter(movies::price.ge(from.0.clone()));
+    }
+    if let Some(to) = &f.price_to {
+        query = query.filter(movies::price.le(to.0.clone()));
+    }
+    if let Some(genre) = &f.genre {
+        let matching = genres::table.filter(lower(genres::name).like(contains_pattern(genre))).select(genres::id);
+        query = query.filter(movies::id.eq_any(
+            movies_genres::table.filter(movies_genres::genre_id.eq_any(matching)).select(movies_genres::movie_id),
+        ));
+    }
+    if let Some(certification) = &f.certification {
+        let matching = certifications::table
+            .filter(lower(certifications::name).eq(certification.to_lowercase()))
+            .select(certifications::id);
+        query = query.filter(movies::certification_id.eq_any(matching));
+    }
+    if let Some(star) = &f.star {
+        let matching = stars::table.filter(lower(stars::name).like(contains_pattern(star))).select(stars::id);
+        query =
+            query.filter(movies::id.eq_any(
+                movies_stars::table.filter(movies_stars::star_id.eq_any(matching)).select(movies_stars::movie_id),
+            ));
+    }
+    if let Some(director) = &f.director {
+        let matching =
+            directors::table.filter(lower(directors::name).like(contains_pattern(director))).select(directors::id);
+        query = query.filter(
+            movies::id.eq_any(
+                movies_directors::table
+                    .filter(movies_directors::director_id.eq_any(matching))
+                    .select(movies_directors::movie_id),
+            ),
+        );
+    }
+    if let Some(search) = &f.search {
+        query = query.filter(search_condition(search));
+    }
+    query
+}
+
+fn order_by_key<'a>(query: BoxedMovies<'a>, key: SortKey, descending: bool) -> BoxedMovies<'a> {
+    macro_rules! by {
+        ($column:expr) => {
+            if descending { query.then_order_by($column.desc()) } else { query.then_order_by($column.asc()) }
+        };
+    }
+    match key {
+        SortKey::Name => by!(movies::name),
+        SortKey::Year => by!(movies::year),
+        SortKey::Imdb => by!(movies::imdb),
+        SortKey::Price => by!(movies::price),
+        SortKey::Votes => by!(movies::votes),
+        SortKey::Newest => by!(movies::created_at),
+        SortKey::Rating => by!(movies::rating),
+        SortKey::Likes => by!(movies::likes),
+    }
+}
+
+/// Orders a list. Every order ends in a unique key (the name, or the id in the direction of the last key, which
+/// the `(key, id)` indexes serve), so pages never overlap.
+pub fn sorted<'a>(query: BoxedMovies<'a>, sort: &Sort) -> BoxedMovies<'a> {
+    match sort {
+        Sort::Default => query.order(movies::name.desc()),
+        Sort::NoKnownKey => query.order(movies::id.desc()),
+        Sort::Keys(keys) => {
+            let mut query = query;
+            for (key, descending) in keys {
+                query = order_by_key(query, *key, *descending);
+            }
+            let unique = keys.iter().any(|(key, _)| *key == SortKey::Name);
+            match keys.last() {
+                Some((_, true)) if !unique => query.then_order_by(movies::id.desc()),
+                Some((_, false)) if !unique => query.then_order_by(movies::id.asc()),
+                _ => query,
+            }
+        }
+    }
+}
+
+/// One page of movie rows.
+pub async fn page_rows(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    filters: &MovieFilters,
+    sort: &Sort,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<MovieRow>, ApiError> {
+    Ok(sorted(filtered(scope, filters), sort)
+        .select(MovieRow::as_select())
+        .offset(offset)
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
+pub async fn count(conn: &mut AsyncPgConnection, scope: Scope, filters: &MovieFilters) -> Result<i64, ApiError> {
+    Ok(filtered(scope, filters).count().get_result(conn).await?)
+}
+
+fn group(links: Vec<(i32, i32, String)>) -> HashMap<i32, Vec<NamedRef>> {
+    let mut grouped: HashMap<i32, Vec<NamedRef>> = HashMap::new();
+    for (movie_id, id, name) in links {
+        grouped.entry(movie_id).or_default().push(NamedRef { id, name });
+    }
+    grouped
+}
+
+/// The full shape of `rows`, in their order: one batched query per association, keyed by the rows' ids.
+pub async fn details(conn: &mut AsyncPgConnection, rows: Vec<MovieRow>) -> Result<Vec<MovieDetail>, ApiError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i32> = rows.iter().map(|row| row.id).collect();
+    let mut certification_ids: Vec<i32> = rows.iter().map(|row| row.certification_id).collect();
+    certification_ids.sort_unstable();
+    certification_ids.dedup();
+    let certification_names: HashMap<i32, String> = certifications::table
+        .filter(certifications::id.eq_any(&certification_ids))
+        .select((certifications::id, certifications::name))
+        .load::<(i32, String)>(conn)
+        .await?
+        .into_iter()
+        .collect();
+    let mut genre_links = group(
+        movies_genres::table
+            .inner_join(genres::table)
+            .filter(movies_genres::movie_id.eq_any(&ids))
+            .select((movies_genres::movie_id, genres::id, genres::name))
+            .order((movies_genres::movie_id, genres::name, genres::id))
+            .load(conn)
+            .await?,
+    );
+    let mut director_links = group(
+        movies_directors::table
+            .inner_join(directors::table)
+            .filter(movies_directors::movie_id.eq_any(&ids))
+            .select((movies_directors::movie_id, directors::id, directors::name))
+            .order((movies_directors::movie_id, directors::name, directors::id))
+            .load(conn)
+            .await?,
+    );
+    let mut star_links = group(
+        movies_stars::table
+            .inner_join(stars::table)
+            .filter(movies_stars::movie_id.eq_any(&ids))
+            .select((movies_stars::movie_id, stars::id, stars::name))
+            .order((movies_stars::movie_id, stars::name, stars::id))
+            .load(conn)
+            .await?,
+    );
+    Ok(rows
+        .into_iter()
+        .map(|row| MovieDetail {
+            uuid: row.uuid,
+            certification: CertificationRef {
+                name: certification_names.get(&row.certification_id).cloned().unwrap_or_default(),
+            },
+            genres: genre_links.remove(&row.id).unwrap_or_default(),
+            directors: director_links.remove(&row.id).unwrap_or_default(),
+            stars: star_links.remove(&row.id).unwrap_or_default(),
+            name: row.name,
+            year: row.year,
+            time: row.time,
+            imdb: row.imdb,
+            votes: row.votes,
+            meta_score: row.meta_score,
+            gross: row.gross,
+            description: row.description,
+            price: Price(row.price.with_scale(2)),
+            likes: row.likes,
+            dislikes: row.dislikes,
+            favorites: row.favorites,
+            rating: (row.ratings_count > 0).then_some(row.rating),
+            ratings_count: row.ratings_count,
+            comments_count: row.comments_count,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("Ab%_\\"), "%ab\\%\\_\\\\%");
+    }
+}
