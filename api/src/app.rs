@@ -28,8 +28,10 @@ use crate::accounts::{self, tokens::TokenKeys};
 use crate::docs::{self, ApiDoc};
 use crate::health;
 use crate::http;
+use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
 use crate::state::AppState;
+use crate::{cart, orders, payments};
 
 /// A built application: the router and the outbox relay that must run beside it.
 pub struct App {
@@ -46,6 +48,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::metrics))
         .merge(accounts::router())
         .merge(crate::movies::router())
+        .merge(cart::router())
+        .merge(orders::router())
+        .merge(payments::router())
 }
 
 fn cors(config: &ApiConfig) -> CorsLayer {
@@ -84,6 +89,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         relay,
         config: Arc::new(config.clone()),
         keys: Arc::new(TokenKeys::new(&config.auth)),
+        stripe: StripeClient::new(&config.stripe)?,
         routes: Arc::new(known_routes),
     };
 

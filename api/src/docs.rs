@@ -29,6 +29,10 @@ use crate::state::AppState;
         (name = "certifications", description = "Certifications (MPAA ratings)"),
         (name = "engagement", description = "Reactions, favorites, ratings and comments"),
         (name = "notifications", description = "The caller's notifications"),
+        (name = "cart", description = "The caller's shopping cart"),
+        (name = "orders", description = "Orders made from the cart, cancellations and refunds"),
+        (name = "payments", description = "Stripe Checkout, its webhook and the caller's payments"),
+        (name = "admin", description = "Administration (admins only)"),
     )
 )]
 pub struct ApiDoc;

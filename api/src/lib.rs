@@ -3,12 +3,14 @@
 
 pub mod accounts;
 pub mod app;
+pub mod cart;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod http;
 pub mod movies;
+pub mod orders;
 pub mod pagination;
 pub mod payments;
 pub mod settings;

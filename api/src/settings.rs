@@ -2,7 +2,7 @@
 
 use shared::config::{
     self, AuthSettings, BrokerSettings, ConfigError, DatabaseSettings, HttpSettings, RateLimitSettings, RedisSettings,
-    RuntimeSettings,
+    RuntimeSettings, StripeSettings,
 };
 
 #[derive(Debug, Clone)]
@@ -14,6 +14,7 @@ pub struct ApiConfig {
     pub auth: AuthSettings,
     pub http: HttpSettings,
     pub rate_limit: RateLimitSettings,
+    pub stripe: StripeSettings,
 }
 
 impl ApiConfig {
@@ -26,6 +27,7 @@ impl ApiConfig {
             auth: config::from_env()?,
             http: config::from_env()?,
             rate_limit: config::from_env()?,
+            stripe: config::from_env()?,
         })
     }
 }

@@ -8,6 +8,7 @@ use shared::jobs::broker::Publisher;
 use shared::jobs::outbox::Relay;
 
 use crate::accounts::tokens::TokenKeys;
+use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
 
 #[derive(Clone)]
@@ -19,6 +20,7 @@ pub struct AppState {
     pub relay: Relay,
     pub config: Arc<ApiConfig>,
     pub keys: Arc<TokenKeys>,
+    pub stripe: StripeClient,
     /// Every documented path, to answer a request missing its trailing slash with the original's 307.
     pub routes: Arc<matchit::Router<()>>,
 }

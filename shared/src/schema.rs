@@ -288,7 +288,70 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    orders (id) {
+        id -> Int4,
+        user_id -> Int4,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        status -> Text,
+        total_amount -> Numeric,
+        #[max_length = 255]
+        checkout_session_id -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
+    order_items (id) {
+        id -> Int4,
+        order_id -> Int4,
+        movie_id -> Int4,
+        price_at_order -> Numeric,
+    }
+}
+
+diesel::table! {
+    payments (id) {
+        id -> Int4,
+        created_at -> Timestamptz,
+        user_id -> Int4,
+        order_id -> Int4,
+        amount -> Numeric,
+        status -> Text,
+        #[max_length = 255]
+        external_payment_id -> Nullable<Varchar>,
+        #[max_length = 255]
+        refund_id -> Nullable<Varchar>,
+    }
+}
+
+diesel::table! {
+    payment_items (id) {
+        id -> Int4,
+        payment_id -> Int4,
+        order_item_id -> Int4,
+        price_at_payment -> Numeric,
+    }
+}
+
+diesel::table! {
+    stripe_events (id) {
+        #[max_length = 255]
+        id -> Varchar,
+        #[max_length = 255]
+        event_type -> Varchar,
+        received_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(users -> user_groups (group_id));
+diesel::joinable!(orders -> users (user_id));
+diesel::joinable!(order_items -> orders (order_id));
+diesel::joinable!(order_items -> movies (movie_id));
+diesel::joinable!(payments -> users (user_id));
+diesel::joinable!(payments -> orders (order_id));
+diesel::joinable!(payment_items -> payments (payment_id));
+diesel::joinable!(payment_items -> order_items (order_item_id));
 diesel::joinable!(user_profiles -> users (user_id));
 diesel::joinable!(activation_tokens -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
@@ -340,4 +403,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     comments,
     comment_likes,
     notifications,
+    orders,
+    order_items,
+    payments,
+    payment_items,
+    stripe_events,
 );

@@ -1,3 +1,21 @@
-//! Payments: Stripe Checkout sessions, signed webhooks and refunds.
+//! Payments: Stripe Checkout sessions, signed webhooks applied exactly once, refunds, and the payment listings.
 
+pub mod handlers;
+pub mod service;
 pub mod stripe;
+pub mod types;
+
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(handlers::checkout))
+        .routes(routes!(handlers::success))
+        .routes(routes!(handlers::cancel))
+        .routes(routes!(handlers::webhook))
+        .routes(routes!(handlers::list))
+        .routes(routes!(handlers::admin_list))
+}

@@ -48,6 +48,13 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
                 max_body_bytes: 1024 * 1024,
             },
             rate_limit: support::rate_limit_settings(),
+            stripe: shared::config::StripeSettings {
+                stripe_secret_key: None,
+                stripe_webhook_secret: None,
+                stripe_api_base: "http://127.0.0.1:9".into(),
+                stripe_timeout_secs: 3,
+                stripe_webhook_tolerance_secs: 300,
+            },
         };
         match dependency {
             "postgres" => config.database.db_port = closed_port(),

@@ -13,7 +13,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use shared::config::{
     AuthSettings, BrokerSettings, DatabaseSettings, HttpSettings, MailSettings, RateLimitSettings, RedisSettings,
-    RuntimeSettings, SchedulerSettings, WorkerSettings,
+    RuntimeSettings, SchedulerSettings, StripeSettings, WorkerSettings,
 };
 use shared::db::DbPool;
 use tokio::sync::OnceCell;
@@ -235,7 +235,12 @@ pub struct Options {
     pub max_attempts: u32,
     pub retry_base_ms: u64,
     pub rate_limit: RateLimitSettings,
+    /// Where the api finds "Stripe" (a wiremock server in payment tests).
+    pub stripe_api_base: Option<String>,
 }
+
+/// The webhook signing secret of every test app.
+pub const STRIPE_WEBHOOK_SECRET: &str = "whsec_test_secret";
 
 impl Default for Options {
     fn default() -> Self {
@@ -247,6 +252,7 @@ impl Default for Options {
             max_attempts: 3,
             retry_base_ms: 200,
             rate_limit: rate_limit_settings(),
+            stripe_api_base: None,
         }
     }
 }
@@ -301,6 +307,13 @@ impl TestApp {
                 max_body_bytes: 2 * 1024 * 1024,
             },
             rate_limit: options.rate_limit.clone(),
+            stripe: StripeSettings {
+                stripe_secret_key: Some(SecretString::from("sk_test_fake")),
+                stripe_webhook_secret: Some(SecretString::from(STRIPE_WEBHOOK_SECRET)),
+                stripe_api_base: options.stripe_api_base.clone().unwrap_or_else(|| "http://127.0.0.1:9".into()),
+                stripe_timeout_secs: 3,
+                stripe_webhook_tolerance_secs: 300,
+            },
         };
         let shutdown = CancellationToken::new();
         let api_shutdown = shutdown.child_token();

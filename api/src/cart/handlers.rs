@@ -1,0 +1,83 @@
+//! HTTP handlers of `/cart` and `/admin/carts/{user_id}/`.
+
+use axum::Json;
+use axum::extract::State;
+use uuid::Uuid;
+
+use super::service;
+use super::types::{AddToCart, CartResponse};
+use crate::accounts::auth::{AuthUser, RequireAdmin};
+use crate::accounts::types::MessageResponse;
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::{ValidJson, ValidPath};
+use crate::state::AppState;
+
+/// The caller's cart, oldest item first.
+#[utoipa::path(get, path = "/cart/", tag = "cart", security(("bearer" = [])), responses(
+    (status = 200, description = "The cart (empty when nothing was added)", body = CartResponse),
+    (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+))]
+pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
+    Ok(Json(CartResponse { cart_items: service::list(&state, user.id).await? }))
+}
+
+/// Add a movie to the cart.
+#[utoipa::path(post, path = "/cart/add/", tag = "cart", request_body = AddToCart, security(("bearer" = [])), responses(
+    (status = 200, description = "`Movie has been added to cart successfully.`", body = MessageResponse),
+    (status = 400, description = "`Movie already purchased.` or `Movie is currently in the order in the pending status.`", body = ErrorBody),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 404, description = "`Movie with given UUID was not found.`", body = ErrorBody),
+    (status = 409, description = "`Movie already in cart.`", body = ErrorBody),
+    (status = 422, description = "`movie_uuid` missing or not a UUID", body = ValidationErrorBody),
+))]
+pub async fn add(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidJson(input): ValidJson<AddToCart>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::add(&state, user.id, input.movie_uuid).await?;
+    Ok(Json(MessageResponse::new("Movie has been added to cart successfully.")))
+}
+
+/// Remove one movie from the cart.
+#[utoipa::path(delete, path = "/cart/items/{movie_uuid}/", tag = "cart", params(("movie_uuid" = Uuid, Path)), security(("bearer" = [])), responses(
+    (status = 200, description = "`Movie removed from cart.`", body = MessageResponse),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 404, description = "`Movie not found in cart.`", body = ErrorBody),
+    (status = 422, description = "Not a UUID", body = ValidationErrorBody),
+))]
+pub async fn remove(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(movie_uuid): ValidPath<Uuid>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::remove(&state, user.id, movie_uuid).await?;
+    Ok(Json(MessageResponse::new("Movie removed from cart.")))
+}
+
+/// Empty the cart.
+#[utoipa::path(delete, path = "/cart/items/", tag = "cart", security(("bearer" = [])), responses(
+    (status = 200, description = "`All movies removed from cart.`", body = MessageResponse),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+))]
+pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
+    service::clear(&state, user.id).await?;
+    Ok(Json(MessageResponse::new("All movies removed from cart.")))
+}
+
+/// Any user's cart (admin only).
+#[utoipa::path(get, path = "/admin/carts/{user_id}/", tag = "admin", params(("user_id" = i32, Path)), security(("bearer" = [])), responses(
+    (status = 200, description = "The user's cart", body = CartResponse),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
+    (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Not an integer", body = ValidationErrorBody),
+))]
+pub async fn admin_view(
+    State(state): State<AppState>,
+    _admin: RequireAdmin,
+    ValidPath(user_id): ValidPath<i32>,
+) -> ApiResult<Json<CartResponse>> {
+    Ok(Json(CartResponse { cart_items: service::list_for_admin(&state, user_id).await? }))
+}

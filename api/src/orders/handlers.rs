@@ -1,0 +1,101 @@
+//! HTTP handlers of `/orders` and `/admin/orders/`.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::service;
+use super::types::{AdminOrderList, AdminOrderQuery, CreatedOrder, OrderList};
+use crate::accounts::auth::{AuthUser, RequireAdmin};
+use crate::accounts::types::MessageResponse;
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::{ValidPath, ValidQuery};
+use crate::no_extra_rules;
+use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::state::AppState;
+
+no_extra_rules!(AdminOrderQuery);
+
+/// Turn the cart into a pending order (prices from the catalog, now).
+#[utoipa::path(post, path = "/orders/create/", tag = "orders", security(("bearer" = [])), responses(
+    (status = 201, description = "The pending order with its movies", body = CreatedOrder),
+    (status = 400, description = "`Cart is empty.` or `You already have an unpaid (pending) order.`", body = ErrorBody),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
+))]
+pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
+    Ok((StatusCode::CREATED, Json(service::create(&state, user.id).await?)))
+}
+
+/// The caller's orders, newest first.
+#[utoipa::path(get, path = "/orders/", tag = "orders", params(PageQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of orders", body = OrderList),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 422, description = "Invalid pagination", body = ValidationErrorBody),
+))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidQuery(page): ValidQuery<PageQuery>,
+    base: PageLinkBase,
+) -> ApiResult<Json<OrderList>> {
+    let (orders, total) = service::list(&state, user.id, page).await?;
+    Ok(Json(OrderList { orders, meta: PageMeta::new(page, total, &base, &[]) }))
+}
+
+/// Cancel a pending order.
+#[utoipa::path(post, path = "/orders/cancel/{order_id}/", tag = "orders", params(("order_id" = i32, Path)), security(("bearer" = [])), responses(
+    (status = 200, description = "`Order successfully cancelled.`", body = MessageResponse),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 404, description = "`Order with given ID was not found.`", body = ErrorBody),
+    (status = 409, description = "`Paid orders cannot be cancelled. Please request a refund.` or `Order is already cancelled.`", body = ErrorBody),
+    (status = 422, description = "Not an integer", body = ValidationErrorBody),
+))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(order_id): ValidPath<i32>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::cancel(&state, user.id, order_id).await?;
+    Ok(Json(MessageResponse::new("Order successfully cancelled.")))
+}
+
+/// Refund a paid order in full through Stripe; the order becomes cancelled and the movies can be bought again.
+#[utoipa::path(post, path = "/orders/refund/{order_id}/", tag = "orders", params(("order_id" = i32, Path)), security(("bearer" = [])), responses(
+    (status = 200, description = "`Order successfully refunded.`", body = MessageResponse),
+    (status = 400, description = "`No valid payment found to refund.` or `Stripe refund error: {message}`", body = ErrorBody),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 404, description = "`Order with given ID was not found.`", body = ErrorBody),
+    (status = 409, description = "`Cancelled orders cannot be refunded.` or `Order is not paid.`", body = ErrorBody),
+    (status = 500, description = "`Database error during refund processing.` (the refund is completed by a retry or by Stripe's webhook)", body = ErrorBody),
+    (status = 502, description = "Stripe unavailable; nothing was changed", body = ErrorBody),
+    (status = 503, description = "Payments are not configured", body = ErrorBody),
+))]
+pub async fn refund(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(order_id): ValidPath<i32>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::refund(&state, user.id, order_id).await?;
+    Ok(Json(MessageResponse::new("Order successfully refunded.")))
+}
+
+/// Everyone's orders (admin only), newest first.
+#[utoipa::path(get, path = "/admin/orders/", tag = "admin", params(PageQuery, AdminOrderQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of orders with their owners", body = AdminOrderList),
+    (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['pending', 'paid', 'cancelled']`", body = ErrorBody),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
+    (status = 422, description = "Invalid pagination or user id", body = ValidationErrorBody),
+))]
+pub async fn admin_list(
+    State(state): State<AppState>,
+    _admin: RequireAdmin,
+    ValidQuery(page): ValidQuery<PageQuery>,
+    ValidQuery(query): ValidQuery<AdminOrderQuery>,
+    base: PageLinkBase,
+) -> ApiResult<Json<AdminOrderList>> {
+    let filters = query.check()?;
+    let (orders, total) = service::admin_list(&state, &filters, page).await?;
+    Ok(Json(AdminOrderList { orders, meta: PageMeta::new(page, total, &base, &filters.links) }))
+}

@@ -1,0 +1,102 @@
+//! HTTP handlers of `/payments` and `/admin/payments/`.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+
+use super::service;
+use super::types::{AdminPaymentList, AdminPaymentQuery, CheckoutResponse, PaymentList};
+use crate::accounts::auth::{AuthUser, RequireAdmin};
+use crate::accounts::types::MessageResponse;
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::ValidQuery;
+use crate::no_extra_rules;
+use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::state::AppState;
+
+no_extra_rules!(AdminPaymentQuery);
+
+/// Open a Stripe Checkout session for the caller's pending order.
+#[utoipa::path(post, path = "/payments/checkout-session/", tag = "payments", security(("bearer" = [])), responses(
+    (status = 200, description = "The Checkout page to send the user to", body = CheckoutResponse),
+    (status = 400, description = "`Order has no items.`", body = ErrorBody),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 404, description = "`No pending order found.`", body = ErrorBody),
+    (status = 502, description = "Stripe refused or could not be reached; nothing was changed", body = ErrorBody),
+    (status = 503, description = "`Payments are not configured.`", body = ErrorBody),
+))]
+pub async fn checkout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CheckoutResponse>> {
+    let checkout_url = service::checkout(&state, user.id, &user.email).await?;
+    Ok(Json(CheckoutResponse { checkout_url }))
+}
+
+/// Where Stripe sends the user after paying.
+#[utoipa::path(get, path = "/payments/success/", tag = "payments", responses(
+    (status = 200, description = "`Payment was successful! Thank you!`", body = MessageResponse),
+))]
+pub async fn success() -> Json<MessageResponse> {
+    Json(MessageResponse::new("Payment was successful! Thank you!"))
+}
+
+/// Where Stripe sends the user after giving up.
+#[utoipa::path(get, path = "/payments/cancel/", tag = "payments", responses(
+    (status = 200, description = "`Payment was cancelled.`", body = MessageResponse),
+))]
+pub async fn cancel() -> Json<MessageResponse> {
+    Json(MessageResponse::new("Payment was cancelled."))
+}
+
+/// Stripe's webhook: verified with `Stripe-Signature`, applied once per event id.
+#[utoipa::path(post, path = "/payments/webhook/", tag = "payments", request_body(content = String, content_type = "application/json", description = "Stripe's raw event"), responses(
+    (status = 200, description = "`Webhook handled` (also for ignored event types and replays)", body = MessageResponse),
+    (status = 400, description = "`Missing Stripe signature header`, `Invalid Stripe webhook signature.` or `Invalid Stripe webhook payload.`", body = ErrorBody),
+    (status = 404, description = "`Order not found.`", body = ErrorBody),
+    (status = 500, description = "`Error occurred while cancelling expired order.`", body = ErrorBody),
+    (status = 502, description = "A refund that was due could not reach Stripe (Stripe retries the event)", body = ErrorBody),
+))]
+pub async fn webhook(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<MessageResponse>> {
+    let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
+    service::handle_webhook(&state, &body, signature).await?;
+    Ok(Json(MessageResponse::new("Webhook handled")))
+}
+
+/// The caller's payments, newest first.
+#[utoipa::path(get, path = "/payments/", tag = "payments", params(PageQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of payments", body = PaymentList),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 422, description = "Invalid pagination", body = ValidationErrorBody),
+))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidQuery(page): ValidQuery<PageQuery>,
+    base: PageLinkBase,
+) -> ApiResult<Json<PaymentList>> {
+    let (payments, total) = service::list(&state, user.id, page).await?;
+    Ok(Json(PaymentList { payments, meta: PageMeta::new(page, total, &base, &[]) }))
+}
+
+/// Everyone's payments (admin only), newest first.
+#[utoipa::path(get, path = "/admin/payments/", tag = "admin", params(PageQuery, AdminPaymentQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of payments with their payers", body = AdminPaymentList),
+    (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['successful', 'cancelled', 'refunded']`", body = ErrorBody),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
+    (status = 422, description = "Invalid pagination or user id", body = ValidationErrorBody),
+))]
+pub async fn admin_list(
+    State(state): State<AppState>,
+    _admin: RequireAdmin,
+    ValidQuery(page): ValidQuery<PageQuery>,
+    ValidQuery(query): ValidQuery<AdminPaymentQuery>,
+    base: PageLinkBase,
+) -> ApiResult<Json<AdminPaymentList>> {
+    let filters = query.check()?;
+    let (payments, total) = service::admin_list(&state, &filters, page).await?;
+    Ok(Json(AdminPaymentList { payments, meta: PageMeta::new(page, total, &base, &filters.links) }))
+}

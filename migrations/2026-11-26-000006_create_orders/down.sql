@@ -1,0 +1,6 @@
+DROP INDEX IF EXISTS users_email_trgm_idx;
+DROP TABLE stripe_events;
+DROP TABLE payment_items;
+DROP TABLE payments;
+DROP TABLE order_items;
+DROP TABLE orders;
