@@ -5,5 +5,6 @@
 mod support;
 
 mod accounts;
+mod commerce;
 mod foundation;
 mod pipeline;
