@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use shared::db;
-use shared::schema::{cart_items, movies, movies_directors, movies_genres, movies_stars, purchases};
+use shared::schema::{cart_items, movies, movies_directors, movies_genres, movies_stars, order_items, purchases};
 use uuid::Uuid;
 
 use super::cache::CatalogCache;
@@ -186,6 +186,7 @@ pub async fn update(
 
 const IN_CARTS: &str = "Movie is in users' carts and cannot be deleted.";
 const PURCHASED: &str = "Movie purchased by some user and cannot be deleted.";
+const IN_ORDERS: &str = "Movie is part of users' orders and cannot be deleted.";
 
 /// Deletes a movie unless it is in a cart or was bought (checked in that order, as in the contract). The
 /// foreign keys refuse the same, so a cart insert racing this delete cannot slip through.
@@ -215,16 +216,22 @@ pub async fn delete(state: &AppState, cache: &CatalogCache, uuid: Uuid) -> Resul
             if purchased {
                 return Err(ApiError::bad_request(PURCHASED));
             }
+            // Order lines keep their movie for the order history (the original cascaded them away).
+            let ordered: bool =
+                diesel::select(diesel::dsl::exists(order_items::table.filter(order_items::movie_id.eq(id))))
+                    .get_result(conn)
+                    .await?;
+            if ordered {
+                return Err(ApiError::bad_request(IN_ORDERS));
+            }
             diesel::delete(movies::table.find(id)).execute(conn).await.map_err(|err| {
                 use diesel::result::{DatabaseErrorKind, Error};
                 match &err {
-                    Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => {
-                        if info.table_name() == Some("purchases") {
-                            ApiError::bad_request(PURCHASED)
-                        } else {
-                            ApiError::bad_request(IN_CARTS)
-                        }
-                    }
+                    Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => match info.table_name() {
+                        Some("purchases") => ApiError::bad_request(PURCHASED),
+                        Some("order_items") => ApiError::bad_request(IN_ORDERS),
+                        _ => ApiError::bad_request(IN_CARTS),
+                    },
                     _ => err.into(),
                 }
             })?;

@@ -488,3 +488,18 @@ async fn admin_listings_follow_the_role_matrix_and_filters() {
     let (status, body) = json(app.get_auth("/admin/carts/999999/", &admin).await).await;
     assert_eq!((status, body["detail"].as_str()), (404, Some("User with given ID was not found.")));
 }
+
+#[tokio::test]
+async fn a_movie_in_an_order_or_bought_cannot_be_deleted() {
+    let server = stripe().await;
+    let app = app_with(&server, false).await;
+    let (_, token) = app.user_with_token("keeper@example.com", 2).await;
+    let (_, moderator) = app.user_with_token("curator@example.com", 3).await;
+    let heat = movie(&app, "Heat", "6.00").await;
+    let order_id = order_of(&app, &token, &[&heat]).await;
+    let (status, body) = delete(&app, &format!("/movies/{heat}/"), &moderator).await;
+    assert_eq!((status, body["detail"].as_str()), (400, Some("Movie is part of users' orders and cannot be deleted.")));
+    send_webhook(&app, &completed("evt_keep", order_id, "pi_keep", 600)).await;
+    let (status, body) = delete(&app, &format!("/movies/{heat}/"), &moderator).await;
+    assert_eq!((status, body["detail"].as_str()), (400, Some("Movie purchased by some user and cannot be deleted.")));
+}
