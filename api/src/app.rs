@@ -31,6 +31,7 @@ use crate::health;
 use crate::http;
 use crate::settings::ApiConfig;
 use crate::state::AppState;
+use crate::{admin, media, profiles};
 
 /// A built application: the router and the outbox relay that must run beside it.
 pub struct App {
@@ -46,6 +47,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::ready))
         .routes(routes!(health::metrics))
         .merge(accounts::router())
+        .merge(profiles::router())
+        .merge(admin::router())
+        .merge(media::router())
 }
 
 fn cors(config: &ApiConfig) -> CorsLayer {
@@ -84,6 +88,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         relay,
         config: Arc::new(config.clone()),
         keys: Arc::new(TokenKeys::new(&config.auth)),
+        storage: Arc::new(media::LocalStorage::new(&config.http.media_root, &config.http.app_url)),
         routes: Arc::new(known_routes),
     };
 

@@ -22,6 +22,8 @@ use crate::state::AppState;
     tags(
         (name = "health", description = "Liveness, readiness and metrics"),
         (name = "accounts", description = "Registration, activation, login and passwords"),
+        (name = "profiles", description = "User profiles (multipart forms) and their avatars"),
+        (name = "admin", description = "Account administration and the audit log (admins only)"),
     )
 )]
 pub struct ApiDoc;

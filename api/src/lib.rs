@@ -2,13 +2,16 @@
 //! harness can run the same application in-process.
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
 pub mod http;
+pub mod media;
 pub mod pagination;
+pub mod profiles;
 pub mod settings;
 pub mod state;
 
