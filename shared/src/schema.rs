@@ -102,11 +102,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    admin_audit_log (id) {
+        id -> Int8,
+        admin_id -> Nullable<Int4>,
+        action -> Text,
+        target_user_id -> Int4,
+        before -> Jsonb,
+        after -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(users -> user_groups (group_id));
 diesel::joinable!(user_profiles -> users (user_id));
 diesel::joinable!(activation_tokens -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(admin_audit_log -> users (admin_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     user_groups,
@@ -118,4 +131,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_outbox,
     processed_jobs,
     scheduler_ticks,
+    admin_audit_log,
 );

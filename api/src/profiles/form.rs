@@ -73,11 +73,9 @@ impl Builder {
         true
     }
 
+    /// A text value for a field already [accepted](Self::accept).
     fn text(&mut self, name: &str, value: String) {
         let input = Value::String(value.clone());
-        if !self.accept(name, &input) {
-            return;
-        }
         if name == "avatar" {
             self.issues.push(FieldIssue::new(
                 "value_error",
@@ -158,7 +156,9 @@ pub async fn read(request: Request) -> Result<RawForm, ApiError> {
             let bytes = Bytes::from_request(request, &()).await.map_err(body_error)?;
             let mut builder = Builder::default();
             for (name, value) in form_urlencoded::parse(&bytes) {
-                builder.text(&name, value.into_owned());
+                if builder.accept(&name, &Value::String(value.to_string())) {
+                    builder.text(&name, value.into_owned());
+                }
             }
             builder.finish()
         }
@@ -176,6 +176,11 @@ async fn read_multipart(mut multipart: Multipart) -> Result<RawForm, ApiError> {
     while let Some(mut field) = multipart.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         let filename = field.file_name().map(str::to_owned);
+        if !builder.accept(&name, &Value::String(filename.clone().unwrap_or_default())) {
+            // Drained, so the client still reads the answer; other problems are reported with this one.
+            while field.chunk().await.map_err(multipart_error)?.is_some() {}
+            continue;
+        }
         if name == "avatar" && (filename.is_some() || field.content_type().is_some()) {
             let mut content = Some(Vec::new());
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
@@ -188,9 +193,7 @@ async fn read_multipart(mut multipart: Multipart) -> Result<RawForm, ApiError> {
                     }
                 }
             }
-            if builder.accept("avatar", &Value::String(filename.clone().unwrap_or_default())) {
-                builder.form.avatar = Some(RawAvatar { filename, content });
-            }
+            builder.form.avatar = Some(RawAvatar { filename, content });
             continue;
         }
         let mut bytes = Vec::new();

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 
 use super::form;
 use super::service::{self, Access};
-use super::types::{ProfileForm, ProfileResponse};
+use super::types::{ProfileForm, ProfileResponse, UserIdPath};
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::ValidPath;
@@ -35,7 +35,7 @@ use crate::state::AppState;
 pub async fn create_profile(
     State(state): State<AppState>,
     caller: AuthUser,
-    ValidPath(user_id): ValidPath<i32>,
+    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<ProfileResponse>)> {
     service::authorize(&caller, user_id, Access::Create)?;
@@ -64,7 +64,7 @@ pub async fn create_profile(
 pub async fn update_profile(
     State(state): State<AppState>,
     caller: AuthUser,
-    ValidPath(user_id): ValidPath<i32>,
+    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
     request: Request,
 ) -> ApiResult<Json<ProfileResponse>> {
     service::authorize(&caller, user_id, Access::Update)?;
@@ -87,7 +87,7 @@ pub async fn update_profile(
 pub async fn get_profile(
     State(state): State<AppState>,
     caller: AuthUser,
-    ValidPath(user_id): ValidPath<i32>,
+    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<ProfileResponse>> {
     service::authorize(&caller, user_id, Access::View)?;
     Ok(Json(service::get(&state, user_id).await?))

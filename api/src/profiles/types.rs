@@ -8,6 +8,12 @@ use utoipa::ToSchema;
 use super::models::Profile;
 use crate::media::{Storage, thumbnail_key};
 
+/// The `{user_id}` path segment, by name so a malformed one is reported at `["path", "user_id"]`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct UserIdPath {
+    pub user_id: i32,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Gender {

@@ -5,4 +5,6 @@
 mod support;
 
 mod accounts;
+mod admin;
 mod foundation;
+mod profiles;
