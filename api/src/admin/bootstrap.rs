@@ -26,7 +26,12 @@ impl std::fmt::Display for AdminOutcome {
         match self {
             AdminOutcome::Created { id } => write!(f, "created a new active admin (user id {id})"),
             AdminOutcome::Promoted { id, previous_group, was_active } => {
-                let group = previous_group.map(|g| format!("{g:?}").to_lowercase()).unwrap_or_else(|| "unknown".into());
+                let group = match previous_group {
+                    Some(Group::Admin) => "admin",
+                    Some(Group::User) => "user",
+                    Some(Group::Moderator) => "moderator",
+                    None => "unknown-group",
+                };
                 let state = if *was_active { "active" } else { "inactive" };
                 write!(
                     f,

@@ -18,6 +18,7 @@ pub struct UserListRow {
 
 #[derive(Debug, Queryable)]
 pub struct ProfileBits {
+    /// Never null for an existing profile, so a profile whose other fields are all null still shows up.
     pub id: i32,
     pub first_name: Option<String>,
     pub last_name: Option<String>,

@@ -4,6 +4,7 @@
 pub mod storage;
 
 use axum::body::Body;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -83,8 +84,10 @@ fn avatar_file_format(file: &str) -> Option<StoredFormat> {
         (status = 404, description = "`Not Found`", body = ErrorBody),
     )
 )]
-pub async fn avatar(State(state): State<AppState>, Path(file): Path<String>) -> ApiResult<Response> {
+pub async fn avatar(State(state): State<AppState>, file: Result<Path<String>, PathRejection>) -> ApiResult<Response> {
     let not_found = || ApiError::status(StatusCode::NOT_FOUND, "Not Found");
+    // A name that does not even decode (bad percent-encoding) names no file either.
+    let Path(file) = file.map_err(|_| not_found())?;
     let format = avatar_file_format(&file).ok_or_else(not_found)?;
     let bytes = state.storage.get(&format!("avatars/{file}")).await?.ok_or_else(not_found)?;
     let mut response = Body::from(bytes).into_response();

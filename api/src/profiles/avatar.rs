@@ -270,5 +270,11 @@ mod tests {
         assert!(bomb.len() < 100);
         assert_eq!(refused(&bomb), AvatarError::TooManyPixels);
         assert_eq!(refused(&png(MAX_SIDE + 1, 1)), AvatarError::TooManyPixels);
+
+        // A small JPEG whose frame header (SOF0) is patched to declare 60 000 × 60 000.
+        let mut bomb = jpeg(16, 16);
+        let sof = bomb.windows(2).position(|w| w == [0xff, 0xc0]).unwrap();
+        bomb[sof + 5..sof + 9].copy_from_slice(&[0xea, 0x60, 0xea, 0x60]);
+        assert_eq!(refused(&bomb), AvatarError::TooManyPixels);
     }
 }

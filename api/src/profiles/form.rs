@@ -133,9 +133,21 @@ fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { unparsable() }
 }
 
+/// Whether the request body limit cut the stream (the error may be wrapped several times on its way here).
+fn hit_body_limit(err: &MultipartError) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(current) = source {
+        if current.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = current.source();
+    }
+    false
+}
+
 fn multipart_error(err: MultipartError) -> ApiError {
     tracing::debug!(error = %err, "unparsable multipart body");
-    if err.status() == StatusCode::PAYLOAD_TOO_LARGE { too_large() } else { unparsable() }
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE || hit_body_limit(&err) { too_large() } else { unparsable() }
 }
 
 /// Reads the profile form of `request`.
