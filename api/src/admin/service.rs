@@ -42,68 +42,69 @@ async fn finish(state: &AppState, outcome: Outcome) -> String {
     outcome.message
 }
 
-/// The user with `email` (exact match on the normalised address), locked for the rest of the transaction.
-async fn lock_by_email(conn: &mut AsyncPgConnection, target: &TargetEmail) -> Result<User, ApiError> {
-    users::table
-        .filter(users::email.eq(target.email.as_str()))
-        .select(User::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(|| ApiError::not_found(format!("User with given email {} not found.", target.submitted)))
+/// How an endpoint names its target account.
+#[derive(Clone, Copy)]
+enum Target<'a> {
+    /// Exact match on the normalised address (the original's `/admin` lookups were case-sensitive).
+    Email(&'a TargetEmail),
+    Id(i32),
+}
+
+/// The target account, locked for the rest of the transaction, or the endpoint's 404.
+async fn lock(conn: &mut AsyncPgConnection, target: Target<'_>) -> Result<User, ApiError> {
+    let query = users::table.select(User::as_select()).for_update();
+    let found = match target {
+        Target::Email(target) => query.filter(users::email.eq(target.email.as_str())).first(conn).await,
+        Target::Id(id) => query.filter(users::id.eq(id)).first(conn).await,
+    };
+    found.optional()?.ok_or_else(|| match target {
+        Target::Email(target) => ApiError::not_found(format!("User with given email {} not found.", target.submitted)),
+        Target::Id(_) => user_not_found(),
+    })
 }
 
 fn user_not_found() -> ApiError {
     ApiError::not_found("User with given ID was not found.")
 }
 
-async fn lock_by_id(conn: &mut AsyncPgConnection, user_id: i32) -> Result<User, ApiError> {
-    users::table
-        .find(user_id)
-        .select(User::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(user_not_found)
-}
-
 /// Activates an account and drops its pending activation tokens; no email is sent (as in the original).
-async fn activate_locked(
-    conn: &mut AsyncPgConnection,
-    admin_id: i32,
-    user: &User,
+async fn activate_target(
+    state: &AppState,
+    admin: &AuthUser,
+    target: Target<'_>,
     action: AuditAction,
-) -> Result<(), ApiError> {
-    diesel::update(users::table.find(user.id))
-        .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
-        .execute(conn)
-        .await?;
-    diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id))).execute(conn).await?;
-    audit::record(conn, Some(admin_id), action, user.id, json!({ "is_active": false }), json!({ "is_active": true }))
-        .await?;
-    Ok(())
-}
-
-/// AD1: activates the account with this email.
-pub async fn activate(state: &AppState, admin: &AuthUser, target: &TargetEmail) -> Result<String, ApiError> {
+    done: &'static str,
+) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
     let outcome = conn
         .transaction::<Outcome, ApiError, _>(|conn| {
             async move {
-                let user = lock_by_email(conn, target).await?;
+                let user = lock(conn, target).await?;
                 if user.is_active {
                     return Ok(Outcome::unchanged("User account is already active."));
                 }
-                activate_locked(conn, admin_id, &user, AuditAction::Activate).await?;
-                Ok(Outcome::changed("User account activated successfully by admin.", user.id))
+                diesel::update(users::table.find(user.id))
+                    .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
+                    .execute(conn)
+                    .await?;
+                diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
+                    .execute(conn)
+                    .await?;
+                let (before, after) = (json!({ "is_active": false }), json!({ "is_active": true }));
+                audit::record(conn, Some(admin_id), action, user.id, before, after).await?;
+                Ok(Outcome::changed(done, user.id))
             }
             .scope_boxed()
         })
         .await?;
     Ok(finish(state, outcome).await)
+}
+
+/// AD1: activates the account with this email.
+pub async fn activate(state: &AppState, admin: &AuthUser, target: &TargetEmail) -> Result<String, ApiError> {
+    let done = "User account activated successfully by admin.";
+    activate_target(state, admin, Target::Email(target), AuditAction::Activate, done).await
 }
 
 /// AD2: moves the account with this email to `group_id`. The checks keep the contract's order: unknown user,
@@ -115,7 +116,7 @@ pub async fn change_group(state: &AppState, admin: &AuthUser, change: &GroupChan
     let outcome = conn
         .transaction::<Outcome, ApiError, _>(|conn| {
             async move {
-                let user = lock_by_email(conn, &change.target).await?;
+                let user = lock(conn, Target::Email(&change.target)).await?;
                 if user.id == admin_id {
                     return Err(ApiError::forbidden("Prevent changing the group of a user with the same ID as you."));
                 }
@@ -152,7 +153,7 @@ pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
     let outcome = conn
         .transaction::<Outcome, ApiError, _>(|conn| {
             async move {
-                let user = lock_by_id(conn, user_id).await?;
+                let user = lock(conn, Target::Id(user_id)).await?;
                 if user.id == admin_id {
                     return Err(ApiError::forbidden("You cannot deactivate your own account."));
                 }
@@ -199,22 +200,8 @@ pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
 /// Activates an account by id (after a deactivation, or instead of the emailed link). Tokens revoked by the
 /// deactivation stay revoked: the user logs in again.
 pub async fn reactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Result<String, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let admin_id = admin.id;
-    let outcome = conn
-        .transaction::<Outcome, ApiError, _>(|conn| {
-            async move {
-                let user = lock_by_id(conn, user_id).await?;
-                if user.is_active {
-                    return Ok(Outcome::unchanged("User account is already active."));
-                }
-                activate_locked(conn, admin_id, &user, AuditAction::Reactivate).await?;
-                Ok(Outcome::changed("User account reactivated successfully.", user.id))
-            }
-            .scope_boxed()
-        })
-        .await?;
-    Ok(finish(state, outcome).await)
+    let done = "User account reactivated successfully.";
+    activate_target(state, admin, Target::Id(user_id), AuditAction::Reactivate, done).await
 }
 
 /// `%` and `_` are literal characters of an address, not wildcards (the original let them match anything).
