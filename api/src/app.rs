@@ -31,6 +31,7 @@ use crate::http;
 use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
 use crate::state::AppState;
+use crate::{admin, media, profiles};
 use crate::{cart, orders, payments};
 
 /// A built application: the router and the outbox relay that must run beside it.
@@ -51,6 +52,9 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
         .merge(cart::router())
         .merge(orders::router())
         .merge(payments::router())
+        .merge(profiles::router())
+        .merge(admin::router())
+        .merge(media::router())
 }
 
 fn cors(config: &ApiConfig) -> CorsLayer {
@@ -90,6 +94,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         config: Arc::new(config.clone()),
         keys: Arc::new(TokenKeys::new(&config.auth)),
         stripe: StripeClient::new(&config.stripe)?,
+        storage: Arc::new(media::LocalStorage::new(&config.http.media_root, &config.http.app_url)),
         routes: Arc::new(known_routes),
     };
 

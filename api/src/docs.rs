@@ -33,6 +33,8 @@ use crate::state::AppState;
         (name = "orders", description = "Orders made from the cart, cancellations and refunds"),
         (name = "payments", description = "Stripe Checkout, its webhook and the caller's payments"),
         (name = "admin", description = "Administration (admins only)"),
+        (name = "profiles", description = "User profiles (multipart forms) and their avatars"),
+        (name = "admin", description = "Account administration and the audit log (admins only)"),
     )
 )]
 pub struct ApiDoc;

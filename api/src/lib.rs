@@ -2,6 +2,7 @@
 //! harness can run the same application in-process.
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod cart;
 pub mod docs;
@@ -9,10 +10,12 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod http;
+pub mod media;
 pub mod movies;
 pub mod orders;
 pub mod pagination;
 pub mod payments;
+pub mod profiles;
 pub mod settings;
 pub mod state;
 

@@ -27,6 +27,12 @@ enum Command {
         #[arg(long, default_value_t = 8)]
         iterations: u32,
     },
+    /// Create an active admin, or promote and activate the existing account with this email. The password of a
+    /// new account comes from `ADMIN_PASSWORD` or, without it, from a prompt; never from the command line.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[tokio::main]
@@ -44,6 +50,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(config).await,
         Command::Migrate { revert_all } => migrate(&config, revert_all).await,
         Command::HashBenchmark { iterations } => hash_benchmark(config.auth.bcrypt_cost, iterations),
+        Command::CreateAdmin { email } => create_admin(&config, &email).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -98,5 +105,49 @@ fn hash_benchmark(cost: u32, iterations: u32) -> anyhow::Result<()> {
         per_hash * 1000.0,
         cores as f64 / per_hash
     );
+    Ok(())
+}
+
+/// The new admin's password: `ADMIN_PASSWORD` when set, otherwise typed twice on the terminal without echo.
+fn admin_password() -> anyhow::Result<String> {
+    if let Ok(password) = std::env::var("ADMIN_PASSWORD") {
+        return Ok(password);
+    }
+    let no_terminal =
+        |err: std::io::Error| anyhow::anyhow!("cannot prompt for the password ({err}); set ADMIN_PASSWORD");
+    let password = rpassword::prompt_password("Password for the new admin: ").map_err(no_terminal)?;
+    let again = rpassword::prompt_password("Repeat the password: ").map_err(no_terminal)?;
+    if password != again {
+        anyhow::bail!("the passwords differ");
+    }
+    Ok(password)
+}
+
+async fn create_admin(config: &ApiConfig, email: &str) -> anyhow::Result<()> {
+    use api::accounts::domain::{Email, Password};
+    use api::admin::bootstrap;
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+    let email = Email::parse(email, &["email"]).map_err(|issue| anyhow::anyhow!("invalid --email: {}", issue.msg))?;
+    let mut conn = AsyncPgConnection::establish(&config.database.url())
+        .await
+        .map_err(|e| anyhow::anyhow!("connecting to the database: {e}"))?;
+    let failed = |err: api::error::ApiError| anyhow::anyhow!("{err}");
+    let outcome = match bootstrap::find_user(&mut conn, &email).await.map_err(failed)? {
+        Some(user) => {
+            if std::env::var_os("ADMIN_PASSWORD").is_some() {
+                eprintln!("note: the account exists, so ADMIN_PASSWORD is ignored");
+            }
+            bootstrap::promote(&mut conn, &user).await.map_err(failed)?
+        }
+        None => {
+            let raw = tokio::task::spawn_blocking(admin_password).await??;
+            let password = Password::parse(&raw, &["password"]).map_err(|issue| {
+                anyhow::anyhow!("invalid password: {}", issue.msg.trim_start_matches("Value error, "))
+            })?;
+            bootstrap::create(&mut conn, &email, &password, config.auth.bcrypt_cost).await.map_err(failed)?
+        }
+    };
+    println!("{}: {outcome}", email.as_str());
     Ok(())
 }

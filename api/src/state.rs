@@ -8,6 +8,7 @@ use shared::jobs::broker::Publisher;
 use shared::jobs::outbox::Relay;
 
 use crate::accounts::tokens::TokenKeys;
+use crate::media::Storage;
 use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub keys: Arc<TokenKeys>,
     pub stripe: StripeClient,
+    /// Uploaded media (avatars): a local folder today, replaceable by an object store.
+    pub storage: Arc<dyn Storage>,
     /// Every documented path, to answer a request missing its trailing slash with the original's 307.
     pub routes: Arc<matchit::Router<()>>,
 }

@@ -1,4 +1,3 @@
-DROP INDEX IF EXISTS users_email_trgm_idx;
 DROP TABLE stripe_events;
 DROP TABLE payment_items;
 DROP TABLE payments;

@@ -62,5 +62,4 @@ CREATE TABLE stripe_events (
 );
 CREATE INDEX stripe_events_received_at_idx ON stripe_events (received_at);
 
--- Admin filters on the owner's address (case-insensitive substring).
-CREATE INDEX IF NOT EXISTS users_email_trgm_idx ON users USING gin (email gin_trgm_ops);
+-- The admin filters on the owner's address use the trigram index on users.email (migration 000003).

@@ -236,6 +236,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    admin_audit_log (id) {
+        id -> Int8,
+        admin_id -> Nullable<Int4>,
+        action -> Text,
+        target_user_id -> Int4,
+        before -> Jsonb,
+        after -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     favorites (user_id, movie_id) {
         user_id -> Int4,
         movie_id -> Int4,
@@ -356,6 +368,7 @@ diesel::joinable!(user_profiles -> users (user_id));
 diesel::joinable!(activation_tokens -> users (user_id));
 diesel::joinable!(password_reset_tokens -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(admin_audit_log -> users (admin_id));
 
 diesel::joinable!(movies -> certifications (certification_id));
 diesel::joinable!(movies_genres -> movies (movie_id));
@@ -408,4 +421,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     payments,
     payment_items,
     stripe_events,
+    admin_audit_log,
 );

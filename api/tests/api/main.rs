@@ -5,6 +5,8 @@
 mod support;
 
 mod accounts;
+mod admin;
 mod commerce;
 mod foundation;
 mod pipeline;
+mod profiles;

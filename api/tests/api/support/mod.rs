@@ -173,6 +173,8 @@ impl Namespace {
 impl Drop for Namespace {
     fn drop(&mut self) {
         let prefix = self.prefix.clone();
+        // The app's MEDIA_ROOT (uploaded avatars) is named after the prefix.
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(&prefix));
         let broker = self.broker();
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

@@ -1,0 +1,94 @@
+//! HTTP handlers of `/profiles`: the caller's access is checked before the form is read, so a stranger's upload
+//! is refused without being processed.
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+
+use super::form;
+use super::service::{self, Access};
+use super::types::{ProfileForm, ProfileResponse, UserIdPath};
+use crate::accounts::auth::AuthUser;
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::ValidPath;
+use crate::state::AppState;
+
+/// Create a user's profile (the owner or an admin).
+#[utoipa::path(post, path = "/profiles/users/{user_id}/", tag = "profiles",
+    params(("user_id" = i32, Path, description = "The profile owner's user id")),
+    request_body(content(
+        (ProfileForm = "multipart/form-data"),
+        (ProfileForm = "application/x-www-form-urlencoded"),
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Profile created", body = ProfileResponse),
+        (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body` (malformed multipart, e.g. no boundary)", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        (status = 403, description = "`Only admin or profile owner can create profile.` or `Inactive user.`", body = ErrorBody),
+        (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+        (status = 409, description = "`Profile already exists.`", body = ErrorBody),
+        (status = 413, description = "Request body over the server's limit", body = ErrorBody),
+        (status = 422, description = "A field rule (string `detail`: `{value} contains non-english letters`, `Gender must be one of: man, woman`, `Invalid birth date - year must be greater than 1900.`, `You must be at least 18 years old to register.`, `Info field cannot be empty or contain only spaces.`, `Image size exceeds 1 MB`, `Invalid image format`, `Unsupported image format: {FORMAT}. Use one of next: ['JPG', 'JPEG', 'PNG']`, `Image dimensions exceed the maximum of 4096x4096 pixels.`), or a malformed form (list `detail`: unknown field, bad date, wrong content type, non-integer `user_id`)", body = ValidationErrorBody),
+    )
+)]
+pub async fn create_profile(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
+    request: Request,
+) -> ApiResult<(StatusCode, Json<ProfileResponse>)> {
+    service::authorize(&caller, user_id, Access::Create)?;
+    let form = form::read(request).await?;
+    Ok((StatusCode::CREATED, Json(service::create(&state, user_id, form).await?)))
+}
+
+/// Change the supplied fields of a user's profile (the owner or an admin); a new avatar replaces the old one.
+#[utoipa::path(patch, path = "/profiles/users/{user_id}/", tag = "profiles",
+    params(("user_id" = i32, Path, description = "The profile owner's user id")),
+    request_body(content(
+        (ProfileForm = "multipart/form-data"),
+        (ProfileForm = "application/x-www-form-urlencoded"),
+    )),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated profile", body = ProfileResponse),
+        (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body`", body = ErrorBody),
+        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        (status = 403, description = "`Only admin or profile owner can update profile.` or `Inactive user.`", body = ErrorBody),
+        (status = 404, description = "`Profile with given user ID was not found.`", body = ErrorBody),
+        (status = 413, description = "Request body over the server's limit", body = ErrorBody),
+        (status = 422, description = "A field rule (string `detail`, as for create but `Info cannot be empty or whitespace only`) or a malformed form (list `detail`)", body = ValidationErrorBody),
+    )
+)]
+pub async fn update_profile(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
+    request: Request,
+) -> ApiResult<Json<ProfileResponse>> {
+    service::authorize(&caller, user_id, Access::Update)?;
+    let form = form::read(request).await?;
+    Ok(Json(service::update(&state, user_id, form).await?))
+}
+
+/// Read a user's profile (the owner or an admin).
+#[utoipa::path(get, path = "/profiles/users/{user_id}/", tag = "profiles",
+    params(("user_id" = i32, Path, description = "The profile owner's user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The profile", body = ProfileResponse),
+        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        (status = 403, description = "`Only admin or profile owner can view profile.` or `Inactive user.`", body = ErrorBody),
+        (status = 404, description = "`Profile with given user ID was not found.`", body = ErrorBody),
+        (status = 422, description = "Non-integer `user_id`", body = ValidationErrorBody),
+    )
+)]
+pub async fn get_profile(
+    State(state): State<AppState>,
+    caller: AuthUser,
+    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
+) -> ApiResult<Json<ProfileResponse>> {
+    service::authorize(&caller, user_id, Access::View)?;
+    Ok(Json(service::get(&state, user_id).await?))
+}
