@@ -4,9 +4,11 @@
 pub mod cache;
 pub mod fields;
 pub mod handlers;
+pub mod import;
 pub mod models;
 pub mod names;
 pub mod query;
+pub mod seed;
 pub mod service;
 pub mod types;
 
