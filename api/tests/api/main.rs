@@ -6,4 +6,5 @@ mod support;
 
 mod accounts;
 mod catalog;
+mod engagement;
 mod foundation;
