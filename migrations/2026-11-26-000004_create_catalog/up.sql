@@ -2,7 +2,8 @@
 -- purchases that decide whether a movie may be deleted (their endpoints come later).
 --
 -- Names of the four lookup tables are unique case-insensitively (the original matched by substring and linked the
--- wrong rows); search over movies uses full-text search plus trigram indexes on a text kept by triggers.
+-- wrong rows). Search uses full-text search over a movie's name and description plus trigram indexes on that text
+-- and on star and director names, so partial words match too.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
 CREATE TABLE certifications (
@@ -53,9 +54,10 @@ CREATE TABLE movies (
     certification_id INTEGER NOT NULL REFERENCES certifications (id) ON DELETE RESTRICT,
     created_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
     updated_at       TIMESTAMPTZ NOT NULL DEFAULT now(),
-    -- Lower-cased name, description, star and director names: what search matches, kept by the triggers below.
-    search_text      TEXT NOT NULL DEFAULT '',
-    search_vector    TSVECTOR GENERATED ALWAYS AS (to_tsvector('english', search_text)) STORED
+    -- What search matches inside a movie; star and director names are matched through their own trigram indexes,
+    -- so renaming a person or relinking a cast never rewrites movie rows.
+    search_text      TEXT GENERATED ALWAYS AS (lower(name || ' ' || description)) STORED,
+    search_vector    TSVECTOR GENERATED ALWAYS AS (to_tsvector('english', name || ' ' || description)) STORED
 );
 CREATE UNIQUE INDEX movies_uuid_key ON movies (uuid);
 -- The contract also lists (name, year, time) as unique; with the name unique on its own that adds nothing.
@@ -90,67 +92,6 @@ CREATE TABLE movies_directors (
     PRIMARY KEY (movie_id, director_id)
 );
 CREATE INDEX movies_directors_director_idx ON movies_directors (director_id, movie_id);
-
--- Search text maintenance. A movie's own columns are folded in before each write; link and rename changes
--- recompute the affected movies once per statement, so a batch import costs one update per batch.
-CREATE FUNCTION movie_search_text(movie INTEGER, name TEXT, description TEXT) RETURNS TEXT
-LANGUAGE sql STABLE AS $$
-    SELECT lower(concat_ws(' ', name, description,
-        (SELECT string_agg(s.name, ' ' ORDER BY s.name) FROM movies_stars ms JOIN stars s ON s.id = ms.star_id
-          WHERE ms.movie_id = movie),
-        (SELECT string_agg(d.name, ' ' ORDER BY d.name) FROM movies_directors md
-          JOIN directors d ON d.id = md.director_id WHERE md.movie_id = movie)))
-$$;
-
-CREATE FUNCTION refresh_movie_search(ids INTEGER[]) RETURNS VOID
-LANGUAGE sql AS $$
-    UPDATE movies m SET search_text = movie_search_text(m.id, m.name, m.description)
-    WHERE m.id = ANY (ids) AND m.search_text IS DISTINCT FROM movie_search_text(m.id, m.name, m.description)
-$$;
-
-CREATE FUNCTION movies_search_before_write() RETURNS TRIGGER
-LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.search_text := movie_search_text(NEW.id, NEW.name, NEW.description);
-    RETURN NEW;
-END $$;
-CREATE TRIGGER movies_search_insert BEFORE INSERT ON movies
-    FOR EACH ROW EXECUTE FUNCTION movies_search_before_write();
-CREATE TRIGGER movies_search_update BEFORE UPDATE OF name, description ON movies
-    FOR EACH ROW EXECUTE FUNCTION movies_search_before_write();
-
-CREATE FUNCTION movie_links_refresh_new() RETURNS TRIGGER
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM refresh_movie_search(ARRAY(SELECT DISTINCT movie_id FROM changed));
-    RETURN NULL;
-END $$;
-CREATE TRIGGER movies_stars_search_insert AFTER INSERT ON movies_stars REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION movie_links_refresh_new();
-CREATE TRIGGER movies_stars_search_delete AFTER DELETE ON movies_stars REFERENCING OLD TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION movie_links_refresh_new();
-CREATE TRIGGER movies_directors_search_insert AFTER INSERT ON movies_directors REFERENCING NEW TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION movie_links_refresh_new();
-CREATE TRIGGER movies_directors_search_delete AFTER DELETE ON movies_directors REFERENCING OLD TABLE AS changed
-    FOR EACH STATEMENT EXECUTE FUNCTION movie_links_refresh_new();
-
-CREATE FUNCTION stars_rename_refresh() RETURNS TRIGGER
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM refresh_movie_search(ARRAY(SELECT movie_id FROM movies_stars WHERE star_id = NEW.id));
-    RETURN NULL;
-END $$;
-CREATE TRIGGER stars_search_rename AFTER UPDATE OF name ON stars
-    FOR EACH ROW EXECUTE FUNCTION stars_rename_refresh();
-
-CREATE FUNCTION directors_rename_refresh() RETURNS TRIGGER
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM refresh_movie_search(ARRAY(SELECT movie_id FROM movies_directors WHERE director_id = NEW.id));
-    RETURN NULL;
-END $$;
-CREATE TRIGGER directors_search_rename AFTER UPDATE OF name ON directors
-    FOR EACH ROW EXECUTE FUNCTION directors_rename_refresh();
 
 -- Carts and purchases (contract 6.3). Their endpoints belong to the cart/order work; the catalog needs them
 -- because a movie in a cart or bought by someone cannot be deleted. RESTRICT makes that a database rule too, so

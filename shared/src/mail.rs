@@ -26,6 +26,7 @@ const TEMPLATES: &[(&str, &str)] = email_templates!(
     "password_reset_request",
     "password_reset_completion",
     "payment_success",
+    "comment_notification",
 );
 const BASE_HTML: &str = include_str!("../../templates/emails/base.html");
 const BASE_TXT: &str = include_str!("../../templates/emails/base.txt");
@@ -138,6 +139,27 @@ mod tests {
             assert!(!email.subject.is_empty());
             assert!(email.html.contains("Online Cinema"));
         }
+    }
+
+    #[test]
+    fn comment_notifications_name_the_event() {
+        let render = |event: &str| {
+            renderer()
+                .render(&EmailJob {
+                    kind: EmailKind::CommentNotification,
+                    to: "x@example.com".into(),
+                    context: serde_json::json!({"event": event, "movie_name": "heat", "movie_uuid": "u-1",
+                        "comment_excerpt": "Great <film>", "reply_excerpt": "Agreed"}),
+                })
+                .unwrap()
+        };
+        let reply = render("reply");
+        assert_eq!(reply.subject, "New reply to your comment");
+        assert!(reply.text.contains("Agreed") && reply.text.contains("http://cinema.test/movies/u-1/"));
+        assert!(reply.html.contains("Great &lt;film&gt;"), "{}", reply.html);
+        let like = render("like");
+        assert_eq!(like.subject, "Someone liked your comment");
+        assert!(!like.text.contains("Agreed"));
     }
 
     #[test]

@@ -5,7 +5,6 @@ use axum::Json;
 use axum::extract::{Extension, OriginalUri, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use uuid::Uuid;
 
 use super::cache::CatalogCache;
 use super::names::{
@@ -53,7 +52,7 @@ pub async fn update_movie(
     State(state): State<AppState>,
     Extension(cache): Extension<CatalogCache>,
     _moderator: RequireModerator,
-    ValidPath(movie_uuid): ValidPath<Uuid>,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(changes): ValidJson<UpdateMovieRequest>,
 ) -> ApiResult<Json<MovieDetail>> {
     Ok(Json(service::update(&state, &cache, movie_uuid, changes).await?))
@@ -70,7 +69,7 @@ pub async fn update_movie(
 pub async fn get_movie(
     State(state): State<AppState>,
     _user: AuthUser,
-    ValidPath(movie_uuid): ValidPath<Uuid>,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<MovieDetail>> {
     Ok(Json(service::detail(&state, movie_uuid).await?))
 }
@@ -89,7 +88,7 @@ pub async fn delete_movie(
     State(state): State<AppState>,
     Extension(cache): Extension<CatalogCache>,
     _moderator: RequireModerator,
-    ValidPath(movie_uuid): ValidPath<Uuid>,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<MessageResponse>> {
     service::delete(&state, &cache, movie_uuid).await?;
     Ok(Json(MessageResponse::new("Movie deleted successfully")))
@@ -204,7 +203,7 @@ macro_rules! named_handlers {
         pub async fn $get(
             State(state): State<AppState>,
             _user: AuthUser,
-            ValidPath(id): ValidPath<i32>,
+            ValidPath(IdPath { id }): ValidPath<IdPath>,
         ) -> ApiResult<Json<NamedRef>> {
             Ok(Json(get_named(&state, $kind, id).await?))
         }
@@ -222,7 +221,7 @@ macro_rules! named_handlers {
             State(state): State<AppState>,
             Extension(cache): Extension<CatalogCache>,
             _moderator: RequireModerator,
-            ValidPath(id): ValidPath<i32>,
+            ValidPath(IdPath { id }): ValidPath<IdPath>,
             ValidJson(name): ValidJson<NameRequest>,
         ) -> ApiResult<Json<NamedRef>> {
             Ok(Json(update_named(&state, &cache, $kind, id, &name).await?))
@@ -241,7 +240,7 @@ macro_rules! named_handlers {
             State(state): State<AppState>,
             Extension(cache): Extension<CatalogCache>,
             _moderator: RequireModerator,
-            ValidPath(id): ValidPath<i32>,
+            ValidPath(IdPath { id }): ValidPath<IdPath>,
         ) -> ApiResult<Json<MessageResponse>> {
             Ok(Json(delete_named(&state, &cache, $kind, id).await?))
         }
@@ -317,7 +316,7 @@ pub async fn get_genre(
     State(state): State<AppState>,
     _user: AuthUser,
     base: PageLinkBase,
-    ValidPath(genre_id): ValidPath<i32>,
+    ValidPath(GenrePath { genre_id }): ValidPath<GenrePath>,
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> ApiResult<Json<GenreDetailResponse>> {
     Ok(Json(service::genre_movies(&state, genre_id, page, &base).await?))
@@ -336,7 +335,7 @@ pub async fn update_genre(
     State(state): State<AppState>,
     Extension(cache): Extension<CatalogCache>,
     _moderator: RequireModerator,
-    ValidPath(genre_id): ValidPath<i32>,
+    ValidPath(GenrePath { genre_id }): ValidPath<GenrePath>,
     ValidJson(name): ValidJson<NameRequest>,
 ) -> ApiResult<Json<NamedRef>> {
     Ok(Json(update_named(&state, &cache, Kind::Genre, genre_id, &name).await?))
@@ -354,7 +353,7 @@ pub async fn delete_genre(
     State(state): State<AppState>,
     Extension(cache): Extension<CatalogCache>,
     _moderator: RequireModerator,
-    ValidPath(genre_id): ValidPath<i32>,
+    ValidPath(GenrePath { genre_id }): ValidPath<GenrePath>,
 ) -> ApiResult<Json<MessageResponse>> {
     Ok(Json(delete_named(&state, &cache, Kind::Genre, genre_id).await?))
 }

@@ -2,11 +2,14 @@
 //! around it (reactions, favorites, ratings, comments, notifications).
 
 pub mod cache;
+pub mod engagement;
 pub mod fields;
 pub mod handlers;
+pub mod import;
 pub mod models;
 pub mod names;
 pub mod query;
+pub mod seed;
 pub mod service;
 pub mod types;
 
@@ -36,6 +39,16 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::list_certifications))
         .routes(routes!(handlers::create_certification))
         .routes(routes!(handlers::get_certification, handlers::update_certification, handlers::delete_certification))
+        .routes(routes!(engagement::handlers::react, engagement::handlers::unreact))
+        .routes(routes!(engagement::handlers::add_favorite, engagement::handlers::remove_favorite))
+        .routes(routes!(engagement::handlers::rate, engagement::handlers::unrate))
+        .routes(routes!(engagement::handlers::list_comments, engagement::handlers::create_comment))
+        .routes(routes!(engagement::handlers::edit_comment, engagement::handlers::delete_comment))
+        .routes(routes!(engagement::handlers::list_replies))
+        .routes(routes!(engagement::handlers::like_comment, engagement::handlers::unlike_comment))
+        .routes(routes!(engagement::handlers::list_notifications))
+        .routes(routes!(engagement::handlers::mark_read))
+        .routes(routes!(engagement::handlers::mark_all_read))
         // One cache per application instance (tests run many in one process).
         .layer(Extension(cache::CatalogCache::new()))
 }

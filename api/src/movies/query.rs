@@ -55,24 +55,54 @@ pub fn contains_pattern(value: &str) -> String {
 /// two-letter substring matches most of the catalog anyway.
 const MIN_PARTIAL_WORD: usize = 3;
 
-/// Search: the stemmed full-text match, or every word (of three letters or more) found inside the lower-cased
-/// search text, which is what makes partial words match. Both sides are index-backed (GIN tsvector, GIN trigram).
+/// Movies with a star whose name contains `pattern` (a LIKE pattern over the lower-cased name).
+fn with_star<'a>(pattern: String) -> Condition<'a> {
+    let matching = stars::table.filter(lower(stars::name).like(pattern)).select(stars::id);
+    Box::new(
+        movies::id
+            .eq_any(movies_stars::table.filter(movies_stars::star_id.eq_any(matching)).select(movies_stars::movie_id)),
+    )
+}
+
+/// Movies with a director whose name contains `pattern`.
+fn with_director<'a>(pattern: String) -> Condition<'a> {
+    let matching = directors::table.filter(lower(directors::name).like(pattern)).select(directors::id);
+    Box::new(
+        movies::id.eq_any(
+            movies_directors::table
+                .filter(movies_directors::director_id.eq_any(matching))
+                .select(movies_directors::movie_id),
+        ),
+    )
+}
+
+/// Movies with a genre whose name contains `pattern`.
+fn with_genre<'a>(pattern: String) -> Condition<'a> {
+    let matching = genres::table.filter(lower(genres::name).like(pattern)).select(genres::id);
+    Box::new(
+        movies::id.eq_any(
+            movies_genres::table.filter(movies_genres::genre_id.eq_any(matching)).select(movies_genres::movie_id),
+        ),
+    )
+}
+
+/// Search: the stemmed full-text match over name and description, or every word (of three letters or more) found
+/// inside the name, the description, a star's name or a director's name, which is what makes partial words match.
+/// Every branch is index-backed (GIN tsvector, GIN trigram on the movie text and on the people's names).
 fn search_condition<'a>(query: &str) -> Condition<'a> {
     let full_text = TsMatches::new(
         movies::search_vector,
         sql::<Tsquery>("plainto_tsquery('english', ").bind::<Text, _>(query.to_owned()).sql(")"),
     );
-    let words: Vec<String> = query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|word| word.chars().count() >= MIN_PARTIAL_WORD)
-        .map(contains_pattern)
-        .collect();
     let mut partial: Option<Condition<'a>> = None;
-    for pattern in words {
-        let like: Condition<'a> = Box::new(movies::search_text.like(pattern));
+    for word in query.split(|c: char| !c.is_alphanumeric()).filter(|word| word.chars().count() >= MIN_PARTIAL_WORD) {
+        let pattern = contains_pattern(word);
+        let anywhere: Condition<'a> = Box::new(
+            movies::search_text.like(pattern.clone()).or(with_star(pattern.clone())).or(with_director(pattern)),
+        );
         partial = Some(match partial {
-            None => like,
-            Some(previous) => Box::new(previous.and(like)),
+            None => anywhere,
+            Some(previous) => Box::new(previous.and(anywhere)),
         });
     }
     match partial {
@@ -114,10 +144,7 @@ pub fn filtered<'a>(scope: Scope, f: &'a MovieFilters) -> BoxedMovies<'a> {
         query = query.filter(movies::price.le(to.0.clone()));
     }
     if let Some(genre) = &f.genre {
-        let matching = genres::table.filter(lower(genres::name).like(contains_pattern(genre))).select(genres::id);
-        query = query.filter(movies::id.eq_any(
-            movies_genres::table.filter(movies_genres::genre_id.eq_any(matching)).select(movies_genres::movie_id),
-        ));
+        query = query.filter(with_genre(contains_pattern(genre)));
     }
     if let Some(certification) = &f.certification {
         let matching = certifications::table
@@ -126,22 +153,10 @@ pub fn filtered<'a>(scope: Scope, f: &'a MovieFilters) -> BoxedMovies<'a> {
         query = query.filter(movies::certification_id.eq_any(matching));
     }
     if let Some(star) = &f.star {
-        let matching = stars::table.filter(lower(stars::name).like(contains_pattern(star))).select(stars::id);
-        query =
-            query.filter(movies::id.eq_any(
-                movies_stars::table.filter(movies_stars::star_id.eq_any(matching)).select(movies_stars::movie_id),
-            ));
+        query = query.filter(with_star(contains_pattern(star)));
     }
     if let Some(director) = &f.director {
-        let matching =
-            directors::table.filter(lower(directors::name).like(contains_pattern(director))).select(directors::id);
-        query = query.filter(
-            movies::id.eq_any(
-                movies_directors::table
-                    .filter(movies_directors::director_id.eq_any(matching))
-                    .select(movies_directors::movie_id),
-            ),
-        );
+        query = query.filter(with_director(contains_pattern(director)));
     }
     if let Some(search) = &f.search {
         query = query.filter(search_condition(search));

@@ -578,6 +578,33 @@ impl Validate for MovieListQuery {
     }
 }
 
+/// Path parameters, named so a malformed one is reported at its name (`["path", "movie_uuid"]`).
+#[derive(Debug, Deserialize)]
+pub struct MoviePath {
+    pub movie_uuid: Uuid,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct IdPath {
+    pub id: i32,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct GenrePath {
+    pub genre_id: i32,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommentPath {
+    pub movie_uuid: Uuid,
+    pub comment_id: i32,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NotificationPath {
+    pub notification_id: i32,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageResponse {
     pub message: String,

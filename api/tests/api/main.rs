@@ -6,7 +6,9 @@ mod support;
 
 mod accounts;
 mod admin;
+mod catalog;
 mod commerce;
+mod engagement;
 mod foundation;
 mod pipeline;
 mod profiles;

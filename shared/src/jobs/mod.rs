@@ -18,15 +18,18 @@ pub enum EmailKind {
     PasswordResetRequest,
     PasswordResetCompletion,
     PaymentSuccess,
+    /// Someone replied to or liked the recipient's comment (`event`: `reply` or `like`).
+    CommentNotification,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 5] = [
+    pub const ALL: [EmailKind; 6] = [
         EmailKind::Activation,
         EmailKind::ActivationConfirmation,
         EmailKind::PasswordResetRequest,
         EmailKind::PasswordResetCompletion,
         EmailKind::PaymentSuccess,
+        EmailKind::CommentNotification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -36,6 +39,7 @@ impl EmailKind {
             EmailKind::PasswordResetRequest => "password_reset_request",
             EmailKind::PasswordResetCompletion => "password_reset_completion",
             EmailKind::PaymentSuccess => "payment_success",
+            EmailKind::CommentNotification => "comment_notification",
         }
     }
 }

@@ -1,0 +1,275 @@
+//! HTTP handlers of engagement: `/movies/{movie_uuid}/reaction/`, `/favorite/`, `/rating/`, `/comments/...`,
+//! and `/notifications/...`. Every write needs a logged-in user; comment lists are public.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::service;
+use super::types::*;
+use crate::accounts::auth::AuthUser;
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::movies::types::{CommentPath, MessageResponse, MoviePath, NotificationPath};
+use crate::pagination::{PageLinkBase, PageQuery};
+use crate::state::AppState;
+
+/// Like or dislike a movie; sending the other reaction switches it.
+#[utoipa::path(put, path = "/movies/{movie_uuid}/reaction/", tag = "engagement", request_body = ReactionRequest, security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path)), responses(
+    (status = 200, description = "The caller's reaction and the movie's counts", body = ReactionResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid, or reaction not `like`/`dislike`", body = ValidationErrorBody),
+))]
+pub async fn react(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+    ValidJson(input): ValidJson<ReactionRequest>,
+) -> ApiResult<Json<ReactionResponse>> {
+    Ok(Json(service::react(&state, &user, movie_uuid, input.reaction).await?))
+}
+
+/// Remove the caller's reaction (also when there is none).
+#[utoipa::path(delete, path = "/movies/{movie_uuid}/reaction/", tag = "engagement", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path)), responses(
+    (status = 200, description = "No reaction now, and the movie's counts", body = ReactionResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+))]
+pub async fn unreact(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+) -> ApiResult<Json<ReactionResponse>> {
+    Ok(Json(service::unreact(&state, &user, movie_uuid).await?))
+}
+
+/// Add a movie to the caller's favorites.
+#[utoipa::path(post, path = "/movies/{movie_uuid}/favorite/", tag = "engagement", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path)), responses(
+    (status = 201, description = "`Movie added to favorites.`", body = MessageResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 409, description = "`Movie is already in favorites.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+))]
+pub async fn add_favorite(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
+    service::add_favorite(&state, &user, movie_uuid).await?;
+    Ok((StatusCode::CREATED, Json(MessageResponse::new("Movie added to favorites."))))
+}
+
+/// Remove a movie from the caller's favorites.
+#[utoipa::path(delete, path = "/movies/{movie_uuid}/favorite/", tag = "engagement", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path)), responses(
+    (status = 200, description = "`Movie removed from favorites.`", body = MessageResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.` or `Movie is not in favorites.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+))]
+pub async fn remove_favorite(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::remove_favorite(&state, &user, movie_uuid).await?;
+    Ok(Json(MessageResponse::new("Movie removed from favorites.")))
+}
+
+/// Rate a movie from 1 to 10; rating again changes the score.
+#[utoipa::path(put, path = "/movies/{movie_uuid}/rating/", tag = "engagement", request_body = RatingRequest, security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path)), responses(
+    (status = 200, description = "The caller's score and the movie's average and count", body = RatingResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid, or score outside 1–10", body = ValidationErrorBody),
+))]
+pub async fn rate(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+    ValidJson(score): ValidJson<RatingRequest>,
+) -> ApiResult<Json<RatingResponse>> {
+    Ok(Json(service::rate(&state, &user, movie_uuid, score).await?))
+}
+
+/// Withdraw the caller's rating.
+#[utoipa::path(delete, path = "/movies/{movie_uuid}/rating/", tag = "engagement", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path)), responses(
+    (status = 200, description = "No score now, and the movie's average and count", body = RatingResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.` or `You have not rated this movie.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+))]
+pub async fn unrate(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+) -> ApiResult<Json<RatingResponse>> {
+    Ok(Json(service::unrate(&state, &user, movie_uuid).await?))
+}
+
+/// Top-level comments of a movie, newest first; each shows its number of replies.
+#[utoipa::path(get, path = "/movies/{movie_uuid}/comments/", tag = "engagement", params(("movie_uuid" = Uuid, Path), PageQuery), responses(
+    (status = 200, description = "A page of comments", body = CommentListResponse),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid or pagination", body = ValidationErrorBody),
+))]
+pub async fn list_comments(
+    State(state): State<AppState>,
+    base: PageLinkBase,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+    ValidQuery(page): ValidQuery<PageQuery>,
+) -> ApiResult<Json<CommentListResponse>> {
+    Ok(Json(service::list_comments(&state, movie_uuid, None, page, &base).await?))
+}
+
+/// Comment on a movie, or reply to a comment with `parent_id` (its author is notified in the app and by email).
+#[utoipa::path(post, path = "/movies/{movie_uuid}/comments/", tag = "engagement", request_body = CommentRequest, security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path)), responses(
+    (status = 201, description = "The comment", body = Comment),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.` (parent)", body = ErrorBody),
+    (status = 422, description = "Malformed uuid, or body blank or over 2000 characters", body = ValidationErrorBody),
+))]
+pub async fn create_comment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+    ValidJson(input): ValidJson<CommentRequest>,
+) -> ApiResult<(StatusCode, Json<Comment>)> {
+    Ok((StatusCode::CREATED, Json(service::create_comment(&state, &user, movie_uuid, input).await?)))
+}
+
+/// Replies to a comment, oldest first.
+#[utoipa::path(get, path = "/movies/{movie_uuid}/comments/{comment_id}/replies/", tag = "engagement",
+    params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path), PageQuery), responses(
+    (status = 200, description = "A page of replies", body = CommentListResponse),
+    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed path or pagination", body = ValidationErrorBody),
+))]
+pub async fn list_replies(
+    State(state): State<AppState>,
+    base: PageLinkBase,
+    ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
+    ValidQuery(page): ValidQuery<PageQuery>,
+) -> ApiResult<Json<CommentListResponse>> {
+    Ok(Json(service::list_comments(&state, movie_uuid, Some(comment_id), page, &base).await?))
+}
+
+/// Edit the caller's own comment.
+#[utoipa::path(patch, path = "/movies/{movie_uuid}/comments/{comment_id}/", tag = "engagement", request_body = CommentEditRequest,
+    security(("bearer" = [])), params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
+    (status = 200, description = "The edited comment", body = Comment),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`You can only edit your own comments.`", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed path, or body blank or over 2000 characters", body = ValidationErrorBody),
+))]
+pub async fn edit_comment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
+    ValidJson(body): ValidJson<CommentEditRequest>,
+) -> ApiResult<Json<Comment>> {
+    Ok(Json(service::edit_comment(&state, &user, movie_uuid, comment_id, body).await?))
+}
+
+/// Delete a comment and its replies: the author's own, or any for moderators and admins.
+#[utoipa::path(delete, path = "/movies/{movie_uuid}/comments/{comment_id}/", tag = "engagement", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
+    (status = 200, description = "`Comment deleted successfully.`", body = MessageResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`You can only delete your own comments.`", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed path", body = ValidationErrorBody),
+))]
+pub async fn delete_comment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::delete_comment(&state, &user, movie_uuid, comment_id).await?;
+    Ok(Json(MessageResponse::new("Comment deleted successfully.")))
+}
+
+/// Like a comment (its author is notified once).
+#[utoipa::path(post, path = "/movies/{movie_uuid}/comments/{comment_id}/like/", tag = "engagement", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
+    (status = 200, description = "Liked, with the comment's like count", body = CommentLikesResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    (status = 409, description = "`Comment already liked.`", body = ErrorBody),
+    (status = 422, description = "Malformed path", body = ValidationErrorBody),
+))]
+pub async fn like_comment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
+) -> ApiResult<Json<CommentLikesResponse>> {
+    Ok(Json(service::like_comment(&state, &user, movie_uuid, comment_id).await?))
+}
+
+/// Take back a like.
+#[utoipa::path(delete, path = "/movies/{movie_uuid}/comments/{comment_id}/like/", tag = "engagement", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
+    (status = 200, description = "Not liked, with the comment's like count", body = CommentLikesResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`, `Comment not found.` or `Comment is not liked.`", body = ErrorBody),
+    (status = 422, description = "Malformed path", body = ValidationErrorBody),
+))]
+pub async fn unlike_comment(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
+) -> ApiResult<Json<CommentLikesResponse>> {
+    Ok(Json(service::unlike_comment(&state, &user, movie_uuid, comment_id).await?))
+}
+
+/// The caller's notifications, newest first; `unread=true` for unread ones only.
+#[utoipa::path(get, path = "/notifications/", tag = "notifications", params(NotificationListQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of notifications", body = NotificationListResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 422, description = "Malformed pagination or filter", body = ValidationErrorBody),
+))]
+pub async fn list_notifications(
+    State(state): State<AppState>,
+    user: AuthUser,
+    base: PageLinkBase,
+    ValidQuery(list): ValidQuery<NotificationListQuery>,
+) -> ApiResult<Json<NotificationListResponse>> {
+    Ok(Json(service::list_notifications(&state, &user, &list, &base).await?))
+}
+
+/// Mark one notification read.
+#[utoipa::path(post, path = "/notifications/{notification_id}/read/", tag = "notifications", security(("bearer" = [])),
+    params(("notification_id" = i32, Path)), responses(
+    (status = 200, description = "`Notification marked as read.`", body = MessageResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Notification not found.` (also for another user's)", body = ErrorBody),
+    (status = 422, description = "Malformed id", body = ValidationErrorBody),
+))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(NotificationPath { notification_id }): ValidPath<NotificationPath>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::mark_read(&state, &user, notification_id).await?;
+    Ok(Json(MessageResponse::new("Notification marked as read.")))
+}
+
+/// Mark every notification read.
+#[utoipa::path(post, path = "/notifications/read-all/", tag = "notifications", security(("bearer" = [])), responses(
+    (status = 200, description = "`All notifications marked as read.`", body = MessageResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+))]
+pub async fn mark_all_read(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
+    service::mark_all_read(&state, &user).await?;
+    Ok(Json(MessageResponse::new("All notifications marked as read.")))
+}

@@ -1,0 +1,213 @@
+//! Request and response bodies of reactions, favorites, ratings, comments and notifications.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::error::FieldIssue;
+use crate::extract::Validate;
+use crate::movies::fields::{Bound, Issues};
+use crate::no_extra_rules;
+use crate::pagination::{Page, PageMeta, PageQuery};
+
+pub const COMMENT_MAX: usize = 2000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Reaction {
+    Like,
+    Dislike,
+}
+
+impl Reaction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reaction::Like => "like",
+            Reaction::Dislike => "dislike",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "like" => Some(Reaction::Like),
+            "dislike" => Some(Reaction::Dislike),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ReactionRequest {
+    pub reaction: Reaction,
+}
+no_extra_rules!(ReactionRequest);
+
+/// The caller's reaction (null after removing it) and the movie's counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReactionResponse {
+    pub reaction: Option<Reaction>,
+    pub likes: i32,
+    pub dislikes: i32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RatingRequest {
+    /// 1 to 10.
+    #[schema(example = 8)]
+    pub score: i64,
+}
+
+impl Validate for RatingRequest {
+    type Valid = i16;
+    fn validate(self) -> Result<i16, Vec<FieldIssue>> {
+        let mut issues = Issues::default();
+        issues.check_f64(&["body", "score"], self.score as f64, &[Bound::Ge(1.0), Bound::Le(10.0)]);
+        issues.finish(|| self.score as i16)
+    }
+}
+
+/// The caller's score (null after removing it) and the movie's average and count.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingResponse {
+    pub score: Option<i16>,
+    /// Average of every user's score, null while nobody has rated.
+    pub rating: Option<f64>,
+    pub ratings_count: i32,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommentRequest {
+    /// 1 to 2000 characters, not blank.
+    pub body: String,
+    /// The comment answered, on the same movie; omit for a top-level comment.
+    #[serde(default)]
+    pub parent_id: Option<i32>,
+}
+
+pub struct NewComment {
+    pub body: String,
+    pub parent_id: Option<i32>,
+}
+
+fn check_body(issues: &mut Issues, raw: &str) -> Option<String> {
+    issues.name(&["body", "body"], raw, COMMENT_MAX)
+}
+
+impl Validate for CommentRequest {
+    type Valid = NewComment;
+    fn validate(self) -> Result<NewComment, Vec<FieldIssue>> {
+        let mut issues = Issues::default();
+        let body = check_body(&mut issues, &self.body);
+        match body {
+            Some(body) => Ok(NewComment { body, parent_id: self.parent_id }),
+            None => Err(issues.0),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CommentEditRequest {
+    pub body: String,
+}
+
+impl Validate for CommentEditRequest {
+    type Valid = String;
+    fn validate(self) -> Result<String, Vec<FieldIssue>> {
+        let mut issues = Issues::default();
+        match check_body(&mut issues, &self.body) {
+            Some(body) => Ok(body),
+            None => Err(issues.0),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Comment {
+    pub id: i32,
+    /// The author's user id (display names belong to profiles).
+    pub user_id: i32,
+    pub parent_id: Option<i32>,
+    pub body: String,
+    pub likes: i32,
+    pub replies_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentListResponse {
+    pub comments: Vec<Comment>,
+    #[serde(flatten)]
+    pub meta: PageMeta,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentLikesResponse {
+    pub liked: bool,
+    pub likes: i32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NotificationKind {
+    CommentReply,
+    CommentLike,
+}
+
+impl NotificationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotificationKind::CommentReply => "comment_reply",
+            NotificationKind::CommentLike => "comment_like",
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Notification {
+    pub id: i32,
+    /// `comment_reply` or `comment_like`.
+    pub kind: String,
+    pub movie_uuid: Uuid,
+    pub movie_name: String,
+    /// The comment replied to or liked.
+    pub comment_id: Option<i32>,
+    /// Who replied or liked (null once that account is gone).
+    pub actor_id: Option<i32>,
+    pub read: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationListResponse {
+    pub notifications: Vec<Notification>,
+    /// Unread notifications of the caller, whatever the filter.
+    pub unread_count: i64,
+    #[serde(flatten)]
+    pub meta: PageMeta,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NotificationListQuery {
+    #[param(minimum = 1, default = 1)]
+    pub page: Option<i64>,
+    #[param(minimum = 1, maximum = 20, default = 10)]
+    pub per_page: Option<i64>,
+    /// `true` for unread notifications only.
+    pub unread: Option<bool>,
+}
+
+pub struct NotificationList {
+    pub page: Page,
+    pub unread_only: bool,
+}
+
+impl Validate for NotificationListQuery {
+    type Valid = NotificationList;
+    fn validate(self) -> Result<NotificationList, Vec<FieldIssue>> {
+        let page = PageQuery { page: self.page, per_page: self.per_page }.validate()?;
+        Ok(NotificationList { page, unread_only: self.unread.unwrap_or(false) })
+    }
+}

@@ -1,0 +1,184 @@
+//! `api seed-movies --count N`: synthetic movies for scale tests, written in multi-row batches of a thousand
+//! (one transaction per batch, so progress is durable and memory stays flat), each with one or two genres, two or
+//! three stars and a director, and descriptions drawn from a small vocabulary so search has something to find.
+//! Every run tags its names, so runs add up instead of colliding.
+
+use chrono::{Datelike, Utc};
+use diesel::prelude::*;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use shared::db::DbPool;
+use shared::schema::{directors, movies, movies_directors, movies_genres, movies_stars, stars};
+use uuid::Uuid;
+
+use super::import::{ImportError, Progress, price_for};
+use super::models::NewMovie;
+use super::names::{self, Kind};
+
+const BATCH: usize = 1000;
+const GENRES: &[&str] = &[
+    "Drama",
+    "Comedy",
+    "Action",
+    "Adventure",
+    "Thriller/Suspense",
+    "Horror",
+    "Romantic Comedy",
+    "Musical",
+    "Documentary",
+    "Western",
+    "Black Comedy",
+    "Concert/Performance",
+];
+const CERTIFICATIONS: &[&str] = &["G", "PG", "PG-13", "R", "NC-17", "Not Rated"];
+const WORDS: &[&str] = &[
+    "midnight", "river", "shadow", "empire", "garden", "storm", "silent", "golden", "winter", "summer", "city",
+    "dream", "war", "love", "secret", "island", "journey", "fire", "glass", "iron", "desert", "ocean", "return",
+    "last", "first", "broken", "hidden", "wild", "dark", "bright", "stranger", "machine", "kingdom", "harbor",
+    "letter", "mountain", "orchard", "station", "frontier", "echo",
+];
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct SeedReport {
+    pub movies: u64,
+    pub stars: u64,
+    pub directors: u64,
+}
+
+fn words(rng: &mut StdRng, count: usize) -> String {
+    (0..count).map(|_| WORDS[rng.gen_range(0..WORDS.len())]).collect::<Vec<_>>().join(" ")
+}
+
+/// Inserts `count` synthetic movies; the RNG is seeded from the run tag, so a run is reproducible.
+pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<SeedReport, ImportError> {
+    let db = |err: shared::Error| ImportError::Database(err.to_string());
+    let mut conn = shared::db::conn(pool).await.map_err(db)?;
+    let run: i32 = movies::table
+        .select(diesel::dsl::max(movies::id))
+        .first::<Option<i32>>(&mut conn)
+        .await?
+        .unwrap_or(0)
+        .saturating_add(1);
+    let mut rng = StdRng::seed_from_u64(u64::from(run.unsigned_abs()));
+    let genre_ids =
+        names::resolve(&mut conn, Kind::Genre, &GENRES.iter().map(|g| g.to_string()).collect::<Vec<_>>()).await?;
+    let certification_ids = names::resolve(
+        &mut conn,
+        Kind::Certification,
+        &CERTIFICATIONS.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+    )
+    .await?;
+
+    // People are shared across movies the way real casts are: about one star per 20 movies, one director per 50.
+    let star_count = (count / 20).max(10) as usize;
+    let director_count = (count / 50).max(5) as usize;
+    let mut star_ids = Vec::with_capacity(star_count);
+    for chunk in (0..star_count).collect::<Vec<_>>().chunks(BATCH) {
+        let rows: Vec<_> =
+            chunk.iter().map(|n| stars::name.eq(format!("Seed Star {run}-{n} {}", words(&mut rng, 1)))).collect();
+        star_ids.extend(
+            diesel::insert_into(stars::table).values(rows).returning(stars::id).get_results::<i32>(&mut conn).await?,
+        );
+    }
+    let mut director_ids = Vec::with_capacity(director_count);
+    for chunk in (0..director_count).collect::<Vec<_>>().chunks(BATCH) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|n| directors::name.eq(format!("Seed Director {run}-{n} {}", words(&mut rng, 1))))
+            .collect();
+        director_ids.extend(
+            diesel::insert_into(directors::table)
+                .values(rows)
+                .returning(directors::id)
+                .get_results::<i32>(&mut conn)
+                .await?,
+        );
+    }
+
+    progress.start(count);
+    let max_year = Utc::now().year();
+    let mut done: u64 = 0;
+    while done < count {
+        let size = (count - done).min(BATCH as u64) as usize;
+        let mut batch = Vec::with_capacity(size);
+        for n in 0..size {
+            let number = done + n as u64;
+            let year = rng.gen_range(1920..=max_year);
+            let imdb = f64::from(rng.gen_range(10..=100)) / 10.0;
+            let votes = rng.gen_range(0..500_000);
+            batch.push(NewMovie {
+                uuid: Uuid::new_v4(),
+                name: format!("seed {run}-{number} {}", words(&mut rng, 2)),
+                year,
+                time: rng.gen_range(70..=200),
+                imdb,
+                votes,
+                meta_score: rng.gen_bool(0.5).then(|| f64::from(rng.gen_range(0..=100))),
+                gross: rng.gen_bool(0.7).then(|| f64::from(rng.gen_range(10_000..900_000_000))),
+                description: format!("A {} story about {}.", words(&mut rng, 2), words(&mut rng, 6)),
+                price: price_for(year, imdb, votes),
+                certification_id: certification_ids[rng.gen_range(0..certification_ids.len())],
+            });
+        }
+        let genre_picks: Vec<Vec<i32>> = (0..size)
+            .map(|_| {
+                let first = genre_ids[rng.gen_range(0..genre_ids.len())];
+                let second = genre_ids[rng.gen_range(0..genre_ids.len())];
+                if first == second || rng.gen_bool(0.5) { vec![first] } else { vec![first, second] }
+            })
+            .collect();
+        let star_picks: Vec<Vec<i32>> = (0..size)
+            .map(|_| {
+                let mut picks: Vec<i32> =
+                    (0..rng.gen_range(2..=3)).map(|_| star_ids[rng.gen_range(0..star_ids.len())]).collect();
+                picks.sort_unstable();
+                picks.dedup();
+                picks
+            })
+            .collect();
+        let director_picks: Vec<i32> = (0..size).map(|_| director_ids[rng.gen_range(0..director_ids.len())]).collect();
+        conn.transaction::<(), ImportError, _>(|conn| {
+            async move {
+                let ids: Vec<i32> =
+                    diesel::insert_into(movies::table).values(&batch).returning(movies::id).get_results(conn).await?;
+                let genre_rows: Vec<_> = ids
+                    .iter()
+                    .zip(&genre_picks)
+                    .flat_map(|(movie, genres)| {
+                        genres
+                            .iter()
+                            .map(move |genre| (movies_genres::movie_id.eq(*movie), movies_genres::genre_id.eq(*genre)))
+                    })
+                    .collect();
+                diesel::insert_into(movies_genres::table).values(genre_rows).execute(conn).await?;
+                let star_rows: Vec<_> = ids
+                    .iter()
+                    .zip(&star_picks)
+                    .flat_map(|(movie, stars)| {
+                        stars
+                            .iter()
+                            .map(move |star| (movies_stars::movie_id.eq(*movie), movies_stars::star_id.eq(*star)))
+                    })
+                    .collect();
+                diesel::insert_into(movies_stars::table).values(star_rows).execute(conn).await?;
+                let director_rows: Vec<_> = ids
+                    .iter()
+                    .zip(&director_picks)
+                    .map(|(movie, director)| {
+                        (movies_directors::movie_id.eq(*movie), movies_directors::director_id.eq(*director))
+                    })
+                    .collect();
+                diesel::insert_into(movies_directors::table).values(director_rows).execute(conn).await?;
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await?;
+        done += size as u64;
+        progress.advance(size as u64);
+    }
+    progress.finish();
+    Ok(SeedReport { movies: count, stars: star_ids.len() as u64, directors: director_ids.len() as u64 })
+}
