@@ -29,7 +29,9 @@ pub fn init_tracing(runtime: &RuntimeSettings) {
             )
             .try_init()
     } else {
-        registry.with(tracing_subscriber::fmt::layer().compact()).try_init()
+        // Colours only on a terminal: log files and pipes get plain text.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        registry.with(tracing_subscriber::fmt::layer().compact().with_ansi(ansi)).try_init()
     };
 }
 
