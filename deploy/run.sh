@@ -312,6 +312,13 @@ done
 log "applying database migrations"
 "$BIN_DIR/api" migrate
 
+# A demo catalog: the shared 3,201-film file when it sits beside the clone (the import is idempotent and quick).
+CATALOG="${MOVIES_JSON:-$OC_ROOT/../shared/data/movies.json}"
+if [[ -f "$CATALOG" ]]; then
+    log "importing the movie catalog from $CATALOG"
+    "$BIN_DIR/api" import-movies "$CATALOG" | tail -n 4
+fi
+
 check_ports_free
 trap cleanup EXIT
 trap 'exit 130' INT
