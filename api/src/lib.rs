@@ -9,6 +9,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod history;
 pub mod http;
 pub mod media;
 pub mod movies;

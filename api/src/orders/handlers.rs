@@ -5,16 +5,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::service;
-use super::types::{AdminOrderList, AdminOrderQuery, CreatedOrder, OrderList};
+use super::types::{AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, ORDER_STATUSES, OrderList, OrderStatus};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidPath, ValidQuery};
-use crate::no_extra_rules;
+use crate::history::HistoryQuery;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::state::AppState;
-
-no_extra_rules!(AdminOrderQuery);
 
 /// Turn the cart into a pending order (prices from the catalog, now).
 #[utoipa::path(post, path = "/orders/create/", tag = "orders", security(("bearer" = [])), responses(
@@ -81,7 +79,7 @@ pub async fn refund(
 }
 
 /// Everyone's orders (admin only), newest first.
-#[utoipa::path(get, path = "/admin/orders/", tag = "admin", params(PageQuery, AdminOrderQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/admin/orders/", tag = "admin", params(PageQuery, HistoryQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of orders with their owners", body = AdminOrderList),
     (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['pending', 'paid', 'cancelled']`", body = ErrorBody),
     (status = 401, description = "Missing or invalid access token", body = ErrorBody),
@@ -92,10 +90,10 @@ pub async fn admin_list(
     State(state): State<AppState>,
     _admin: RequireAdmin,
     ValidQuery(page): ValidQuery<PageQuery>,
-    ValidQuery(query): ValidQuery<AdminOrderQuery>,
+    ValidQuery(query): ValidQuery<HistoryQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminOrderList>> {
-    let filters = query.check()?;
+    let filters = query.check(ORDER_FILTER_LINKS, OrderStatus::parse, ORDER_STATUSES)?;
     let (orders, total) = service::admin_list(&state, &filters, page).await?;
     Ok(Json(AdminOrderList { orders, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

@@ -2,7 +2,7 @@
 //! prices of that moment and the total is summed by the database in exact decimal arithmetic.
 
 use bigdecimal::BigDecimal;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
@@ -10,9 +10,10 @@ use shared::db;
 use shared::schema::{cart_items, carts, movies, order_items, orders, payments, purchases, users};
 use uuid::Uuid;
 
-use super::types::{AdminOrder, CreatedOrder, Order, OrderFilters, OrderMovie, OrderStatus, like_pattern};
+use super::types::{AdminOrder, CreatedOrder, Order, OrderMovie, OrderStatus};
 use crate::cart::service::cart_id;
 use crate::error::{ApiError, unique_violation};
+use crate::history::{HistoryFilters, like_pattern};
 use crate::movies::fields::Price;
 use crate::pagination::Page;
 use crate::payments::service::{apply_refund, stripe_error};
@@ -200,7 +201,7 @@ pub async fn refund(state: &AppState, user_id: i32, order_id: i32) -> Result<(),
 /// Everyone's orders for admins, newest first, in one page query and one count.
 pub async fn admin_list(
     state: &AppState,
-    filters: &OrderFilters,
+    filters: &HistoryFilters<OrderStatus>,
     page: Page,
 ) -> Result<(Vec<AdminOrder>, i64), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
@@ -209,22 +210,17 @@ pub async fn admin_list(
         if let Some(user_id) = filters.user_id {
             query = query.filter(orders::user_id.eq(user_id));
         }
-        if let Some(day) = filters.day {
-            let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
-            query = query.filter(orders::created_at.ge(start)).filter(orders::created_at.lt(start + Duration::days(1)));
+        if let Some(since) = filters.since {
+            query = query.filter(orders::created_at.ge(since));
+        }
+        if let Some(until) = filters.until {
+            query = query.filter(orders::created_at.lt(until));
         }
         if let Some(status) = filters.status {
             query = query.filter(orders::status.eq(status.as_str()));
         }
         if let Some(email) = &filters.email {
             query = query.filter(users::email.like(like_pattern(email)).escape('\\'));
-        }
-        if let Some(from) = filters.from {
-            query = query.filter(orders::created_at.ge(from.and_time(chrono::NaiveTime::MIN).and_utc()));
-        }
-        if let Some(to) = filters.to {
-            query =
-                query.filter(orders::created_at.lt(to.and_time(chrono::NaiveTime::MIN).and_utc() + Duration::days(1)));
         }
         query
     };

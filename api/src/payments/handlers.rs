@@ -6,16 +6,16 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 
 use super::service;
-use super::types::{AdminPaymentList, AdminPaymentQuery, CheckoutResponse, PaymentList};
+use super::types::{
+    AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PAYMENT_STATUSES, PaymentList, PaymentStatus,
+};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::ValidQuery;
-use crate::no_extra_rules;
+use crate::history::HistoryQuery;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::state::AppState;
-
-no_extra_rules!(AdminPaymentQuery);
 
 /// Open a Stripe Checkout session for the caller's pending order.
 #[utoipa::path(post, path = "/payments/checkout-session/", tag = "payments", security(("bearer" = [])), responses(
@@ -82,7 +82,7 @@ pub async fn list(
 }
 
 /// Everyone's payments (admin only), newest first.
-#[utoipa::path(get, path = "/admin/payments/", tag = "admin", params(PageQuery, AdminPaymentQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/admin/payments/", tag = "admin", params(PageQuery, HistoryQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of payments with their payers", body = AdminPaymentList),
     (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['successful', 'cancelled', 'refunded']`", body = ErrorBody),
     (status = 401, description = "Missing or invalid access token", body = ErrorBody),
@@ -93,10 +93,10 @@ pub async fn admin_list(
     State(state): State<AppState>,
     _admin: RequireAdmin,
     ValidQuery(page): ValidQuery<PageQuery>,
-    ValidQuery(query): ValidQuery<AdminPaymentQuery>,
+    ValidQuery(query): ValidQuery<HistoryQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminPaymentList>> {
-    let filters = query.check()?;
+    let filters = query.check(PAYMENT_FILTER_LINKS, PaymentStatus::parse, PAYMENT_STATUSES)?;
     let (payments, total) = service::admin_list(&state, &filters, page).await?;
     Ok(Json(AdminPaymentList { payments, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

@@ -16,10 +16,10 @@ use shared::schema::{
 };
 
 use super::stripe::{CheckoutRequest, LineItem, StripeError, verify_signature};
-use super::types::{AdminPayment, Payment, PaymentFilters, PaymentStatus};
+use super::types::{AdminPayment, Payment, PaymentStatus};
 use crate::error::ApiError;
+use crate::history::{HistoryFilters, like_pattern};
 use crate::movies::fields::Price;
-use crate::orders::types::like_pattern;
 use crate::pagination::Page;
 use crate::state::AppState;
 
@@ -436,32 +436,26 @@ type AdminPaymentRow = (i32, DateTime<Utc>, BigDecimal, String, String, i32, i32
 /// Everyone's payments for admins, newest first, in one page query and one count.
 pub async fn admin_list(
     state: &AppState,
-    filters: &PaymentFilters,
+    filters: &HistoryFilters<PaymentStatus>,
     page: Page,
 ) -> Result<(Vec<AdminPayment>, i64), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let midnight = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
     let filtered = || {
         let mut query = payments::table.inner_join(users::table).into_boxed();
-        if let Some(email) = &filters.email {
-            query = query.filter(users::email.like(like_pattern(email)).escape('\\'));
+        if let Some(user_id) = filters.user_id {
+            query = query.filter(payments::user_id.eq(user_id));
         }
-        if let Some(day) = filters.day {
-            query = query
-                .filter(payments::created_at.ge(midnight(day)))
-                .filter(payments::created_at.lt(midnight(day) + Duration::days(1)));
+        if let Some(since) = filters.since {
+            query = query.filter(payments::created_at.ge(since));
+        }
+        if let Some(until) = filters.until {
+            query = query.filter(payments::created_at.lt(until));
         }
         if let Some(status) = filters.status {
             query = query.filter(payments::status.eq(status.as_str()));
         }
-        if let Some(user_id) = filters.user_id {
-            query = query.filter(payments::user_id.eq(user_id));
-        }
-        if let Some(from) = filters.from {
-            query = query.filter(payments::created_at.ge(midnight(from)));
-        }
-        if let Some(to) = filters.to {
-            query = query.filter(payments::created_at.lt(midnight(to) + Duration::days(1)));
+        if let Some(email) = &filters.email {
+            query = query.filter(users::email.like(like_pattern(email)).escape('\\'));
         }
         query
     };

@@ -1,0 +1,144 @@
+//! Filters shared by the admins' order and payment listings (`/admin/orders/`, `/admin/payments/`): owner,
+//! calendar day or date range, status and a part of the owner's email. Empty values and `user_id=0` are ignored,
+//! as in the original; a bad date or status is the contract's 400.
+
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::error::{ApiError, FieldIssue};
+use crate::no_extra_rules;
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    /// The owner's id.
+    pub user_id: Option<String>,
+    /// Created that day (UTC), `YYYY-MM-DD`.
+    pub created_at: Option<String>,
+    /// The status (any case).
+    pub status: Option<String>,
+    /// A part of the owner's email (any case).
+    pub email: Option<String>,
+    /// Created on or after that day, `YYYY-MM-DD`.
+    pub created_from: Option<String>,
+    /// Created on or before that day, `YYYY-MM-DD`.
+    pub created_to: Option<String>,
+}
+
+no_extra_rules!(HistoryQuery);
+
+/// The checked filters, and the supplied ones in the order the listing's pagination links repeat them.
+#[derive(Debug)]
+pub struct HistoryFilters<S> {
+    pub user_id: Option<i32>,
+    pub status: Option<S>,
+    pub email: Option<String>,
+    /// Created at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Created before.
+    pub until: Option<DateTime<Utc>>,
+    pub links: Vec<(&'static str, String)>,
+}
+
+fn present(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+fn parse_day(value: &str) -> Result<NaiveDate, ApiError> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .map_err(|_| ApiError::bad_request("Invalid date format. Use YYYY-MM-DD"))
+}
+
+fn midnight(day: NaiveDate) -> DateTime<Utc> {
+    day.and_time(NaiveTime::MIN).and_utc()
+}
+
+impl HistoryQuery {
+    /// Checks the filters. `link_order` lists the parameter names in the order the links repeat them;
+    /// `parse_status` reads a lower-cased status and `allowed` names the valid ones for the error message.
+    pub fn check<S>(
+        self,
+        link_order: &[&'static str],
+        parse_status: impl Fn(&str) -> Option<S>,
+        allowed: &str,
+    ) -> Result<HistoryFilters<S>, ApiError> {
+        let mut filters =
+            HistoryFilters { user_id: None, status: None, email: None, since: None, until: None, links: Vec::new() };
+        let mut supplied: Vec<(&'static str, String)> = Vec::new();
+        if let Some(raw) = present(&self.user_id) {
+            let id: i32 = raw.parse().map_err(|_| {
+                ApiError::validation(FieldIssue::new(
+                    "int_parsing",
+                    &["query", "user_id"],
+                    "Input should be a valid integer, unable to parse string as an integer",
+                    raw.into(),
+                ))
+            })?;
+            if id != 0 {
+                filters.user_id = Some(id);
+                supplied.push(("user_id", raw.to_owned()));
+            }
+        }
+        let mut narrow = |since: DateTime<Utc>, until: DateTime<Utc>| {
+            filters.since = Some(filters.since.map_or(since, |current| current.max(since)));
+            filters.until = Some(filters.until.map_or(until, |current| current.min(until)));
+        };
+        if let Some(raw) = present(&self.created_at) {
+            let day = midnight(parse_day(raw)?);
+            narrow(day, day + Duration::days(1));
+            supplied.push(("created_at", raw.to_owned()));
+        }
+        if let Some(raw) = present(&self.created_from) {
+            narrow(midnight(parse_day(raw)?), DateTime::<Utc>::MAX_UTC);
+            supplied.push(("created_from", raw.to_owned()));
+        }
+        if let Some(raw) = present(&self.created_to) {
+            narrow(DateTime::<Utc>::MIN_UTC, midnight(parse_day(raw)?) + Duration::days(1));
+            supplied.push(("created_to", raw.to_owned()));
+        }
+        if let Some(raw) = present(&self.status) {
+            let status = parse_status(&raw.to_lowercase())
+                .ok_or_else(|| ApiError::bad_request(format!("Invalid status value. Allowed values: {allowed}")))?;
+            filters.status = Some(status);
+            supplied.push(("status", raw.to_owned()));
+        }
+        if let Some(raw) = present(&self.email) {
+            filters.email = Some(raw.to_lowercase());
+            supplied.push(("email", raw.to_owned()));
+        }
+        filters.links =
+            link_order.iter().filter_map(|name| supplied.iter().find(|(key, _)| key == name).cloned()).collect();
+        Ok(filters)
+    }
+}
+
+/// `%`, `_` and `\\` match themselves in a substring filter.
+pub fn like_pattern(fragment: &str) -> String {
+    let escaped = fragment.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(pairs: &[(&str, &str)]) -> HistoryQuery {
+        serde_urlencoded::from_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
+            .unwrap()
+    }
+
+    #[test]
+    fn filters_follow_the_original_and_keep_the_link_order() {
+        let filters = query(&[("email", "Bob"), ("status", "PAID"), ("user_id", "0"), ("created_at", "2026-01-02")])
+            .check(&["user_id", "created_at", "status", "email"], |s| (s == "paid").then_some(1), "['paid']")
+            .unwrap();
+        assert_eq!(filters.user_id, None, "user_id=0 is ignored");
+        assert_eq!(filters.email.as_deref(), Some("bob"));
+        assert_eq!(filters.links.iter().map(|(k, _)| *k).collect::<Vec<_>>(), ["created_at", "status", "email"]);
+        assert_eq!(filters.until.unwrap() - filters.since.unwrap(), Duration::days(1));
+        let bad = query(&[("created_at", "02-01-2026")]).check(&[], |_| Some(()), "").unwrap_err();
+        assert!(matches!(bad, ApiError::Status { ref detail, .. } if detail == "Invalid date format. Use YYYY-MM-DD"));
+        assert_eq!(like_pattern("a_b%"), "%a\\_b\\%%");
+    }
+}
