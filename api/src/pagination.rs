@@ -34,8 +34,9 @@ pub struct Page {
 }
 
 impl Page {
+    /// Saturates instead of overflowing for absurd page numbers (the page is then simply empty).
     pub fn offset(&self) -> i64 {
-        (self.page - 1) * self.per_page
+        (self.page - 1).saturating_mul(self.per_page)
     }
     pub fn limit(&self) -> i64 {
         self.per_page
@@ -154,6 +155,7 @@ mod tests {
         let empty = PageMeta::new(Page { page: 1, per_page: 10 }, 0, &base, &[]);
         assert_eq!((empty.total_pages, empty.prev_page, empty.next_page), (0, None, None));
         let past_end = PageMeta::new(Page { page: 9, per_page: 10 }, 5, &base, &[]);
+        assert_eq!(Page { page: i64::MAX, per_page: 20 }.offset(), i64::MAX, "no overflow");
         assert!(past_end.prev_page.is_some() && past_end.next_page.is_none());
     }
 
