@@ -85,6 +85,18 @@ async fn template() -> &'static str {
                     .execute(&mut admin)
                     .await
                     .unwrap();
+                // Templates of older migrations are of no further use.
+                let stale: Vec<Datname> = diesel::sql_query(format!(
+                    r"SELECT datname FROM pg_database WHERE datname LIKE 'oc\_template\_%' AND datname <> '{name}'"
+                ))
+                .load(&mut admin)
+                .await
+                .unwrap_or_default();
+                for old in stale.into_iter().filter(|d| !d.datname.ends_with("_building")) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", old.datname))
+                        .execute(&mut admin)
+                        .await;
+                }
             }
             diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut admin).await.unwrap();
             name
@@ -99,6 +111,12 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         if path.is_dir() { files.extend(walk(&path)) } else { files.push(path) }
     }
     files
+}
+
+#[derive(diesel::QueryableByName)]
+struct Datname {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    datname: String,
 }
 
 /// A fresh, migrated database, dropped when the guard is dropped.
