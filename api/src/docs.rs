@@ -68,10 +68,10 @@ const REDOC_HTML: &str = r#"<!DOCTYPE html>
 </body>
 </html>"#;
 
-/// In production the documentation is for admins only (the original's rule); in development and tests it is public
-/// so a browser can open it.
+/// Outside development the documentation is for admins only (the original's rule); in development it is public so a
+/// browser can open it.
 async fn admin_only_in_production(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if !state.config.runtime.is_production() {
+    if state.config.runtime.environment == "development" {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();

@@ -192,6 +192,8 @@ async fn docs_are_admin_only_in_production() {
         assert_eq!(app.get_auth(path, &admin).await.status(), 200, "{path}");
     }
     assert_eq!(app.get("/health/live").await.status(), 200, "health stays public");
+    let test_env = TestApp::spawn().await;
+    assert_eq!(test_env.get("/openapi.json").await.status(), 401, "only development opens the docs to everyone");
 }
 
 #[tokio::test]
