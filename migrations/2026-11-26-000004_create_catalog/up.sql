@@ -96,21 +96,31 @@ CREATE INDEX movies_directors_director_idx ON movies_directors (director_id, mov
 -- Search text maintenance. A movie's own columns are folded in before each write. Writers that add links call
 -- refresh_movie_search(ids) once after adding them (one update per movie, however many links a batch adds);
 -- removed links and renamed people are caught by the triggers, since those come from cascades too.
+-- Each person is fetched by primary key from inside the link scan: the plan stays a handful of index lookups per
+-- movie whatever the table statistics say (right after a bulk load they are stale, and a join could pick a
+-- sequential scan of every star for every movie).
 CREATE FUNCTION movie_search_text(movie INTEGER, name TEXT, description TEXT) RETURNS TEXT
 LANGUAGE sql STABLE AS $$
     SELECT lower(concat_ws(' ', name, description,
-        (SELECT string_agg(s.name, ' ' ORDER BY s.name) FROM movies_stars ms JOIN stars s ON s.id = ms.star_id
-          WHERE ms.movie_id = movie),
-        (SELECT string_agg(d.name, ' ' ORDER BY d.name) FROM movies_directors md
-          JOIN directors d ON d.id = md.director_id WHERE md.movie_id = movie)))
+        (SELECT string_agg(person, ' ' ORDER BY person)
+           FROM (SELECT (SELECT s.name FROM stars s WHERE s.id = ms.star_id) AS person
+                   FROM movies_stars ms WHERE ms.movie_id = movie) AS cast_names),
+        (SELECT string_agg(person, ' ' ORDER BY person)
+           FROM (SELECT (SELECT d.name FROM directors d WHERE d.id = md.director_id) AS person
+                   FROM movies_directors md WHERE md.movie_id = movie) AS director_names)))
 $$;
 
--- Recomputes the search text of `ids`; returns how many changed.
+-- Recomputes the search text of `ids`; returns how many changed. Joined through unnest() so each id is an index
+-- lookup (`id = ANY (ids)` would compare every row of the table with every id).
 CREATE FUNCTION refresh_movie_search(ids INTEGER[]) RETURNS INTEGER
 LANGUAGE sql AS $$
-    WITH changed AS (
-        UPDATE movies m SET search_text = movie_search_text(m.id, m.name, m.description)
-        WHERE m.id = ANY (ids) AND m.search_text IS DISTINCT FROM movie_search_text(m.id, m.name, m.description)
+    WITH targets AS (
+        SELECT m.id, movie_search_text(m.id, m.name, m.description) AS text
+        FROM unnest(ids) AS t(id) JOIN movies m ON m.id = t.id
+    ),
+    changed AS (
+        UPDATE movies m SET search_text = targets.text FROM targets
+        WHERE m.id = targets.id AND m.search_text IS DISTINCT FROM targets.text
         RETURNING 1
     )
     SELECT count(*)::INTEGER FROM changed
