@@ -1,29 +1,48 @@
 //! An in-process cache for the anonymous catalog pages and for list counts.
 //!
-//! List pages are the same for every caller (they carry no per-user fields), so a rendered page is kept for a
-//! couple of seconds and concurrent misses for one key wait for a single build. Counts of a filter set are kept a
-//! little longer, because counting a million rows is the expensive part of a page. Catalog writes through this
-//! process clear both at once; engagement counters (likes, ratings) may lag by the page TTL, and writes through
-//! another replica by the TTLs, which is what bounds the staleness.
+//! List pages are the same for every caller (they carry no per-user fields), so a rendered page is kept and served
+//! from memory. A page older than [`FRESH`] is still served while one background task rebuilds it
+//! (stale-while-revalidate), so a hot page never makes a request wait for the database; a missing page is built
+//! once however many requests ask for it at the same moment. Counts of a filter set are kept for [`COUNT_TTL`],
+//! since counting a million rows is the expensive part of a page.
+//!
+//! Catalog writes through this process clear everything at once (and a rebuild that started before the write
+//! cannot put its result back). Engagement counters (likes, ratings) may lag by [`FRESH`]; writes through another
+//! replica or the import command show within [`STALE`] at most.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use moka::future::Cache;
 
 use crate::error::ApiError;
 
-const PAGE_TTL: Duration = Duration::from_secs(2);
+/// Age after which a page is rebuilt in the background (it is still served meanwhile).
+const FRESH: Duration = Duration::from_secs(2);
+/// Age after which a page is gone: the longest a page can lag behind writes made elsewhere.
+const STALE: Duration = Duration::from_secs(30);
 const COUNT_TTL: Duration = Duration::from_secs(10);
-const MAX_PAGES: u64 = 20_000;
+/// Bytes of rendered pages (keys included) kept at most: query strings are client-chosen, so the cache is bounded by
+/// size rather than by entries.
+const MAX_PAGE_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_COUNTS: u64 = 50_000;
+
+struct Page {
+    body: Bytes,
+    built: Instant,
+}
 
 #[derive(Clone)]
 pub struct CatalogCache {
-    pages: Cache<String, Bytes>,
+    pages: Cache<String, Arc<Page>>,
+    /// Keys whose rebuild is running, so a stale page is rebuilt once, not once per request.
+    rebuilding: Cache<String, ()>,
     counts: Cache<String, i64>,
+    /// Bumped by every invalidation; a rebuild started under an older generation is discarded.
+    generation: Arc<AtomicU64>,
 }
 
 impl Default for CatalogCache {
@@ -35,17 +54,50 @@ impl Default for CatalogCache {
 impl CatalogCache {
     pub fn new() -> Self {
         Self {
-            pages: Cache::builder().max_capacity(MAX_PAGES).time_to_live(PAGE_TTL).build(),
+            pages: Cache::builder()
+                .weigher(|key: &String, page: &Arc<Page>| {
+                    u32::try_from(key.len() + page.body.len()).unwrap_or(u32::MAX)
+                })
+                .max_capacity(MAX_PAGE_BYTES)
+                .time_to_live(STALE)
+                .build(),
+            rebuilding: Cache::builder().max_capacity(MAX_COUNTS).time_to_live(STALE).build(),
             counts: Cache::builder().max_capacity(MAX_COUNTS).time_to_live(COUNT_TTL).build(),
+            generation: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// The rendered page under `key`, built by `build` on a miss (once, however many requests wait for it).
-    pub async fn page<F>(&self, key: String, build: F) -> Result<Bytes, ApiError>
+    /// The rendered page under `key`: from memory when there (rebuilt in the background once older than
+    /// [`FRESH`]), else built by `build` once for every request waiting on it.
+    pub async fn page<F, Fut>(&self, key: String, build: F) -> Result<Bytes, ApiError>
     where
-        F: Future<Output = Result<Bytes, ApiError>>,
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Bytes, ApiError>> + Send + 'static,
     {
-        self.pages.try_get_with(key, build).await.map_err(unshare)
+        if let Some(page) = self.pages.get(&key).await {
+            if page.built.elapsed() > FRESH && !self.rebuilding.contains_key(&key) {
+                self.rebuilding.insert(key.clone(), ()).await;
+                let this = self.clone();
+                let generation = self.generation.load(Ordering::Acquire);
+                tokio::spawn(async move {
+                    match build().await {
+                        Ok(body) if this.generation.load(Ordering::Acquire) == generation => {
+                            this.pages.insert(key.clone(), Arc::new(Page { body, built: Instant::now() })).await;
+                        }
+                        Ok(_) => {}
+                        Err(err) => tracing::warn!(error = %err, "background page rebuild failed"),
+                    }
+                    this.rebuilding.invalidate(&key).await;
+                });
+            }
+            return Ok(page.body.clone());
+        }
+        let page = self
+            .pages
+            .try_get_with(key, async move { build().await.map(|body| Arc::new(Page { body, built: Instant::now() })) })
+            .await
+            .map_err(unshare)?;
+        Ok(page.body.clone())
     }
 
     /// The count under `key`, computed by `count` on a miss.
@@ -58,6 +110,7 @@ impl CatalogCache {
 
     /// Forgets everything; called after every catalog write.
     pub fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
         self.pages.invalidate_all();
         self.counts.invalidate_all();
     }

@@ -566,6 +566,7 @@ async fn import_batch(
     if !director_rows.is_empty() {
         diesel::insert_into(movies_directors::table).values(director_rows).execute(conn).await?;
     }
+    super::query::refresh_search(conn, ids.into_values().collect()).await?;
     Ok(())
 }
 

@@ -24,6 +24,11 @@ diesel::define_sql_function! {
     fn lower(value: Text) -> Text;
 }
 
+diesel::define_sql_function! {
+    /// Recomputes movies' search text from their links (see the catalog migration); returns how many changed.
+    fn refresh_movie_search(ids: diesel::sql_types::Array<diesel::sql_types::Int4>) -> diesel::sql_types::Int4;
+}
+
 diesel::infix_operator!(TsMatches, " @@ ", backend: Pg);
 
 /// Which movies a list ranges over.
@@ -86,9 +91,10 @@ fn with_genre<'a>(pattern: String) -> Condition<'a> {
     )
 }
 
-/// Search: the stemmed full-text match over name and description, or every word (of three letters or more) found
-/// inside the name, the description, a star's name or a director's name, which is what makes partial words match.
-/// Every branch is index-backed (GIN tsvector, GIN trigram on the movie text and on the people's names).
+/// Search: the stemmed full-text match, or every word (of three letters or more) found inside the lower-cased
+/// search text (name, description, stars, directors), which is what makes partial words match. Both branches are
+/// index-backed (GIN tsvector, GIN trigram) and plain column conditions, so the planner can estimate them: a rare
+/// word becomes a bitmap scan, a common one a walk of the sort index that stops at the page's end.
 fn search_condition<'a>(query: &str) -> Condition<'a> {
     let full_text = TsMatches::new(
         movies::search_vector,
@@ -96,19 +102,24 @@ fn search_condition<'a>(query: &str) -> Condition<'a> {
     );
     let mut partial: Option<Condition<'a>> = None;
     for word in query.split(|c: char| !c.is_alphanumeric()).filter(|word| word.chars().count() >= MIN_PARTIAL_WORD) {
-        let pattern = contains_pattern(word);
-        let anywhere: Condition<'a> = Box::new(
-            movies::search_text.like(pattern.clone()).or(with_star(pattern.clone())).or(with_director(pattern)),
-        );
+        let like: Condition<'a> = Box::new(movies::search_text.like(contains_pattern(word)));
         partial = Some(match partial {
-            None => anywhere,
-            Some(previous) => Box::new(previous.and(anywhere)),
+            None => like,
+            Some(previous) => Box::new(previous.and(like)),
         });
     }
     match partial {
         Some(partial) => Box::new(full_text.or(partial)),
         None => Box::new(full_text),
     }
+}
+
+/// Recomputes the search text of `ids` after links were added (removals and renames are caught by triggers).
+pub async fn refresh_search(conn: &mut AsyncPgConnection, ids: Vec<i32>) -> Result<(), diesel::result::Error> {
+    if !ids.is_empty() {
+        diesel::select(refresh_movie_search(ids)).execute(conn).await?;
+    }
+    Ok(())
 }
 
 /// `movies` narrowed by the scope and filters; called once for the count and once for the page.
@@ -220,7 +231,15 @@ pub async fn page_rows(
         .await?)
 }
 
+/// Searches count their matches up to this many: a common word can match a large part of a big catalog, and an
+/// exact count of that costs a scan of every match. Filters without a search are counted exactly (and cached).
+pub const SEARCH_COUNT_CAP: i64 = 10_000;
+
 pub async fn count(conn: &mut AsyncPgConnection, scope: Scope, filters: &MovieFilters) -> Result<i64, ApiError> {
+    if filters.search.is_some() {
+        let ids: Vec<i32> = filtered(scope, filters).select(movies::id).limit(SEARCH_COUNT_CAP).load(conn).await?;
+        return Ok(ids.len() as i64);
+    }
     Ok(filtered(scope, filters).count().get_result(conn).await?)
 }
 

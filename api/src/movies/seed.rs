@@ -171,6 +171,7 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
                     })
                     .collect();
                 diesel::insert_into(movies_directors::table).values(director_rows).execute(conn).await?;
+                super::query::refresh_search(conn, ids).await?;
                 Ok(())
             }
             .scope_boxed()

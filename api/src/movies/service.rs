@@ -114,6 +114,7 @@ pub async fn create(state: &AppState, cache: &CatalogCache, input: MovieInput) -
                 replace_links(conn, id, Kind::Genre, &input.genres, false).await?;
                 replace_links(conn, id, Kind::Director, &input.directors, false).await?;
                 replace_links(conn, id, Kind::Star, &input.stars, false).await?;
+                query::refresh_search(conn, vec![id]).await?;
                 detail_by_id(conn, id).await
             }
             .scope_boxed()
@@ -175,6 +176,7 @@ pub async fn update(
                 if let Some(stars) = &changes.stars {
                     replace_links(conn, current.id, Kind::Star, stars, true).await?;
                 }
+                query::refresh_search(conn, vec![current.id]).await?;
                 detail_by_id(conn, current.id).await
             }
             .scope_boxed()
@@ -297,10 +299,14 @@ pub async fn list_cached(
     request: &MovieList,
     base: &PageLinkBase,
 ) -> Result<Bytes, ApiError> {
+    let (state, builder_cache, request, base) = (state.clone(), cache.clone(), request.clone(), base.clone());
     cache
-        .page(key, async {
-            let response = list(state, cache, Scope::Catalog, request, base).await?;
-            serde_json::to_vec(&response).map(Bytes::from).map_err(ApiError::internal)
+        .page(key, move || {
+            let (state, cache, request, base) = (state.clone(), builder_cache.clone(), request.clone(), base.clone());
+            async move {
+                let response = list(&state, &cache, Scope::Catalog, &request, &base).await?;
+                serde_json::to_vec(&response).map(Bytes::from).map_err(ApiError::internal)
+            }
         })
         .await
 }

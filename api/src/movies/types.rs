@@ -373,7 +373,8 @@ pub struct MovieListQuery {
     /// A director's name contains this (case-insensitive).
     pub director: Option<String>,
     /// Words matched against title, description, stars and directors: full-text (stemmed) or, for words of three
-    /// letters or more, as parts of words; case does not matter.
+    /// letters or more, as parts of words; case does not matter. With a search, `total_items` counts at most
+    /// 10,000 matches.
     pub search: Option<String>,
     /// Alias of `search`.
     pub q: Option<String>,

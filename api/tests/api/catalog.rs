@@ -287,6 +287,26 @@ async fn search_matches_titles_descriptions_and_people_by_parts_of_words_in_any_
     assert!(body["total_items"].as_i64().unwrap() >= 20, "a director's films: {}", body["total_items"]);
     let body = list(&app, "search=hanks").await;
     assert_eq!(names(&body), ["that thing you do!", "sleepless test"], "a director's and a star's name");
+    // Renaming a person or relinking a cast keeps the search text in step.
+    let sleepless = body["movies"][1].clone();
+    let star = sleepless["stars"].as_array().unwrap().iter().find(|s| s["name"] == "Tom Hanks").unwrap()["id"].clone();
+    let (status, _) = send(
+        &app,
+        "PATCH",
+        &format!("/movies/stars/{star}/"),
+        Some(&moderator),
+        Some(json!({"name": "Thomas Hankerson"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(names(&list(&app, "search=hankerson").await), ["sleepless test"]);
+    let path = format!("/movies/{}/", sleepless["uuid"].as_str().unwrap());
+    send(&app, "PATCH", &path, Some(&moderator), Some(json!({"stars": [], "directors": ["Nora Ephron"]}))).await;
+    assert_eq!(list(&app, "search=hankerson").await["total_items"], 0);
+    assert!(
+        names(&list(&app, "search=ephron").await).contains(&"sleepless test".to_owned()),
+        "joined Nora Ephron's films"
+    );
     let body = list(&app, "search=rivers").await;
     assert!(names(&body).contains(&"sleepless test".to_owned()), "the description, stemmed: {:?}", names(&body));
     let body = list(&app, "search=dreamworks%20spielb&per_page=20").await;
