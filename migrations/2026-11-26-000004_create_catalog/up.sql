@@ -126,10 +126,14 @@ LANGUAGE sql AS $$
     SELECT count(*)::INTEGER FROM changed
 $$;
 
+-- An insert may bring its final search text (the seeder knows the cast it is about to link, and so spares every
+-- row a second write); the refresh after linking checks it either way.
 CREATE FUNCTION movies_search_before_write() RETURNS TRIGGER
 LANGUAGE plpgsql AS $$
 BEGIN
-    NEW.search_text := movie_search_text(NEW.id, NEW.name, NEW.description);
+    IF TG_OP = 'UPDATE' OR NEW.search_text = '' THEN
+        NEW.search_text := movie_search_text(NEW.id, NEW.name, NEW.description);
+    END IF;
     RETURN NEW;
 END $$;
 CREATE TRIGGER movies_search_insert BEFORE INSERT ON movies

@@ -516,6 +516,7 @@ async fn import_batch(
             description: movie.description.clone(),
             price: movie.price.clone(),
             certification_id,
+            search_text: None,
         });
         links.push((movie.name.clone(), genre_ids, director_ids));
     }

@@ -45,6 +45,9 @@ pub struct NewMovie {
     pub description: String,
     pub price: BigDecimal,
     pub certification_id: i32,
+    /// The final search text when the writer knows the cast it will link (see the catalog migration); `None`
+    /// lets the database compute it.
+    pub search_text: Option<String>,
 }
 
 /// The columns a PATCH may change; `None` leaves a column as it is.

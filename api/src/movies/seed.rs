@@ -74,25 +74,29 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
     // People are shared across movies the way real casts are: about one star per 20 movies, one director per 50.
     let star_count = (count / 20).max(10) as usize;
     let director_count = (count / 50).max(5) as usize;
-    let mut star_ids = Vec::with_capacity(star_count);
+    let mut cast_pool: Vec<(i32, String)> = Vec::with_capacity(star_count);
     for chunk in (0..star_count).collect::<Vec<_>>().chunks(BATCH) {
         let rows: Vec<_> =
             chunk.iter().map(|n| stars::name.eq(format!("Seed Star {run}-{n} {}", words(&mut rng, 1)))).collect();
-        star_ids.extend(
-            diesel::insert_into(stars::table).values(rows).returning(stars::id).get_results::<i32>(&mut conn).await?,
+        cast_pool.extend(
+            diesel::insert_into(stars::table)
+                .values(rows)
+                .returning((stars::id, stars::name))
+                .get_results::<(i32, String)>(&mut conn)
+                .await?,
         );
     }
-    let mut director_ids = Vec::with_capacity(director_count);
+    let mut director_pool: Vec<(i32, String)> = Vec::with_capacity(director_count);
     for chunk in (0..director_count).collect::<Vec<_>>().chunks(BATCH) {
         let rows: Vec<_> = chunk
             .iter()
             .map(|n| directors::name.eq(format!("Seed Director {run}-{n} {}", words(&mut rng, 1))))
             .collect();
-        director_ids.extend(
+        director_pool.extend(
             diesel::insert_into(directors::table)
                 .values(rows)
-                .returning(directors::id)
-                .get_results::<i32>(&mut conn)
+                .returning((directors::id, directors::name))
+                .get_results::<(i32, String)>(&mut conn)
                 .await?,
         );
     }
@@ -103,42 +107,49 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
     while done < count {
         let size = (count - done).min(BATCH as u64) as usize;
         let mut batch = Vec::with_capacity(size);
+        let mut genre_picks: Vec<Vec<i32>> = Vec::with_capacity(size);
+        let mut star_picks: Vec<Vec<usize>> = Vec::with_capacity(size);
+        let mut director_picks: Vec<usize> = Vec::with_capacity(size);
         for n in 0..size {
             let number = done + n as u64;
             let year = rng.gen_range(1920..=max_year);
             let imdb = f64::from(rng.gen_range(10..=100)) / 10.0;
             let votes = rng.gen_range(0..500_000);
+            let name = format!("seed {run}-{number} {}", words(&mut rng, 2));
+            let description = format!("A {} story about {}.", words(&mut rng, 2), words(&mut rng, 6));
+            let first = genre_ids[rng.gen_range(0..genre_ids.len())];
+            let second = genre_ids[rng.gen_range(0..genre_ids.len())];
+            genre_picks.push(if first == second || rng.gen_bool(0.5) { vec![first] } else { vec![first, second] });
+            let mut cast: Vec<usize> = (0..rng.gen_range(2..=3)).map(|_| rng.gen_range(0..cast_pool.len())).collect();
+            cast.sort_unstable();
+            cast.dedup();
+            let director = rng.gen_range(0..director_pool.len());
+            // The text the database would compute after linking (see movie_search_text), so the refresh finds
+            // nothing to rewrite.
+            let mut cast_names: Vec<&str> = cast.iter().map(|i| cast_pool[*i].1.as_str()).collect();
+            cast_names.sort_unstable();
+            let search_text =
+                format!("{name} {description} {} {}", cast_names.join(" "), director_pool[director].1).to_lowercase();
+            star_picks.push(cast);
+            director_picks.push(director);
             batch.push(NewMovie {
                 uuid: Uuid::new_v4(),
-                name: format!("seed {run}-{number} {}", words(&mut rng, 2)),
+                name,
                 year,
                 time: rng.gen_range(70..=200),
                 imdb,
                 votes,
                 meta_score: rng.gen_bool(0.5).then(|| f64::from(rng.gen_range(0..=100))),
                 gross: rng.gen_bool(0.7).then(|| f64::from(rng.gen_range(10_000..900_000_000))),
-                description: format!("A {} story about {}.", words(&mut rng, 2), words(&mut rng, 6)),
+                description,
                 price: price_for(year, imdb, votes),
                 certification_id: certification_ids[rng.gen_range(0..certification_ids.len())],
+                search_text: Some(search_text),
             });
         }
-        let genre_picks: Vec<Vec<i32>> = (0..size)
-            .map(|_| {
-                let first = genre_ids[rng.gen_range(0..genre_ids.len())];
-                let second = genre_ids[rng.gen_range(0..genre_ids.len())];
-                if first == second || rng.gen_bool(0.5) { vec![first] } else { vec![first, second] }
-            })
-            .collect();
-        let star_picks: Vec<Vec<i32>> = (0..size)
-            .map(|_| {
-                let mut picks: Vec<i32> =
-                    (0..rng.gen_range(2..=3)).map(|_| star_ids[rng.gen_range(0..star_ids.len())]).collect();
-                picks.sort_unstable();
-                picks.dedup();
-                picks
-            })
-            .collect();
-        let director_picks: Vec<i32> = (0..size).map(|_| director_ids[rng.gen_range(0..director_ids.len())]).collect();
+        let star_picks: Vec<Vec<i32>> =
+            star_picks.into_iter().map(|cast| cast.into_iter().map(|i| cast_pool[i].0).collect()).collect();
+        let director_picks: Vec<i32> = director_picks.into_iter().map(|i| director_pool[i].0).collect();
         conn.transaction::<(), ImportError, _>(|conn| {
             async move {
                 let ids: Vec<i32> =
@@ -181,5 +192,5 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
         progress.advance(size as u64);
     }
     progress.finish();
-    Ok(SeedReport { movies: count, stars: star_ids.len() as u64, directors: director_ids.len() as u64 })
+    Ok(SeedReport { movies: count, stars: cast_pool.len() as u64, directors: director_pool.len() as u64 })
 }

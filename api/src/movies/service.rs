@@ -98,6 +98,7 @@ pub async fn create(state: &AppState, cache: &CatalogCache, input: MovieInput) -
                         description: input.description.clone(),
                         price: input.price.0.clone(),
                         certification_id,
+                        search_text: None,
                     })
                     .returning(movies::id)
                     .get_result(conn)
