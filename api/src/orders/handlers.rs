@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::service;
-use super::types::{AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, ORDER_STATUSES, OrderList, OrderStatus};
+use super::types::{
+    AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, ORDER_STATUSES, OrderList, OrderStatus, PurchaseList,
+};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
@@ -39,6 +41,22 @@ pub async fn list(
 ) -> ApiResult<Json<OrderList>> {
     let (orders, total) = service::list(&state, user.id, page).await?;
     Ok(Json(OrderList { orders, meta: PageMeta::new(page, total, &base, &[]) }))
+}
+
+/// The movies the caller owns (bought and not refunded), most recent first.
+#[utoipa::path(get, path = "/purchases/", tag = "orders", params(PageQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of owned movies", body = PurchaseList),
+    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    (status = 422, description = "Invalid pagination", body = ValidationErrorBody),
+))]
+pub async fn purchases(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidQuery(page): ValidQuery<PageQuery>,
+    base: PageLinkBase,
+) -> ApiResult<Json<PurchaseList>> {
+    let (purchases, total) = service::purchases(&state, user.id, page).await?;
+    Ok(Json(PurchaseList { purchases, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
 /// Cancel a pending order.

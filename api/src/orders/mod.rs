@@ -14,6 +14,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::create))
         .routes(routes!(handlers::list))
+        .routes(routes!(handlers::purchases))
         .routes(routes!(handlers::cancel))
         .routes(routes!(handlers::refund))
         .routes(routes!(handlers::admin_list))

@@ -10,7 +10,7 @@ use shared::db;
 use shared::schema::{cart_items, carts, movies, order_items, orders, payments, purchases, users};
 use uuid::Uuid;
 
-use super::types::{AdminOrder, CreatedOrder, Order, OrderMovie, OrderStatus};
+use super::types::{AdminOrder, CreatedOrder, Order, OrderMovie, OrderStatus, Purchase};
 use crate::cart::service::cart_id;
 use crate::error::{ApiError, unique_violation};
 use crate::history::{HistoryFilters, like_pattern};
@@ -127,6 +127,22 @@ pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Ord
     let orders =
         rows.into_iter().map(|(id, status, total, at)| order(id, &status, total, at)).collect::<Result<_, _>>()?;
     Ok((orders, total))
+}
+
+/// The movies the caller owns, most recently bought first.
+pub async fn purchases(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Purchase>, i64), ApiError> {
+    let mut conn = db::conn(&state.pool).await?;
+    let total: i64 = purchases::table.filter(purchases::user_id.eq(user_id)).count().get_result(&mut conn).await?;
+    let rows = purchases::table
+        .inner_join(movies::table)
+        .filter(purchases::user_id.eq(user_id))
+        .order((purchases::purchased_at.desc(), purchases::id.desc()))
+        .offset(page.offset())
+        .limit(page.limit())
+        .select((movies::uuid, movies::name, purchases::purchased_at))
+        .load(&mut conn)
+        .await?;
+    Ok((rows, total))
 }
 
 /// Cancels a pending order of the caller.

@@ -89,3 +89,18 @@ pub struct AdminOrderList {
     #[serde(flatten)]
     pub meta: PageMeta,
 }
+
+/// A movie the caller owns.
+#[derive(Debug, Serialize, ToSchema, diesel::Queryable)]
+pub struct Purchase {
+    pub movie_uuid: Uuid,
+    pub movie_name: String,
+    pub purchased_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurchaseList {
+    pub purchases: Vec<Purchase>,
+    #[serde(flatten)]
+    pub meta: PageMeta,
+}

@@ -195,6 +195,9 @@ async fn cart_to_paid_order_end_to_end() {
     assert!(mail.text.contains("heat - $9.99") && mail.text.contains("$10.00"), "{}", mail.text);
     let (status, body) = json(app.post_json_auth("/cart/add/", &token, json!({"movie_uuid": heat})).await).await;
     assert_eq!((status, body["detail"].as_str()), (400, Some("Movie already purchased.")));
+    let (status, owned) = json(app.get_auth("/purchases/", &token).await).await;
+    assert_eq!((status, owned["total_items"].as_i64()), (200, Some(2)), "{owned}");
+    assert!(owned["purchases"].as_array().unwrap().iter().any(|p| p["movie_uuid"] == heat.as_str()));
     let (status, body) = post(&app, &format!("/orders/cancel/{order_id}/"), &token).await;
     assert_eq!(
         (status, body["detail"].as_str()),
@@ -363,6 +366,8 @@ async fn refund_of_a_paid_order_cancels_it_and_frees_the_movies() {
     assert_eq!(orders["orders"][0]["status"], "cancelled");
     let (status, _) = json(app.post_json_auth("/cart/add/", &token, json!({"movie_uuid": heat})).await).await;
     assert_eq!(status, 200, "the movie can be bought again");
+    let (_, owned) = json(app.get_auth("/purchases/", &token).await).await;
+    assert_eq!(owned["total_items"], 0, "a refunded movie is no longer owned");
     // Stripe's own refund event for the same charge changes nothing more.
     let charge = json!({"id": "evt_refunded", "type": "charge.refunded", "data": {"object": {"payment_intent": "pi_refund", "refunded": true}}});
     assert_eq!(send_webhook(&app, &charge).await.0, 200);
