@@ -97,10 +97,11 @@ CREATE INDEX movies_directors_director_idx ON movies_directors (director_id, mov
 -- refresh_movie_search(ids) once after adding them (one update per movie, however many links a batch adds);
 -- removed links and renamed people are caught by the triggers, since those come from cascades too.
 -- Each person is fetched by primary key from inside the link scan: the plan stays a handful of index lookups per
--- movie whatever the table statistics say (right after a bulk load they are stale, and a join could pick a
--- sequential scan of every star for every movie).
+-- movie whatever the table statistics say (right after a bulk load they are missing, and a join could pick a
+-- sequential scan of every star for every movie). For the same reason JIT is off: without statistics the cost
+-- estimate passes jit_above_cost and every call would compile code for a sub-millisecond lookup.
 CREATE FUNCTION movie_search_text(movie INTEGER, name TEXT, description TEXT) RETURNS TEXT
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET jit = off AS $$
     SELECT lower(concat_ws(' ', name, description,
         (SELECT string_agg(person, ' ' ORDER BY person)
            FROM (SELECT (SELECT s.name FROM stars s WHERE s.id = ms.star_id) AS person
@@ -113,7 +114,7 @@ $$;
 -- Recomputes the search text of `ids`; returns how many changed. Joined through unnest() so each id is an index
 -- lookup (`id = ANY (ids)` would compare every row of the table with every id).
 CREATE FUNCTION refresh_movie_search(ids INTEGER[]) RETURNS INTEGER
-LANGUAGE sql AS $$
+LANGUAGE sql SET jit = off AS $$
     WITH targets AS (
         SELECT m.id, movie_search_text(m.id, m.name, m.description) AS text
         FROM unnest(ids) AS t(id) JOIN movies m ON m.id = t.id
