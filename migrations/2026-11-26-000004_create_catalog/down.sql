@@ -6,6 +6,8 @@ DROP TABLE movies_directors;
 DROP TABLE movies_stars;
 DROP TABLE movies_genres;
 DROP TABLE movies;
+DROP TABLE catalog_counts;
+DROP FUNCTION catalog_count_movies();
 DROP TABLE directors;
 DROP TABLE stars;
 DROP TABLE genres;

@@ -72,6 +72,30 @@ CREATE INDEX movies_certification_idx ON movies (certification_id, id);
 CREATE INDEX movies_search_vector_idx ON movies USING gin (search_vector);
 CREATE INDEX movies_search_text_trgm_idx ON movies USING gin (search_text gin_trgm_ops);
 
+-- The catalog's size, kept per statement: the unfiltered list's total, which would otherwise count every movie on
+-- every page view.
+CREATE TABLE catalog_counts (
+    singleton BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (singleton),
+    movies    BIGINT NOT NULL DEFAULT 0 CHECK (movies >= 0)
+);
+INSERT INTO catalog_counts DEFAULT VALUES;
+
+CREATE FUNCTION catalog_count_movies() RETURNS TRIGGER
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        UPDATE catalog_counts SET movies = movies + (SELECT count(*) FROM changed);
+    ELSE
+        UPDATE catalog_counts SET movies = movies - (SELECT count(*) FROM changed);
+    END IF;
+    RETURN NULL;
+END $$;
+-- For INSERT ... ON CONFLICT DO UPDATE the insert transition table holds only the rows really inserted.
+CREATE TRIGGER movies_count_insert AFTER INSERT ON movies REFERENCING NEW TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_movies();
+CREATE TRIGGER movies_count_delete AFTER DELETE ON movies REFERENCING OLD TABLE AS changed
+    FOR EACH STATEMENT EXECUTE FUNCTION catalog_count_movies();
+
 CREATE TABLE movies_genres (
     movie_id INTEGER NOT NULL REFERENCES movies (id) ON DELETE CASCADE,
     genre_id INTEGER NOT NULL REFERENCES genres (id) ON DELETE CASCADE,

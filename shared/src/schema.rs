@@ -181,6 +181,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    catalog_counts (singleton) {
+        singleton -> Bool,
+        movies -> Int8,
+    }
+}
+
+diesel::table! {
     movies_genres (movie_id, genre_id) {
         movie_id -> Int4,
         genre_id -> Int4,
@@ -404,6 +411,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     stars,
     directors,
     movies,
+    catalog_counts,
     movies_genres,
     movies_stars,
     movies_directors,

@@ -24,7 +24,9 @@ use crate::error::ApiError;
 const FRESH: Duration = Duration::from_secs(2);
 /// Age after which a page is gone: the longest a page can lag behind writes made elsewhere.
 const STALE: Duration = Duration::from_secs(30);
-const COUNT_TTL: Duration = Duration::from_secs(10);
+/// Counts change only with catalog writes, which clear them here at once; the TTL bounds how long writes through
+/// another replica or the import command take to show in totals.
+const COUNT_TTL: Duration = Duration::from_secs(60);
 /// Bytes of rendered pages (keys included) kept at most: query strings are client-chosen, so the cache is bounded by
 /// size rather than by entries.
 const MAX_PAGE_BYTES: u64 = 64 * 1024 * 1024;

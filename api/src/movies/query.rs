@@ -11,7 +11,8 @@ use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use shared::schema::sql_types::Tsquery;
 use shared::schema::{
-    certifications, directors, favorites, genres, movies, movies_directors, movies_genres, movies_stars, stars,
+    catalog_counts, certifications, directors, favorites, genres, movies, movies_directors, movies_genres,
+    movies_stars, stars,
 };
 
 use super::fields::Price;
@@ -236,6 +237,10 @@ pub async fn page_rows(
 pub const SEARCH_COUNT_CAP: i64 = 10_000;
 
 pub async fn count(conn: &mut AsyncPgConnection, scope: Scope, filters: &MovieFilters) -> Result<i64, ApiError> {
+    if scope == Scope::Catalog && *filters == MovieFilters::default() {
+        // The whole catalog: its size is kept by a trigger.
+        return Ok(catalog_counts::table.select(catalog_counts::movies).first(conn).await?);
+    }
     if filters.search.is_some() {
         let ids: Vec<i32> = filtered(scope, filters).select(movies::id).limit(SEARCH_COUNT_CAP).load(conn).await?;
         return Ok(ids.len() as i64);

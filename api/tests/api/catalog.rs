@@ -93,6 +93,8 @@ async fn import_of_the_shared_catalog_is_idempotent_and_reports_skips() {
         .unwrap();
     let third = import_catalog(&app).await;
     assert_eq!((third.inserted, third.updated), (0, 1));
+    let (_, body) = send(&app, "GET", "/movies/", None, None).await;
+    assert_eq!(body["total_items"], IMPORTED, "the kept catalog size ignores upserted updates");
 }
 
 #[tokio::test]
@@ -639,6 +641,7 @@ async fn delete_movie_refuses_movies_in_carts_or_purchased() {
     let (status, body) = send(&app, "DELETE", &delete(&free), Some(&moderator), None).await;
     assert_eq!((status, body["detail"].as_str()), (404, Some("Movie with the given ID was not found.")));
     assert_eq!(count_movies(&app).await, 2);
+    assert_eq!(list(&app, "").await["total_items"], 2, "the kept catalog size follows deletes");
     // The database refuses too: purchase history can never be cascaded away.
     let err = diesel::delete(movies::table.filter(movies::id.eq(bought_movie))).execute(&mut conn).await.unwrap_err();
     assert!(err.to_string().contains("foreign key"), "{err}");
