@@ -156,6 +156,16 @@ where
                         },
                         Value::String(value.clone()),
                     ),
+                    // A single path parameter that fails its own parsing (a malformed UUID).
+                    ErrorKind::DeserializeError { key, value, message } => {
+                        let uuid = message.contains("UUID") || message.contains("uuid");
+                        FieldIssue::new(
+                            if uuid { "uuid_parsing" } else { "value_error" },
+                            &["path", key],
+                            if uuid { format!("Input should be a valid UUID, {message}") } else { message.clone() },
+                            Value::String(value.clone()),
+                        )
+                    }
                     other => FieldIssue::new("value_error", &["path"], other.to_string(), Value::Null),
                 };
                 Err(ApiError::validation(issue))

@@ -130,6 +130,9 @@ async fn cart_rules_and_messages_follow_the_contract() {
     assert_eq!(status, 200);
     assert_eq!(body["cart_items"][0]["movie_uuid"], heat);
     assert_eq!(body["cart_items"][0]["movie_name"], "heat");
+    let (status, body) = delete(&app, "/cart/items/not-a-uuid/", &token).await;
+    assert_eq!((status, body["detail"][0]["loc"].clone()), (422, json!(["path", "movie_uuid"])), "{body}");
+    assert_eq!(body["detail"][0]["type"], "uuid_parsing");
     let (status, body) = delete(&app, &format!("/cart/items/{heat}/"), &token).await;
     assert_eq!((status, body["message"].as_str()), (200, Some("Movie removed from cart.")));
     let (status, body) = delete(&app, &format!("/cart/items/{heat}/"), &token).await;
