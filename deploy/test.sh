@@ -46,6 +46,16 @@ step() {
 
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
-step cargo test --workspace "${locked[@]}"
-
-echo "test.sh: all checks passed"
+# cargo prints one "test result" line per test target (the last ones are often empty doc-test targets), so the run
+# ends with the totals over all targets on one line.
+results="$(mktemp)"
+trap 'rm -f "$results"' EXIT
+log cargo test --workspace "${locked[@]}"
+set +e
+cargo test --workspace "${locked[@]}" 2>&1 | tee "$results"
+test_status=${PIPESTATUS[0]}
+set -e
+totals="$(awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed", passed, failed }' "$results")"
+echo "test.sh: all checks done"
+echo "tests: $totals"
+exit "$test_status"
