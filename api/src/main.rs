@@ -67,7 +67,12 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate { revert_all } => migrate(&config, revert_all).await,
-        Command::HashBenchmark { iterations } => hash_benchmark(config.auth.bcrypt_cost, iterations),
+        Command::HashBenchmark { iterations } => {
+            let cost = config.auth.bcrypt_cost;
+            tokio::task::spawn_blocking(move || hash_benchmark(cost, iterations))
+                .await
+                .unwrap_or_else(|err| Err(anyhow::anyhow!("hash benchmark: {err}")))
+        }
         Command::CreateAdmin { email } => create_admin(&config, &email).await,
         Command::ImportMovies { .. } | Command::SeedMovies { .. } => Ok(()),
     };

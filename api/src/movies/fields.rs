@@ -113,6 +113,13 @@ pub struct Price(pub BigDecimal);
 /// The largest value `numeric(10, 2)` holds.
 const PRICE_LIMIT: &str = "99999999.99";
 
+/// A stored `numeric(10, 2)` value, normalised to two fraction digits.
+impl From<BigDecimal> for Price {
+    fn from(value: BigDecimal) -> Self {
+        Self(value.with_scale(2))
+    }
+}
+
 impl Price {
     /// Parses and checks a price: a finite decimal, at most two fraction digits, ≥ 0 and within `numeric(10, 2)`.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {

@@ -317,7 +317,7 @@ pub async fn details(conn: &mut AsyncPgConnection, rows: Vec<MovieRow>) -> Resul
             meta_score: row.meta_score,
             gross: row.gross,
             description: row.description,
-            price: Price(row.price.with_scale(2)),
+            price: Price::from(row.price),
             likes: row.likes,
             dislikes: row.dislikes,
             favorites: row.favorites,

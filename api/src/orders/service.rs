@@ -32,7 +32,7 @@ fn status_of(raw: &str) -> Result<OrderStatus, ApiError> {
 }
 
 fn order(id: i32, status: &str, total: BigDecimal, created_at: DateTime<Utc>) -> Result<Order, ApiError> {
-    Ok(Order { id, status: status_of(status)?, total_amount: Price(total.with_scale(2)), created_at })
+    Ok(Order { id, status: status_of(status)?, total_amount: Price::from(total), created_at })
 }
 
 /// Turns the cart into a pending order and empties the cart.
@@ -101,7 +101,7 @@ pub async fn create(state: &AppState, user_id: i32) -> Result<CreatedOrder, ApiE
             diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart))).execute(conn).await?;
             let movies = lines
                 .into_iter()
-                .map(|(_, uuid, name, price)| OrderMovie { uuid, name, price: Price(price.with_scale(2)) })
+                .map(|(_, uuid, name, price)| OrderMovie { uuid, name, price: Price::from(price) })
                 .collect();
             Ok(CreatedOrder { order: order(id, "pending", total, created_at)?, movies })
         }
@@ -254,7 +254,7 @@ pub async fn admin_list(
             Ok(AdminOrder {
                 id,
                 status: status_of(&status)?,
-                total_amount: Price(total.with_scale(2)),
+                total_amount: Price::from(total),
                 created_at,
                 email,
                 user_id,

@@ -39,10 +39,6 @@ pub fn stripe_error(err: StripeError, rejected: impl FnOnce(String) -> ApiError)
     }
 }
 
-fn money(value: BigDecimal) -> Price {
-    Price(value.with_scale(2))
-}
-
 fn cents(price: &BigDecimal) -> Result<i64, ApiError> {
     (price * BigDecimal::from(100)).with_scale(0).to_i64().ok_or_else(|| ApiError::internal("price out of range"))
 }
@@ -272,9 +268,9 @@ async fn session_completed(state: &AppState, event_id: &str, session: &Value) ->
                 let context = json!({
                     "order_id": order.id,
                     "date": Utc::now().format("%Y-%m-%d %H:%M").to_string(),
-                    "amount": money(amount).as_string(),
+                    "amount": Price::from(amount).as_string(),
                     "payment_id": intent.clone().unwrap_or_else(|| session_id.clone()),
-                    "items": lines.iter().map(|(_, _, price, name)| json!({"name": name, "price": money(price.clone()).as_string()})).collect::<Vec<_>>(),
+                    "items": lines.iter().map(|(_, _, price, name)| json!({"name": name, "price": Price::from(price.clone()).as_string()})).collect::<Vec<_>>(),
                 });
                 outbox::enqueue(conn, &Job::SendEmail(EmailJob { kind: EmailKind::PaymentSuccess, to: email, context })).await?;
                 Ok(Applied::Done)
@@ -425,7 +421,7 @@ pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Pay
     let payments = rows
         .into_iter()
         .map(|(created_at, amount, status)| {
-            Ok(Payment { created_at, amount: money(amount), status: status_of(&status)? })
+            Ok(Payment { created_at, amount: Price::from(amount), status: status_of(&status)? })
         })
         .collect::<Result<_, ApiError>>()?;
     Ok((payments, total))
@@ -481,7 +477,7 @@ pub async fn admin_list(
             Ok(AdminPayment {
                 id,
                 created_at,
-                amount: money(amount),
+                amount: Price::from(amount),
                 status: status_of(&status)?,
                 email,
                 user_id,
