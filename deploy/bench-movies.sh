@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load test of the movie catalog at two scales: the real catalog (shared/data/movies.json, ~3k films) and, after
+# Load test of the movie catalog at two scales: the real catalog (data/movies.json, ~3k films) and, after
 # seeding synthetic movies, a large one (1,000,000 by default).
 #
 #   ./deploy/bench-movies.sh                       3k, then 1M movies; 10 s per scenario
@@ -72,9 +72,8 @@ export SECRET_KEY_REFRESH="bench-refresh-$(head -c 24 /dev/urandom | od -An -tx1
 export BCRYPT_COST=4 RATE_LIMIT_ENABLED=false API_ADDR="127.0.0.1:$PORT" APP_URL="http://127.0.0.1:$PORT/"
 
 "$API" migrate >/dev/null
-CATALOG="$OC_ROOT/../shared/data/movies.json"
-[[ -f "$CATALOG" ]] || CATALOG="$OC_ROOT/shared/data/movies.json"
-[[ -f "$CATALOG" ]] || die "shared/data/movies.json not found beside the repository"
+CATALOG="$OC_ROOT/data/movies.json"
+[[ -f "$CATALOG" ]] || die "$CATALOG is missing from the clone"
 log "importing $CATALOG"
 "$API" import-movies "$CATALOG" | tail -n 4
 

@@ -33,7 +33,7 @@ enum Command {
         #[arg(long)]
         email: String,
     },
-    /// Import a JSON movie catalog (such as shared/data/movies.json) in one transaction; a second run changes
+    /// Import a JSON movie catalog (such as data/movies.json) in one transaction; a second run changes
     /// nothing.
     ImportMovies {
         /// The JSON file: an array of records with `Title`, `Release Date`, `IMDB Rating`, ...

@@ -1,4 +1,4 @@
-//! `api import-movies PATH`: loads a JSON catalog such as `shared/data/movies.json` (the vega-datasets film
+//! `api import-movies PATH`: loads a JSON catalog such as `data/movies.json` (the vega-datasets film
 //! list) into the database.
 //!
 //! The whole file is parsed first: a record of the wrong shape stops the import, naming the record and line, before

@@ -9,7 +9,7 @@ use serde_json::json;
 use shared::jobs::topology::{Topology, WorkQueue};
 use shared::jobs::{EmailJob, EmailKind, Envelope, Job};
 
-use crate::support::{self, Namespace, TestApp, TestDatabase, json};
+use crate::support::{self, Namespace, TestApp, TestDatabase, json, sibling_binary};
 
 fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -80,13 +80,6 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
 
 fn api_binary() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_BIN_EXE_api"))
-}
-
-/// The worker and scheduler binaries sit beside the api's (`cargo test --workspace` builds them all first).
-fn sibling_binary(name: &str) -> std::path::PathBuf {
-    let path = api_binary().with_file_name(name);
-    assert!(path.exists(), "{} is not built; run the tests with `cargo test --workspace`", path.display());
-    path
 }
 
 /// A command with a clean environment (no `.env` from the working directory) plus `vars`.

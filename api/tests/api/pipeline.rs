@@ -104,7 +104,7 @@ async fn a_worker_killed_mid_job_leaves_the_job_to_another_and_the_mail_arrives_
     app.create_user(email, PASSWORD, 2, false).await;
     app.smtp.set_stall(Some(Duration::from_secs(60)));
 
-    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_api")).with_file_name("worker");
+    let binary = crate::support::sibling_binary("worker");
     let mut command = Command::new(&binary);
     command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).current_dir(std::env::temp_dir());
     for (key, value) in app.binary_env() {

@@ -554,3 +554,15 @@ pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
     (status, body)
 }
+
+/// The worker and scheduler executables sit beside the api's. `cargo test` builds only the api's own binary, so
+/// `deploy/test.sh` runs `cargo build --workspace --bins` first.
+pub fn sibling_binary(name: &str) -> std::path::PathBuf {
+    let path = std::path::PathBuf::from(env!("CARGO_BIN_EXE_api")).with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is not built; run `cargo build --workspace --bins` before the tests (deploy/test.sh does)",
+        path.display()
+    );
+    path
+}
