@@ -25,6 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::accounts::{self, tokens::TokenKeys};
+use crate::client_ip::ProxyTrust;
 use crate::docs::{self, ApiDoc};
 use crate::health;
 use crate::http;
@@ -93,6 +94,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         relay,
         config: Arc::new(config.clone()),
         keys: Arc::new(TokenKeys::new(&config.auth)),
+        proxies: Arc::new(ProxyTrust::from_settings(&config.rate_limit)),
         stripe: StripeClient::new(&config.stripe)?,
         storage: Arc::new(media::LocalStorage::new(&config.http.media_root, &config.http.app_url)),
         routes: Arc::new(known_routes),

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod admin;
 pub mod app;
 pub mod cart;
+pub mod client_ip;
 pub mod docs;
 pub mod error;
 pub mod extract;

@@ -8,6 +8,7 @@ use shared::jobs::broker::Publisher;
 use shared::jobs::outbox::Relay;
 
 use crate::accounts::tokens::TokenKeys;
+use crate::client_ip::ProxyTrust;
 use crate::media::Storage;
 use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub relay: Relay,
     pub config: Arc<ApiConfig>,
     pub keys: Arc<TokenKeys>,
+    /// The proxies whose `X-Forwarded-For` entries are believed (rate limits key on the client's address).
+    pub proxies: Arc<ProxyTrust>,
     pub stripe: StripeClient,
     /// Uploaded media (avatars): a local folder today, replaceable by an object store.
     pub storage: Arc<dyn Storage>,

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::auth::{AuthUser, MaybeAuthUser};
-use super::rate_limit::{self, Action, ClientIp};
+use super::rate_limit::ClientIp;
 use super::service;
 use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
@@ -25,25 +25,24 @@ pub async fn register(
     ip: ClientIp,
     ValidJson(input): ValidJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
-    rate_limit::check(&state, Action::Register, ip, None).await?;
     let email = input.email.as_str().to_owned();
-    let id = service::register(&state, &input.submitted_email, input.email, input.password).await?;
+    let id = service::register(&state, ip, &input.submitted_email, input.email, input.password).await?;
     Ok((StatusCode::CREATED, Json(RegisterResponse { id, email })))
 }
 
-/// Send a new activation link. Answers the same for every address, registered or not.
+/// Send a new activation link. Answers the same for every address, registered or not, and past the account's mail
+/// limit (then nothing is sent).
 #[utoipa::path(post, path = "/accounts/resend-activation/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`A new activation link has been sent.`", body = MessageResponse),
     (status = 422, description = "Invalid email", body = ValidationErrorBody),
-    (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
+    (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn resend_activation(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    rate_limit::check(&state, Action::ResendActivation, ip, Some(email.as_str())).await?;
-    service::resend_activation(&state, &email).await?;
+    service::resend_activation(&state, ip, &email).await?;
     Ok(Json(MessageResponse::new("A new activation link has been sent.")))
 }
 
@@ -81,15 +80,14 @@ pub async fn activate_post(
     (status = 401, description = "`Invalid email or password.`", body = ErrorBody),
     (status = 403, description = "`Your account is not activated`", body = ErrorBody),
     (status = 422, description = "Invalid email", body = ValidationErrorBody),
-    (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
+    (status = 429, description = "Too many failed logins from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn login(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(input): ValidJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    rate_limit::check(&state, Action::Login, ip, Some(input.email.as_str())).await?;
-    Ok(Json(service::login(&state, &input.email, input.password).await?))
+    Ok(Json(service::login(&state, ip, &input.email, input.password).await?))
 }
 
 /// Log out: revokes the session's refresh tokens and blacklists the presented access token.
@@ -130,29 +128,31 @@ pub async fn refresh(
     (status = 401, description = "`Invalid email or password.` (old password wrong) or an access-token error", body = ErrorBody),
     (status = 409, description = "`New password cannot be same as the old one.`", body = ErrorBody),
     (status = 422, description = "New password breaks the rules", body = ValidationErrorBody),
+    (status = 429, description = "Too many wrong old passwords (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn change_password(
     State(state): State<AppState>,
+    ip: ClientIp,
     user: AuthUser,
     ValidJson(input): ValidJson<ChangePasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::change_password(&state, &user, input.old_password, input.new_password).await?;
+    service::change_password(&state, ip, &user, input.old_password, input.new_password).await?;
     Ok(Json(MessageResponse::new("Password has been changed successfully!")))
 }
 
-/// Ask for a password-reset email. Answers the same for every address.
+/// Ask for a password-reset email. Answers the same for every address, and past the account's mail limit (then
+/// nothing is sent and the pending token stays valid).
 #[utoipa::path(post, path = "/accounts/reset-password/request/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`If you have an account, you will receive an email with instructions.`", body = MessageResponse),
     (status = 422, description = "Invalid email", body = ValidationErrorBody),
-    (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
+    (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn reset_password_request(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    rate_limit::check(&state, Action::PasswordReset, ip, Some(email.as_str())).await?;
-    service::request_password_reset(&state, &email).await?;
+    service::request_password_reset(&state, ip, &email).await?;
     Ok(Json(MessageResponse::new("If you have an account, you will receive an email with instructions.")))
 }
 
@@ -162,15 +162,14 @@ pub async fn reset_password_request(
     (status = 400, description = "`Invalid email or token.`", body = ErrorBody),
     (status = 404, description = "`Token not found.`", body = ErrorBody),
     (status = 422, description = "Invalid email or password rules", body = ValidationErrorBody),
-    (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
+    (status = 429, description = "Too many failed completions from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn reset_password_complete(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(input): ValidJson<ResetPasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    rate_limit::check(&state, Action::PasswordReset, ip, Some(input.email.as_str())).await?;
-    service::complete_password_reset(&state, &input.email, input.password, &input.token).await?;
+    service::complete_password_reset(&state, ip, &input.email, input.password, &input.token).await?;
     Ok(Json(MessageResponse::new("Your password has been successfully changed!")))
 }
 

@@ -16,6 +16,7 @@ use super::auth::{self, AuthUser};
 use super::domain::{Email, Password};
 use super::models::{Group, User};
 use super::passwords;
+use super::rate_limit::{self, Allowance, Attempt, ClientIp, Secret};
 use super::tokens::{self, TokenError};
 use super::types::TokenPair;
 use crate::error::{ApiError, unique_violation};
@@ -32,10 +33,12 @@ async fn find_user(conn: &mut AsyncPgConnection, email: &Email) -> Result<Option
 /// Creates an inactive user with an activation token and queues the activation email. Returns the user id.
 pub async fn register(
     state: &AppState,
+    ip: ClientIp,
     submitted_email: &str,
     email: Email,
     password: Password,
 ) -> Result<i32, ApiError> {
+    rate_limit::attempt(state, Attempt::Register, ip, None).await?;
     let conflict_message = format!("User with this email {} already exists.", submitted_email.trim());
     let conflict = || ApiError::conflict(conflict_message.clone());
     {
@@ -83,8 +86,11 @@ pub async fn register(
 }
 
 /// Replaces the activation token of an existing inactive user and queues a new email; does nothing otherwise, so
-/// the answer is the same for every address.
-pub async fn resend_activation(state: &AppState, email: &Email) -> Result<(), ApiError> {
+/// the answer is the same for every address. Past the account's mail limit it does nothing either.
+pub async fn resend_activation(state: &AppState, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
+    if rate_limit::attempt(state, Attempt::ResendActivation, ip, Some(email.as_str())).await? == Allowance::Suppress {
+        return Ok(());
+    }
     let mut conn = db::conn(&state.pool).await?;
     let Some(user) = find_user(&mut conn, email).await? else { return Ok(()) };
     if user.is_active {
@@ -180,18 +186,23 @@ async fn issue_session(
 }
 
 /// Checks the credentials and opens a new session (other sessions stay open).
-pub async fn login(state: &AppState, email: &Email, password: String) -> Result<TokenPair, ApiError> {
+pub async fn login(state: &AppState, ip: ClientIp, email: &Email, password: String) -> Result<TokenPair, ApiError> {
     let invalid = || ApiError::unauthorized("Invalid email or password.");
+    let guard = rate_limit::guard(state, Secret::Login, ip, email.as_str()).await?;
     let mut conn = db::conn(&state.pool).await?;
     let Some(user) = find_user(&mut conn, email).await? else {
         passwords::verify_dummy(password, state.config.auth.bcrypt_cost).await?;
+        guard.failed().await?;
         return Err(invalid());
     };
     // Give the connection back while bcrypt runs; it is the slow part.
     drop(conn);
     if !passwords::verify(password, user.hashed_password.clone()).await? {
+        guard.failed().await?;
         return Err(invalid());
     }
+    // The password is right even for an inactive account: no guess to count.
+    guard.succeeded().await;
     if !user.is_active {
         return Err(ApiError::forbidden("Your account is not activated"));
     }
@@ -320,13 +331,25 @@ async fn end_all_sessions(conn: &mut AsyncPgConnection, user_id: i32) -> Result<
     Ok(())
 }
 
-pub async fn change_password(state: &AppState, caller: &AuthUser, old: String, new: Password) -> Result<(), ApiError> {
+/// Sets a new password after checking the old one (limited like login: a stolen access token must not become a
+/// password oracle).
+pub async fn change_password(
+    state: &AppState,
+    ip: ClientIp,
+    caller: &AuthUser,
+    old: String,
+    new: Password,
+) -> Result<(), ApiError> {
+    // Keyed by id, which outlives an email change.
+    let guard = rate_limit::guard(state, Secret::ChangePassword, ip, &format!("user:{}", caller.id)).await?;
     let mut conn = db::conn(&state.pool).await?;
     let hashed: String = users::table.find(caller.id).select(users::hashed_password).first(&mut conn).await?;
     drop(conn);
     if !passwords::verify(old.clone(), hashed).await? {
+        guard.failed().await?;
         return Err(ApiError::unauthorized("Invalid email or password."));
     }
+    guard.succeeded().await;
     if old == new.expose() {
         return Err(ApiError::conflict("New password cannot be same as the old one."));
     }
@@ -346,8 +369,12 @@ pub async fn change_password(state: &AppState, caller: &AuthUser, old: String, n
     Ok(())
 }
 
-/// For an existing active account: replaces its reset token and queues the reset email. Silent otherwise.
-pub async fn request_password_reset(state: &AppState, email: &Email) -> Result<(), ApiError> {
+/// For an existing active account: replaces its reset token and queues the reset email. Silent otherwise, and past
+/// the account's mail limit (the pending token then stays valid).
+pub async fn request_password_reset(state: &AppState, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
+    if rate_limit::attempt(state, Attempt::PasswordReset, ip, Some(email.as_str())).await? == Allowance::Suppress {
+        return Ok(());
+    }
     let mut conn = db::conn(&state.pool).await?;
     let Some(user) = find_user(&mut conn, email).await? else { return Ok(()) };
     if !user.is_active {
@@ -388,29 +415,40 @@ pub async fn request_password_reset(state: &AppState, email: &Email) -> Result<(
 /// cancel a pending reset); tokens are 256-bit and attempts are rate limited.
 pub async fn complete_password_reset(
     state: &AppState,
+    ip: ClientIp,
     email: &Email,
     password: Password,
     token: &str,
 ) -> Result<(), ApiError> {
     let invalid = || ApiError::bad_request("Invalid email or token.");
+    let guard = rate_limit::guard(state, Secret::ResetComplete, ip, email.as_str()).await?;
     let mut conn = db::conn(&state.pool).await?;
-    let user = find_user(&mut conn, email).await?.filter(|u| u.is_active).ok_or_else(invalid)?;
-    let (stored, expires_at): (String, chrono::DateTime<Utc>) = password_reset_tokens::table
+    let Some(user) = find_user(&mut conn, email).await?.filter(|u| u.is_active) else {
+        guard.failed().await?;
+        return Err(invalid());
+    };
+    let Some((stored, expires_at)) = password_reset_tokens::table
         .filter(password_reset_tokens::user_id.eq(user.id))
         .select((password_reset_tokens::token_hash, password_reset_tokens::expires_at))
-        .first(&mut conn)
+        .first::<(String, chrono::DateTime<Utc>)>(&mut conn)
         .await
         .optional()?
-        .ok_or_else(|| ApiError::not_found("Token not found."))?;
+    else {
+        guard.failed().await?;
+        return Err(ApiError::not_found("Token not found."));
+    };
     if expires_at < Utc::now() {
         diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user.id)))
             .execute(&mut conn)
             .await?;
+        guard.failed().await?;
         return Err(invalid());
     }
     if stored != tokens::digest(token) {
+        guard.failed().await?;
         return Err(invalid());
     }
+    guard.succeeded().await;
     drop(conn);
     let new_hash = passwords::hash(password.expose().to_owned(), state.config.auth.bcrypt_cost).await?;
     let mut conn = db::conn(&state.pool).await?;

@@ -493,3 +493,308 @@ async fn authenticated_requests_fail_closed_when_redis_is_down() {
     shutdown.cancel();
     tokio::time::sleep(Duration::from_millis(50)).await;
 }
+
+// --- Rate limits: failures, not attempts; the client's address from the trusted proxy --------------------------
+
+/// The api behind one proxy: the rightmost `X-Forwarded-For` entry is the client, so tests play several clients.
+fn behind_one_proxy() -> Options {
+    let mut options = Options::default();
+    options.rate_limit.trusted_proxy_hops = 1;
+    options
+}
+
+async fn post_via(app: &TestApp, forwarded_for: &str, path: &str, body: Value) -> reqwest::Response {
+    app.client.post(app.url(path)).header("x-forwarded-for", forwarded_for).json(&body).send().await.unwrap()
+}
+
+async fn login_via(app: &TestApp, forwarded_for: &str, email: &str, password: &str) -> u16 {
+    let response =
+        post_via(app, forwarded_for, "/accounts/login/", json!({"email": email, "password": password})).await;
+    let status = response.status().as_u16();
+    if status == 429 {
+        assert_retry_after(&response);
+    }
+    status
+}
+
+fn assert_retry_after(response: &reqwest::Response) {
+    let retry_after: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+}
+
+async fn queued_emails(app: &TestApp) -> i64 {
+    use shared::schema::job_outbox;
+    let mut conn = app.conn().await;
+    job_outbox::table.filter(job_outbox::kind.eq("send_email")).count().get_result(&mut conn).await.unwrap()
+}
+
+#[tokio::test]
+async fn login_failures_from_strangers_do_not_lock_out_the_owner() {
+    let app = TestApp::spawn_with(behind_one_proxy()).await;
+    app.create_user("victim@example.com", PASSWORD, 2, true).await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(login_via(&app, "203.0.113.7", "victim@example.com", "Wr0ng!Pass").await);
+    }
+    assert_eq!(statuses, [[401; 5].as_slice(), [429; 7].as_slice()].concat(), "the guessing address is stopped");
+    assert_eq!(login_via(&app, "203.0.113.7", "victim@example.com", PASSWORD).await, 429);
+    assert_eq!(login_via(&app, "198.51.100.20", "victim@example.com", PASSWORD).await, 200, "the owner logs in");
+
+    // A second guessing address takes the account to its ceiling (10 failures from all addresses).
+    for _ in 0..5 {
+        assert_eq!(login_via(&app, "203.0.113.8", "victim@example.com", "Wr0ng!Pass").await, 401);
+    }
+    assert_eq!(
+        login_via(&app, "198.51.100.21", "victim@example.com", PASSWORD).await,
+        200,
+        "an address without failures of its own still gets its password checked"
+    );
+    assert_eq!(login_via(&app, "192.0.2.50", "victim@example.com", "Wr0ng!Pass").await, 401);
+    assert_eq!(
+        login_via(&app, "192.0.2.50", "victim@example.com", PASSWORD).await,
+        429,
+        "past the ceiling one failure is enough to wait"
+    );
+    assert_eq!(login_via(&app, "192.0.2.50", "other@example.com", "Wr0ng!Pass").await, 401, "on that account only");
+}
+
+#[tokio::test]
+async fn login_success_clears_the_failures_of_that_address() {
+    let app = TestApp::spawn().await;
+    app.create_user("forgetful@example.com", PASSWORD, 2, true).await;
+    for _ in 0..2 {
+        for _ in 0..4 {
+            let response = app
+                .post_json("/accounts/login/", json!({"email": "forgetful@example.com", "password": "Wr0ng!Pass"}))
+                .await;
+            assert_eq!(response.status(), 401);
+        }
+        app.login("forgetful@example.com", PASSWORD).await;
+    }
+}
+
+#[tokio::test]
+async fn login_failures_from_one_address_are_limited_across_accounts() {
+    let mut options = behind_one_proxy();
+    options.rate_limit.rate_limit_login_per_ip = 3;
+    let app = TestApp::spawn_with(options).await;
+    for name in ["a", "b", "c"] {
+        app.create_user(&format!("{name}@example.com"), PASSWORD, 2, true).await;
+    }
+    for _ in 0..5 {
+        assert_eq!(login_via(&app, "203.0.113.7", "a@example.com", PASSWORD).await, 200, "successes are not counted");
+    }
+    for email in ["a@example.com", "b@example.com", "nobody@example.com"] {
+        assert_eq!(login_via(&app, "203.0.113.7", email, "Wr0ng!Pass").await, 401);
+    }
+    assert_eq!(login_via(&app, "203.0.113.7", "c@example.com", PASSWORD).await, 429, "a fresh account too");
+    assert_eq!(login_via(&app, "198.51.100.20", "c@example.com", PASSWORD).await, 200, "other addresses are free");
+}
+
+#[tokio::test]
+async fn forwarded_for_entries_written_by_the_client_do_not_change_its_key() {
+    let mut options = Options::default();
+    // The old switch alone: one trusted proxy, whose entry is the rightmost.
+    options.rate_limit.trust_forwarded_for = true;
+    options.rate_limit.rate_limit_login_per_ip = 3;
+    let app = TestApp::spawn_with(options).await;
+    app.create_user("owner@example.com", PASSWORD, 2, true).await;
+    let mut statuses = Vec::new();
+    for i in 0..5 {
+        let spoofed = format!("10.0.0.{i}, 203.0.113.7");
+        statuses.push(login_via(&app, &spoofed, &format!("guess{i}@example.com"), "Wr0ng!Pass").await);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    assert_eq!(
+        login_via(&app, "203.0.113.7, 198.51.100.20", "owner@example.com", PASSWORD).await,
+        200,
+        "the attacker's address on the left does not make another client share its key"
+    );
+}
+
+#[tokio::test]
+async fn trusted_proxy_networks_are_skipped_from_the_right() {
+    let mut options = Options::default();
+    // The test client connects from 127.0.0.1: our "load balancer"; 10.0.0.0/8 is an inner proxy tier.
+    options.rate_limit.trusted_proxies = "127.0.0.0/8, 10.0.0.0/8".into();
+    let app = TestApp::spawn_with(options).await;
+    app.create_user("owner@example.com", PASSWORD, 2, true).await;
+    for i in 0..5 {
+        let chain = format!("192.0.2.{i}, 203.0.113.7, 10.1.2.3");
+        assert_eq!(login_via(&app, &chain, "owner@example.com", "Wr0ng!Pass").await, 401);
+    }
+    assert_eq!(login_via(&app, "192.0.2.99, 203.0.113.7, 10.9.9.9", "owner@example.com", PASSWORD).await, 429);
+    assert_eq!(login_via(&app, "198.51.100.20, 10.1.2.3", "owner@example.com", PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn malformed_forwarded_for_falls_back_to_the_peer() {
+    let app = TestApp::spawn_with(behind_one_proxy()).await;
+    app.create_user("owner@example.com", PASSWORD, 2, true).await;
+    for header in ["unknown", "203.0.113.7, not-an-address", "", "300.1.2.3", "203.0.113.7,"] {
+        assert_eq!(login_via(&app, header, "owner@example.com", "Wr0ng!Pass").await, 401, "{header:?}");
+    }
+    // All five were counted on the peer (127.0.0.1), as is a request without the header.
+    let response = app.post_json("/accounts/login/", json!({"email": "owner@example.com", "password": PASSWORD})).await;
+    assert_eq!(response.status(), 429);
+    assert_eq!(login_via(&app, "198.51.100.20", "owner@example.com", PASSWORD).await, 200);
+}
+
+#[tokio::test]
+async fn ipv6_addresses_in_one_64_share_a_counter() {
+    let mut options = behind_one_proxy();
+    options.rate_limit.rate_limit_login_per_ip = 3;
+    let app = TestApp::spawn_with(options).await;
+    app.create_user("owner@example.com", PASSWORD, 2, true).await;
+    for (i, address) in
+        ["2001:db8:1:2::1", "2001:db8:1:2::2", "[2001:db8:1:2:ffff:ffff:ffff:ffff]:443"].iter().enumerate()
+    {
+        assert_eq!(login_via(&app, address, &format!("guess{i}@example.com"), "Wr0ng!Pass").await, 401);
+    }
+    assert_eq!(login_via(&app, "2001:db8:1:2:abcd::7", "owner@example.com", PASSWORD).await, 429);
+    assert_eq!(login_via(&app, "2001:db8:1:3::1", "owner@example.com", PASSWORD).await, 200, "the next /64 is free");
+
+    // An IPv4-mapped IPv6 address is its IPv4 address.
+    for (i, address) in ["203.0.113.7", "::ffff:203.0.113.7", "::ffff:cb00:7107"].iter().enumerate() {
+        assert_eq!(login_via(&app, address, &format!("v4guess{i}@example.com"), "Wr0ng!Pass").await, 401);
+    }
+    assert_eq!(login_via(&app, "203.0.113.7", "owner@example.com", PASSWORD).await, 429);
+}
+
+#[tokio::test]
+async fn change_password_with_wrong_old_passwords_returns_429_for_that_account() {
+    let app = TestApp::spawn_with(behind_one_proxy()).await;
+    let (_, access) = app.user_with_token("cp@example.com", 2).await;
+    let (_, other_access) = app.user_with_token("cp2@example.com", 2).await;
+    let change = |token: &str, from: &str, old: &str| {
+        app.client
+            .post(app.url("/accounts/change-password/"))
+            .bearer_auth(token)
+            .header("x-forwarded-for", from)
+            .json(&json!({"old_password": old, "new_password": "N3w!Passw0rd"}))
+            .send()
+    };
+    for _ in 0..5 {
+        assert_eq!(change(&access, "203.0.113.7", "Wr0ng!Pass").await.unwrap().status(), 401);
+    }
+    let response = change(&access, "203.0.113.7", PASSWORD).await.unwrap();
+    assert_eq!(response.status(), 429, "no more bcrypt checks for this account from this address");
+    assert_retry_after(&response);
+    assert_eq!(
+        change(&other_access, "203.0.113.7", "Wr0ng!Pass").await.unwrap().status(),
+        401,
+        "another account is checked"
+    );
+    let (status, body) = json(change(&access, "198.51.100.20", PASSWORD).await.unwrap()).await;
+    assert_eq!((status, body["message"].as_str()), (200, Some("Password has been changed successfully!")));
+}
+
+#[tokio::test]
+async fn reset_complete_failures_are_limited_per_address_without_locking_out_the_owner() {
+    let app = TestApp::spawn_with(behind_one_proxy()).await;
+    let id = app.create_user("rp@example.com", PASSWORD, 2, true).await;
+    let token = "planted-reset-token";
+    let mut conn = app.conn().await;
+    diesel::insert_into(password_reset_tokens::table)
+        .values((
+            password_reset_tokens::user_id.eq(id),
+            password_reset_tokens::token_hash.eq(hex_digest(token)),
+            password_reset_tokens::expires_at.eq(Utc::now() + chrono::Duration::hours(1)),
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let complete = |from: &'static str, email: &'static str, token: &'static str| {
+        post_via(
+            &app,
+            from,
+            "/accounts/reset-password/complete/",
+            json!({"email": email, "password": "N3w!Passw0rd", "token": token}),
+        )
+    };
+    for _ in 0..5 {
+        assert_eq!(complete("203.0.113.7", "rp@example.com", "wrong-guess").await.status(), 400);
+    }
+    let response = complete("203.0.113.7", "rp@example.com", token).await;
+    assert_eq!(response.status(), 429);
+    assert_retry_after(&response);
+    // Unknown accounts count as failures too.
+    for _ in 0..5 {
+        assert_eq!(complete("203.0.113.8", "nobody@example.com", "t").await.status(), 400);
+    }
+    assert_eq!(complete("203.0.113.8", "nobody@example.com", "t").await.status(), 429);
+    let (status, body) = json(complete("198.51.100.20", "rp@example.com", token).await).await;
+    assert_eq!((status, body["message"].as_str()), (200, Some("Your password has been successfully changed!")));
+}
+
+#[tokio::test]
+async fn reset_request_past_the_account_limit_answers_the_same_and_keeps_the_pending_token() {
+    let mut options = behind_one_proxy();
+    options.rate_limit.rate_limit_password_reset_per_ip = 6;
+    let app = TestApp::spawn_with(options).await;
+    let id = app.create_user("owner@example.com", PASSWORD, 2, true).await;
+    app.create_user("other@example.com", PASSWORD, 2, true).await;
+    let request = |from: &'static str, email: &'static str| {
+        post_via(&app, from, "/accounts/reset-password/request/", json!({"email": email}))
+    };
+    let pending = || async {
+        let mut conn = app.conn().await;
+        password_reset_tokens::table
+            .filter(password_reset_tokens::user_id.eq(id))
+            .select(password_reset_tokens::token_hash)
+            .first::<String>(&mut conn)
+            .await
+            .unwrap()
+    };
+    let answer = json(request("198.51.100.20", "owner@example.com").await).await;
+    for _ in 0..4 {
+        assert_eq!(json(request("203.0.113.7", "owner@example.com").await).await, answer);
+    }
+    assert_eq!(queued_emails(&app).await, 5, "the account's five mails");
+    let last_mailed = pending().await;
+    // The owner, and anyone else, get the usual answer but no sixth mail; the last mailed link stays valid.
+    assert_eq!(json(request("198.51.100.21", "owner@example.com").await).await, answer);
+    assert_eq!(json(request("203.0.113.7", "owner@example.com").await).await, answer);
+    assert_eq!(queued_emails(&app).await, 5);
+    assert_eq!(pending().await, last_mailed);
+
+    // The stranger's address is still limited per attempt: 6 requests, then 429 on any account. Those refused
+    // requests do not use up the other account's mails.
+    assert_eq!(json(request("203.0.113.7", "other@example.com").await).await, answer);
+    for _ in 0..5 {
+        let response = request("203.0.113.7", "other@example.com").await;
+        assert_eq!(response.status(), 429);
+        assert_retry_after(&response);
+    }
+    assert_eq!(queued_emails(&app).await, 6);
+    for _ in 0..4 {
+        assert_eq!(json(request("198.51.100.22", "other@example.com").await).await, answer);
+    }
+    assert_eq!(queued_emails(&app).await, 10, "the other account got all five of its mails");
+}
+
+#[tokio::test]
+async fn resend_activation_past_the_account_limit_answers_the_same_and_sends_nothing() {
+    let app = TestApp::spawn_with(behind_one_proxy()).await;
+    let id = app.create_user("new@example.com", PASSWORD, 2, false).await;
+    let resend =
+        |from: &'static str| post_via(&app, from, "/accounts/resend-activation/", json!({"email": "new@example.com"}));
+    let pending = || async {
+        let mut conn = app.conn().await;
+        activation_tokens::table
+            .filter(activation_tokens::user_id.eq(id))
+            .select(activation_tokens::token_hash)
+            .first::<String>(&mut conn)
+            .await
+            .unwrap()
+    };
+    for _ in 0..5 {
+        let (status, body) = json(resend("203.0.113.7").await).await;
+        assert_eq!((status, body["message"].as_str()), (200, Some("A new activation link has been sent.")));
+    }
+    let last_mailed = pending().await;
+    let (status, body) = json(resend("198.51.100.20").await).await;
+    assert_eq!((status, body["message"].as_str()), (200, Some("A new activation link has been sent.")));
+    assert_eq!(queued_emails(&app).await, 5);
+    assert_eq!(pending().await, last_mailed);
+}

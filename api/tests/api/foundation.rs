@@ -106,6 +106,14 @@ fn a_bad_or_missing_setting_stops_the_binary_with_one_line_naming_it() {
         ([secrets(), vec![("APP_URL", "not a url".into())]].concat(), "APP_URL"),
         ([secrets(), vec![("API_ADDR", "localhost".into())]].concat(), "API_ADDR"),
         ([secrets(), vec![("RATE_LIMIT_ENABLED", "maybe".into())]].concat(), "RATE_LIMIT_ENABLED"),
+        ([secrets(), vec![("TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.0/33".into())]].concat(), "TRUSTED_PROXIES"),
+        ([secrets(), vec![("TRUSTED_PROXIES", "proxy.internal".into())]].concat(), "TRUSTED_PROXIES"),
+        ([secrets(), vec![("TRUSTED_PROXY_HOPS", "99".into())]].concat(), "TRUSTED_PROXY_HOPS"),
+        ([secrets(), vec![("TRUSTED_PROXY_HOPS", "-1".into())]].concat(), "TRUSTED_PROXY_HOPS"),
+        (
+            [secrets(), vec![("RATE_LIMIT_LOGIN_PER_ACCOUNT_AND_IP", "0".into())]].concat(),
+            "RATE_LIMIT_LOGIN_PER_ACCOUNT_AND_IP",
+        ),
         (vec![("SECRET_KEY_ACCESS", "short".into()), ("SECRET_KEY_REFRESH", "b".repeat(40))], "SECRET_KEY_ACCESS"),
     ];
     for (vars, expected) in cases {

@@ -526,13 +526,22 @@ pub fn rate_limit_settings() -> RateLimitSettings {
         rate_limit_enabled: true,
         rate_limit_window_secs: 60,
         rate_limit_login_per_ip: 1000,
-        rate_limit_login_per_account: 5,
+        rate_limit_login_per_account_and_ip: 5,
+        rate_limit_login_per_account: 10,
+        rate_limit_change_password_per_ip: 1000,
+        rate_limit_change_password_per_account_and_ip: 5,
+        rate_limit_change_password_per_account: 10,
+        rate_limit_reset_complete_per_ip: 1000,
+        rate_limit_reset_complete_per_account_and_ip: 5,
+        rate_limit_reset_complete_per_account: 10,
         rate_limit_register_per_ip: 1000,
         rate_limit_password_reset_per_ip: 1000,
         rate_limit_password_reset_per_account: 5,
         rate_limit_resend_activation_per_ip: 1000,
         rate_limit_resend_activation_per_account: 5,
         trust_forwarded_for: false,
+        trusted_proxy_hops: 0,
+        trusted_proxies: String::new(),
     }
 }
 
