@@ -199,6 +199,34 @@ mod tests {
         assert_eq!(keys.decode_access("not.a.jwt").unwrap_err(), TokenError::Invalid);
     }
 
+    /// Signs arbitrary claims with the access secret, under any algorithm.
+    fn forge(algorithm: Algorithm, claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret("a".repeat(32).as_bytes()))
+            .unwrap()
+    }
+
+    #[test]
+    fn validation_has_no_leeway_requires_exp_and_accepts_only_the_configured_algorithm() {
+        let keys = keys();
+        let now = Utc::now().timestamp();
+        let valid = forge(Algorithm::HS256, serde_json::json!({"user_id": 1, "exp": now + 60}));
+        assert_eq!(keys.decode_access(&valid).unwrap().user_id, Some(1));
+        let just_expired = forge(Algorithm::HS256, serde_json::json!({"user_id": 1, "exp": now - 1}));
+        assert_eq!(keys.decode_access(&just_expired).unwrap_err(), TokenError::Expired, "no leeway");
+        let no_exp = forge(Algorithm::HS256, serde_json::json!({"user_id": 1}));
+        assert_eq!(keys.decode_access(&no_exp).unwrap_err(), TokenError::Invalid, "exp is required");
+        let text_exp = forge(Algorithm::HS256, serde_json::json!({"user_id": 1, "exp": (now + 60).to_string()}));
+        assert_eq!(keys.decode_access(&text_exp).unwrap_err(), TokenError::Invalid, "exp must be a number");
+        let other_algorithm = forge(Algorithm::HS512, serde_json::json!({"user_id": 1, "exp": now + 60}));
+        assert_eq!(keys.decode_access(&other_algorithm).unwrap_err(), TokenError::Invalid, "only HS256");
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"user_id":1,"exp":{}}}"#, now + 60))
+        );
+        assert_eq!(keys.decode_access(&unsigned).unwrap_err(), TokenError::Invalid, "alg none");
+    }
+
     #[test]
     fn opaque_tokens_are_43_url_safe_characters() {
         let token = new_opaque_token();
