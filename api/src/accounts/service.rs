@@ -82,12 +82,12 @@ pub async fn register(
     Ok(id)
 }
 
-/// Replaces the activation token of an existing inactive user and queues a new email; does nothing otherwise, so
-/// the answer is the same for every address.
+/// Replaces the activation token of an existing account that is not activated yet and queues a new email; does
+/// nothing otherwise (unknown, active or banned), so the answer is the same for every address.
 pub async fn resend_activation(state: &AppState, email: &Email) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let Some(user) = find_user(&mut conn, email).await? else { return Ok(()) };
-    if user.is_active {
+    if user.is_active || user.is_banned() {
         return Ok(());
     }
     let token = tokens::new_opaque_token();
@@ -120,7 +120,8 @@ pub async fn resend_activation(state: &AppState, email: &Email) -> Result<(), Ap
     Ok(())
 }
 
-/// Activates the account whose unexpired token matches; the token is single use.
+/// Activates the account whose unexpired token matches; the token is single use. A banned account's tokens are
+/// deleted by the ban, and refused here as well whatever their age.
 pub async fn activate(state: &AppState, email: &Email, token: &str) -> Result<(), ApiError> {
     let invalid = || ApiError::bad_request("Invalid or expired token");
     let digest = tokens::digest(token);
@@ -131,6 +132,7 @@ pub async fn activate(state: &AppState, email: &Email, token: &str) -> Result<()
                 let user_id: i32 = activation_tokens::table
                     .inner_join(users::table)
                     .filter(users::email.eq(email.as_str()))
+                    .filter(users::deactivated_at.is_null())
                     .filter(activation_tokens::token_hash.eq(&digest))
                     .filter(activation_tokens::expires_at.gt(Utc::now()))
                     .select(users::id)
@@ -192,6 +194,8 @@ pub async fn login(state: &AppState, email: &Email, password: String) -> Result<
     if !passwords::verify(password, user.hashed_password.clone()).await? {
         return Err(invalid());
     }
+    // A banned account answers as one not activated yet (the contract's only 403 here); it is told apart from
+    // a wrong password only after the password matched.
     if !user.is_active {
         return Err(ApiError::forbidden("Your account is not activated"));
     }
@@ -346,7 +350,8 @@ pub async fn change_password(state: &AppState, caller: &AuthUser, old: String, n
     Ok(())
 }
 
-/// For an existing active account: replaces its reset token and queues the reset email. Silent otherwise.
+/// For an existing active account: replaces its reset token and queues the reset email. Silent otherwise (a banned
+/// account is never active: a CHECK constraint ties the two).
 pub async fn request_password_reset(state: &AppState, email: &Email) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let Some(user) = find_user(&mut conn, email).await? else { return Ok(()) };

@@ -7,7 +7,7 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use shared::db;
-use shared::schema::{activation_tokens, admin_audit_log, refresh_tokens, user_profiles, users};
+use shared::schema::{activation_tokens, admin_audit_log, password_reset_tokens, refresh_tokens, user_profiles, users};
 
 use super::audit::{self, AuditAction};
 use super::models::{AuditRow, UserListRow};
@@ -67,7 +67,9 @@ fn user_not_found() -> ApiError {
     ApiError::not_found("User with given ID was not found.")
 }
 
-/// Activates an account and drops its pending activation tokens; no email is sent (as in the original).
+/// Activates an account and drops its pending activation tokens; no email is sent (as in the original). Only
+/// [`AuditAction::Reactivate`] lifts a ban: activation by email refuses a banned account, so a ban never ends
+/// as a side effect of the contract's activation endpoint.
 async fn activate_target(
     state: &AppState,
     admin: &AuthUser,
@@ -77,6 +79,7 @@ async fn activate_target(
 ) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
+    let lifts_ban = action == AuditAction::Reactivate;
     let outcome = conn
         .transaction::<Outcome, ApiError, _>(|conn| {
             async move {
@@ -84,8 +87,18 @@ async fn activate_target(
                 if user.is_active {
                     return Ok(Outcome::unchanged("User account is already active."));
                 }
+                if user.is_banned() && !lifts_ban {
+                    return Err(ApiError::conflict(
+                        "User account has been deactivated by an admin; reactivate it instead.",
+                    ));
+                }
                 diesel::update(users::table.find(user.id))
-                    .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
+                    .set((
+                        users::is_active.eq(true),
+                        users::deactivated_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+                        users::deactivated_by.eq(None::<i32>),
+                        users::updated_at.eq(diesel::dsl::now),
+                    ))
                     .execute(conn)
                     .await?;
                 diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
@@ -145,8 +158,9 @@ pub async fn change_group(state: &AppState, admin: &AuthUser, change: &GroupChan
     Ok(finish(state, outcome).await)
 }
 
-/// Deactivates an account: it can no longer log in, its refresh tokens are revoked and the token version moves
-/// on, so every access token already issued fails at its next use.
+/// Bans an account (active or not activated yet): it can no longer log in nor activate itself, its refresh tokens
+/// are revoked, its activation and reset tokens deleted, and the token version moves on, so every access token
+/// already issued fails at its next use. Only [`reactivate`] lifts the ban.
 pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
@@ -157,15 +171,24 @@ pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
                 if user.id == admin_id {
                     return Err(ApiError::forbidden("You cannot deactivate your own account."));
                 }
-                if !user.is_active {
+                if user.is_banned() {
                     return Ok(Outcome::unchanged("User account is already inactive."));
                 }
                 diesel::update(users::table.find(user.id))
                     .set((
                         users::is_active.eq(false),
+                        users::deactivated_at.eq(diesel::dsl::now),
+                        users::deactivated_by.eq(Some(admin_id)),
                         users::token_version.eq(users::token_version + 1),
                         users::updated_at.eq(diesel::dsl::now),
                     ))
+                    .execute(conn)
+                    .await?;
+                // Links already mailed must not undo the ban.
+                diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
+                    .execute(conn)
+                    .await?;
+                diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user.id)))
                     .execute(conn)
                     .await?;
                 let revoked = diesel::update(
@@ -181,7 +204,7 @@ pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
                     Some(admin_id),
                     AuditAction::Deactivate,
                     user.id,
-                    json!({ "is_active": true, "token_version": user.token_version }),
+                    json!({ "is_active": user.is_active, "token_version": user.token_version }),
                     json!({
                         "is_active": false,
                         "token_version": user.token_version + 1,
@@ -197,8 +220,8 @@ pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
     Ok(finish(state, outcome).await)
 }
 
-/// Activates an account by id (after a deactivation, or instead of the emailed link). Tokens revoked by the
-/// deactivation stay revoked: the user logs in again.
+/// Lifts a ban and activates the account by id (after a deactivation, or instead of the emailed link). Tokens
+/// revoked by the deactivation stay revoked: the user logs in again.
 pub async fn reactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Result<String, ApiError> {
     let done = "User account reactivated successfully.";
     activate_target(state, admin, Target::Id(user_id), AuditAction::Reactivate, done).await
@@ -263,6 +286,7 @@ pub async fn list_users(
             users::email,
             users::group_id,
             users::is_active,
+            users::deactivated_at,
             users::created_at,
             (user_profiles::id, user_profiles::first_name, user_profiles::last_name, user_profiles::avatar).nullable(),
         ))
@@ -279,6 +303,7 @@ pub async fn list_users(
             group: Group::from_id(row.group_id).unwrap_or(Group::User),
             group_id: row.group_id,
             is_active: row.is_active,
+            deactivated_at: row.deactivated_at,
             created_at: row.created_at,
             profile: row.profile.map(|profile| {
                 let (avatar, avatar_thumbnail) = avatar_urls(storage, profile.avatar.as_deref());
@@ -310,6 +335,8 @@ pub async fn get_user(state: &AppState, user_id: i32) -> Result<AdminUserDetail,
         group: Group::from_id(user.group_id).unwrap_or(Group::User),
         group_id: user.group_id,
         is_active: user.is_active,
+        deactivated_at: user.deactivated_at,
+        deactivated_by: user.deactivated_by,
         created_at: user.created_at,
         updated_at: user.updated_at,
         profile: profile.map(|profile| ProfileResponse::new(profile, state.storage.as_ref())),
