@@ -1,6 +1,6 @@
 //! The account administration use cases, free of HTTP. Each change locks the target row, applies the contract's
-//! checks in order, and writes its audit entry in the same transaction; cached auth records are dropped after the
-//! commit so the change applies from the target's next request.
+//! checks in order, writes its audit entry and invalidates the target's cached auth record in the same
+//! transaction, so the change applies from the target's next request.
 
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
@@ -19,28 +19,6 @@ use crate::pagination::Page;
 use crate::profiles::models::Profile;
 use crate::profiles::types::{ProfileResponse, avatar_urls};
 use crate::state::AppState;
-
-/// A change's answer, and the user whose cached auth record it invalidates (none when nothing changed).
-struct Outcome {
-    message: String,
-    changed: Option<i32>,
-}
-
-impl Outcome {
-    fn changed(message: impl Into<String>, user_id: i32) -> Self {
-        Self { message: message.into(), changed: Some(user_id) }
-    }
-    fn unchanged(message: impl Into<String>) -> Self {
-        Self { message: message.into(), changed: None }
-    }
-}
-
-async fn finish(state: &AppState, outcome: Outcome) -> String {
-    if let Some(user_id) = outcome.changed {
-        auth::forget_user(state, user_id).await;
-    }
-    outcome.message
-}
 
 /// How an endpoint names its target account.
 #[derive(Clone, Copy)]
@@ -80,38 +58,37 @@ async fn activate_target(
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
     let lifts_ban = action == AuditAction::Reactivate;
-    let outcome = conn
-        .transaction::<Outcome, ApiError, _>(|conn| {
-            async move {
-                let user = lock(conn, target).await?;
-                if user.is_active {
-                    return Ok(Outcome::unchanged("User account is already active."));
-                }
-                if user.is_banned() && !lifts_ban {
-                    return Err(ApiError::conflict(
-                        "User account has been deactivated by an admin; reactivate it instead.",
-                    ));
-                }
-                diesel::update(users::table.find(user.id))
-                    .set((
-                        users::is_active.eq(true),
-                        users::deactivated_at.eq(None::<chrono::DateTime<chrono::Utc>>),
-                        users::deactivated_by.eq(None::<i32>),
-                        users::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
-                    .execute(conn)
-                    .await?;
-                let (before, after) = (json!({ "is_active": false }), json!({ "is_active": true }));
-                audit::record(conn, Some(admin_id), action, user.id, before, after).await?;
-                Ok(Outcome::changed(done, user.id))
+    conn.transaction::<String, ApiError, _>(|conn| {
+        async move {
+            let user = lock(conn, target).await?;
+            if user.is_active {
+                return Ok("User account is already active.".into());
             }
-            .scope_boxed()
-        })
-        .await?;
-    Ok(finish(state, outcome).await)
+            if user.is_banned() && !lifts_ban {
+                return Err(ApiError::conflict(
+                    "User account has been deactivated by an admin; reactivate it instead.",
+                ));
+            }
+            diesel::update(users::table.find(user.id))
+                .set((
+                    users::is_active.eq(true),
+                    users::deactivated_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+                    users::deactivated_by.eq(None::<i32>),
+                    users::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
+                .execute(conn)
+                .await?;
+            let (before, after) = (json!({ "is_active": false }), json!({ "is_active": true }));
+            audit::record(conn, Some(admin_id), action, user.id, before, after).await?;
+            auth::invalidate_user(state, user.id).await?;
+            Ok(done.into())
+        }
+        .scope_boxed()
+    })
+    .await
 }
 
 /// AD1: activates the account with this email.
@@ -126,36 +103,35 @@ pub async fn change_group(state: &AppState, admin: &AuthUser, change: &GroupChan
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
     let group_id = change.group_id;
-    let outcome = conn
-        .transaction::<Outcome, ApiError, _>(|conn| {
-            async move {
-                let user = lock(conn, Target::Email(&change.target)).await?;
-                if user.id == admin_id {
-                    return Err(ApiError::forbidden("Prevent changing the group of a user with the same ID as you."));
-                }
-                if user.group_id == group_id {
-                    return Ok(Outcome::unchanged(format!("User already belongs to group {group_id}.")));
-                }
-                let group = Group::from_id(group_id).ok_or_else(|| ApiError::bad_request("Invalid group ID."))?;
-                diesel::update(users::table.find(user.id))
-                    .set((users::group_id.eq(group.id()), users::updated_at.eq(diesel::dsl::now)))
-                    .execute(conn)
-                    .await?;
-                audit::record(
-                    conn,
-                    Some(admin_id),
-                    AuditAction::ChangeGroup,
-                    user.id,
-                    json!({ "group_id": user.group_id, "group": Group::from_id(user.group_id) }),
-                    json!({ "group_id": group.id(), "group": group }),
-                )
-                .await?;
-                Ok(Outcome::changed(format!("User group successfully changed to {group_id}."), user.id))
+    conn.transaction::<String, ApiError, _>(|conn| {
+        async move {
+            let user = lock(conn, Target::Email(&change.target)).await?;
+            if user.id == admin_id {
+                return Err(ApiError::forbidden("Prevent changing the group of a user with the same ID as you."));
             }
-            .scope_boxed()
-        })
-        .await?;
-    Ok(finish(state, outcome).await)
+            if user.group_id == group_id {
+                return Ok(format!("User already belongs to group {group_id}."));
+            }
+            let group = Group::from_id(group_id).ok_or_else(|| ApiError::bad_request("Invalid group ID."))?;
+            diesel::update(users::table.find(user.id))
+                .set((users::group_id.eq(group.id()), users::updated_at.eq(diesel::dsl::now)))
+                .execute(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(admin_id),
+                AuditAction::ChangeGroup,
+                user.id,
+                json!({ "group_id": user.group_id, "group": Group::from_id(user.group_id) }),
+                json!({ "group_id": group.id(), "group": group }),
+            )
+            .await?;
+            auth::invalidate_user(state, user.id).await?;
+            Ok(format!("User group successfully changed to {group_id}."))
+        }
+        .scope_boxed()
+    })
+    .await
 }
 
 /// Bans an account (active or not activated yet): it can no longer log in nor activate itself, its refresh tokens
@@ -164,60 +140,59 @@ pub async fn change_group(state: &AppState, admin: &AuthUser, change: &GroupChan
 pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
-    let outcome = conn
-        .transaction::<Outcome, ApiError, _>(|conn| {
-            async move {
-                let user = lock(conn, Target::Id(user_id)).await?;
-                if user.id == admin_id {
-                    return Err(ApiError::forbidden("You cannot deactivate your own account."));
-                }
-                if user.is_banned() {
-                    return Ok(Outcome::unchanged("User account is already inactive."));
-                }
-                diesel::update(users::table.find(user.id))
-                    .set((
-                        users::is_active.eq(false),
-                        users::deactivated_at.eq(diesel::dsl::now),
-                        users::deactivated_by.eq(Some(admin_id)),
-                        users::token_version.eq(users::token_version + 1),
-                        users::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                // Links already mailed must not undo the ban.
-                diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
-                    .execute(conn)
-                    .await?;
-                diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user.id)))
-                    .execute(conn)
-                    .await?;
-                let revoked = diesel::update(
-                    refresh_tokens::table
-                        .filter(refresh_tokens::user_id.eq(user.id))
-                        .filter(refresh_tokens::revoked_at.is_null()),
-                )
-                .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    conn.transaction::<String, ApiError, _>(|conn| {
+        async move {
+            let user = lock(conn, Target::Id(user_id)).await?;
+            if user.id == admin_id {
+                return Err(ApiError::forbidden("You cannot deactivate your own account."));
+            }
+            if user.is_banned() {
+                return Ok("User account is already inactive.".into());
+            }
+            diesel::update(users::table.find(user.id))
+                .set((
+                    users::is_active.eq(false),
+                    users::deactivated_at.eq(diesel::dsl::now),
+                    users::deactivated_by.eq(Some(admin_id)),
+                    users::token_version.eq(users::token_version + 1),
+                    users::updated_at.eq(diesel::dsl::now),
+                ))
                 .execute(conn)
                 .await?;
-                audit::record(
-                    conn,
-                    Some(admin_id),
-                    AuditAction::Deactivate,
-                    user.id,
-                    json!({ "is_active": user.is_active, "token_version": user.token_version }),
-                    json!({
-                        "is_active": false,
-                        "token_version": user.token_version + 1,
-                        "refresh_tokens_revoked": revoked,
-                    }),
-                )
+            // Links already mailed must not undo the ban.
+            diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
+                .execute(conn)
                 .await?;
-                Ok(Outcome::changed("User account deactivated successfully.", user.id))
-            }
-            .scope_boxed()
-        })
-        .await?;
-    Ok(finish(state, outcome).await)
+            diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user.id)))
+                .execute(conn)
+                .await?;
+            let revoked = diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::user_id.eq(user.id))
+                    .filter(refresh_tokens::revoked_at.is_null()),
+            )
+            .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+            .execute(conn)
+            .await?;
+            audit::record(
+                conn,
+                Some(admin_id),
+                AuditAction::Deactivate,
+                user.id,
+                json!({ "is_active": user.is_active, "token_version": user.token_version }),
+                json!({
+                    "is_active": false,
+                    "token_version": user.token_version + 1,
+                    "refresh_tokens_revoked": revoked,
+                }),
+            )
+            .await?;
+            auth::invalidate_user(state, user.id).await?;
+            Ok("User account deactivated successfully.".into())
+        }
+        .scope_boxed()
+    })
+    .await
 }
 
 /// Lifts a ban and activates the account by id (after a deactivation, or instead of the emailed link). Tokens
