@@ -32,6 +32,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         group_id -> Int4,
+        deactivated_at -> Nullable<Timestamptz>,
+        deactivated_by -> Nullable<Int4>,
     }
 }
 

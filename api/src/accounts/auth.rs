@@ -2,8 +2,16 @@
 //! signature and expiry, payload, user, active), plus our token-version check; [`RequireModerator`] and
 //! [`RequireAdmin`] add the role rules. Handlers never parse headers.
 //!
-//! Per request: one Redis round trip (`MGET` of the token's blacklist key and the user's cached auth record) and,
-//! only on a cache miss, one primary-key query.
+//! Per request: one Redis round trip (`MGET` of the token's blacklist key, the user's cached auth record and the
+//! token's session key) and, only on a cache miss, one primary-key query.
+//!
+//! Three revocation mechanisms, each for its scope, all answered by that one `MGET`:
+//! * one token: the blacklist key `bl:<digest>` (the access token presented at logout, for its remaining life);
+//! * one session: `sess:<sid>` (logout and refresh-token reuse). Every access token carries its session id, the
+//!   refresh family, so tokens minted earlier by refresh die with the session, not only the one presented;
+//! * every session of a user: the `token_version` in the auth record (password change or reset, deactivation).
+//!   It covers tokens without a `sid` too. It takes effect at once because the change invalidates the cached
+//!   record inside its own transaction (see [`invalidate_user`]), so no stale copy can outlive the commit.
 
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -14,14 +22,19 @@ use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use shared::db;
 use shared::schema::users;
+use uuid::Uuid;
 
 use super::models::Group;
 use super::tokens::{self, AccessClaims};
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// How long a user's auth record may be served from Redis; every change to it also deletes the cache entry.
+/// How long a user's auth record may be served from Redis; every change to it invalidates the cache entry.
 const USER_CACHE_SECS: u64 = 60;
+
+/// What an invalidated auth-record entry holds: not a record, so readers go to the database, and it blocks the
+/// `SET NX` of readers that loaded the record before the change committed.
+const STALE_RECORD: &str = "stale";
 
 /// What authorisation needs to know about a user.
 #[derive(Debug, Clone, Serialize, Deserialize, Queryable, Selectable)]
@@ -78,6 +91,10 @@ fn user_key(state: &AppState, user_id: i32) -> String {
     format!("{}user:{user_id}", state.config.redis.redis_key_prefix)
 }
 
+fn session_key(state: &AppState, sid: Uuid) -> String {
+    format!("{}sess:{sid}", state.config.redis.redis_key_prefix)
+}
+
 fn blacklist_unavailable() -> ApiError {
     ApiError::Unavailable("token blacklist".into())
 }
@@ -89,17 +106,24 @@ pub async fn authenticate(state: &AppState, raw: &str) -> Result<AuthUser, ApiEr
     let digest = tokens::digest(raw);
 
     let mut conn = state.cache.conn().await.map_err(|_| blacklist_unavailable())?;
-    let (blacklisted, cached): (Option<String>, Option<String>) = redis::cmd("MGET")
-        .arg(blacklist_key(state, &digest))
-        .arg(user_key(state, user_id))
-        .query_async(&mut conn)
-        .await
-        .map_err(|err| {
-            tracing::warn!(error = %err, "blacklist check failed");
-            blacklist_unavailable()
-        })?;
+    let mut mget = redis::cmd("MGET");
+    mget.arg(blacklist_key(state, &digest)).arg(user_key(state, user_id));
+    // Tokens minted before sessions were tracked have no `sid`; the other two mechanisms still apply to them.
+    if let Some(sid) = claims.sid {
+        mget.arg(session_key(state, sid));
+    }
+    let values: Vec<Option<String>> = mget.query_async(&mut conn).await.map_err(|err| {
+        tracing::warn!(error = %err, "blacklist check failed");
+        blacklist_unavailable()
+    })?;
+    let mut values = values.into_iter();
+    let (blacklisted, cached, session_ended) =
+        (values.next().flatten(), values.next().flatten(), values.next().flatten());
     if blacklisted.is_some() {
         return Err(ApiError::unauthorized("Token has been blacklisted"));
+    }
+    if session_ended.is_some() {
+        return Err(ApiError::unauthorized("Token has been revoked."));
     }
     let record = match cached.and_then(|json| serde_json::from_str::<AuthRecord>(&json).ok()) {
         Some(record) => record,
@@ -113,9 +137,11 @@ pub async fn authenticate(state: &AppState, raw: &str) -> Result<AuthUser, ApiEr
                 .optional()?
                 .ok_or_else(|| ApiError::not_found("User not found."))?;
             if let Ok(json) = serde_json::to_string(&record) {
-                let _: Result<(), _> = redis::cmd("SET")
+                // NX: a record read before a change committed must not replace that change's invalidation.
+                let _: Result<Option<String>, _> = redis::cmd("SET")
                     .arg(user_key(state, user_id))
                     .arg(json)
+                    .arg("NX")
                     .arg("EX")
                     .arg(USER_CACHE_SECS)
                     .query_async(&mut conn)
@@ -207,15 +233,41 @@ pub async fn blacklist(state: &AppState, token: &PresentedToken) -> Result<(), A
         .map_err(|_| blacklist_unavailable())
 }
 
-/// Drops a user's cached auth record after a change to it (activation, password, group, deactivation). Failure is
-/// logged: the record expires by itself within [`USER_CACHE_SECS`].
-pub async fn forget_user(state: &AppState, user_id: i32) {
-    match state.cache.conn().await {
-        Ok(mut conn) => {
-            if let Err(err) = redis::cmd("DEL").arg(user_key(state, user_id)).query_async::<()>(&mut conn).await {
-                tracing::warn!(user_id, error = %err, "could not drop the cached auth record");
-            }
-        }
-        Err(err) => tracing::warn!(user_id, error = %err, "could not drop the cached auth record"),
+/// Ends sessions: every access token carrying one of these session ids is refused from now on. A key lives as
+/// long as an access token can (all of the session's were issued before now), then nothing is left to refuse.
+pub async fn revoke_sessions(state: &AppState, sessions: &[Uuid]) -> Result<(), ApiError> {
+    let ttl = state.keys.access_lifetime.num_seconds();
+    if sessions.is_empty() || ttl <= 0 {
+        return Ok(());
     }
+    let mut pipe = redis::pipe();
+    for sid in sessions {
+        pipe.cmd("SET").arg(session_key(state, *sid)).arg("revoked").arg("EX").arg(ttl).ignore();
+    }
+    let mut conn = state.cache.conn().await.map_err(|_| blacklist_unavailable())?;
+    pipe.query_async::<()>(&mut conn).await.map_err(|err| {
+        tracing::warn!(error = %err, "could not revoke sessions");
+        blacklist_unavailable()
+    })
+}
+
+/// Invalidates a user's cached auth record; call it inside the transaction that changes the record (activation,
+/// password, group, ban), before the commit. The entry becomes a marker that readers skip and that their cache
+/// fills (`SET NX`) cannot overwrite for longer than any request may run, so a reader that loaded the old record
+/// before the commit can never cache it afterwards. A failure fails the change (503): it never commits with a
+/// stale cache entry left behind.
+pub async fn invalidate_user(state: &AppState, user_id: i32) -> Result<(), ApiError> {
+    let hold = USER_CACHE_SECS.max(state.config.http.request_timeout_secs + 1);
+    let mut conn = state.cache.conn().await.map_err(|_| ApiError::Unavailable("auth cache".into()))?;
+    redis::cmd("SET")
+        .arg(user_key(state, user_id))
+        .arg(STALE_RECORD)
+        .arg("EX")
+        .arg(hold)
+        .query_async::<()>(&mut conn)
+        .await
+        .map_err(|err| {
+            tracing::warn!(user_id, error = %err, "could not invalidate the cached auth record");
+            ApiError::Unavailable("auth cache".into())
+        })
 }

@@ -90,7 +90,7 @@ pub async fn login(
     Ok(Json(service::login(&state, ip, &input.email, input.password).await?))
 }
 
-/// Log out: revokes the session's refresh tokens and blacklists the presented access token.
+/// Log out: ends the session (its refresh tokens and every access token of it) and blacklists the presented token.
 #[utoipa::path(post, path = "/accounts/logout/", tag = "accounts", request_body = LogoutRequest, security(("bearer" = [])), responses(
     (status = 200, description = "`Logged out successfully.`", body = MessageResponse),
     (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),

@@ -49,4 +49,13 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub group_id: i32,
+    /// Set while an admin's ban (deactivation) holds; the account is then inactive and cannot activate itself.
+    pub deactivated_at: Option<DateTime<Utc>>,
+    pub deactivated_by: Option<i32>,
+}
+
+impl User {
+    pub fn is_banned(&self) -> bool {
+        self.deactivated_at.is_some()
+    }
 }

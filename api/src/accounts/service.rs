@@ -85,15 +85,16 @@ pub async fn register(
     Ok(id)
 }
 
-/// Replaces the activation token of an existing inactive user and queues a new email; does nothing otherwise, so
-/// the answer is the same for every address. Past the account's mail limit it does nothing either.
+/// Replaces the activation token of an existing account that is not activated yet and queues a new email; does
+/// nothing otherwise (unknown, active or banned), so the answer is the same for every address. Past the account's
+/// mail limit it does nothing either.
 pub async fn resend_activation(state: &AppState, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
     if rate_limit::attempt(state, Attempt::ResendActivation, ip, Some(email.as_str())).await? == Allowance::Suppress {
         return Ok(());
     }
     let mut conn = db::conn(&state.pool).await?;
     let Some(user) = find_user(&mut conn, email).await? else { return Ok(()) };
-    if user.is_active {
+    if user.is_active || user.is_banned() {
         return Ok(());
     }
     let token = tokens::new_opaque_token();
@@ -126,40 +127,40 @@ pub async fn resend_activation(state: &AppState, ip: ClientIp, email: &Email) ->
     Ok(())
 }
 
-/// Activates the account whose unexpired token matches; the token is single use.
+/// Activates the account whose unexpired token matches; the token is single use. A banned account's tokens are
+/// deleted by the ban, and refused here as well whatever their age.
 pub async fn activate(state: &AppState, email: &Email, token: &str) -> Result<(), ApiError> {
     let invalid = || ApiError::bad_request("Invalid or expired token");
     let digest = tokens::digest(token);
     let mut conn = db::conn(&state.pool).await?;
-    let user_id = conn
-        .transaction::<i32, ApiError, _>(|conn| {
-            async move {
-                let user_id: i32 = activation_tokens::table
-                    .inner_join(users::table)
-                    .filter(users::email.eq(email.as_str()))
-                    .filter(activation_tokens::token_hash.eq(&digest))
-                    .filter(activation_tokens::expires_at.gt(Utc::now()))
-                    .select(users::id)
-                    .for_update()
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(invalid)?;
-                diesel::update(users::table.find(user_id))
-                    .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
-                    .execute(conn)
-                    .await?;
-                diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user_id)))
-                    .execute(conn)
-                    .await?;
-                outbox::enqueue(conn, &email_job(EmailKind::ActivationConfirmation, email.as_str(), json!({}))).await?;
-                Ok(user_id)
-            }
-            .scope_boxed()
-        })
-        .await?;
+    conn.transaction::<(), ApiError, _>(|conn| {
+        async move {
+            let user_id: i32 = activation_tokens::table
+                .inner_join(users::table)
+                .filter(users::email.eq(email.as_str()))
+                .filter(users::deactivated_at.is_null())
+                .filter(activation_tokens::token_hash.eq(&digest))
+                .filter(activation_tokens::expires_at.gt(Utc::now()))
+                .select(users::id)
+                .for_update()
+                .first(conn)
+                .await
+                .optional()?
+                .ok_or_else(invalid)?;
+            diesel::update(users::table.find(user_id))
+                .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
+                .execute(conn)
+                .await?;
+            diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user_id)))
+                .execute(conn)
+                .await?;
+            outbox::enqueue(conn, &email_job(EmailKind::ActivationConfirmation, email.as_str(), json!({}))).await?;
+            auth::invalidate_user(state, user_id).await
+        }
+        .scope_boxed()
+    })
+    .await?;
     state.relay.notify();
-    auth::forget_user(state, user_id).await;
     Ok(())
 }
 
@@ -172,7 +173,8 @@ async fn issue_session(
 ) -> Result<TokenPair, ApiError> {
     let now = Utc::now();
     let refresh_token = state.keys.issue_refresh(user.id, family, now).map_err(ApiError::internal)?;
-    let access_token = state.keys.issue_access(user.id, user.token_version, now).map_err(ApiError::internal)?;
+    // The family is the session: every access token of it carries the family's id as `sid`.
+    let access_token = state.keys.issue_access(user.id, user.token_version, family, now).map_err(ApiError::internal)?;
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::token_hash.eq(tokens::digest(&refresh_token)),
@@ -203,6 +205,8 @@ pub async fn login(state: &AppState, ip: ClientIp, email: &Email, password: Stri
     }
     // The password is right even for an inactive account: no guess to count.
     guard.succeeded().await;
+    // A banned account answers as one not activated yet (the contract's only 403 here); it is told apart from
+    // a wrong password only after the password matched.
     if !user.is_active {
         return Err(ApiError::forbidden("Your account is not activated"));
     }
@@ -223,7 +227,8 @@ struct RefreshRow {
 
 enum RefreshOutcome {
     Rotated(TokenPair),
-    Reused,
+    /// A spent token came back: the session (family) it belongs to is revoked.
+    Reused(Uuid),
     Expired,
 }
 
@@ -250,8 +255,8 @@ pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&Auth
                     .optional()?
                     .ok_or_else(|| ApiError::not_found("Refresh token not found."))?;
                 if row.rotated_at.is_some() || row.revoked_at.is_some() {
-                    revoke_family(conn, row.family_id).await?;
-                    return Ok(RefreshOutcome::Reused);
+                    revoke_families(conn, &[row.family_id]).await?;
+                    return Ok(RefreshOutcome::Reused(row.family_id));
                 }
                 if row.expires_at < Utc::now() {
                     diesel::delete(refresh_tokens::table.find(row.id)).execute(conn).await?;
@@ -278,45 +283,60 @@ pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&Auth
         .await?;
     match outcome {
         RefreshOutcome::Rotated(pair) => Ok(pair),
-        RefreshOutcome::Reused => {
+        RefreshOutcome::Reused(family) => {
             tracing::warn!(user_id, "refresh token reused; session family revoked");
             metrics::counter!("refresh_token_reuse_total").increment(1);
+            // Whoever holds the leaked token (or its victim) may hold access tokens of the session too. Should
+            // Redis fail, the answer is 503 and presenting the token again retries: the family stays revoked.
+            auth::revoke_sessions(state, &[family]).await?;
             Err(ApiError::unauthorized("Refresh token has been revoked."))
         }
         RefreshOutcome::Expired => Err(ApiError::unauthorized("Refresh token expired.")),
     }
 }
 
-/// Revokes every live refresh token of one login session.
-async fn revoke_family(conn: &mut AsyncPgConnection, family: Uuid) -> Result<usize, DieselError> {
+/// Revokes every live refresh token of these login sessions.
+async fn revoke_families(conn: &mut AsyncPgConnection, families: &[Uuid]) -> Result<usize, DieselError> {
     diesel::update(
-        refresh_tokens::table.filter(refresh_tokens::family_id.eq(family)).filter(refresh_tokens::revoked_at.is_null()),
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq_any(families))
+            .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
     .execute(conn)
     .await
 }
 
-/// Ends the caller's session: revokes the refresh token's family (only if it is the caller's) and blacklists the
-/// presented access token for the rest of its life.
+/// Ends the caller's session: the access token's session (`sid`) and the refresh token's family (only if it is the
+/// caller's; normally the same session) are revoked, in the database for refreshing and in Redis for every access
+/// token of them, and the presented access token is blacklisted for the rest of its life (the one mechanism
+/// that also covers a token issued before sessions were tracked, which has no `sid`).
 pub async fn logout(state: &AppState, caller: &AuthUser, refresh_token: &str) -> Result<(), ApiError> {
+    let mut sessions: Vec<Uuid> = caller.token.claims.sid.into_iter().collect();
     if let Ok(claims) = state.keys.decode_refresh(refresh_token)
         && claims.user_id == Some(caller.id)
+        && !sessions.contains(&claims.fam)
     {
-        // The token is signed by us and names the caller, so its family is the caller's session.
-        let mut conn = db::conn(&state.pool).await?;
-        revoke_family(&mut conn, claims.fam).await?;
+        // The token is signed by us and names the caller, so its family is one of the caller's sessions.
+        sessions.push(claims.fam);
     }
-    auth::blacklist(state, &caller.token).await.map_err(|err| match err {
+    if !sessions.is_empty() {
+        let mut conn = db::conn(&state.pool).await?;
+        revoke_families(&mut conn, &sessions).await?;
+    }
+    let failed = |err| match err {
         ApiError::Unavailable(_) => {
             ApiError::status(axum::http::StatusCode::SERVICE_UNAVAILABLE, "Failed to logout. Try again.")
         }
         other => other,
-    })
+    };
+    auth::revoke_sessions(state, &sessions).await.map_err(failed)?;
+    auth::blacklist(state, &caller.token).await.map_err(failed)
 }
 
-/// Bumps the user's token version (every access token issued so far stops working) and revokes every refresh
-/// token: after a password change or reset, no old session survives.
+/// Bumps the user's token version (every access token issued so far stops working, whatever its session) and
+/// revokes every refresh token: after a password change or reset, no old session survives. The caller
+/// invalidates the cached auth record in the same transaction, so the new version applies at the next request.
 async fn end_all_sessions(conn: &mut AsyncPgConnection, user_id: i32) -> Result<(), DieselError> {
     diesel::update(users::table.find(user_id))
         .set((users::token_version.eq(users::token_version + 1), users::updated_at.eq(diesel::dsl::now)))
@@ -360,17 +380,16 @@ pub async fn change_password(
         async move {
             diesel::update(users::table.find(user_id)).set(users::hashed_password.eq(&new_hash)).execute(conn).await?;
             end_all_sessions(conn, user_id).await?;
-            Ok(())
+            auth::invalidate_user(state, user_id).await
         }
         .scope_boxed()
     })
-    .await?;
-    auth::forget_user(state, caller.id).await;
-    Ok(())
+    .await
 }
 
-/// For an existing active account: replaces its reset token and queues the reset email. Silent otherwise, and past
-/// the account's mail limit (the pending token then stays valid).
+/// For an existing active account: replaces its reset token and queues the reset email. Silent otherwise (a banned
+/// account is never active: a CHECK constraint ties the two), and past the account's mail limit (the pending token
+/// then stays valid).
 pub async fn request_password_reset(state: &AppState, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
     if rate_limit::attempt(state, Attempt::PasswordReset, ip, Some(email.as_str())).await? == Allowance::Suppress {
         return Ok(());
@@ -474,6 +493,7 @@ pub async fn complete_password_reset(
                     .await?;
                 end_all_sessions(conn, user.id).await?;
                 outbox::enqueue(conn, &email_job(EmailKind::PasswordResetCompletion, &user.email, json!({}))).await?;
+                auth::invalidate_user(state, user.id).await?;
                 Ok(true)
             }
             .scope_boxed()
@@ -483,6 +503,5 @@ pub async fn complete_password_reset(
         return Err(invalid());
     }
     state.relay.notify();
-    auth::forget_user(state, user.id).await;
     Ok(())
 }

@@ -13,8 +13,9 @@ use sha2::{Digest, Sha256};
 use shared::config::AuthSettings;
 use uuid::Uuid;
 
-/// Claims of an access token. `user_id` and `exp` are the original's; `iat`, `jti` and `ver` are ours (`ver` is the
-/// user's token version: bumping it revokes every access token issued before).
+/// Claims of an access token. `user_id` and `exp` are the original's; `iat`, `jti`, `ver` and `sid` are ours (`ver`
+/// is the user's token version: bumping it revokes every access token issued before; `sid` is the session, the
+/// refresh family the token was issued in: ending the session revokes all of its access tokens).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub user_id: Option<i32>,
@@ -25,6 +26,9 @@ pub struct AccessClaims {
     pub jti: String,
     #[serde(default)]
     pub ver: i32,
+    /// Absent from tokens issued before sessions were tracked; those stay valid until they expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 /// Claims of a refresh token; `fam` ties the rotations of one login session together.
@@ -97,6 +101,7 @@ impl TokenKeys {
         &self,
         user_id: i32,
         version: i32,
+        session: Uuid,
         now: DateTime<Utc>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let claims = AccessClaims {
@@ -105,6 +110,7 @@ impl TokenKeys {
             iat: now.timestamp(),
             jti: Uuid::new_v4().simple().to_string(),
             ver: version,
+            sid: Some(session),
         };
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.access_encoding)
     }
@@ -178,11 +184,20 @@ mod tests {
     fn access_tokens_round_trip_and_are_unique() {
         let keys = keys();
         let now = Utc::now();
-        let a = keys.issue_access(7, 3, now).unwrap();
-        let b = keys.issue_access(7, 3, now).unwrap();
+        let session = Uuid::new_v4();
+        let a = keys.issue_access(7, 3, session, now).unwrap();
+        let b = keys.issue_access(7, 3, session, now).unwrap();
         assert_ne!(a, b, "a jti makes tokens of the same second differ");
         let claims = keys.decode_access(&a).unwrap();
-        assert_eq!((claims.user_id, claims.ver), (Some(7), 3));
+        assert_eq!((claims.user_id, claims.ver, claims.sid), (Some(7), 3, Some(session)));
+    }
+
+    #[test]
+    fn access_tokens_from_before_sessions_decode_without_a_session() {
+        let keys = keys();
+        let legacy = forge(Algorithm::HS256, serde_json::json!({"user_id": 7, "exp": Utc::now().timestamp() + 60}));
+        let claims = keys.decode_access(&legacy).unwrap();
+        assert_eq!((claims.user_id, claims.ver, claims.sid), (Some(7), 0, None));
     }
 
     #[test]
@@ -194,9 +209,37 @@ mod tests {
             TokenError::Invalid,
             "refresh secret is not the access secret"
         );
-        let old = keys.issue_access(1, 0, Utc::now() - Duration::hours(2)).unwrap();
+        let old = keys.issue_access(1, 0, Uuid::new_v4(), Utc::now() - Duration::hours(2)).unwrap();
         assert_eq!(keys.decode_access(&old).unwrap_err(), TokenError::Expired);
         assert_eq!(keys.decode_access("not.a.jwt").unwrap_err(), TokenError::Invalid);
+    }
+
+    /// Signs arbitrary claims with the access secret, under any algorithm.
+    fn forge(algorithm: Algorithm, claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret("a".repeat(32).as_bytes()))
+            .unwrap()
+    }
+
+    #[test]
+    fn validation_has_no_leeway_requires_exp_and_accepts_only_the_configured_algorithm() {
+        let keys = keys();
+        let now = Utc::now().timestamp();
+        let valid = forge(Algorithm::HS256, serde_json::json!({"user_id": 1, "exp": now + 60}));
+        assert_eq!(keys.decode_access(&valid).unwrap().user_id, Some(1));
+        let just_expired = forge(Algorithm::HS256, serde_json::json!({"user_id": 1, "exp": now - 1}));
+        assert_eq!(keys.decode_access(&just_expired).unwrap_err(), TokenError::Expired, "no leeway");
+        let no_exp = forge(Algorithm::HS256, serde_json::json!({"user_id": 1}));
+        assert_eq!(keys.decode_access(&no_exp).unwrap_err(), TokenError::Invalid, "exp is required");
+        let text_exp = forge(Algorithm::HS256, serde_json::json!({"user_id": 1, "exp": (now + 60).to_string()}));
+        assert_eq!(keys.decode_access(&text_exp).unwrap_err(), TokenError::Invalid, "exp must be a number");
+        let other_algorithm = forge(Algorithm::HS512, serde_json::json!({"user_id": 1, "exp": now + 60}));
+        assert_eq!(keys.decode_access(&other_algorithm).unwrap_err(), TokenError::Invalid, "only HS256");
+        let unsigned = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            URL_SAFE_NO_PAD.encode(format!(r#"{{"user_id":1,"exp":{}}}"#, now + 60))
+        );
+        assert_eq!(keys.decode_access(&unsigned).unwrap_err(), TokenError::Invalid, "alg none");
     }
 
     #[test]

@@ -48,8 +48,16 @@ pub async fn find_user(conn: &mut AsyncPgConnection, email: &Email) -> Result<Op
     Ok(users::table.filter(users::email.eq(email.as_str())).select(User::as_select()).first(conn).await.optional()?)
 }
 
-/// Makes `user` an active admin.
+/// Makes `user` an active admin. A banned account is refused: only an admin's reactivation lifts a ban, and an
+/// operator who needs an admin can create one under another address.
 pub async fn promote(conn: &mut AsyncPgConnection, user: &User) -> Result<AdminOutcome, ApiError> {
+    if user.is_banned() {
+        return Err(ApiError::conflict(format!(
+            "user id {} was deactivated by an admin; an admin must reactivate it (POST /admin/users/{}/reactivate/) \
+             before it can be promoted",
+            user.id, user.id
+        )));
+    }
     if user.group_id == Group::Admin.id() && user.is_active {
         return Ok(AdminOutcome::AlreadyAdmin { id: user.id });
     }

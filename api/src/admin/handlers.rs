@@ -14,7 +14,7 @@ use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::profiles::types::UserIdPath;
 use crate::state::AppState;
 
-/// Activate an account by email (no email is sent).
+/// Activate an account by email (no email is sent). A banned account is refused: only reactivation lifts a ban.
 #[utoipa::path(post, path = "/admin/accounts/activate/", tag = "admin", request_body = ActivateRequest,
     security(("bearer" = [])),
     responses(
@@ -22,6 +22,7 @@ use crate::state::AppState;
         (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given email {email} not found.`", body = ErrorBody),
+        (status = 409, description = "`User account has been deactivated by an admin; reactivate it instead.`", body = ErrorBody),
         (status = 422, description = "Invalid email or body", body = ValidationErrorBody),
     )
 )]
@@ -94,7 +95,8 @@ pub async fn get_user(
     Ok(Json(service::get_user(&state, user_id).await?))
 }
 
-/// Deactivate an account: its refresh tokens are revoked and its access tokens stop working at their next use.
+/// Ban an account (active or not activated yet): its refresh tokens are revoked, its activation and reset links
+/// die, its access tokens stop working at their next use, and it cannot activate itself until reactivated.
 #[utoipa::path(post, path = "/admin/users/{user_id}/deactivate/", tag = "admin",
     params(("user_id" = i32, Path, description = "The user's id")),
     security(("bearer" = [])),
@@ -114,7 +116,7 @@ pub async fn deactivate(
     Ok(Json(MessageResponse::new(service::deactivate(&state, &admin, user_id).await?)))
 }
 
-/// Activate an account by id; the user logs in again.
+/// Lift a ban and activate the account by id; the user logs in again.
 #[utoipa::path(post, path = "/admin/users/{user_id}/reactivate/", tag = "admin",
     params(("user_id" = i32, Path, description = "The user's id")),
     security(("bearer" = [])),

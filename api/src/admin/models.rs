@@ -12,6 +12,7 @@ pub struct UserListRow {
     pub email: String,
     pub group_id: i32,
     pub is_active: bool,
+    pub deactivated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub profile: Option<ProfileBits>,
 }

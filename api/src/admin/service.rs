@@ -1,13 +1,13 @@
 //! The account administration use cases, free of HTTP. Each change locks the target row, applies the contract's
-//! checks in order, and writes its audit entry in the same transaction; cached auth records are dropped after the
-//! commit so the change applies from the target's next request.
+//! checks in order, writes its audit entry and invalidates the target's cached auth record in the same
+//! transaction, so the change applies from the target's next request.
 
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use shared::db;
-use shared::schema::{activation_tokens, admin_audit_log, refresh_tokens, user_profiles, users};
+use shared::schema::{activation_tokens, admin_audit_log, password_reset_tokens, refresh_tokens, user_profiles, users};
 
 use super::audit::{self, AuditAction};
 use super::models::{AuditRow, UserListRow};
@@ -19,28 +19,6 @@ use crate::pagination::Page;
 use crate::profiles::models::Profile;
 use crate::profiles::types::{ProfileResponse, avatar_urls};
 use crate::state::AppState;
-
-/// A change's answer, and the user whose cached auth record it invalidates (none when nothing changed).
-struct Outcome {
-    message: String,
-    changed: Option<i32>,
-}
-
-impl Outcome {
-    fn changed(message: impl Into<String>, user_id: i32) -> Self {
-        Self { message: message.into(), changed: Some(user_id) }
-    }
-    fn unchanged(message: impl Into<String>) -> Self {
-        Self { message: message.into(), changed: None }
-    }
-}
-
-async fn finish(state: &AppState, outcome: Outcome) -> String {
-    if let Some(user_id) = outcome.changed {
-        auth::forget_user(state, user_id).await;
-    }
-    outcome.message
-}
 
 /// How an endpoint names its target account.
 #[derive(Clone, Copy)]
@@ -67,7 +45,9 @@ fn user_not_found() -> ApiError {
     ApiError::not_found("User with given ID was not found.")
 }
 
-/// Activates an account and drops its pending activation tokens; no email is sent (as in the original).
+/// Activates an account and drops its pending activation tokens; no email is sent (as in the original). Only
+/// [`AuditAction::Reactivate`] lifts a ban: activation by email refuses a banned account, so a ban never ends
+/// as a side effect of the contract's activation endpoint.
 async fn activate_target(
     state: &AppState,
     admin: &AuthUser,
@@ -77,28 +57,38 @@ async fn activate_target(
 ) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
-    let outcome = conn
-        .transaction::<Outcome, ApiError, _>(|conn| {
-            async move {
-                let user = lock(conn, target).await?;
-                if user.is_active {
-                    return Ok(Outcome::unchanged("User account is already active."));
-                }
-                diesel::update(users::table.find(user.id))
-                    .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
-                    .execute(conn)
-                    .await?;
-                diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
-                    .execute(conn)
-                    .await?;
-                let (before, after) = (json!({ "is_active": false }), json!({ "is_active": true }));
-                audit::record(conn, Some(admin_id), action, user.id, before, after).await?;
-                Ok(Outcome::changed(done, user.id))
+    let lifts_ban = action == AuditAction::Reactivate;
+    conn.transaction::<String, ApiError, _>(|conn| {
+        async move {
+            let user = lock(conn, target).await?;
+            if user.is_active {
+                return Ok("User account is already active.".into());
             }
-            .scope_boxed()
-        })
-        .await?;
-    Ok(finish(state, outcome).await)
+            if user.is_banned() && !lifts_ban {
+                return Err(ApiError::conflict(
+                    "User account has been deactivated by an admin; reactivate it instead.",
+                ));
+            }
+            diesel::update(users::table.find(user.id))
+                .set((
+                    users::is_active.eq(true),
+                    users::deactivated_at.eq(None::<chrono::DateTime<chrono::Utc>>),
+                    users::deactivated_by.eq(None::<i32>),
+                    users::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+            diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
+                .execute(conn)
+                .await?;
+            let (before, after) = (json!({ "is_active": false }), json!({ "is_active": true }));
+            audit::record(conn, Some(admin_id), action, user.id, before, after).await?;
+            auth::invalidate_user(state, user.id).await?;
+            Ok(done.into())
+        }
+        .scope_boxed()
+    })
+    .await
 }
 
 /// AD1: activates the account with this email.
@@ -113,92 +103,100 @@ pub async fn change_group(state: &AppState, admin: &AuthUser, change: &GroupChan
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
     let group_id = change.group_id;
-    let outcome = conn
-        .transaction::<Outcome, ApiError, _>(|conn| {
-            async move {
-                let user = lock(conn, Target::Email(&change.target)).await?;
-                if user.id == admin_id {
-                    return Err(ApiError::forbidden("Prevent changing the group of a user with the same ID as you."));
-                }
-                if user.group_id == group_id {
-                    return Ok(Outcome::unchanged(format!("User already belongs to group {group_id}.")));
-                }
-                let group = Group::from_id(group_id).ok_or_else(|| ApiError::bad_request("Invalid group ID."))?;
-                diesel::update(users::table.find(user.id))
-                    .set((users::group_id.eq(group.id()), users::updated_at.eq(diesel::dsl::now)))
-                    .execute(conn)
-                    .await?;
-                audit::record(
-                    conn,
-                    Some(admin_id),
-                    AuditAction::ChangeGroup,
-                    user.id,
-                    json!({ "group_id": user.group_id, "group": Group::from_id(user.group_id) }),
-                    json!({ "group_id": group.id(), "group": group }),
-                )
-                .await?;
-                Ok(Outcome::changed(format!("User group successfully changed to {group_id}."), user.id))
+    conn.transaction::<String, ApiError, _>(|conn| {
+        async move {
+            let user = lock(conn, Target::Email(&change.target)).await?;
+            if user.id == admin_id {
+                return Err(ApiError::forbidden("Prevent changing the group of a user with the same ID as you."));
             }
-            .scope_boxed()
-        })
-        .await?;
-    Ok(finish(state, outcome).await)
+            if user.group_id == group_id {
+                return Ok(format!("User already belongs to group {group_id}."));
+            }
+            let group = Group::from_id(group_id).ok_or_else(|| ApiError::bad_request("Invalid group ID."))?;
+            diesel::update(users::table.find(user.id))
+                .set((users::group_id.eq(group.id()), users::updated_at.eq(diesel::dsl::now)))
+                .execute(conn)
+                .await?;
+            audit::record(
+                conn,
+                Some(admin_id),
+                AuditAction::ChangeGroup,
+                user.id,
+                json!({ "group_id": user.group_id, "group": Group::from_id(user.group_id) }),
+                json!({ "group_id": group.id(), "group": group }),
+            )
+            .await?;
+            auth::invalidate_user(state, user.id).await?;
+            Ok(format!("User group successfully changed to {group_id}."))
+        }
+        .scope_boxed()
+    })
+    .await
 }
 
-/// Deactivates an account: it can no longer log in, its refresh tokens are revoked and the token version moves
-/// on, so every access token already issued fails at its next use.
+/// Bans an account (active or not activated yet): it can no longer log in nor activate itself, its refresh tokens
+/// are revoked, its activation and reset tokens deleted, and the token version moves on, so every access token
+/// already issued fails at its next use. Only [`reactivate`] lifts the ban.
 pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
-    let outcome = conn
-        .transaction::<Outcome, ApiError, _>(|conn| {
-            async move {
-                let user = lock(conn, Target::Id(user_id)).await?;
-                if user.id == admin_id {
-                    return Err(ApiError::forbidden("You cannot deactivate your own account."));
-                }
-                if !user.is_active {
-                    return Ok(Outcome::unchanged("User account is already inactive."));
-                }
-                diesel::update(users::table.find(user.id))
-                    .set((
-                        users::is_active.eq(false),
-                        users::token_version.eq(users::token_version + 1),
-                        users::updated_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                let revoked = diesel::update(
-                    refresh_tokens::table
-                        .filter(refresh_tokens::user_id.eq(user.id))
-                        .filter(refresh_tokens::revoked_at.is_null()),
-                )
-                .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    conn.transaction::<String, ApiError, _>(|conn| {
+        async move {
+            let user = lock(conn, Target::Id(user_id)).await?;
+            if user.id == admin_id {
+                return Err(ApiError::forbidden("You cannot deactivate your own account."));
+            }
+            if user.is_banned() {
+                return Ok("User account is already inactive.".into());
+            }
+            diesel::update(users::table.find(user.id))
+                .set((
+                    users::is_active.eq(false),
+                    users::deactivated_at.eq(diesel::dsl::now),
+                    users::deactivated_by.eq(Some(admin_id)),
+                    users::token_version.eq(users::token_version + 1),
+                    users::updated_at.eq(diesel::dsl::now),
+                ))
                 .execute(conn)
                 .await?;
-                audit::record(
-                    conn,
-                    Some(admin_id),
-                    AuditAction::Deactivate,
-                    user.id,
-                    json!({ "is_active": true, "token_version": user.token_version }),
-                    json!({
-                        "is_active": false,
-                        "token_version": user.token_version + 1,
-                        "refresh_tokens_revoked": revoked,
-                    }),
-                )
+            // Links already mailed must not undo the ban.
+            diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user.id)))
+                .execute(conn)
                 .await?;
-                Ok(Outcome::changed("User account deactivated successfully.", user.id))
-            }
-            .scope_boxed()
-        })
-        .await?;
-    Ok(finish(state, outcome).await)
+            diesel::delete(password_reset_tokens::table.filter(password_reset_tokens::user_id.eq(user.id)))
+                .execute(conn)
+                .await?;
+            let revoked = diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::user_id.eq(user.id))
+                    .filter(refresh_tokens::revoked_at.is_null()),
+            )
+            .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+            .execute(conn)
+            .await?;
+            audit::record(
+                conn,
+                Some(admin_id),
+                AuditAction::Deactivate,
+                user.id,
+                json!({ "is_active": user.is_active, "token_version": user.token_version }),
+                json!({
+                    "is_active": false,
+                    "token_version": user.token_version + 1,
+                    "refresh_tokens_revoked": revoked,
+                }),
+            )
+            .await?;
+            auth::invalidate_user(state, user.id).await?;
+            Ok("User account deactivated successfully.".into())
+        }
+        .scope_boxed()
+    })
+    .await
 }
 
-/// Activates an account by id (after a deactivation, or instead of the emailed link). Tokens revoked by the
-/// deactivation stay revoked: the user logs in again.
+/// Lifts a ban and activates the account by id (after a deactivation, or instead of the emailed link). Tokens
+/// revoked by the deactivation stay revoked: the user logs in again.
 pub async fn reactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Result<String, ApiError> {
     let done = "User account reactivated successfully.";
     activate_target(state, admin, Target::Id(user_id), AuditAction::Reactivate, done).await
@@ -263,6 +261,7 @@ pub async fn list_users(
             users::email,
             users::group_id,
             users::is_active,
+            users::deactivated_at,
             users::created_at,
             (user_profiles::id, user_profiles::first_name, user_profiles::last_name, user_profiles::avatar).nullable(),
         ))
@@ -279,6 +278,7 @@ pub async fn list_users(
             group: Group::from_id(row.group_id).unwrap_or(Group::User),
             group_id: row.group_id,
             is_active: row.is_active,
+            deactivated_at: row.deactivated_at,
             created_at: row.created_at,
             profile: row.profile.map(|profile| {
                 let (avatar, avatar_thumbnail) = avatar_urls(storage, profile.avatar.as_deref());
@@ -310,6 +310,8 @@ pub async fn get_user(state: &AppState, user_id: i32) -> Result<AdminUserDetail,
         group: Group::from_id(user.group_id).unwrap_or(Group::User),
         group_id: user.group_id,
         is_active: user.is_active,
+        deactivated_at: user.deactivated_at,
+        deactivated_by: user.deactivated_by,
         created_at: user.created_at,
         updated_at: user.updated_at,
         profile: profile.map(|profile| ProfileResponse::new(profile, state.storage.as_ref())),

@@ -206,6 +206,8 @@ pub struct AdminUserItem {
     /// The contract's id of `group` (1 admin, 2 user, 3 moderator).
     pub group_id: i32,
     pub is_active: bool,
+    /// When an admin banned the account; `null` unless the ban holds.
+    pub deactivated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     /// `null` when the user has no profile.
     pub profile: Option<ProfileSummary>,
@@ -225,6 +227,10 @@ pub struct AdminUserDetail {
     pub group: Group,
     pub group_id: i32,
     pub is_active: bool,
+    /// When an admin banned the account; `null` unless the ban holds.
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// The admin who banned it (`null` also once that admin's account is gone).
+    pub deactivated_by: Option<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// `null` when the user has no profile.

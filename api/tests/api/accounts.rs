@@ -183,6 +183,34 @@ async fn activate_checks_token_email_and_expiry_and_is_single_use() {
 }
 
 #[tokio::test]
+async fn a_change_that_cannot_invalidate_the_cached_auth_record_does_not_commit() {
+    let app = TestApp::spawn().await;
+    let id = app.create_user("nocache@example.com", PASSWORD, 2, false).await;
+    let token = activation_token(&app, id).await;
+    // The same database, but Redis is unreachable.
+    let mut config = app.config.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    config.redis.redis_port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let broken = api::build(config).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(api::serve(broken, listener, shutdown.clone()));
+    let link = format!("http://{address}/accounts/activate/?email=nocache@example.com&token={token}");
+    let (status, body) = json(app.client.get(link).send().await.unwrap()).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("auth cache"), "{body}");
+    let mut conn = app.conn().await;
+    let active: bool = users::table.find(id).select(users::is_active).first(&mut conn).await.unwrap();
+    assert!(!active, "rolled back");
+    let (status, _) =
+        json(app.get(&format!("/accounts/activate/?email=nocache@example.com&token={token}")).await).await;
+    assert_eq!(status, 200, "the token was not spent");
+    shutdown.cancel();
+}
+
+#[tokio::test]
 async fn login_errors_follow_the_contract() {
     let app = TestApp::spawn().await;
     app.create_user("in@example.com", PASSWORD, 2, false).await;
@@ -238,10 +266,10 @@ async fn authorization_header_errors_follow_the_contract_order() {
     let (status, body) = json(call(Some("Bearer not.a.jwt".into())).await.unwrap()).await;
     assert_eq!((status, body["detail"].as_str()), (401, Some("Invalid token")));
     let keys = api::accounts::tokens::TokenKeys::new(&crate::support::auth_settings());
-    let expired = keys.issue_access(id, 0, Utc::now() - chrono::Duration::hours(2)).unwrap();
+    let expired = keys.issue_access(id, 0, uuid::Uuid::new_v4(), Utc::now() - chrono::Duration::hours(2)).unwrap();
     let (status, body) = json(call(Some(format!("Bearer {expired}"))).await.unwrap()).await;
     assert_eq!((status, body["detail"].as_str()), (401, Some("Token has expired")));
-    let ghost = keys.issue_access(999_999, 0, Utc::now()).unwrap();
+    let ghost = keys.issue_access(999_999, 0, uuid::Uuid::new_v4(), Utc::now()).unwrap();
     let (status, body) = json(call(Some(format!("bearer {ghost}"))).await.unwrap()).await;
     assert_eq!((status, body["detail"].as_str()), (404, Some("User not found.")), "scheme is case-insensitive");
     let (status, body) = json(call(Some(format!("Bearer {token}"))).await.unwrap()).await;
@@ -249,7 +277,7 @@ async fn authorization_header_errors_follow_the_contract_order() {
 
     let mut conn = app.conn().await;
     diesel::update(users::table.find(id)).set(users::is_active.eq(false)).execute(&mut conn).await.unwrap();
-    api::accounts::auth::forget_user(&test_state(&app), id).await;
+    api::accounts::auth::invalidate_user(&test_state(&app), id).await.unwrap();
     let (status, body) = json(call(Some(format!("Bearer {token}"))).await.unwrap()).await;
     assert_eq!((status, body["detail"].as_str()), (403, Some("Inactive user.")));
 }
@@ -295,7 +323,7 @@ async fn refresh_errors_follow_the_contract() {
     let unknown = keys.issue_refresh(alice, uuid::Uuid::new_v4(), Utc::now()).unwrap();
     let (status, body) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": unknown})).await).await;
     assert_eq!((status, body["detail"].as_str()), (404, Some("Refresh token not found.")));
-    let access_as_refresh = keys.issue_access(alice, 0, Utc::now()).unwrap();
+    let access_as_refresh = keys.issue_access(alice, 0, uuid::Uuid::new_v4(), Utc::now()).unwrap();
     let (status, _) =
         json(app.post_json("/accounts/refresh/", json!({"refresh_token": access_as_refresh})).await).await;
     assert_eq!(status, 401, "an access token is not a refresh token");
@@ -332,6 +360,155 @@ async fn logout_blacklists_the_access_token_and_ends_the_session() {
     assert_eq!(status, 200);
     let (status, _) = json(app.post_json("/accounts/logout/", json!({"refresh_token": "x"})).await).await;
     assert_eq!(status, 401);
+}
+
+/// A plain Redis connection to the test server, for looking at the keys the app wrote.
+async fn redis_conn() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(crate::support::redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap()
+}
+
+fn session_of(access: &str) -> uuid::Uuid {
+    let keys = api::accounts::tokens::TokenKeys::new(&crate::support::auth_settings());
+    keys.decode_access(access).unwrap().sid.expect("access tokens carry their session")
+}
+
+#[tokio::test]
+async fn logout_ends_every_access_token_of_the_session_and_only_that_session() {
+    let app = TestApp::spawn().await;
+    app.create_user("sess@example.com", PASSWORD, 2, true).await;
+    let (first_access, refresh) = app.login("sess@example.com", PASSWORD).await;
+    let (status, rotated) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!(status, 200);
+    let (second_access, second_refresh) =
+        (rotated["access_token"].as_str().unwrap(), rotated["refresh_token"].as_str().unwrap());
+    assert_eq!(session_of(&first_access), session_of(second_access), "refresh stays in the session");
+    let (other_access, other_refresh) = app.login("sess@example.com", PASSWORD).await;
+    assert_ne!(session_of(&other_access), session_of(&first_access), "each login is its own session");
+    // Every token is known to work, and the user's auth record is cached, before the logout.
+    for token in [first_access.as_str(), second_access, other_access.as_str()] {
+        assert_eq!(app.get_auth("/accounts/me/", token).await.status(), 200);
+    }
+
+    let (status, _) =
+        json(app.post_json_auth("/accounts/logout/", second_access, json!({"refresh_token": second_refresh})).await)
+            .await;
+    assert_eq!(status, 200);
+    let (status, body) = json(app.get_auth("/accounts/me/", &first_access).await).await;
+    assert_eq!(
+        (status, body["detail"].as_str()),
+        (401, Some("Token has been revoked.")),
+        "an access token issued earlier in the session"
+    );
+    let (status, body) = json(app.get_auth("/accounts/me/", second_access).await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Token has been blacklisted")));
+    let (status, _) =
+        json(app.post_json_auth("/accounts/logout/", &first_access, json!({"refresh_token": refresh})).await).await;
+    assert_eq!(status, 401, "nor can the ended session log out again");
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": second_refresh})).await).await;
+    assert_eq!(status, 401);
+
+    assert_eq!(app.get_auth("/accounts/me/", &other_access).await.status(), 200, "the other session lives on");
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": other_refresh})).await).await;
+    assert_eq!(status, 200);
+
+    // The revocation lasts exactly as long as an access token of the session could.
+    let key = format!("{}sess:{}", app.config.redis.redis_key_prefix, session_of(&first_access));
+    let ttl: i64 = redis::cmd("TTL").arg(&key).query_async(&mut redis_conn().await).await.unwrap();
+    assert!((3590..=3600).contains(&ttl), "{key}: {ttl}");
+}
+
+#[tokio::test]
+async fn logout_without_a_session_claim_still_ends_the_refresh_family() {
+    // Access tokens issued before sessions were tracked carry no `sid`: accepted until they expire, blacklisted
+    // at logout, and the refresh token names the session to end.
+    let app = TestApp::spawn().await;
+    let id = app.create_user("legacy@example.com", PASSWORD, 2, true).await;
+    let (_, refresh) = app.login("legacy@example.com", PASSWORD).await;
+    let legacy = jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &json!({"user_id": id, "exp": Utc::now().timestamp() + 600}),
+        &jsonwebtoken::EncodingKey::from_secret(b"test-access-secret-0123456789abcdef0123456789"),
+    )
+    .unwrap();
+    assert_eq!(app.get_auth("/accounts/me/", &legacy).await.status(), 200);
+    let (status, _) =
+        json(app.post_json_auth("/accounts/logout/", &legacy, json!({"refresh_token": refresh})).await).await;
+    assert_eq!(status, 200);
+    let (status, body) = json(app.get_auth("/accounts/me/", &legacy).await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Token has been blacklisted")));
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
+async fn refresh_token_reuse_ends_the_session_for_the_attacker_and_the_victim() {
+    let app = TestApp::spawn().await;
+    app.create_user("victim@example.com", PASSWORD, 2, true).await;
+    let (victim_access, stolen) = app.login("victim@example.com", PASSWORD).await;
+    let (other_access, _) = app.login("victim@example.com", PASSWORD).await;
+    // The thief refreshes first and holds a fresh pair of the victim's session.
+    let (status, thief) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": stolen})).await).await;
+    assert_eq!(status, 200);
+    let thief_access = thief["access_token"].as_str().unwrap();
+    assert_eq!(app.get_auth("/accounts/me/", thief_access).await.status(), 200);
+    // The victim's client presents the same, now spent, token: reuse.
+    let (status, body) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": stolen})).await).await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Refresh token has been revoked.")));
+    for token in [thief_access, victim_access.as_str()] {
+        let (status, body) = json(app.get_auth("/accounts/me/", token).await).await;
+        assert_eq!((status, body["detail"].as_str()), (401, Some("Token has been revoked.")));
+    }
+    let (status, _) =
+        json(app.post_json("/accounts/refresh/", json!({"refresh_token": thief["refresh_token"]})).await).await;
+    assert_eq!(status, 401);
+    assert_eq!(app.get_auth("/accounts/me/", &other_access).await.status(), 200, "another session is not touched");
+}
+
+#[tokio::test]
+async fn change_password_refuses_every_access_token_of_every_session_even_against_a_late_cache_fill() {
+    use api::accounts::auth::AuthRecord;
+    let app = TestApp::spawn().await;
+    let id = app.create_user("all@example.com", PASSWORD, 2, true).await;
+    let (first_access, refresh) = app.login("all@example.com", PASSWORD).await;
+    let (status, rotated) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!(status, 200);
+    let second_access = rotated["access_token"].as_str().unwrap().to_owned();
+    let (other_access, _) = app.login("all@example.com", PASSWORD).await;
+    let old_record: AuthRecord = {
+        let mut conn = app.conn().await;
+        users::table.find(id).select(AuthRecord::as_select()).first(&mut conn).await.unwrap()
+    };
+    for token in [&first_access, &second_access, &other_access] {
+        assert_eq!(app.get_auth("/accounts/me/", token).await.status(), 200);
+    }
+    let (status, _) = json(
+        app.post_json_auth(
+            "/accounts/change-password/",
+            &other_access,
+            json!({"old_password": PASSWORD, "new_password": "N3w!Passw0rd"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // A request that read the user's record just before the change commits fills the cache just after it, the way
+    // authentication fills it: that stale record must not bring the old tokens back.
+    let key = format!("{}user:{id}", app.config.redis.redis_key_prefix);
+    let _: Option<String> = redis::cmd("SET")
+        .arg(&key)
+        .arg(serde_json::to_string(&old_record).unwrap())
+        .arg("NX")
+        .arg("EX")
+        .arg(60)
+        .query_async(&mut redis_conn().await)
+        .await
+        .unwrap();
+    for token in [&first_access, &second_access, &other_access] {
+        let (status, body) = json(app.get_auth("/accounts/me/", token).await).await;
+        assert_eq!((status, body["detail"].as_str()), (401, Some("Token has been revoked.")));
+    }
+    let (new_access, _) = app.login("all@example.com", "N3w!Passw0rd").await;
+    assert_eq!(app.get_auth("/accounts/me/", &new_access).await.status(), 200);
 }
 
 #[tokio::test]

@@ -2,15 +2,16 @@
 //! user listing and detail, deactivation that ends live sessions, the audit log, and `api create-admin`.
 
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use reqwest::Method;
 use serde_json::{Value, json};
-use shared::schema::{activation_tokens, admin_audit_log, refresh_tokens, users};
+use shared::schema::{activation_tokens, admin_audit_log, job_outbox, password_reset_tokens, refresh_tokens, users};
 
 use crate::profiles::{avatar, create as create_profile, png, text};
-use crate::support::{TestApp, json};
+use crate::support::{Options, TestApp, json};
 
 const PASSWORD: &str = "Str0ng!Pass";
 const ADMIN_ONLY: &str = "Access denied. Admin privileges required.";
@@ -276,6 +277,133 @@ async fn deactivation_ends_every_session_at_the_next_request_and_reactivation_re
     }
 }
 
+/// The first link under the test APP_URL in a mail body, as a path on the test server.
+fn link_path(text: &str) -> String {
+    let start = text.find("http://cinema.test/").expect("a link to APP_URL");
+    let link: String = text[start..].chars().take_while(|c| !c.is_whitespace() && *c != '"' && *c != '<').collect();
+    link.trim_start_matches("http://cinema.test").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_holds_against_mailed_links_resend_reset_and_login_until_reactivated() {
+    const WAIT: Duration = Duration::from_secs(15);
+    let app = TestApp::spawn_with(Options::with_worker()).await;
+    let (admin_id, admin) = app.user_with_token("admin@example.com", 1).await;
+    // Pat registered and got an activation link; Ron is active and asked for a reset link. Both mails arrive
+    // before the ban.
+    let (status, registered) =
+        json(app.post_json("/accounts/register/", json!({"email": "pat@example.com", "password": PASSWORD})).await)
+            .await;
+    assert_eq!(status, 201);
+    let pat = registered["id"].as_i64().unwrap() as i32;
+    let activation_link = link_path(&app.smtp.wait_for("pat@example.com", "Account Activation", 1, WAIT).await[0].text);
+    let ron = app.create_user("ron@example.com", PASSWORD, 2, true).await;
+    let (status, _) =
+        json(app.post_json("/accounts/reset-password/request/", json!({"email": "ron@example.com"})).await).await;
+    assert_eq!(status, 200);
+    let reset_link = link_path(&app.smtp.wait_for("ron@example.com", "Password Reset Request", 1, WAIT).await[0].text);
+    let reset_token = form_urlencoded::parse(reset_link.split_once('?').unwrap().1.as_bytes())
+        .find(|(key, _)| key == "token")
+        .unwrap()
+        .1
+        .into_owned();
+
+    for id in [pat, ron] {
+        let (status, body) = post(&app, &format!("/admin/users/{id}/deactivate/"), &admin, json!({})).await;
+        assert_eq!((status, body), (200, json!({"message": "User account deactivated successfully."})), "user {id}");
+    }
+    let mut conn = app.conn().await;
+    let bans: Vec<(i32, bool, bool, Option<i32>)> = users::table
+        .filter(users::id.eq_any([pat, ron]))
+        .order_by(users::id)
+        .select((users::id, users::is_active, users::deactivated_at.is_not_null(), users::deactivated_by))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(bans, vec![(pat, false, true, Some(admin_id)), (ron, false, true, Some(admin_id))]);
+    let pending: i64 = activation_tokens::table.count().get_result(&mut conn).await.unwrap();
+    let resets: i64 = password_reset_tokens::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!((pending, resets), (0, 0), "the ban deletes every mailed token");
+
+    // The link mailed before the ban is refused like any invalid token.
+    let (status, body) = json(app.get(&activation_link).await).await;
+    assert_eq!((status, body), (400, json!({"detail": "Invalid or expired token"})));
+    // Resend and reset requests answer as for any address and send nothing.
+    for email in ["pat@example.com", "ron@example.com"] {
+        let (status, body) = json(app.post_json("/accounts/resend-activation/", json!({"email": email})).await).await;
+        assert_eq!((status, body), (200, json!({"message": "A new activation link has been sent."})), "{email}");
+        let (status, body) =
+            json(app.post_json("/accounts/reset-password/request/", json!({"email": email})).await).await;
+        assert_eq!(
+            (status, body),
+            (200, json!({"message": "If you have an account, you will receive an email with instructions."})),
+            "{email}"
+        );
+    }
+    let (status, body) = json(
+        app.post_json(
+            "/accounts/reset-password/complete/",
+            json!({"email": "ron@example.com", "password": "N3w!Passw0rd", "token": reset_token}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, body), (400, json!({"detail": "Invalid email or token."})));
+    // Login: a wrong password is just wrong; the right one meets the disabled account's answer.
+    for email in ["pat@example.com", "ron@example.com"] {
+        let login = |password: &str| app.post_json("/accounts/login/", json!({"email": email, "password": password}));
+        let (status, body) = json(login("Wr0ng!Pass").await).await;
+        assert_eq!((status, body), (401, json!({"detail": "Invalid email or password."})), "{email}");
+        let (status, body) = json(login(PASSWORD).await).await;
+        assert_eq!((status, body), (403, json!({"detail": "Your account is not activated"})), "{email}");
+    }
+    // The contract's activation by email does not lift a ban.
+    let (status, body) = post(&app, "/admin/accounts/activate/", &admin, json!({"email": "pat@example.com"})).await;
+    assert_eq!(
+        (status, body),
+        (409, json!({"detail": "User account has been deactivated by an admin; reactivate it instead."}))
+    );
+    let (status, body) = get(&app, &format!("/admin/users/{ron}/"), &admin).await;
+    assert_eq!((status, &body["is_active"], &body["deactivated_by"]), (200, &json!(false), &json!(admin_id)));
+    assert!(body["deactivated_at"].as_str().unwrap().ends_with('Z'), "{body}");
+
+    // Nothing was mailed after the ban: a later mail has gone through, and only it was queued.
+    let (status, _) =
+        json(app.post_json("/accounts/register/", json!({"email": "marker@example.com", "password": PASSWORD})).await)
+            .await;
+    assert_eq!(status, 201);
+    app.smtp.wait_for("marker@example.com", "Account Activation", 1, WAIT).await;
+    let queued: i64 = job_outbox::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(queued, 3, "pat's activation, ron's reset request, the marker's activation");
+    assert_eq!(app.smtp.mails_to("pat@example.com").await.len(), 1);
+    assert_eq!(app.smtp.mails_to("ron@example.com").await.len(), 1);
+
+    // Only reactivation lifts the ban; the links burnt by the ban stay dead.
+    for id in [pat, ron] {
+        let (status, body) = post(&app, &format!("/admin/users/{id}/reactivate/"), &admin, json!({})).await;
+        assert_eq!((status, body), (200, json!({"message": "User account reactivated successfully."})), "user {id}");
+    }
+    let (status, body) = get(&app, &format!("/admin/users/{ron}/"), &admin).await;
+    assert_eq!((status, &body["is_active"], &body["deactivated_at"]), (200, &json!(true), &Value::Null));
+    let (status, _) = json(app.get(&activation_link).await).await;
+    assert_eq!(status, 400);
+    let (status, body) = json(
+        app.post_json(
+            "/accounts/reset-password/complete/",
+            json!({"email": "ron@example.com", "password": "N3w!Passw0rd", "token": reset_token}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, body), (404, json!({"detail": "Token not found."})));
+    let (access, _) = app.login("ron@example.com", PASSWORD).await;
+    assert_eq!(get(&app, "/accounts/me/", &access).await.0, 200);
+    app.login("pat@example.com", PASSWORD).await;
+    let kinds: Vec<String> = audit_rows(&app).await.into_iter().map(|row| row.0).collect();
+    assert_eq!(kinds, ["deactivate", "deactivate", "reactivate", "reactivate"]);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn user_listing_pages_filters_and_sorts() {
     let app = TestApp::spawn().await;
@@ -522,4 +650,25 @@ async fn create_admin_command_refuses_bad_input_and_never_takes_the_password_as_
     let mut conn = app.conn().await;
     assert_eq!(users::table.count().get_result::<i64>(&mut conn).await.unwrap(), 0, "nothing was created");
     assert!(audit_rows(&app).await.is_empty());
+}
+
+#[tokio::test]
+async fn create_admin_command_refuses_a_banned_account() {
+    if Command::new("setsid").arg("true").status().is_err() {
+        eprintln!("setsid is not available; skipping");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let (_, admin) = app.user_with_token("admin@example.com", 1).await;
+    let ivan = app.create_user("ivan@example.com", PASSWORD, 2, true).await;
+    let (status, _) = post(&app, &format!("/admin/users/{ivan}/deactivate/"), &admin, json!({})).await;
+    assert_eq!(status, 200);
+    let mut command = api_command(&app, &[]);
+    command.args(["create-admin", "--email", "ivan@example.com"]);
+    let (ok, output) = run(command);
+    assert!(!ok, "{output}");
+    assert!(output.contains("must reactivate it"), "{output}");
+    assert_eq!(user_state(&app, ivan).await, (false, 2, 1), "still banned, not promoted");
+    let kinds: Vec<String> = audit_rows(&app).await.into_iter().map(|row| row.0).collect();
+    assert_eq!(kinds, ["deactivate"]);
 }
