@@ -147,7 +147,7 @@ async fn an_smtp_outage_is_retried_with_backoff_and_delivered_after_it_ends() {
     app.smtp.wait_for(email, "Account Activation", 1, WAIT).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(app.smtp.mails_to(email).await.len(), 1);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("jobs_retried_total{kind=\"send_email\"}"), "{metrics}");
     app.stop().await;
 }
