@@ -1,0 +1,2 @@
+-- The tokens scrubbed by up.sql stay scrubbed.
+SELECT 1;
