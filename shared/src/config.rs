@@ -472,6 +472,25 @@ impl Validate for StripeSettings {
     }
 }
 
+fn default_notification_emails_per_hour() -> u32 {
+    5
+}
+
+/// Comment notifications (replies, likes). The in-app notification is always written; its email is capped.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NotificationSettings {
+    /// Notification emails one recipient gets in any 60 minutes; beyond that only the in-app notification is
+    /// written, so nobody can use replies to mail someone without bound. 0 sends none.
+    #[serde(default = "default_notification_emails_per_hour")]
+    pub notification_emails_per_hour: u32,
+}
+
+impl Validate for NotificationSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
 fn default_api_addr() -> String {
     "127.0.0.1:8000".into()
 }

@@ -46,6 +46,11 @@ pub struct Renderer {
 impl Renderer {
     pub fn new(app_url: &str) -> Result<Self> {
         let mut env = Environment::new();
+        // Stated rather than inherited from the library's default: comment excerpts in notification emails are
+        // written by other users, so every value in an HTML template is escaped.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None }
+        });
         env.add_template("base.html", BASE_HTML)?;
         env.add_template("base.txt", BASE_TXT)?;
         for (name, source) in TEMPLATES {

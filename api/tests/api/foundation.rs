@@ -56,6 +56,7 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
                 stripe_timeout_secs: 3,
                 stripe_webhook_tolerance_secs: 300,
             },
+            notifications: shared::config::NotificationSettings { notification_emails_per_hour: 5 },
         };
         match dependency {
             "postgres" => config.database.db_port = closed_port(),
@@ -112,6 +113,7 @@ fn a_bad_or_missing_setting_stops_the_binary_with_one_line_naming_it() {
             "METRICS_ADDR",
         ),
         ([secrets(), vec![("RATE_LIMIT_ENABLED", "maybe".into())]].concat(), "RATE_LIMIT_ENABLED"),
+        ([secrets(), vec![("NOTIFICATION_EMAILS_PER_HOUR", "-1".into())]].concat(), "NOTIFICATION_EMAILS_PER_HOUR"),
         (vec![("SECRET_KEY_ACCESS", "short".into()), ("SECRET_KEY_REFRESH", "b".repeat(40))], "SECRET_KEY_ACCESS"),
     ];
     for (vars, expected) in cases {

@@ -12,8 +12,8 @@ use api::ApiConfig;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use shared::config::{
-    AuthSettings, BrokerSettings, DatabaseSettings, HttpSettings, MailSettings, RateLimitSettings, RedisSettings,
-    RuntimeSettings, SchedulerSettings, StripeSettings, WorkerSettings,
+    AuthSettings, BrokerSettings, DatabaseSettings, HttpSettings, MailSettings, NotificationSettings,
+    RateLimitSettings, RedisSettings, RuntimeSettings, SchedulerSettings, StripeSettings, WorkerSettings,
 };
 use shared::db::DbPool;
 use tokio::sync::OnceCell;
@@ -257,6 +257,8 @@ pub struct Options {
     pub rate_limit: RateLimitSettings,
     /// Where the api finds "Stripe" (a wiremock server in payment tests).
     pub stripe_api_base: Option<String>,
+    /// `NOTIFICATION_EMAILS_PER_HOUR`.
+    pub notification_emails_per_hour: u32,
 }
 
 /// The webhook signing secret of every test app.
@@ -273,6 +275,7 @@ impl Default for Options {
             retry_base_ms: 200,
             rate_limit: rate_limit_settings(),
             stripe_api_base: None,
+            notification_emails_per_hour: 5,
         }
     }
 }
@@ -337,6 +340,7 @@ impl TestApp {
                 stripe_timeout_secs: 3,
                 stripe_webhook_tolerance_secs: 300,
             },
+            notifications: NotificationSettings { notification_emails_per_hour: options.notification_emails_per_hour },
         };
         let shutdown = CancellationToken::new();
         let api_shutdown = shutdown.child_token();
