@@ -13,6 +13,8 @@ cd "$OC_ROOT"
 
 DURATION="${1:-10}"
 PORT="${BENCH_PORT:-18080}"
+# The api's internal health and metrics listener, off the default 9100 so a running ./deploy/run.sh is not in the way.
+METRICS_PORT="${BENCH_METRICS_PORT:-$((PORT + 1))}"
 BASE="http://127.0.0.1:$PORT"
 WORK="$(mktemp -d)"
 API_PID=""
@@ -42,7 +44,7 @@ export POSTGRES_DB=online_cinema_bench POSTGRES_USER=postgres POSTGRES_PASSWORD=
 export DB_POOL_SIZE=32 REDIS_KEY_PREFIX="bench:" RABBITMQ_PREFIX="bench"
 export SECRET_KEY_ACCESS="bench-access-secret-0123456789abcdef0123456789"
 export SECRET_KEY_REFRESH="bench-refresh-secret-0123456789abcdef012345678"
-export RATE_LIMIT_ENABLED=false API_ADDR="127.0.0.1:$PORT" BCRYPT_COST="${BCRYPT_COST:-12}"
+export RATE_LIMIT_ENABLED=false API_ADDR="127.0.0.1:$PORT" METRICS_ADDR="127.0.0.1:$METRICS_PORT" BCRYPT_COST="${BCRYPT_COST:-12}"
 
 "$API" migrate >/dev/null
 CEILING_LINE="$("$API" hash-benchmark --iterations 8)"

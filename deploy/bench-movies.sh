@@ -29,6 +29,8 @@ CONNECTIONS=64
 THREADS=2
 KEEP=""
 PORT="${BENCH_PORT:-18080}"
+# The api's internal health and metrics listener, off the default 9100 so a running ./deploy/run.sh is not in the way.
+METRICS_PORT="${BENCH_METRICS_PORT:-$((PORT + 1))}"
 DB=oc_bench
 
 while [[ $# -gt 0 ]]; do
@@ -69,7 +71,7 @@ export REDIS_HOST=127.0.0.1 REDIS_PORT="$OC_REDIS_PORT" REDIS_KEY_PREFIX="bench-
 export RABBITMQ_PREFIX="bench-$$"
 export SECRET_KEY_ACCESS="bench-access-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 export SECRET_KEY_REFRESH="bench-refresh-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-export BCRYPT_COST=4 RATE_LIMIT_ENABLED=false API_ADDR="127.0.0.1:$PORT" APP_URL="http://127.0.0.1:$PORT/"
+export BCRYPT_COST=4 RATE_LIMIT_ENABLED=false API_ADDR="127.0.0.1:$PORT" METRICS_ADDR="127.0.0.1:$METRICS_PORT" APP_URL="http://127.0.0.1:$PORT/"
 
 "$API" migrate >/dev/null
 CATALOG="$OC_ROOT/data/movies.json"

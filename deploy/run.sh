@@ -275,15 +275,17 @@ done
 prepare_env
 
 API_ADDR_V="$(config_value API_ADDR 127.0.0.1:8000)"
+METRICS_ADDR_V="$(config_value METRICS_ADDR 127.0.0.1:9100)"
 WORKER_ADDR_V="$(config_value WORKER_ADDR 127.0.0.1:9101)"
 SCHEDULER_ADDR_V="$(config_value SCHEDULER_ADDR 127.0.0.1:9102)"
 API_URL="$(addr_url "$API_ADDR_V")"
+METRICS_URL="$(addr_url "$METRICS_ADDR_V")"
 WORKER_URL="$(addr_url "$WORKER_ADDR_V")"
 SCHEDULER_URL="$(addr_url "$SCHEDULER_ADDR_V")"
 
 check_ports_free() {
     local what addr
-    for what in "api:$API_ADDR_V" "worker:$WORKER_ADDR_V" "scheduler:$SCHEDULER_ADDR_V"; do
+    for what in "api:$API_ADDR_V" "api metrics:$METRICS_ADDR_V" "worker:$WORKER_ADDR_V" "scheduler:$SCHEDULER_ADDR_V"; do
         addr="${what#*:}"
         if port_open 127.0.0.1 "$(addr_port "$addr")"; then
             die "port $(addr_port "$addr") (${what%%:*}, $addr) is already in use - probably a previous ./deploy/run.sh is still running. Stop it (Ctrl-C in its terminal, or ./deploy/run.sh --stop after --detach) and retry."
@@ -376,8 +378,9 @@ Online Cinema is running.
   OpenAPI            $API_URL/openapi.json
   RabbitMQ console   http://127.0.0.1:15672  (guest / guest)
   Mail inbox         http://127.0.0.1:$MAILDEV_WEB_PORT
-  Worker health      $WORKER_URL/health/ready
-  Scheduler health   $SCHEDULER_URL/health/ready
+  API metrics        $METRICS_URL/metrics  (internal; health: $METRICS_URL/health/ready)
+  Worker health      $WORKER_URL/health/ready  (metrics: $WORKER_URL/metrics)
+  Scheduler health   $SCHEDULER_URL/health/ready  (metrics: $SCHEDULER_URL/metrics)
 Logs: $RUN_DIR/*.log
 EOF
 

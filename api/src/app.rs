@@ -47,7 +47,6 @@ pub fn api_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
-        .routes(routes!(health::metrics))
         .merge(accounts::router())
         .merge(crate::movies::router())
         .merge(cart::router())
@@ -119,6 +118,12 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state.clone());
     Ok(App { router, state, openapi })
+}
+
+/// Serves `/metrics` and `/health/*` of `state` on the internal `listener` (`METRICS_ADDR`) until `shutdown`. Kept
+/// apart from [`serve`], so the client-facing listener never exposes metrics.
+pub async fn serve_ops(state: AppState, listener: TcpListener, shutdown: CancellationToken) -> std::io::Result<()> {
+    shared::ops::serve_ops_on(listener, health::checks(&state), state.pool.clone(), shutdown).await
 }
 
 /// Serves `app` on `listener` with its outbox relay until `shutdown`, then drains in-flight requests and publishes

@@ -20,7 +20,7 @@ use crate::state::AppState;
     info(title = "Online Cinema", version = "1.0.0", description = "Online Cinema API: accounts, profiles, catalog, cart, orders and payments."),
     modifiers(&BearerAuth),
     tags(
-        (name = "health", description = "Liveness, readiness and metrics"),
+        (name = "health", description = "Liveness and readiness"),
         (name = "accounts", description = "Registration, activation, login and passwords"),
         (name = "movies", description = "The movie catalog: list, search, detail and management"),
         (name = "genres", description = "Genres and their movies"),

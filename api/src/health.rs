@@ -1,10 +1,20 @@
-//! `/health/live`, `/health/ready` and `/metrics` of the api.
+//! `/health/live` and `/health/ready` of the api. Both are served on the client-facing listener (load balancers
+//! probe it) and, with `/metrics`, on the internal one (`METRICS_ADDR`, see [`crate::app::serve_ops`]).
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use shared::ops::{self, Check};
 
 use crate::state::AppState;
+
+/// The api's dependencies, each checked with a real round trip.
+pub fn checks(state: &AppState) -> Vec<Check> {
+    vec![
+        Check::postgres(state.pool.clone()),
+        Check::redis(state.cache.clone()),
+        Check::rabbitmq(state.publisher.clone()),
+    ]
+}
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, description = "The process is up")))]
@@ -18,21 +28,5 @@ pub async fn live() -> impl IntoResponse {
     (status = 503, description = "At least one dependency is down; `detail` names them", body = crate::error::ErrorBody),
 ))]
 pub async fn ready(State(state): State<AppState>) -> Response {
-    let checks = [
-        Check::postgres(state.pool.clone()),
-        Check::redis(state.cache.clone()),
-        Check::rabbitmq(state.publisher.clone()),
-    ];
-    ops::readiness(&checks).await
-}
-
-/// Prometheus metrics: requests by route and status, latency, pool usage, outbox backlog and job counts.
-#[utoipa::path(get, path = "/metrics", tag = "health", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let status = state.pool.status();
-    metrics::gauge!("db_pool_connections", "state" => "max").set(status.max_size as f64);
-    metrics::gauge!("db_pool_connections", "state" => "open").set(status.size as f64);
-    metrics::gauge!("db_pool_connections", "state" => "idle").set(status.available as f64);
-    metrics::gauge!("db_pool_waiting").set(status.waiting as f64);
-    ops::metrics().await
+    ops::readiness(&checks(&state)).await
 }

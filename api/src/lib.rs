@@ -21,6 +21,6 @@ pub mod profiles;
 pub mod settings;
 pub mod state;
 
-pub use app::{build, serve};
+pub use app::{build, serve, serve_ops};
 pub use settings::ApiConfig;
 pub use state::AppState;

@@ -1,8 +1,8 @@
 //! The api's settings: the shared sections it needs, read once at start.
 
 use shared::config::{
-    self, AuthSettings, BrokerSettings, ConfigError, DatabaseSettings, HttpSettings, RateLimitSettings, RedisSettings,
-    RuntimeSettings, StripeSettings,
+    self, AuthSettings, BrokerSettings, ConfigError, DatabaseSettings, HttpSettings, NotificationSettings,
+    RateLimitSettings, RedisSettings, RuntimeSettings, StripeSettings,
 };
 
 #[derive(Debug, Clone)]
@@ -15,6 +15,7 @@ pub struct ApiConfig {
     pub http: HttpSettings,
     pub rate_limit: RateLimitSettings,
     pub stripe: StripeSettings,
+    pub notifications: NotificationSettings,
 }
 
 impl ApiConfig {
@@ -28,6 +29,7 @@ impl ApiConfig {
             http: config::from_env()?,
             rate_limit: config::from_env()?,
             stripe: config::from_env()?,
+            notifications: config::from_env()?,
         })
     }
 }

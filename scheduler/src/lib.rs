@@ -115,7 +115,7 @@ pub async fn run(config: SchedulerConfig, pool: DbPool, shutdown: CancellationTo
     tracing::info!(cron = %config.scheduler.purge_cron, job = PURGE_JOB, "scheduler started");
 
     let checks = vec![Check::postgres(pool.clone()), Check::rabbitmq(publisher.clone())];
-    let ops_server = tokio::spawn(ops::serve_ops(config.scheduler.addr(), checks, shutdown.clone()));
+    let ops_server = tokio::spawn(ops::serve_ops(config.scheduler.addr(), checks, pool.clone(), shutdown.clone()));
     let relay_task = tokio::spawn(relay.run(shutdown.clone()));
 
     shutdown.cancelled().await;

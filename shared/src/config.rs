@@ -553,8 +553,30 @@ impl Validate for StripeSettings {
     }
 }
 
+fn default_notification_emails_per_hour() -> u32 {
+    5
+}
+
+/// Comment notifications (replies, likes). The in-app notification is always written; its email is capped.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NotificationSettings {
+    /// Notification emails one recipient gets in any 60 minutes; beyond that only the in-app notification is
+    /// written, so nobody can use replies to mail someone without bound. 0 sends none.
+    #[serde(default = "default_notification_emails_per_hour")]
+    pub notification_emails_per_hour: u32,
+}
+
+impl Validate for NotificationSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
+}
+
 fn default_api_addr() -> String {
     "127.0.0.1:8000".into()
+}
+fn default_metrics_addr() -> String {
+    "127.0.0.1:9100".into()
 }
 
 /// Parses a `host:port` listen address, naming the variable when it is malformed.
@@ -581,6 +603,10 @@ fn default_max_body() -> usize {
 pub struct HttpSettings {
     #[serde(default = "default_api_addr")]
     pub api_addr: String,
+    /// Internal listener for `/metrics` and `/health/*` (the client-facing one has no `/metrics`); keep it off the
+    /// public network.
+    #[serde(default = "default_metrics_addr")]
+    pub metrics_addr: String,
     /// Public base URL used in links (emails, payment redirects); always rendered with one trailing slash.
     #[serde(default = "default_app_url")]
     pub app_url: String,
@@ -602,6 +628,10 @@ impl HttpSettings {
         socket_addr("API_ADDR", &self.api_addr).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 8000)))
     }
 
+    pub fn metrics_addr(&self) -> SocketAddr {
+        socket_addr("METRICS_ADDR", &self.metrics_addr).unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 9100)))
+    }
+
     pub fn cors_origins(&self) -> Vec<String> {
         self.cors_allowed_origins.split(',').map(str::trim).filter(|o| !o.is_empty()).map(str::to_owned).collect()
     }
@@ -614,7 +644,12 @@ pub fn with_trailing_slash(url: &str) -> String {
 
 impl Validate for HttpSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        socket_addr("API_ADDR", &self.api_addr)?;
+        let api = socket_addr("API_ADDR", &self.api_addr)?;
+        let metrics = socket_addr("METRICS_ADDR", &self.metrics_addr)?;
+        let overlapping = api.ip() == metrics.ip() || api.ip().is_unspecified() || metrics.ip().is_unspecified();
+        if api.port() != 0 && api.port() == metrics.port() && overlapping {
+            return Err(ConfigError::new("METRICS_ADDR", "must differ from API_ADDR (an internal port of its own)"));
+        }
         parse_url("APP_URL", &self.app_url, &["http", "https"])?;
         positive("REQUEST_TIMEOUT_SECS", self.request_timeout_secs)?;
         positive("MAX_BODY_BYTES", self.max_body_bytes as u64)?;

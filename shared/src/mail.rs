@@ -46,6 +46,11 @@ pub struct Renderer {
 impl Renderer {
     pub fn new(app_url: &str) -> Result<Self> {
         let mut env = Environment::new();
+        // Stated rather than inherited from the library's default: comment excerpts in notification emails are
+        // written by other users, so every value in an HTML template is escaped.
+        env.set_auto_escape_callback(|name| {
+            if name.ends_with(".html") { minijinja::AutoEscape::Html } else { minijinja::AutoEscape::None }
+        });
         env.add_template("base.html", BASE_HTML)?;
         env.add_template("base.txt", BASE_TXT)?;
         for (name, source) in TEMPLATES {
@@ -55,17 +60,21 @@ impl Renderer {
     }
 
     /// The link an email points to, built from `APP_URL` with every query value URL-encoded (the original did
-    /// not encode, which broke addresses with `+`).
-    fn link(&self, kind: EmailKind, to: &str, context: &Map<String, serde_json::Value>) -> Option<String> {
-        let path = match kind {
+    /// not encode, which broke addresses with `+`). A linked email without its token (for example an outbox row
+    /// published again after the relay scrubbed it) is an error: a mail with a dead link helps nobody.
+    fn link(&self, job: &EmailJob) -> Result<Option<String>> {
+        let path = match job.kind {
             EmailKind::Activation => "accounts/activate/",
             EmailKind::PasswordResetRequest => "accounts/reset-password/complete/",
-            _ => return None,
+            _ => return Ok(None),
         };
-        let token = context.get("token")?.as_str()?;
-        let mut url = url::Url::parse(&format!("{}{path}", self.app_url)).ok()?;
-        url.query_pairs_mut().append_pair("email", to).append_pair("token", token);
-        Some(url.to_string())
+        let token = job.secret().ok_or_else(|| {
+            Error::Other(format!("{} email without its token (scrubbed or missing)", job.kind.as_str()))
+        })?;
+        let mut url = url::Url::parse(&format!("{}{path}", self.app_url))
+            .map_err(|e| Error::Other(format!("APP_URL is not a base URL: {e}")))?;
+        url.query_pairs_mut().append_pair("email", &job.to).append_pair("token", token);
+        Ok(Some(url.to_string()))
     }
 
     pub fn render(&self, job: &EmailJob) -> Result<RenderedEmail> {
@@ -74,7 +83,7 @@ impl Renderer {
             serde_json::Value::Null => Map::new(),
             other => return Err(Error::Other(format!("email context must be an object, got {other}"))),
         };
-        let link = self.link(job.kind, &job.to, &context);
+        let link = self.link(job)?;
         context.insert("email".into(), job.to.clone().into());
         context.insert("app_url".into(), self.app_url.clone().into());
         context.insert("year".into(), Utc::now().year().into());
@@ -125,6 +134,17 @@ mod tests {
         assert!(email.text.contains(link), "{}", email.text);
         assert!(email.html.contains(&link.replace('&', "&amp;")), "{}", email.html);
         assert!(email.html.contains("<title>Account Activation</title>"));
+    }
+
+    #[test]
+    fn a_linked_email_without_its_token_is_refused() {
+        for context in [serde_json::json!({"token": crate::jobs::SCRUBBED}), serde_json::json!({})] {
+            for kind in [EmailKind::Activation, EmailKind::PasswordResetRequest] {
+                let job = EmailJob { kind, to: "a@example.com".into(), context: context.clone() };
+                let err = renderer().render(&job).unwrap_err();
+                assert!(err.to_string().contains("without its token"), "{err}");
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Process plumbing shared by the binaries: shutdown signals, readiness checks and the small health/metrics
-//! server that the worker and the scheduler expose.
+//! server that every binary exposes on its internal address (`METRICS_ADDR`, `WORKER_ADDR`, `SCHEDULER_ADDR`).
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -128,22 +128,61 @@ pub async fn live() -> Json<serde_json::Value> {
     Json(json!({"status": "alive"}))
 }
 
+/// The pool's connection gauges, refreshed at each scrape so they are current.
+pub fn record_pool(pool: &DbPool) {
+    let status = pool.status();
+    metrics::gauge!("db_pool_connections", "state" => "max").set(status.max_size as f64);
+    metrics::gauge!("db_pool_connections", "state" => "open").set(status.size as f64);
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(status.available as f64);
+    metrics::gauge!("db_pool_waiting").set(status.waiting as f64);
+}
+
 pub async fn metrics() -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], telemetry::metrics_handle().render())
 }
 
-/// `/health/live`, `/health/ready` and `/metrics` for a background binary.
-pub fn ops_router(checks: Vec<Check>) -> Router {
+#[derive(Clone)]
+struct OpsState {
+    checks: Arc<Vec<Check>>,
+    pool: DbPool,
+}
+
+/// `/health/live`, `/health/ready` and `/metrics`, and nothing else: meant for an internal address only.
+pub fn ops_router(checks: Vec<Check>, pool: DbPool) -> Router {
     Router::new()
         .route("/health/live", get(live))
-        .route("/health/ready", get(|State(checks): State<Arc<Vec<Check>>>| async move { readiness(&checks).await }))
-        .route("/metrics", get(metrics))
-        .with_state(Arc::new(checks))
+        .route("/health/ready", get(|State(ops): State<OpsState>| async move { readiness(&ops.checks).await }))
+        .route(
+            "/metrics",
+            get(|State(ops): State<OpsState>| async move {
+                record_pool(&ops.pool);
+                metrics().await
+            }),
+        )
+        .with_state(OpsState { checks: Arc::new(checks), pool })
 }
 
 /// Serves [`ops_router`] on `addr` until `shutdown`.
-pub async fn serve_ops(addr: SocketAddr, checks: Vec<Check>, shutdown: CancellationToken) -> std::io::Result<()> {
+pub async fn serve_ops(
+    addr: SocketAddr,
+    checks: Vec<Check>,
+    pool: DbPool,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    serve_ops_on(listener, checks, pool, shutdown).await
+}
+
+/// Serves [`ops_router`] on a bound listener until `shutdown`.
+pub async fn serve_ops_on(
+    listener: tokio::net::TcpListener,
+    checks: Vec<Check>,
+    pool: DbPool,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
     tracing::info!(%addr, "health and metrics listening");
-    axum::serve(listener, ops_router(checks)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
+    axum::serve(listener, ops_router(checks, pool))
+        .with_graceful_shutdown(async move { shutdown.cancelled().await })
+        .await
 }

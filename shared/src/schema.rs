@@ -306,6 +306,7 @@ diesel::table! {
         comment_id -> Nullable<Int4>,
         created_at -> Timestamptz,
         read_at -> Nullable<Timestamptz>,
+        emailed_at -> Nullable<Timestamptz>,
     }
 }
 

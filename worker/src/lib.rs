@@ -28,7 +28,7 @@ pub async fn run(config: WorkerConfig, pool: DbPool, shutdown: CancellationToken
     let context = jobs::JobContext::new(pool.clone(), &config.mail)?;
     let probe = Publisher::new(config.broker.rabbitmq_url.clone(), topology.clone());
     let checks = vec![Check::postgres(pool.clone()), Check::rabbitmq(probe.clone())];
-    let ops_server = tokio::spawn(ops::serve_ops(config.worker.addr(), checks, shutdown.clone()));
+    let ops_server = tokio::spawn(ops::serve_ops(config.worker.addr(), checks, pool.clone(), shutdown.clone()));
     let consumer = consumer::Consumer::new(config.broker.clone(), topology, config.worker.queues(), context);
     consumer.run(shutdown.clone()).await;
     shutdown.cancel();

@@ -284,3 +284,123 @@ async fn replies_and_likes_notify_the_author_in_the_app_and_by_email() {
         notifications::table.filter(notifications::user_id.eq(w.alice_id)).count().get_result(&mut conn).await.unwrap();
     assert_eq!((queued, recorded), (2, 2));
 }
+
+/// Outbox jobs that mail `to`.
+async fn emails_queued_to(app: &TestApp, to: &str) -> i64 {
+    let mut conn = app.conn().await;
+    job_outbox::table
+        .filter(job_outbox::payload.retrieve_as_text("to").eq(to))
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notification_emails_are_capped_per_recipient_per_hour_and_in_app_notifications_are_all_kept() {
+    let w = world(Options { worker: true, notification_emails_per_hour: 2, ..Options::default() }).await;
+    let (_, carol) = w.app.user_with_token("carol@example.com", 2).await;
+    let path = w.path("comments/");
+    let (_, comment) = w.send("POST", &path, Some(&w.alice), Some(json!({"body": "Alice's take"}))).await;
+    let id = comment["id"].as_i64().unwrap();
+    for n in 0..3 {
+        let (status, _) =
+            w.send("POST", &path, Some(&w.bob), Some(json!({"body": format!("reply {n}"), "parent_id": id}))).await;
+        assert_eq!(status, 201);
+    }
+    assert_eq!(w.send("POST", &format!("{path}{id}/like/"), Some(&carol), None).await.0, 200, "likes count too");
+    // The cap is per recipient: carol still hears about a reply to her.
+    let (_, carols) = w.send("POST", &path, Some(&carol), Some(json!({"body": "Carol's take"}))).await;
+    let reply = json!({"body": "to carol", "parent_id": carols["id"]});
+    assert_eq!(w.send("POST", &path, Some(&w.bob), Some(reply)).await.0, 201);
+
+    let wait = Duration::from_secs(20);
+    w.app.smtp.wait_for("carol@example.com", "New reply to your comment", 1, wait).await;
+    let mails = w.app.smtp.wait_for("alice@example.com", "New reply to your comment", 2, wait).await;
+    let texts: String = mails.iter().map(|m| m.text.as_str()).collect();
+    assert!(texts.contains("reply 0") && texts.contains("reply 1") && !texts.contains("reply 2"), "{texts}");
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(w.app.smtp.mails_to("alice@example.com").await.len(), 2, "no third mail within the hour");
+    assert_eq!(emails_queued_to(&w.app, "alice@example.com").await, 2, "nothing queued beyond the cap");
+
+    let (_, list) = w.send("GET", "/notifications/", Some(&w.alice), None).await;
+    assert_eq!((list["total_items"].as_i64(), list["unread_count"].as_i64()), (Some(4), Some(4)), "{list}");
+
+    // An hour later the window has room again.
+    {
+        let mut conn = w.app.conn().await;
+        let moved = diesel::update(notifications::table.filter(notifications::emailed_at.is_not_null()))
+            .filter(notifications::user_id.eq(w.alice_id))
+            .set(notifications::emailed_at.eq(Some(chrono::Utc::now() - chrono::Duration::minutes(61))))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(moved, 2);
+    }
+    let (status, _) = w.send("POST", &path, Some(&w.bob), Some(json!({"body": "reply 3", "parent_id": id}))).await;
+    assert_eq!(status, 201);
+    let mails = w.app.smtp.wait_for("alice@example.com", "New reply to your comment", 3, wait).await;
+    assert!(mails.iter().any(|m| m.text.contains("reply 3")), "{mails:#?}");
+    w.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_likes_never_email_one_recipient_beyond_the_cap() {
+    let w = world(Options { notification_emails_per_hour: 3, ..Options::default() }).await;
+    let path = w.path("comments/");
+    let mut ids = Vec::new();
+    for n in 0..12 {
+        let (_, comment) = w.send("POST", &path, Some(&w.alice), Some(json!({"body": format!("opinion {n}")}))).await;
+        ids.push(comment["id"].as_i64().unwrap());
+    }
+    // Likes of different comments share no counter row: only the cap's own lock orders them.
+    let paths: Vec<String> = ids.iter().map(|id| format!("{path}{id}/like/")).collect();
+    let likes = paths.iter().map(|like| w.send("POST", like, Some(&w.bob), None));
+    for (status, body) in futures_util::future::join_all(likes).await {
+        assert_eq!(status, 200, "{body}");
+    }
+    let mut conn = w.app.conn().await;
+    let recorded: i64 =
+        notifications::table.filter(notifications::user_id.eq(w.alice_id)).count().get_result(&mut conn).await.unwrap();
+    let emailed: i64 = notifications::table
+        .filter(notifications::user_id.eq(w.alice_id))
+        .filter(notifications::emailed_at.is_not_null())
+        .count()
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!((recorded, emailed), (12, 3));
+    assert_eq!(emails_queued_to(&w.app, "alice@example.com").await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn html_written_in_comments_arrives_escaped_and_the_preview_stays_bounded() {
+    let w = world(Options::with_worker()).await;
+    let path = w.path("comments/");
+    let original = r#"<img src=x onerror="alert(1)"> & <b>bold</b>"#;
+    let (_, comment) = w.send("POST", &path, Some(&w.alice), Some(json!({"body": original}))).await;
+    let id = comment["id"].as_i64().unwrap();
+    let bait = format!(
+        r#"<a href="http://evil.test/login">Claim your prize</a><script>alert(1)</script>{}TAIL-MARKER"#,
+        "y".repeat(500)
+    );
+    let (status, _) = w.send("POST", &path, Some(&w.bob), Some(json!({"body": bait, "parent_id": id}))).await;
+    assert_eq!(status, 201);
+    let mail = w
+        .app
+        .smtp
+        .wait_for("alice@example.com", "New reply to your comment", 1, Duration::from_secs(20))
+        .await
+        .remove(0);
+    for raw in ["<script", "<a href=\"http://evil.test", "<img", "<b>bold"] {
+        assert!(!mail.html.contains(raw), "{raw} reached the HTML part unescaped: {}", mail.html);
+    }
+    for escaped in ["&lt;script&gt;", "&lt;a href=", "&lt;img src=x", "&amp; &lt;b&gt;bold"] {
+        assert!(mail.html.contains(escaped), "{escaped} missing: {}", mail.html);
+    }
+    for part in [&mail.text, &mail.html] {
+        assert!(!part.contains("TAIL-MARKER"), "the preview is cut at 200 characters: {part}");
+        assert!(part.contains("yyy…"), "and says so: {part}");
+    }
+    w.app.stop().await;
+}

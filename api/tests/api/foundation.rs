@@ -41,6 +41,7 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
             auth: support::auth_settings(),
             http: shared::config::HttpSettings {
                 api_addr: "127.0.0.1:0".into(),
+                metrics_addr: "127.0.0.1:0".into(),
                 app_url: "http://cinema.test/".into(),
                 media_root: std::env::temp_dir(),
                 cors_allowed_origins: String::new(),
@@ -55,6 +56,7 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
                 stripe_timeout_secs: 3,
                 stripe_webhook_tolerance_secs: 300,
             },
+            notifications: shared::config::NotificationSettings { notification_emails_per_hour: 5 },
         };
         match dependency {
             "postgres" => config.database.db_port = closed_port(),
@@ -105,6 +107,11 @@ fn a_bad_or_missing_setting_stops_the_binary_with_one_line_naming_it() {
         ([secrets(), vec![("RABBITMQ_URL", "http://nope".into())]].concat(), "RABBITMQ_URL"),
         ([secrets(), vec![("APP_URL", "not a url".into())]].concat(), "APP_URL"),
         ([secrets(), vec![("API_ADDR", "localhost".into())]].concat(), "API_ADDR"),
+        ([secrets(), vec![("METRICS_ADDR", "internal".into())]].concat(), "METRICS_ADDR"),
+        (
+            [secrets(), vec![("API_ADDR", "0.0.0.0:8000".into()), ("METRICS_ADDR", "127.0.0.1:8000".into())]].concat(),
+            "METRICS_ADDR",
+        ),
         ([secrets(), vec![("RATE_LIMIT_ENABLED", "maybe".into())]].concat(), "RATE_LIMIT_ENABLED"),
         ([secrets(), vec![("TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.0/33".into())]].concat(), "TRUSTED_PROXIES"),
         ([secrets(), vec![("TRUSTED_PROXIES", "proxy.internal".into())]].concat(), "TRUSTED_PROXIES"),
@@ -114,6 +121,7 @@ fn a_bad_or_missing_setting_stops_the_binary_with_one_line_naming_it() {
             [secrets(), vec![("RATE_LIMIT_LOGIN_PER_ACCOUNT_AND_IP", "0".into())]].concat(),
             "RATE_LIMIT_LOGIN_PER_ACCOUNT_AND_IP",
         ),
+        ([secrets(), vec![("NOTIFICATION_EMAILS_PER_HOUR", "-1".into())]].concat(), "NOTIFICATION_EMAILS_PER_HOUR"),
         (vec![("SECRET_KEY_ACCESS", "short".into()), ("SECRET_KEY_REFRESH", "b".repeat(40))], "SECRET_KEY_ACCESS"),
     ];
     for (vars, expected) in cases {
@@ -227,10 +235,50 @@ async fn unknown_paths_methods_and_missing_slashes_answer_like_the_original() {
 async fn metrics_expose_requests_by_route_and_status() {
     let app = TestApp::spawn().await;
     app.get("/health/live").await;
-    let text = app.get("/metrics").await.text().await.unwrap();
+    let text = app.metrics().await;
     assert!(text.contains("http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"}"), "{text}");
     assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains("db_pool_connections"), "{text}");
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_the_internal_listener_only() {
+    let app = TestApp::spawn_with(support::Options { environment: "production", ..Default::default() }).await;
+    let (_, admin) = app.user_with_token("boss@example.com", 1).await;
+    app.get("/health/live").await;
+    for path in ["/metrics", "/metrics/"] {
+        let (status, body) = json(app.get(path).await).await;
+        assert_eq!((status, body), (404, json!({"detail": "Not Found"})), "{path} on the client-facing listener");
+    }
+    assert_eq!(app.get_auth("/metrics", &admin).await.status(), 404, "not even for an admin");
+    let (_, doc) = json(app.get_auth("/openapi.json", &admin).await).await;
+    assert!(doc["paths"]["/metrics"].is_null(), "not documented as a public path");
+    assert!(doc["paths"]["/health/ready"].is_object());
+    assert_eq!(app.get("/health/ready").await.status(), 200, "probes keep the client-facing health paths");
+
+    let internal = |path: &str| app.client.get(format!("http://{}{path}", app.metrics_address)).send();
+    let response = internal("/metrics").await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    for name in [
+        "http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"}",
+        "http_request_duration_seconds_bucket",
+        "db_pool_connections{state=\"max\"}",
+        "db_pool_waiting",
+        "outbox_backlog",
+    ] {
+        assert!(text.contains(name), "{name} missing from {text}");
+    }
+    let (status, body) = json(internal("/health/ready").await.unwrap()).await;
+    assert_eq!(status, 200, "{body}");
+    for dependency in ["postgres", "redis", "rabbitmq"] {
+        assert_eq!(body["checks"][dependency]["status"], "up", "{body}");
+    }
+    assert_eq!(internal("/health/live").await.unwrap().status(), 200);
+    for path in ["/accounts/me/", "/openapi.json", "/docs/", "/movies/"] {
+        assert_eq!(internal(path).await.unwrap().status(), 404, "{path}: the internal listener serves only ops");
+    }
 }
 
 #[tokio::test]
@@ -367,6 +415,7 @@ async fn sigterm_drains_and_exits_zero_for_every_binary() {
         vars.push(("POSTGRES_PASSWORD", password.to_owned()));
     }
     let api_addr = free_addr();
+    let metrics_addr = free_addr();
     let worker_addr = free_addr();
     let scheduler_addr = free_addr();
     let with = |key: &'static str, value: &str| {
@@ -374,8 +423,9 @@ async fn sigterm_drains_and_exits_zero_for_every_binary() {
         all.push((key, value.to_owned()));
         all
     };
-    assert_sigterm_exits_zero(api_binary(), with("API_ADDR", &api_addr), format!("http://{api_addr}/health/ready"))
-        .await;
+    let mut api_vars = with("API_ADDR", &api_addr);
+    api_vars.push(("METRICS_ADDR", metrics_addr));
+    assert_sigterm_exits_zero(api_binary(), api_vars, format!("http://{api_addr}/health/ready")).await;
     assert_sigterm_exits_zero(
         sibling_binary("worker"),
         with("WORKER_ADDR", &worker_addr),

@@ -152,7 +152,7 @@ async fn an_smtp_outage_is_retried_with_backoff_and_delivered_after_it_ends() {
     app.smtp.wait_for(email, "Account Activation", 1, WAIT).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(app.smtp.mails_to(email).await.len(), 1);
-    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let metrics = app.metrics().await;
     assert!(metrics.contains("jobs_retried_total{kind=\"send_email\"}"), "{metrics}");
     app.stop().await;
 }
@@ -323,4 +323,202 @@ async fn two_schedulers_fire_each_tick_once_and_the_purge_removes_only_expired_r
     let users_left: i64 = users::table.count().get_result(&mut conn).await.unwrap();
     assert_eq!(users_left, 2, "users are never purged");
     app.stop().await;
+}
+
+#[derive(diesel::QueryableByName)]
+struct TableName {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    name: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Matches {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+/// The tables of the database with a row whose text (every column, JSON included) contains `needle`.
+async fn tables_containing(conn: &mut diesel_async::AsyncPgConnection, needle: &str) -> Vec<String> {
+    let tables: Vec<TableName> = diesel::sql_query(
+        "SELECT table_name::text AS name FROM information_schema.tables \
+         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    )
+    .load(conn)
+    .await
+    .unwrap();
+    assert!(tables.iter().any(|t| t.name == "job_outbox"), "the scan covers the outbox");
+    let mut found = Vec::new();
+    for table in tables {
+        let matches: Matches = diesel::sql_query(format!(
+            "SELECT count(*) AS count FROM \"{}\" t WHERE strpos(t::text, $1) > 0",
+            table.name
+        ))
+        .bind::<diesel::sql_types::Text, _>(needle)
+        .get_result(conn)
+        .await
+        .unwrap();
+        if matches.count > 0 {
+            found.push(table.name);
+        }
+    }
+    found
+}
+
+/// Waits until the relay has marked every outbox row published.
+async fn wait_until_published(app: &TestApp) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let mut conn = app.conn().await;
+        let pending: i64 =
+            job_outbox::table.filter(job_outbox::published_at.is_null()).count().get_result(&mut conn).await.unwrap();
+        if pending == 0 {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{pending} outbox rows never published");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_activation_and_reset_jobs_leave_no_usable_token_in_the_database() {
+    let app = TestApp::spawn_with(Options::with_worker()).await;
+    let newcomer = "scrub-new@example.com";
+    let (status, _) =
+        json(app.post_json("/accounts/register/", json!({"email": newcomer, "password": PASSWORD})).await).await;
+    assert_eq!(status, 201);
+    let member = "scrub-reset@example.com";
+    app.create_user(member, PASSWORD, 2, true).await;
+    let (status, _) = json(app.post_json("/accounts/reset-password/request/", json!({"email": member})).await).await;
+    assert_eq!(status, 200);
+
+    let activation = link_path(&app.smtp.wait_for(newcomer, "Account Activation", 1, WAIT).await[0].text);
+    let reset = link_path(&app.smtp.wait_for(member, "Password Reset Request", 1, WAIT).await[0].text);
+    let activation_token = query_value(&activation, "token");
+    let reset_token = query_value(&reset, "token");
+    assert_eq!((activation_token.len(), reset_token.len()), (43, 43));
+    wait_until_published(&app).await;
+
+    let mut conn = app.conn().await;
+    for token in [&activation_token, &reset_token] {
+        assert_eq!(tables_containing(&mut conn, token).await, Vec::<String>::new(), "raw token {token} at rest");
+    }
+    let payloads: Vec<serde_json::Value> = job_outbox::table
+        .filter(job_outbox::payload.retrieve_as_text("kind").eq_any(["activation", "password_reset_request"]))
+        .select(job_outbox::payload)
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(payloads.len(), 2, "{payloads:?}");
+    for payload in &payloads {
+        assert_eq!(payload["context"]["token"], shared::jobs::SCRUBBED, "{payload}");
+        assert!(payload["to"].is_string(), "only the secret goes: {payload}");
+    }
+    drop(conn);
+
+    // The mails carry working links all the same.
+    let (status, body) = json(app.get(&activation).await).await;
+    assert_eq!((status, body["message"].as_str()), (200, Some("User account activated successfully.")), "{body}");
+    let (status, body) = json(
+        app.post_json(
+            "/accounts/reset-password/complete/",
+            json!({"email": member, "password": "N3w!Passw0rd", "token": reset_token}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    app.login(member, "N3w!Passw0rd").await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scrubbed_job_published_again_is_dead_lettered_instead_of_mailing_a_dead_link() {
+    let app = TestApp::spawn_with(Options::with_worker()).await;
+    let email = "replayed@example.com";
+    let job = Job::SendEmail(EmailJob {
+        kind: EmailKind::Activation,
+        to: email.into(),
+        context: json!({"token": shared::jobs::SCRUBBED}),
+    });
+    {
+        let mut conn = app.conn().await;
+        shared::jobs::outbox::enqueue(&mut conn, &job).await.unwrap();
+    }
+    let dead = dead_letters(&app).await;
+    assert_eq!(dead.len(), 1);
+    let headers = dead[0].delivery.properties.headers().clone().unwrap();
+    let error = headers
+        .inner()
+        .iter()
+        .find(|(k, _)| k.as_str() == "x-last-error")
+        .unwrap()
+        .1
+        .as_long_string()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("without its token"), "{error}");
+    assert!(app.smtp.mails_to(email).await.is_empty(), "no mail with a dead link");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_migration_scrubs_tokens_of_rows_published_before_the_relay_did() {
+    use diesel::migration::MigrationSource;
+    use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
+    use diesel_migrations::MigrationHarness;
+
+    let database = crate::support::TestDatabase::create().await;
+    let url = database.settings().url();
+    let migrate = |revert: bool| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn: AsyncConnectionWrapper<AsyncPgConnection> = diesel::Connection::establish(&url).unwrap();
+            if revert {
+                let migrations: Vec<_> =
+                    MigrationSource::<diesel::pg::Pg>::migrations(&shared::db::MIGRATIONS).unwrap();
+                let scrub =
+                    migrations.iter().find(|m| m.name().to_string().ends_with("_notification_email_cap")).unwrap();
+                conn.revert_migration(scrub.as_ref()).unwrap();
+            } else {
+                assert_eq!(conn.run_pending_migrations(shared::db::MIGRATIONS).unwrap().len(), 1);
+            }
+        })
+    };
+    migrate(true).await.unwrap();
+
+    let token = |t: &str| json!({"kind": "password_reset_request", "to": "old@example.com", "context": {"token": t}});
+    let rows = [
+        ("published-secret", token("published-secret"), true),
+        ("pending-secret", token("pending-secret"), false),
+        (
+            "published-plain",
+            json!({"kind": "payment_success", "to": "old@example.com", "context": {"order_id": 1}}),
+            true,
+        ),
+        ("published-odd", json!({"kind": "activation", "to": "old@example.com", "context": ["token"]}), true),
+    ];
+    let mut conn = AsyncPgConnection::establish(&url).await.unwrap();
+    for (_, payload, published) in &rows {
+        diesel::insert_into(job_outbox::table)
+            .values((
+                job_outbox::id.eq(uuid::Uuid::new_v4()),
+                job_outbox::kind.eq("send_email"),
+                job_outbox::payload.eq(payload),
+                job_outbox::published_at.eq(published.then(Utc::now)),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    migrate(false).await.unwrap();
+
+    let stored: Vec<serde_json::Value> = job_outbox::table.select(job_outbox::payload).load(&mut conn).await.unwrap();
+    let text = serde_json::Value::Array(stored.clone()).to_string();
+    assert!(!text.contains("published-secret"), "{text}");
+    assert!(text.contains("pending-secret"), "an unpublished job still needs its token: {text}");
+    assert!(stored.iter().any(|p| p["context"]["token"] == shared::jobs::SCRUBBED), "{text}");
+    for (_, payload, _) in &rows[2..] {
+        assert!(stored.contains(payload), "rows without a token are left alone: {text}");
+    }
 }

@@ -46,12 +46,25 @@ impl EmailKind {
 
 /// One email to send: the template kind, the recipient and the template's variables. Links are built by the worker
 /// from `APP_URL`, so the api never needs to know the public address.
+///
+/// A one-time secret (an activation or reset token) travels only as `context.token`: the worker builds the link
+/// from it, and the outbox relay scrubs exactly that field once the job is published (see [`Job::scrubbed`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EmailJob {
     pub kind: EmailKind,
     pub to: String,
     #[serde(default)]
     pub context: serde_json::Value,
+}
+
+/// What replaces a one-time secret in a published outbox row.
+pub const SCRUBBED: &str = "[scrubbed]";
+
+impl EmailJob {
+    /// The one-time secret the email carries: `context.token`, unless it was scrubbed.
+    pub fn secret(&self) -> Option<&str> {
+        self.context.get("token").and_then(serde_json::Value::as_str).filter(|token| *token != SCRUBBED)
+    }
 }
 
 /// Remove expired activation, password-reset and refresh tokens (and old bookkeeping rows).
@@ -82,6 +95,21 @@ impl Job {
         match self {
             Job::SendEmail(_) => topology::WorkQueue::Email,
             Job::PurgeExpiredTokens(_) => topology::WorkQueue::Maintenance,
+        }
+    }
+
+    /// The job as its outbox row may keep it once published: one-time secrets replaced by [`SCRUBBED`], so nothing
+    /// readable in the database completes an activation or a reset. `None` when the job carries no secret.
+    pub fn scrubbed(&self) -> Option<Job> {
+        match self {
+            Job::SendEmail(email) if email.secret().is_some() => {
+                let mut email = email.clone();
+                if let serde_json::Value::Object(context) = &mut email.context {
+                    context.insert("token".into(), SCRUBBED.into());
+                }
+                Some(Job::SendEmail(email))
+            }
+            Job::SendEmail(_) | Job::PurgeExpiredTokens(_) => None,
         }
     }
 
@@ -139,6 +167,27 @@ mod tests {
         assert_eq!(value["attempt"], 1);
         let back: Envelope = serde_json::from_value(value).unwrap();
         assert_eq!(back, envelope);
+    }
+
+    #[test]
+    fn scrubbing_replaces_only_the_token() {
+        let job = Job::SendEmail(EmailJob {
+            kind: EmailKind::PasswordResetRequest,
+            to: "a@example.com".into(),
+            context: serde_json::json!({"token": "secret-token", "other": 1}),
+        });
+        let scrubbed = job.scrubbed().unwrap();
+        assert_eq!(scrubbed.payload()["context"], serde_json::json!({"token": SCRUBBED, "other": 1}));
+        assert!(!scrubbed.payload().to_string().contains("secret-token"));
+        assert_eq!(scrubbed.scrubbed(), None, "scrubbing twice changes nothing");
+        let Job::SendEmail(email) = &scrubbed else { unreachable!() };
+        assert_eq!(email.secret(), None);
+        for context in [serde_json::json!({}), serde_json::Value::Null, serde_json::json!(["token"])] {
+            let plain =
+                Job::SendEmail(EmailJob { kind: EmailKind::PaymentSuccess, to: "a@example.com".into(), context });
+            assert_eq!(plain.scrubbed(), None);
+        }
+        assert_eq!(Job::PurgeExpiredTokens(PurgeExpiredTokens { tick_at: Utc::now() }).scrubbed(), None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The transactional outbox: [`enqueue`] inside the caller's transaction, [`Relay`] publishes afterwards.
+//! The transactional outbox: [`enqueue`] inside the caller's transaction, [`Relay`] publishes afterwards and
+//! scrubs one-time secrets from the rows it published.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -84,6 +85,7 @@ impl Relay {
                     .load(conn)
                     .await?;
                 let mut published = Vec::with_capacity(rows.len());
+                let mut scrubbed = Vec::new();
                 for row in rows {
                     let envelope = match Envelope::from_parts(row.id, &row.kind, row.payload, row.created_at) {
                         Ok(envelope) => envelope,
@@ -95,7 +97,10 @@ impl Relay {
                         }
                     };
                     match publisher.publish(&envelope).await {
-                        Ok(()) => published.push(row.id),
+                        Ok(()) => match envelope.job.scrubbed() {
+                            Some(job) => scrubbed.push((row.id, job.payload())),
+                            None => published.push(row.id),
+                        },
                         Err(err) => {
                             tracing::warn!(job_id = %row.id, error = %err, "publishing outbox job failed; will retry");
                             record_failure(conn, row.id, &err.to_string()).await?;
@@ -109,7 +114,15 @@ impl Relay {
                         .execute(conn)
                         .await?;
                 }
-                Ok(published.len())
+                // The row that carried a one-time secret loses it in the statement that marks it published: from
+                // then on only the message (in RabbitMQ) holds the token.
+                for (id, payload) in &scrubbed {
+                    diesel::update(job_outbox::table.find(id))
+                        .set((job_outbox::published_at.eq(diesel::dsl::now), job_outbox::payload.eq(payload)))
+                        .execute(conn)
+                        .await?;
+                }
+                Ok(published.len() + scrubbed.len())
             }
             .scope_boxed()
         })

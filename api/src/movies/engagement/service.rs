@@ -1,6 +1,6 @@
 //! Engagement use cases, free of HTTP. Counters on movies and comments are kept by database triggers in the same
 //! transaction as each write; a notification and its email (through the outbox) commit with the reply or like
-//! that causes them.
+//! that causes them, the email only within the recipient's hourly cap.
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -197,11 +197,13 @@ fn excerpt(text: &str) -> String {
     excerpt
 }
 
-/// Records a notification for the author of `comment` and queues its email, unless the author is the actor (or,
-/// for likes, was already told about this actor's like).
+/// Records a notification for the author of `comment`, unless the author is the actor (or, for likes, was already
+/// told about this actor's like), and queues its email while the author got fewer than `emails_per_hour` of them in
+/// the last hour. Returns whether an email was queued.
 #[allow(clippy::too_many_arguments)]
 async fn notify(
     conn: &mut AsyncPgConnection,
+    emails_per_hour: u32,
     kind: NotificationKind,
     recipient: i32,
     actor: i32,
@@ -228,6 +230,18 @@ async fn notify(
             return Ok(false);
         }
     }
+    // Locking the recipient's row serialises notifications to one person across transactions and api replicas, so
+    // the count below stays exact under concurrent replies and likes; NO KEY UPDATE leaves inserts that merely
+    // reference the user (their own comments, logins) unblocked.
+    let email: String = users::table.find(recipient).select(users::email).for_no_key_update().first(conn).await?;
+    let now = Utc::now();
+    let emailed_last_hour: i64 = notifications::table
+        .filter(notifications::user_id.eq(recipient))
+        .filter(notifications::emailed_at.gt(now - chrono::Duration::hours(1)))
+        .count()
+        .get_result(conn)
+        .await?;
+    let send_email = emailed_last_hour < i64::from(emails_per_hour);
     diesel::insert_into(notifications::table)
         .values((
             notifications::user_id.eq(recipient),
@@ -235,15 +249,15 @@ async fn notify(
             notifications::actor_id.eq(actor),
             notifications::movie_id.eq(movie),
             notifications::comment_id.eq(comment),
+            notifications::emailed_at.eq(send_email.then_some(now)),
         ))
         .execute(conn)
         .await?;
-    let (email, movie_name, movie_uuid): (String, String, Uuid) = users::table
-        .inner_join(movies::table.on(movies::id.eq(movie)))
-        .filter(users::id.eq(recipient))
-        .select((users::email, movies::name, movies::uuid))
-        .first(conn)
-        .await?;
+    if !send_email {
+        return Ok(false);
+    }
+    let (movie_name, movie_uuid): (String, Uuid) =
+        movies::table.find(movie).select((movies::name, movies::uuid)).first(conn).await?;
     let event = match kind {
         NotificationKind::CommentReply => "reply",
         NotificationKind::CommentLike => "like",
@@ -270,6 +284,7 @@ pub async fn create_comment(
     uuid: Uuid,
     input: NewComment,
 ) -> Result<Comment, ApiError> {
+    let emails_per_hour = state.config.notifications.notification_emails_per_hour;
     let mut conn = db::conn(&state.pool).await?;
     let (comment, notified) = conn
         .transaction::<(Comment, bool), ApiError, _>(|conn| {
@@ -294,6 +309,7 @@ pub async fn create_comment(
                     Some((parent, (author, parent_body))) => {
                         notify(
                             conn,
+                            emails_per_hour,
                             NotificationKind::CommentReply,
                             author,
                             user.id,
@@ -362,6 +378,7 @@ pub async fn like_comment(
     uuid: Uuid,
     id: i32,
 ) -> Result<CommentLikesResponse, ApiError> {
+    let emails_per_hour = state.config.notifications.notification_emails_per_hour;
     let mut conn = db::conn(&state.pool).await?;
     let (likes, notified) = conn
         .transaction::<(i32, bool), ApiError, _>(|conn| {
@@ -375,8 +392,18 @@ pub async fn like_comment(
                     .map_err(|err| {
                         unique_violation(err, "comment_likes_pkey", ApiError::conflict("Comment already liked."))
                     })?;
-                let notified =
-                    notify(conn, NotificationKind::CommentLike, author, user.id, movie, id, &body, None).await?;
+                let notified = notify(
+                    conn,
+                    emails_per_hour,
+                    NotificationKind::CommentLike,
+                    author,
+                    user.id,
+                    movie,
+                    id,
+                    &body,
+                    None,
+                )
+                .await?;
                 Ok((comment_likes_count(conn, id).await?, notified))
             }
             .scope_boxed()

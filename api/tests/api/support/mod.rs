@@ -12,8 +12,8 @@ use api::ApiConfig;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use shared::config::{
-    AuthSettings, BrokerSettings, DatabaseSettings, HttpSettings, MailSettings, RateLimitSettings, RedisSettings,
-    RuntimeSettings, SchedulerSettings, StripeSettings, WorkerSettings,
+    AuthSettings, BrokerSettings, DatabaseSettings, HttpSettings, MailSettings, NotificationSettings,
+    RateLimitSettings, RedisSettings, RuntimeSettings, SchedulerSettings, StripeSettings, WorkerSettings,
 };
 use shared::db::DbPool;
 use tokio::sync::OnceCell;
@@ -257,6 +257,8 @@ pub struct Options {
     pub rate_limit: RateLimitSettings,
     /// Where the api finds "Stripe" (a wiremock server in payment tests).
     pub stripe_api_base: Option<String>,
+    /// `NOTIFICATION_EMAILS_PER_HOUR`.
+    pub notification_emails_per_hour: u32,
 }
 
 /// The webhook signing secret of every test app.
@@ -273,6 +275,7 @@ impl Default for Options {
             retry_base_ms: 200,
             rate_limit: rate_limit_settings(),
             stripe_api_base: None,
+            notification_emails_per_hour: 5,
         }
     }
 }
@@ -285,6 +288,8 @@ impl Options {
 
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The internal listener (`METRICS_ADDR`): `/metrics` and `/health/*`.
+    pub metrics_address: SocketAddr,
     pub base: String,
     pub client: reqwest::Client,
     pub config: ApiConfig,
@@ -320,6 +325,7 @@ impl TestApp {
             auth: auth_settings(),
             http: HttpSettings {
                 api_addr: "127.0.0.1:0".into(),
+                metrics_addr: "127.0.0.1:0".into(),
                 app_url: "http://cinema.test/".into(),
                 media_root: std::env::temp_dir().join(&namespace.prefix),
                 cors_allowed_origins: "http://front.test".into(),
@@ -334,13 +340,14 @@ impl TestApp {
                 stripe_timeout_secs: 3,
                 stripe_webhook_tolerance_secs: 300,
             },
+            notifications: NotificationSettings { notification_emails_per_hour: options.notification_emails_per_hour },
         };
         let shutdown = CancellationToken::new();
         let api_shutdown = shutdown.child_token();
-        let (address, pool, task) = serve_api(&config, api_shutdown.clone()).await;
-        let mut tasks = vec![task];
+        let (address, metrics_address, pool, mut tasks) = serve_api(&config, api_shutdown.clone()).await;
         let mut this = Self {
             address,
+            metrics_address,
             base: format!("http://{address}"),
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             config,
@@ -365,8 +372,8 @@ impl TestApp {
     /// Starts another api instance on the same database and queues (an api restarted after a crash).
     pub async fn start_api(&mut self) -> (SocketAddr, CancellationToken) {
         let token = self.shutdown.child_token();
-        let (address, _, task) = serve_api(&self.config, token.clone()).await;
-        self.tasks.push(task);
+        let (address, _, _, tasks) = serve_api(&self.config, token.clone()).await;
+        self.tasks.extend(tasks);
         (address, token)
     }
 
@@ -482,6 +489,13 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The Prometheus text of the internal listener.
+    pub async fn metrics(&self) -> String {
+        let response = self.client.get(format!("http://{}/metrics", self.metrics_address)).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.unwrap()
     }
@@ -509,16 +523,23 @@ impl Drop for TestApp {
     }
 }
 
+/// Runs the api on a random client-facing port and a random internal (metrics) port.
 async fn serve_api(
     config: &ApiConfig,
     shutdown: CancellationToken,
-) -> (SocketAddr, DbPool, tokio::task::JoinHandle<()>) {
+) -> (SocketAddr, SocketAddr, DbPool, Vec<tokio::task::JoinHandle<()>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
+    let ops_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let metrics_address = ops_listener.local_addr().unwrap();
     let app = api::build(config.clone()).unwrap();
     let pool = app.state.pool.clone();
-    let task = tokio::spawn(async move { api::serve(app, listener, shutdown).await.unwrap() });
-    (address, pool, task)
+    let ops = api::serve_ops(app.state.clone(), ops_listener, shutdown.clone());
+    let tasks = vec![
+        tokio::spawn(async move { ops.await.unwrap() }),
+        tokio::spawn(async move { api::serve(app, listener, shutdown).await.unwrap() }),
+    ];
+    (address, metrics_address, pool, tasks)
 }
 
 pub fn rate_limit_settings() -> RateLimitSettings {
