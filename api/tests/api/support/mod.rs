@@ -60,7 +60,9 @@ async fn template() -> &'static str {
             let mut entries: Vec<_> = walk(std::path::Path::new(root));
             entries.sort();
             for path in entries {
-                for byte in path.to_string_lossy().bytes().chain(std::fs::read(&path).unwrap()) {
+                // Relative names: clones in other folders with the same migrations share the template.
+                let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+                for byte in relative.into_bytes().into_iter().chain(std::fs::read(&path).unwrap()) {
                     digest = (digest ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
                 }
             }
@@ -85,18 +87,24 @@ async fn template() -> &'static str {
                     .execute(&mut admin)
                     .await
                     .unwrap();
-                // Templates of older migrations are of no further use.
-                let stale: Vec<Datname> = diesel::sql_query(format!(
-                    r"SELECT datname FROM pg_database WHERE datname LIKE 'oc\_template\_%' AND datname <> '{name}'"
-                ))
-                .load(&mut admin)
-                .await
-                .unwrap_or_default();
-                for old in stale.into_iter().filter(|d| !d.datname.ends_with("_building")) {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", old.datname))
-                        .execute(&mut admin)
-                        .await;
-                }
+            }
+            // Each test process stamps the template it uses; templates of other migration sets that nobody used
+            // for an hour are dropped. (Dropping every other one at once broke concurrent runs on other branches.)
+            let now = chrono::Utc::now().timestamp();
+            diesel::sql_query(format!("COMMENT ON DATABASE {name} IS 'used {now}'")).execute(&mut admin).await.unwrap();
+            let stale: Vec<Datname> = diesel::sql_query(format!(
+                r"SELECT datname FROM pg_database
+                  WHERE datname LIKE 'oc\_template\_%' AND datname NOT LIKE '%\_building' AND datname <> '{name}'
+                    AND coalesce(substring(shobj_description(oid, 'pg_database') FROM '^used ([0-9]+)$')::bigint, 0)
+                        < {now} - 3600"
+            ))
+            .load(&mut admin)
+            .await
+            .unwrap_or_default();
+            for old in stale {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", old.datname))
+                    .execute(&mut admin)
+                    .await;
             }
             diesel::sql_query("SELECT pg_advisory_unlock(4242)").execute(&mut admin).await.unwrap();
             name
