@@ -11,8 +11,9 @@ use utoipa::Modify;
 use utoipa::OpenApi;
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::SchemaType;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::{self as oas, ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Type};
+use utoipa::openapi::{self as oas, ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Schema, Type};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accounts::auth::RequireAdmin;
@@ -61,7 +62,7 @@ impl Modify for BearerAuth {
 ///
 /// * every operation: 408 (the request timeout);
 /// * a request body: 400 (unreadable), 413 (over `MAX_BODY_BYTES`) and 422;
-/// * query or path parameters: 422;
+/// * query parameters, or path parameters that are parsed (integers, uuids): 422;
 /// * bearer authentication required: 401, 403 (`Inactive user.`), 404 (`User not found.`, a token of a deleted
 ///   user) and 503 (the token blacklist is unreachable); optional bearer authentication: 503;
 /// * every 429 carries `Retry-After`.
@@ -86,11 +87,12 @@ pub fn complete(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenA
 
 fn complete_operation(operation: &mut Operation) {
     let has_body = operation.request_body.is_some();
-    let has_parameters = operation
-        .parameters
-        .iter()
-        .flatten()
-        .any(|parameter| matches!(parameter.parameter_in, ParameterIn::Query | ParameterIn::Path));
+    let has_parameters = operation.parameters.iter().flatten().any(|parameter| match parameter.parameter_in {
+        ParameterIn::Query => true,
+        // A plain string path segment is taken as it is (the avatar file name): nothing to reject.
+        ParameterIn::Path => !is_plain_string(parameter.schema.as_ref()),
+        _ => false,
+    });
     let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
     let security = operation.security.as_deref().unwrap_or_default();
     let accepts_bearer = security.contains(&bearer);
@@ -123,6 +125,14 @@ fn complete_operation(operation: &mut Operation) {
             .build();
         too_many.headers.entry("Retry-After".to_owned()).or_insert(seconds);
     }
+}
+
+fn is_plain_string(schema: Option<&RefOr<Schema>>) -> bool {
+    matches!(
+        schema,
+        Some(RefOr::T(Schema::Object(object)))
+            if object.schema_type == SchemaType::Type(Type::String) && object.format.is_none()
+    )
 }
 
 fn error(description: &str) -> oas::Response {
