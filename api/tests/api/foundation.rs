@@ -311,6 +311,50 @@ async fn openapi_describes_every_validation_and_authentication_answer() {
 }
 
 #[tokio::test]
+async fn openapi_declares_the_account_and_profile_input_rules() {
+    let app = TestApp::spawn_with(support::Options { environment: "development", ..Default::default() }).await;
+    let (_, doc) = json(app.get("/openapi.json").await).await;
+    let schemas = &doc["components"]["schemas"];
+    let password = &schemas["RegisterRequest"]["properties"]["password"];
+    assert_eq!((password["minLength"].as_u64(), password["maxLength"].as_u64()), (Some(8), Some(32)), "{password}");
+    assert_eq!(password["pattern"], "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])(?=.*[@$!%*?&])");
+    for (schema, field) in [("ChangePasswordRequest", "new_password"), ("ResetPasswordRequest", "password")] {
+        for keyword in ["minLength", "maxLength", "pattern"] {
+            assert_eq!(schemas[schema]["properties"][field][keyword], password[keyword], "{schema}.{field} {keyword}");
+        }
+    }
+    for schema in ["RegisterRequest", "LoginRequest", "EmailRequest", "ResetPasswordRequest", "ActivationQuery"] {
+        assert_eq!(schemas[schema]["properties"]["email"]["format"], "email", "{schema}");
+    }
+    let activation = doc["paths"]["/accounts/activate/"]["get"]["parameters"].as_array().unwrap();
+    assert!(activation.iter().any(|p| p["name"] == "email" && p["schema"]["format"] == "email"), "{activation:?}");
+
+    // The declared rule is the enforced one: at the bounds and without one character class.
+    for (candidate, accepted) in
+        [("Aa1!aaaa", true), (&*format!("Aa1!{}", "a".repeat(28)), true), ("Aa1!aaa", false), ("aa1!aaaa", false)]
+    {
+        let email = format!("rule{}@example.com", candidate.len());
+        let (status, body) =
+            json(app.post_json("/accounts/register/", json!({"email": email, "password": candidate})).await).await;
+        assert_eq!(status == 201, accepted, "{candidate}: {status} {body}");
+    }
+    let (status, _) = json(
+        app.post_json(
+            "/accounts/register/",
+            json!({"email": "long@example.com", "password": format!("Aa1!{}", "a".repeat(29))}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "33 characters");
+
+    let form = &schemas["ProfileForm"];
+    assert_eq!(form["additionalProperties"], false, "unknown form fields are refused: {form}");
+    assert_eq!(form["properties"]["first_name"]["pattern"], "^[A-Za-z]*$");
+    assert_eq!(form["properties"]["first_name"]["maxLength"], 100);
+}
+
+#[tokio::test]
 async fn docs_are_admin_only_in_production() {
     let app = TestApp::spawn_with(support::Options { environment: "production", ..Default::default() }).await;
     let (_, user) = app.user_with_token("reader@example.com", 2).await;
