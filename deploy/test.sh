@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every check of the workspace: formatting, clippy (warnings are errors) and the test suite.
+# Run every check of the workspace: formatting, clippy (warnings are errors), the test suite, and schemathesis
+# against the running api (deploy/schemathesis.sh).
 # PostgreSQL, Redis and RabbitMQ are installed and started when nothing listens on their ports yet (the tests
 # catch mail with an in-process SMTP sink, so MailDev is not needed). Non-interactive and idempotent.
 #
@@ -59,6 +60,19 @@ cargo test --workspace "${locked[@]}" 2>&1 | tee "$results"
 test_status=${PIPESTATUS[0]}
 set -e
 totals="$(awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed", passed, failed }' "$results")"
+# The published OpenAPI document against the running api (the debug binary built above): every answer must be one
+# the document describes.
+log deploy/schemathesis.sh
+schema_status=0
+"$OC_ROOT/deploy/schemathesis.sh" || schema_status=$?
 echo "test.sh: all checks done"
 echo "tests: $totals"
-exit "$test_status"
+if [[ "$schema_status" -eq 0 ]]; then
+    echo "schemathesis: no failures"
+else
+    echo "schemathesis: FAILED (exit $schema_status)"
+fi
+if [[ "$test_status" -ne 0 ]]; then
+    exit "$test_status"
+fi
+exit "$schema_status"

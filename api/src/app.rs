@@ -81,6 +81,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
     let relay = Relay::new(pool.clone(), publisher.clone());
 
     let (api_router, openapi) = api_routes().split_for_parts();
+    let openapi = docs::complete(openapi);
     let mut known_routes = matchit::Router::new();
     for path in openapi.paths.paths.keys() {
         // Paths are unique by construction; a conflict would only mean a duplicate we can ignore.

@@ -9,7 +9,11 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use utoipa::Modify;
 use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::SchemaType;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{self as oas, ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Schema, Type};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::accounts::auth::RequireAdmin;
@@ -50,6 +54,103 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
     }
+}
+
+/// Completes the generated document with the answers that come from extractors and global layers rather than from
+/// a handler, so that every operation lists every status it can give and no handler has to repeat them. A status
+/// an operation already documents keeps its own (more specific) description.
+///
+/// * every operation: 408 (the request timeout);
+/// * a request body: 400 (unreadable), 413 (over `MAX_BODY_BYTES`) and 422;
+/// * query parameters, or path parameters that are parsed (integers, uuids): 422;
+/// * bearer authentication required: 401, 403 (`Inactive user.`), 404 (`User not found.`, a token of a deleted
+///   user) and 503 (the token blacklist is unreachable); optional bearer authentication: 503;
+/// * every 429 carries `Retry-After`.
+pub fn complete(mut openapi: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            complete_operation(operation);
+        }
+    }
+    openapi
+}
+
+fn complete_operation(operation: &mut Operation) {
+    let has_body = operation.request_body.is_some();
+    let has_parameters = operation.parameters.iter().flatten().any(|parameter| match parameter.parameter_in {
+        ParameterIn::Query => true,
+        // A plain string path segment is taken as it is (the avatar file name): nothing to reject.
+        ParameterIn::Path => !is_plain_string(parameter.schema.as_ref()),
+        _ => false,
+    });
+    let bearer = SecurityRequirement::new("bearer", Vec::<String>::new());
+    let security = operation.security.as_deref().unwrap_or_default();
+    let accepts_bearer = security.contains(&bearer);
+    let requires_bearer = accepts_bearer && !security.contains(&SecurityRequirement::default());
+
+    let mut added: Vec<(&str, oas::Response)> = vec![("408", error("Request timeout (`REQUEST_TIMEOUT_SECS`)"))];
+    if has_body {
+        added.push(("400", error("`Could not read the request body.`")));
+        added.push(("413", error("`Request body is too large.` (over `MAX_BODY_BYTES`)")));
+    }
+    if has_body || has_parameters {
+        added.push(("422", validation_error()));
+    }
+    if requires_bearer {
+        added.push(("401", error("Missing, malformed, expired, blacklisted or revoked access token")));
+        added.push(("403", error("`Inactive user.`")));
+        added.push(("404", error("`User not found.` (the token's user no longer exists)")));
+    }
+    if accepts_bearer {
+        added.push(("503", error("The token blacklist is unavailable")));
+    }
+    let responses = &mut operation.responses.responses;
+    for (status, response) in added {
+        responses.entry(status.to_owned()).or_insert(RefOr::T(response));
+    }
+    if let Some(RefOr::T(too_many)) = responses.get_mut("429") {
+        let seconds = HeaderBuilder::new()
+            .schema(Object::with_type(Type::Integer))
+            .description(Some("Seconds until the next attempt is allowed"))
+            .build();
+        too_many.headers.entry("Retry-After".to_owned()).or_insert(seconds);
+    }
+}
+
+fn is_plain_string(schema: Option<&RefOr<Schema>>) -> bool {
+    matches!(
+        schema,
+        Some(RefOr::T(Schema::Object(object)))
+            if object.schema_type == SchemaType::Type(Type::String) && object.format.is_none()
+    )
+}
+
+fn error(description: &str) -> oas::Response {
+    json_response(description, "ErrorBody")
+}
+
+fn validation_error() -> oas::Response {
+    json_response(
+        "Request validation failed (`loc` names the body field, query or path parameter)",
+        "ValidationErrorBody",
+    )
+}
+
+fn json_response(description: &str, schema: &str) -> oas::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name(schema))).build())
+        .build()
 }
 
 const REDOC_JS: &[u8] = include_bytes!("../assets/redoc.standalone.js");

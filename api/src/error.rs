@@ -15,14 +15,26 @@ use serde_json::{Value, json};
 pub struct FieldIssue {
     #[serde(rename = "type")]
     pub kind: &'static str,
-    #[schema(value_type = Vec<Object>)]
+    /// Where the problem is: `body`, `query` or `path`, then field names and array indexes.
+    #[schema(value_type = Vec<LocItem>)]
     pub loc: Vec<Value>,
     pub msg: String,
-    #[schema(value_type = Object)]
+    /// The offending value as the client sent it: any JSON value.
+    #[schema(value_type = Value)]
     pub input: Value,
+    /// Details of the rule; only some items carry it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Object, required = false)]
     pub ctx: Option<Box<Value>>,
+}
+
+/// One step of a [`FieldIssue`] location: a field name or an index (of an array item, or the column of a JSON
+/// syntax error). Only describes `loc` in the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LocItem {
+    Key(String),
+    Index(u64),
 }
 
 impl FieldIssue {
@@ -175,4 +187,18 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ValidationErrorBody {
     pub detail: Vec<FieldIssue>,
+}
+
+/// The 422 body of the profile forms: the original's field rules answer one message (`{"detail": "..."}`), a
+/// malformed form the list form. Only describes the answer in the OpenAPI document.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FormErrorBody {
+    pub detail: FormErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum FormErrorDetail {
+    Message(String),
+    Issues(Vec<FieldIssue>),
 }

@@ -108,7 +108,7 @@ pub async fn logout(
 
 /// Exchange a refresh token for a new access token and a rotated refresh token. No access token is needed; if
 /// one is sent, it must belong to the same user.
-#[utoipa::path(post, path = "/accounts/refresh/", tag = "accounts", request_body = RefreshRequest, responses(
+#[utoipa::path(post, path = "/accounts/refresh/", tag = "accounts", request_body = RefreshRequest, security((), ("bearer" = [])), responses(
     (status = 200, description = "A new access token and the rotated refresh token", body = TokenPair),
     (status = 401, description = "`Token has expired`, `Invalid token`, `Refresh token expired.`, `Refresh token has been revoked.` (reuse detected) or `Token does not belong to the authenticated user.`", body = ErrorBody),
     (status = 403, description = "`Inactive user.`", body = ErrorBody),

@@ -11,10 +11,15 @@ use crate::no_extra_rules;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RegisterRequest {
-    #[schema(example = "user@example.com")]
+    #[schema(example = "user@example.com", format = Email)]
     pub email: String,
     /// 8–32 characters with a lowercase and an uppercase letter, a digit and one of `@$!%*?&`.
-    #[schema(example = "Str0ng!Pass")]
+    #[schema(
+        example = "Str0ng!Pass",
+        min_length = 8,
+        max_length = 32,
+        pattern = r"^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])(?=.*[@$!%*?&])"
+    )]
     pub password: String,
 }
 
@@ -41,7 +46,7 @@ impl Validate for RegisterRequest {
 /// Login takes any password string: a wrong one is a 401, never a 422 (the original checked complexity here).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(example = "user@example.com")]
+    #[schema(example = "user@example.com", format = Email)]
     pub email: String,
     #[schema(example = "Str0ng!Pass")]
     pub password: String,
@@ -62,7 +67,7 @@ impl Validate for LoginRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct EmailRequest {
-    #[schema(example = "user@example.com")]
+    #[schema(example = "user@example.com", format = Email)]
     pub email: String,
 }
 
@@ -76,6 +81,8 @@ impl Validate for EmailRequest {
 #[derive(Debug, Deserialize, ToSchema, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ActivationQuery {
+    #[schema(format = Email)]
+    #[param(format = Email)]
     pub email: String,
     pub token: String,
 }
@@ -111,6 +118,8 @@ pub struct ChangePasswordRequest {
     #[serde(default)]
     pub email: Option<String>,
     pub old_password: String,
+    /// 8–32 characters with a lowercase and an uppercase letter, a digit and one of `@$!%*?&`.
+    #[schema(min_length = 8, max_length = 32, pattern = r"^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])(?=.*[@$!%*?&])")]
     pub new_password: String,
 }
 
@@ -130,9 +139,15 @@ impl Validate for ChangePasswordRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ResetPasswordRequest {
-    #[schema(example = "user@example.com")]
+    #[schema(example = "user@example.com", format = Email)]
     pub email: String,
-    #[schema(example = "N3w!Password")]
+    /// 8–32 characters with a lowercase and an uppercase letter, a digit and one of `@$!%*?&`.
+    #[schema(
+        example = "N3w!Password",
+        min_length = 8,
+        max_length = 32,
+        pattern = r"^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])(?=.*[@$!%*?&])"
+    )]
     pub password: String,
     pub token: String,
 }

@@ -94,7 +94,7 @@ macro_rules! with_table {
 /// spelling sent.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NameRequest {
-    #[schema(example = "Drama")]
+    #[schema(example = "Drama", min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
 }
 

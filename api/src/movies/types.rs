@@ -1,6 +1,7 @@
 //! Request and response bodies of the movie endpoints (contract 2.4 and 7), with their field rules.
 
 use serde::{Deserialize, Serialize};
+use utoipa::openapi::schema::{Array, ArrayBuilder, KnownFormat, Object, ObjectBuilder, SchemaFormat, Type};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -83,36 +84,65 @@ pub struct GenreDetailResponse {
 /// `POST /movies/create/` (contract 7.3).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateMovieRequest {
-    /// At most 250 characters; stored lower-cased.
-    #[schema(example = "the matrix")]
+    /// At most 250 characters, not blank; stored lower-cased.
+    #[schema(example = "the matrix", min_length = 1, max_length = 250, pattern = r"\S")]
     pub name: String,
     /// 1895 to next year.
-    #[schema(example = 1999)]
+    #[schema(schema_with = year_schema)]
     pub year: i64,
     /// Minutes, > 0.
-    #[schema(example = 136)]
+    #[schema(example = 136, exclusive_minimum = 0.0, maximum = 2147483647.0)]
     pub time: i64,
     /// 1 to 10.
-    #[schema(example = 8.7)]
+    #[schema(example = 8.7, minimum = 1.0, maximum = 10.0)]
     pub imdb: f64,
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 2147483647.0)]
     pub votes: Option<i64>,
     /// 0 to 100.
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 100.0)]
     pub meta_score: Option<f64>,
     /// ≥ 0.
     #[serde(default)]
+    #[schema(minimum = 0.0)]
     pub gross: Option<f64>,
     pub description: String,
-    /// A number or a numeric string, ≥ 0, two fraction digits at most.
-    #[schema(value_type = String, example = "9.99")]
+    /// A number or a numeric string, ≥ 0, two fraction digits at most, below 100,000,000.
+    #[schema(value_type = String, example = "9.99", pattern = r"^\s*[0-9]{1,8}(\.[0-9]{1,2})?\s*$")]
     pub price: RawDecimal,
     /// Resolved by case-insensitive name; created when unknown. Stored lower-cased.
-    #[schema(example = "r")]
+    #[schema(example = "r", min_length = 1, max_length = 100, pattern = r"\S")]
     pub certification: String,
+    #[schema(schema_with = names_schema)]
     pub genres: Vec<String>,
+    #[schema(schema_with = names_schema)]
     pub directors: Vec<String>,
+    #[schema(schema_with = names_schema)]
     pub stars: Vec<String>,
+}
+
+/// The release-year rule in the OpenAPI document: the upper bound moves with the calendar.
+fn year_schema() -> Object {
+    use chrono::Datelike;
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(1895))
+        .maximum(Some(i64::from(chrono::Utc::now().year()) + 1))
+        .description(Some("1895 to next year."))
+        .examples([1999])
+        .build()
+}
+
+/// Genre, director or star names, each checked like a name.
+fn names_schema() -> Array {
+    let name = ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(ENTITY_NAME_MAX))
+        .pattern(Some(r"\S"));
+    ArrayBuilder::new().items(name).build()
 }
 
 /// A checked movie: every field the database needs.
@@ -228,43 +258,43 @@ impl Validate for CreateMovieRequest {
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct UpdateMovieRequest {
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 250, pattern = r"\S")]
     pub name: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(schema_with = year_schema, required = false)]
     pub year: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = i64, required = false, exclusive_minimum = 0.0, maximum = 2147483647.0)]
     pub time: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = f64, required = false, minimum = 1.0, maximum = 10.0)]
     pub imdb: Option<Option<f64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
+    #[schema(value_type = i64, required = false, minimum = 0.0, maximum = 2147483647.0)]
     pub votes: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0, maximum = 100.0)]
     pub meta_score: Option<Option<f64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<f64>)]
+    #[schema(value_type = Option<f64>, minimum = 0.0)]
     pub gross: Option<Option<f64>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>, example = "9.99")]
+    #[schema(value_type = String, required = false, example = "9.99", pattern = r"^\s*[0-9]{1,8}(\.[0-9]{1,2})?\s*$")]
     pub price: Option<Option<RawDecimal>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 100, pattern = r"\S")]
     pub certification: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = names_schema, required = false)]
     pub genres: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = names_schema, required = false)]
     pub directors: Option<Option<Vec<String>>>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<Vec<String>>)]
+    #[schema(schema_with = names_schema, required = false)]
     pub stars: Option<Option<Vec<String>>>,
 }
 

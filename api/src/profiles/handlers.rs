@@ -9,7 +9,7 @@ use super::form;
 use super::service::{self, Access};
 use super::types::{ProfileForm, ProfileResponse, UserIdPath};
 use crate::accounts::auth::AuthUser;
-use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::error::{ApiResult, ErrorBody, FormErrorBody, ValidationErrorBody};
 use crate::extract::ValidPath;
 use crate::state::AppState;
 
@@ -29,7 +29,7 @@ use crate::state::AppState;
         (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
         (status = 409, description = "`Profile already exists.`", body = ErrorBody),
         (status = 413, description = "Request body over the server's limit", body = ErrorBody),
-        (status = 422, description = "A field rule (string `detail`: `{value} contains non-english letters`, `Gender must be one of: man, woman`, `Invalid birth date - year must be greater than 1900.`, `You must be at least 18 years old to register.`, `Info field cannot be empty or contain only spaces.`, `Image size exceeds 1 MB`, `Invalid image format`, `Unsupported image format: {FORMAT}. Use one of next: ['JPG', 'JPEG', 'PNG']`, `Image dimensions exceed the maximum of 4096x4096 pixels.`), or a malformed form (list `detail`: unknown field, bad date, wrong content type, non-integer `user_id`)", body = ValidationErrorBody),
+        (status = 422, description = "A field rule (string `detail`: `{value} contains non-english letters`, `Gender must be one of: man, woman`, `Invalid birth date - year must be greater than 1900.`, `You must be at least 18 years old to register.`, `Info field cannot be empty or contain only spaces.`, `Image size exceeds 1 MB`, `Invalid image format`, `Unsupported image format: {FORMAT}. Use one of next: ['JPG', 'JPEG', 'PNG']`, `Image dimensions exceed the maximum of 4096x4096 pixels.`), or a malformed form (list `detail`: unknown field, bad date, wrong content type, non-integer `user_id`)", body = FormErrorBody),
     )
 )]
 pub async fn create_profile(
@@ -58,7 +58,7 @@ pub async fn create_profile(
         (status = 403, description = "`Only admin or profile owner can update profile.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`Profile with given user ID was not found.`", body = ErrorBody),
         (status = 413, description = "Request body over the server's limit", body = ErrorBody),
-        (status = 422, description = "A field rule (string `detail`, as for create but `Info cannot be empty or whitespace only`) or a malformed form (list `detail`)", body = ValidationErrorBody),
+        (status = 422, description = "A field rule (string `detail`, as for create but `Info cannot be empty or whitespace only`) or a malformed form (list `detail`)", body = FormErrorBody),
     )
 )]
 pub async fn update_profile(

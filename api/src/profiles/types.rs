@@ -43,21 +43,22 @@ impl Gender {
 /// Every field is optional; an empty value counts as absent. Unknown field names are refused.
 #[allow(dead_code)] // documentation only: the form is parsed field by field while it streams in
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ProfileForm {
     /// ASCII letters only (`A-Z`, `a-z`), at most 100.
-    #[schema(example = "John")]
+    #[schema(example = "John", max_length = 100, pattern = "^[A-Za-z]*$")]
     first_name: Option<String>,
     /// ASCII letters only (`A-Z`, `a-z`), at most 100.
-    #[schema(example = "Doe")]
+    #[schema(example = "Doe", max_length = 100, pattern = "^[A-Za-z]*$")]
     last_name: Option<String>,
     /// `man` or `woman`, in any case.
-    #[schema(example = "man")]
+    #[schema(example = "man", pattern = "^([Mm][Aa][Nn]|[Ww][Oo][Mm][Aa][Nn])?$")]
     gender: Option<String>,
     /// `YYYY-MM-DD`; year 1900 or later, and at least 18 years ago.
     #[schema(value_type = Option<String>, format = Date, example = "1990-05-17")]
     date_of_birth: Option<String>,
     /// Free text, not blank.
-    #[schema(example = "Loves sci-fi.")]
+    #[schema(example = "Loves sci-fi.", pattern = r"\S|^$")]
     info: Option<String>,
     /// JPEG or PNG, at most 1 MiB (1 048 576 bytes) and 4096 × 4096 pixels; the file part needs a file name.
     #[schema(value_type = Option<String>, format = Binary)]

@@ -587,6 +587,50 @@ async fn update_movie_validates_and_replaces_associations() {
 }
 
 #[tokio::test]
+async fn openapi_declares_the_movie_field_rules_the_api_applies() {
+    let app = TestApp::spawn_with(crate::support::Options { environment: "development", ..Default::default() }).await;
+    let (_, moderator) = app.user_with_token("moderator@example.com", 3).await;
+    let movie = create_movie(&app, &moderator, movie_body("Documented")).await;
+    let path = format!("/movies/{}/", movie["uuid"].as_str().unwrap());
+    let (_, doc) = json(app.get("/openapi.json").await).await;
+    let schemas = &doc["components"]["schemas"];
+    let update = &schemas["UpdateMovieRequest"]["properties"];
+    let patch = |body: Value| send(&app, "PATCH", &path, Some(&moderator), Some(body));
+
+    // `null` is declared exactly where it is accepted.
+    for (field, property) in update.as_object().unwrap() {
+        let nullable = property["type"].as_array().is_some_and(|types| types.contains(&json!("null")));
+        let (status, body) = patch(json!({ field.as_str(): null })).await;
+        assert_eq!(status, if nullable { 200 } else { 422 }, "{field} = null, declared {property}: {body}");
+    }
+    // The declared bounds are the ones enforced: each bound passes, one step beyond fails.
+    for (field, low, high, step) in [("year", "minimum", "maximum", 1.0), ("imdb", "minimum", "maximum", 0.5)] {
+        let property = &update[field];
+        for (bound, beyond) in [(low, -step), (high, step)] {
+            let limit = property[bound].as_f64().unwrap_or_else(|| panic!("{field} declares no {bound}: {property}"));
+            let value = |v: f64| if field == "year" { json!(v as i64) } else { json!(v) };
+            assert_eq!(patch(json!({ field: value(limit) })).await.0, 200, "{field} = {bound} {limit}");
+            assert_eq!(patch(json!({ field: value(limit + beyond) })).await.0, 422, "{field} beyond {bound} {limit}");
+        }
+    }
+    assert_eq!(update["time"]["exclusiveMinimum"], 0, "{}", update["time"]);
+    assert_eq!(patch(json!({"time": 0})).await.0, 422);
+    let name_max = update["name"]["maxLength"].as_u64().unwrap() as usize;
+    assert_eq!(patch(json!({"name": "n".repeat(name_max)})).await.0, 200);
+    assert_eq!(patch(json!({"name": "n".repeat(name_max + 1)})).await.0, 422);
+    assert_eq!(patch(json!({"name": "   "})).await.0, 422, "blank names break the declared pattern too");
+    assert_eq!(update["name"]["pattern"], "\\S");
+    let item_max = update["genres"]["items"]["maxLength"].as_u64().unwrap() as usize;
+    assert_eq!(patch(json!({"genres": ["g".repeat(item_max + 1)]})).await.0, 422);
+    for (name, required) in [("CreateMovieRequest", true), ("UpdateMovieRequest", false)] {
+        let listed = schemas[name]["required"].as_array().is_some_and(|fields| fields.contains(&json!("year")));
+        assert_eq!(listed, required, "{name}");
+        assert_eq!(schemas[name]["properties"]["year"]["minimum"], 1895, "{name}");
+    }
+    assert_eq!(schemas["NameRequest"]["properties"]["name"]["maxLength"], 100);
+}
+
+#[tokio::test]
 async fn get_movie_returns_detail_or_404() {
     let app = TestApp::spawn().await;
     let (_, moderator) = app.user_with_token("moderator@example.com", 3).await;

@@ -184,6 +184,192 @@ async fn openapi_document_is_valid_and_docs_pages_are_served() {
     assert!(js.bytes().await.unwrap().len() > 100_000);
 }
 
+/// Whether `value` is valid against `schema`, for the JSON Schema subset utoipa generates (`$ref` into
+/// `components`, `type` as a name or a list, `oneOf`/`anyOf`, `properties`/`required`, `items`).
+fn conforms(doc: &serde_json::Value, schema: &serde_json::Value, value: &serde_json::Value) -> bool {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        return conforms(doc, &doc["components"]["schemas"][name], value);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let matching = options.iter().filter(|option| conforms(doc, option, value)).count();
+            if matching == 0 || (key == "oneOf" && matching > 1) {
+                return false;
+            }
+        }
+    }
+    let type_matches = |name: &str| match name {
+        "null" => value.is_null(),
+        "boolean" => value.is_boolean(),
+        "integer" => value.is_i64() || value.is_u64(),
+        "number" => value.is_number(),
+        "string" => value.is_string(),
+        "array" => value.is_array(),
+        "object" => value.is_object(),
+        other => panic!("unknown type {other}"),
+    };
+    let type_ok = match &schema["type"] {
+        serde_json::Value::String(name) => type_matches(name),
+        serde_json::Value::Array(names) => names.iter().any(|name| type_matches(name.as_str().unwrap())),
+        _ => true,
+    };
+    if !type_ok {
+        return false;
+    }
+    if let (Some(properties), Some(object)) = (schema["properties"].as_object(), value.as_object()) {
+        let required = schema["required"].as_array().cloned().unwrap_or_default();
+        if required.iter().any(|name| !object.contains_key(name.as_str().unwrap())) {
+            return false;
+        }
+        if !object.iter().all(|(key, item)| properties.get(key).is_none_or(|property| conforms(doc, property, item))) {
+            return false;
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        return array.iter().all(|item| conforms(doc, items, item));
+    }
+    true
+}
+
+#[tokio::test]
+async fn openapi_describes_every_validation_and_authentication_answer() {
+    let app = TestApp::spawn_with(support::Options { environment: "development", ..Default::default() }).await;
+    let (_, token) = app.user_with_token("schema@example.com", 2).await;
+    let (_, doc) = json(app.get("/openapi.json").await).await;
+
+    // Real 422s from the body, path and query extractors, whose `input` is a string, a number, null, an array or an
+    // object and whose `loc` holds an integer, each valid against what its operation declares for 422.
+    let cases: [(&str, &str, &str, &str, Option<&str>); 8] = [
+        ("post", "/accounts/logout/", "/accounts/logout/", "\"a string\"", Some(&token)),
+        ("post", "/accounts/logout/", "/accounts/logout/", "{\"refresh_token\": 7}", Some(&token)),
+        ("post", "/accounts/refresh/", "/accounts/refresh/", "null", None),
+        ("post", "/accounts/refresh/", "/accounts/refresh/", "[1, true]", None),
+        ("post", "/accounts/refresh/", "/accounts/refresh/", "{\"refresh_token\": {\"nested\": 1}}", None),
+        ("post", "/accounts/refresh/", "/accounts/refresh/", "{\"refresh_token\": ", None),
+        ("get", "/movies/{movie_uuid}/", "/movies/not-a-uuid/", "", Some(&token)),
+        ("get", "/movies/", "/movies/?page=first", "", None),
+    ];
+    for (method, documented, path, body, bearer) in cases {
+        let mut request = match method {
+            "post" => app.client.post(app.url(path)).header("content-type", "application/json").body(body.to_owned()),
+            _ => app.client.get(app.url(path)),
+        };
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        let (status, answer) = json(request.send().await.unwrap()).await;
+        assert_eq!(status, 422, "{method} {path} {body}: {answer}");
+        let declared = &doc["paths"][documented][method]["responses"]["422"];
+        let schema = &declared["content"]["application/json"]["schema"];
+        assert!(schema.is_object(), "{method} {documented} documents no 422 body: {declared}");
+        assert!(conforms(&doc, schema, &answer), "{method} {path} {body}: {answer} breaks {schema}");
+    }
+    let issue = &doc["components"]["schemas"]["FieldIssue"];
+    assert!(issue["properties"]["input"].get("type").is_none(), "input is any JSON value: {issue}");
+    assert!(!issue["required"].as_array().unwrap().contains(&json!("ctx")), "ctx is optional: {issue}");
+
+    // The profile forms answer their field rules with a plain message, as the original did.
+    let profile_422 = &doc["paths"]["/profiles/users/{user_id}/"]["post"]["responses"]["422"]["content"]["application/json"]
+        ["schema"];
+    assert!(conforms(&doc, profile_422, &json!({"detail": "Invalid image format"})), "{profile_422}");
+
+    // Every operation lists what its extractors and the global layers can answer.
+    let bearer = json!({"bearer": []});
+    assert_eq!(
+        doc["paths"]["/accounts/refresh/"]["post"]["security"],
+        json!([{}, bearer]),
+        "an access token is optional"
+    );
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = &operation["responses"];
+            let documents = |status: &str| responses[status]["content"]["application/json"]["schema"].is_object();
+            let has_body = operation["requestBody"].is_object();
+            // Query strings and parsed path segments can be malformed; a plain string segment cannot.
+            let parsed = |p: &serde_json::Value| {
+                p["in"] == "query"
+                    || (p["in"] == "path" && (p["schema"]["type"] != "string" || p["schema"]["format"].is_string()))
+            };
+            let has_parameters =
+                operation["parameters"].as_array().is_some_and(|parameters| parameters.iter().any(parsed));
+            if has_body || has_parameters {
+                assert!(documents("422"), "{method} {path} does not document 422");
+            }
+            if has_body {
+                assert!(documents("413"), "{method} {path} does not document 413");
+            }
+            let security = operation["security"].as_array().cloned().unwrap_or_default();
+            if security.contains(&bearer) {
+                // Also with optional authentication: a presented token is checked against the blacklist.
+                assert!(documents("503"), "{method} {path} does not document 503");
+            }
+            if security == [bearer.clone()] {
+                for status in ["401", "403"] {
+                    assert!(documents(status), "{method} {path} does not document {status}");
+                }
+            }
+            if responses["429"].is_object() {
+                assert!(
+                    responses["429"]["headers"]["Retry-After"].is_object(),
+                    "{method} {path}: 429 without Retry-After"
+                );
+            }
+            if !has_body && !has_parameters {
+                assert!(responses["422"].is_null(), "{method} {path} cannot answer 422");
+            }
+            assert!(documents("408"), "{method} {path} does not document the timeout");
+            checked += 1;
+        }
+    }
+    assert!(checked > 70, "{checked} operations");
+}
+
+#[tokio::test]
+async fn openapi_declares_the_account_and_profile_input_rules() {
+    let app = TestApp::spawn_with(support::Options { environment: "development", ..Default::default() }).await;
+    let (_, doc) = json(app.get("/openapi.json").await).await;
+    let schemas = &doc["components"]["schemas"];
+    let password = &schemas["RegisterRequest"]["properties"]["password"];
+    assert_eq!((password["minLength"].as_u64(), password["maxLength"].as_u64()), (Some(8), Some(32)), "{password}");
+    assert_eq!(password["pattern"], "^(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])(?=.*[@$!%*?&])");
+    for (schema, field) in [("ChangePasswordRequest", "new_password"), ("ResetPasswordRequest", "password")] {
+        for keyword in ["minLength", "maxLength", "pattern"] {
+            assert_eq!(schemas[schema]["properties"][field][keyword], password[keyword], "{schema}.{field} {keyword}");
+        }
+    }
+    for schema in ["RegisterRequest", "LoginRequest", "EmailRequest", "ResetPasswordRequest", "ActivationQuery"] {
+        assert_eq!(schemas[schema]["properties"]["email"]["format"], "email", "{schema}");
+    }
+    let activation = doc["paths"]["/accounts/activate/"]["get"]["parameters"].as_array().unwrap();
+    assert!(activation.iter().any(|p| p["name"] == "email" && p["schema"]["format"] == "email"), "{activation:?}");
+
+    // The declared rule is the enforced one: at the bounds and without one character class.
+    for (candidate, accepted) in
+        [("Aa1!aaaa", true), (&*format!("Aa1!{}", "a".repeat(28)), true), ("Aa1!aaa", false), ("aa1!aaaa", false)]
+    {
+        let email = format!("rule{}@example.com", candidate.len());
+        let (status, body) =
+            json(app.post_json("/accounts/register/", json!({"email": email, "password": candidate})).await).await;
+        assert_eq!(status == 201, accepted, "{candidate}: {status} {body}");
+    }
+    let (status, _) = json(
+        app.post_json(
+            "/accounts/register/",
+            json!({"email": "long@example.com", "password": format!("Aa1!{}", "a".repeat(29))}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, 422, "33 characters");
+
+    let form = &schemas["ProfileForm"];
+    assert_eq!(form["additionalProperties"], false, "unknown form fields are refused: {form}");
+    assert_eq!(form["properties"]["first_name"]["pattern"], "^[A-Za-z]*$");
+    assert_eq!(form["properties"]["first_name"]["maxLength"], 100);
+}
+
 #[tokio::test]
 async fn docs_are_admin_only_in_production() {
     let app = TestApp::spawn_with(support::Options { environment: "production", ..Default::default() }).await;

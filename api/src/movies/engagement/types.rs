@@ -54,7 +54,7 @@ pub struct ReactionResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RatingRequest {
     /// 1 to 10.
-    #[schema(example = 8)]
+    #[schema(example = 8, minimum = 1.0, maximum = 10.0)]
     pub score: i64,
 }
 
@@ -79,6 +79,7 @@ pub struct RatingResponse {
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CommentRequest {
     /// 1 to 2000 characters, not blank.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub body: String,
     /// The comment answered, on the same movie; omit for a top-level comment.
     #[serde(default)]
@@ -108,6 +109,8 @@ impl Validate for CommentRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CommentEditRequest {
+    /// 1 to 2000 characters, not blank.
+    #[schema(min_length = 1, max_length = 2000, pattern = r"\S")]
     pub body: String,
 }
 
