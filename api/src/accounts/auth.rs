@@ -192,7 +192,7 @@ impl FromRequestParts<AppState> for RequireAdmin {
 
 /// Puts an access token on the blacklist until it would have expired anyway.
 pub async fn blacklist(state: &AppState, token: &PresentedToken) -> Result<(), ApiError> {
-    let ttl = token.claims.exp - Utc::now().timestamp();
+    let ttl = token.claims.exp.saturating_sub(Utc::now().timestamp());
     if ttl <= 0 {
         return Ok(());
     }

@@ -97,9 +97,10 @@ pub async fn check(state: &AppState, action: Action, ip: ClientIp, account: Opti
         tracing::warn!(error = %err, "rate limit check failed");
         ApiError::Unavailable("redis".into())
     })?;
-    for (index, (_, limit)) in keys.iter().enumerate() {
-        let count = replies.get(index * 2).copied().unwrap_or_default();
-        let ttl = replies.get(index * 2 + 1).copied().unwrap_or_default();
+    // Two replies per key: the count (INCR) and the window's remaining seconds (TTL).
+    for ((_, limit), reply) in keys.iter().zip(replies.chunks(2)) {
+        let count = reply.first().copied().unwrap_or_default();
+        let ttl = reply.get(1).copied().unwrap_or_default();
         if count > i64::from(*limit) {
             metrics::counter!("rate_limited_total", "action" => action.name()).increment(1);
             return Err(ApiError::RateLimited { retry_after_secs: ttl.max(1) as u64 });

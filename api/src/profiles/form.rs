@@ -204,7 +204,7 @@ async fn read_multipart(mut multipart: Multipart) -> Result<RawForm, ApiError> {
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                 // Past the limit the rest is drained, not kept: memory stays bounded whatever the client sends.
                 if let Some(bytes) = content.as_mut() {
-                    if bytes.len() + chunk.len() > MAX_AVATAR_BYTES {
+                    if bytes.len().saturating_add(chunk.len()) > MAX_AVATAR_BYTES {
                         content = None;
                     } else {
                         bytes.extend_from_slice(&chunk);
@@ -217,7 +217,7 @@ async fn read_multipart(mut multipart: Multipart) -> Result<RawForm, ApiError> {
         let mut bytes = Vec::new();
         let mut oversized = false;
         while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-            if bytes.len() + chunk.len() > MAX_TEXT_BYTES {
+            if bytes.len().saturating_add(chunk.len()) > MAX_TEXT_BYTES {
                 oversized = true;
             } else if !oversized {
                 bytes.extend_from_slice(&chunk);

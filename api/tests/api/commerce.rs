@@ -292,6 +292,26 @@ async fn forged_old_missing_and_malformed_webhooks_are_refused_with_400() {
     assert_eq!((status, body["message"].as_str()), (200, Some("Webhook handled")), "ignored types answer 200");
 }
 
+#[tokio::test]
+async fn a_signed_webhook_with_a_timestamp_at_the_integer_limits_is_refused_with_400() {
+    let server = stripe().await;
+    let app = app_with(&server, false).await;
+    let event = serde_json::to_vec(&completed("evt_t", 1, "pi_t", 100)).unwrap();
+    for timestamp in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
+        let signature = api::payments::stripe::sign(&event, STRIPE_WEBHOOK_SECRET, timestamp);
+        let response = app
+            .client
+            .post(app.url("/payments/webhook/"))
+            .header("stripe-signature", signature)
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json(response).await;
+        assert_eq!((status, body["detail"].as_str()), (400, Some("Invalid Stripe webhook signature.")), "{timestamp}");
+    }
+}
+
 async fn payments_of(app: &TestApp, order_id: i64) -> Vec<(String, Option<String>)> {
     let mut conn = app.conn().await;
     payments::table

@@ -200,3 +200,116 @@ async fn nul_in_a_profile_form_field_is_a_422_at_the_field_and_creates_no_profil
     let (status, body) = json(response).await;
     assert_nul_at(status, &body, &[json!(["body", "gender"])]);
 }
+
+#[tokio::test]
+async fn numbers_and_dates_at_their_limits_answer_a_page_or_a_4xx_never_a_500() {
+    let app = TestApp::spawn().await;
+    let (user, moderator, admin) = staff(&app).await;
+    let movie = create_movie(&app, &moderator, movie_body("Rivers")).await;
+    let uuid = movie["uuid"].as_str().unwrap();
+    let max = i64::MAX;
+    let min = i64::MIN;
+    let mut queries: Vec<String> = Vec::new();
+    for value in [
+        max.to_string(),
+        min.to_string(),
+        "2147483648".into(),
+        "-2147483649".into(),
+        "99999999999999999999999".into(),
+        "1e308".into(),
+        "-1e308".into(),
+        "1e309".into(),
+        "NaN".into(),
+        "inf".into(),
+        "-0".into(),
+        "1e999999999".into(),
+        "1e-999999999".into(),
+        "1e9223372036854775807".into(),
+        "0.0000000000000000000000001".into(),
+        "99999999.99".into(),
+        "100000000".into(),
+    ] {
+        for parameter in [
+            "year",
+            "imdb",
+            "year_from",
+            "year_to",
+            "imdb_from",
+            "imdb_to",
+            "price_from",
+            "price_to",
+            "page",
+            "per_page",
+        ] {
+            queries.push(format!("/movies/?{parameter}={value}"));
+            queries.push(format!("/movies/favorites/?{parameter}={value}"));
+        }
+        for path in ["/movies/stars/", "/movies/genres/", "/orders/", "/payments/", "/notifications/", "/purchases/"] {
+            queries.push(format!("{path}?page={value}&per_page=20"));
+        }
+        queries.push(format!("/movies/{uuid}/comments/?page={value}"));
+        queries.push(format!("/admin/orders/?user_id={value}&page={value}"));
+        queries.push(format!("/admin/payments/?user_id={value}"));
+        queries.push(format!("/admin/users/?page={value}&per_page=1"));
+        queries.push(format!("/admin/audit/?target_user_id={value}&admin_id={value}"));
+        queries.push(format!("/admin/users/{value}/"));
+        queries.push(format!("/admin/carts/{value}/"));
+        queries.push(format!("/movies/genres/{value}/"));
+        queries.push(format!("/movies/stars/{value}/"));
+        queries.push(format!("/profiles/users/{value}/"));
+        queries.push(format!("/movies/{uuid}/comments/{value}/replies/"));
+    }
+    queries
+        .push("/movies/?year_from=2030&year_to=1900&imdb_from=10&imdb_to=1&price_from=99999999.99&price_to=0".into());
+    queries.push(format!("/movies/?page={max}&per_page=20&sort=-price,rating"));
+    for query in &queries {
+        let started = std::time::Instant::now();
+        let (status, body) = send(&app, "GET", query, Some(&admin), None).await;
+        assert!(matches!(status, 200 | 400 | 404 | 422), "{query}: {status} {body}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{query} took {:?}", started.elapsed());
+    }
+    let bodies = [
+        ("PUT", format!("/movies/{uuid}/rating/"), json!({"score": max})),
+        ("PUT", format!("/movies/{uuid}/rating/"), json!({"score": min})),
+        ("PUT", format!("/movies/{uuid}/rating/"), json!({"score": 1e308})),
+        ("POST", format!("/movies/{uuid}/comments/"), json!({"body": "x", "parent_id": max})),
+        ("POST", format!("/movies/{uuid}/comments/"), json!({"body": "x", "parent_id": 2147483647})),
+        ("POST", "/admin/accounts/change-group/".into(), json!({"email": "user@example.com", "group_id": max})),
+        ("POST", "/admin/accounts/change-group/".into(), json!({"email": "user@example.com", "group_id": 2147483647})),
+        ("POST", "/orders/cancel/2147483648/".into(), json!({})),
+        ("POST", "/orders/refund/-2147483649/".into(), json!({})),
+    ];
+    for (method, path, body) in bodies {
+        let (status, answer) = send(&app, method, &path, Some(&admin), Some(body.clone())).await;
+        assert!(matches!(status, 200 | 201 | 400 | 403 | 404 | 409 | 422), "{method} {path} {body}: {status} {answer}");
+    }
+    for (field, value) in [
+        ("year", json!(max)),
+        ("year", json!(min)),
+        ("time", json!(max)),
+        ("votes", json!(max)),
+        ("imdb", json!(1e308)),
+        ("meta_score", json!(-1e308)),
+        ("gross", json!(-1e308)),
+        ("price", json!("1e999999999")),
+        ("price", json!(1e308)),
+        ("price", json!("99999999.995")),
+    ] {
+        let mut body = movie_body("Limits");
+        body[field] = value.clone();
+        let (status, answer) = send(&app, "POST", "/movies/create/", Some(&moderator), Some(body)).await;
+        assert_eq!(status, 422, "{field} = {value}: {answer}");
+        let (status, answer) =
+            send(&app, "PATCH", &format!("/movies/{uuid}/"), Some(&moderator), Some(json!({ field: value }))).await;
+        assert_eq!(status, 422, "PATCH {field} = {value}: {answer}");
+    }
+    // The profile's birth date at chrono's edges.
+    let (user_id, born) = app.user_with_token("born@example.com", 2).await;
+    for date in ["+262142-12-31", "-262143-01-01", "0000-01-01", "9999-12-31", "1899-12-31"] {
+        let (status, body) = crate::profiles::create(&app, user_id, &born, &[text("date_of_birth", date)]).await;
+        assert_eq!(status, 422, "{date}: {body}");
+    }
+    let (status, body) =
+        send(&app, "PUT", &format!("/movies/{uuid}/rating/"), Some(&user), Some(json!({"score": max}))).await;
+    assert_eq!(status, 422, "{body}");
+}
