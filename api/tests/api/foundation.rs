@@ -106,6 +106,7 @@ fn a_bad_or_missing_setting_stops_the_binary_with_one_line_naming_it() {
         ([secrets(), vec![("APP_URL", "not a url".into())]].concat(), "APP_URL"),
         ([secrets(), vec![("API_ADDR", "localhost".into())]].concat(), "API_ADDR"),
         ([secrets(), vec![("RATE_LIMIT_ENABLED", "maybe".into())]].concat(), "RATE_LIMIT_ENABLED"),
+        ([secrets(), vec![("LOGIN_DAYS", "9999999999999".into())]].concat(), "LOGIN_DAYS"),
         (vec![("SECRET_KEY_ACCESS", "short".into()), ("SECRET_KEY_REFRESH", "b".repeat(40))], "SECRET_KEY_ACCESS"),
     ];
     for (vars, expected) in cases {
