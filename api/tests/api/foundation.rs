@@ -71,6 +71,13 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
         assert_eq!(status, 503, "{dependency}: {body}");
         assert_eq!(body["checks"][dependency]["status"], "down", "{body}");
         assert!(body["detail"].as_str().unwrap().contains(dependency), "{body}");
+        // Names only: the failure's text (addresses, driver messages) is logged, not shown to anyone who asks.
+        assert_eq!(body["detail"], format!("Unavailable: {dependency}"), "{body}");
+        assert_eq!(body["checks"][dependency], json!({"status": "down"}), "{body}");
+        let text = body.to_string().to_lowercase();
+        for leak in ["error", "refused", "127.0.0.1", "connect", "timed out"] {
+            assert!(!text.contains(leak), "{leak} in {body}");
+        }
         // Liveness does not depend on anything.
         assert_eq!(reqwest::get(format!("http://{address}/health/live")).await.unwrap().status(), 200);
         shutdown.cancel();
