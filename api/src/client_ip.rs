@@ -54,7 +54,7 @@ impl ProxyTrust {
         // A proxy may add its own field line instead of extending the last one; together they are one list.
         let mut entries = forwarded_for.iter().rev().flat_map(|value| value.rsplit(|byte| *byte == b','));
         let client = if self.hops > 0 {
-            entries.nth(self.hops - 1).and_then(parse_entry)
+            entries.nth(self.hops.saturating_sub(1)).and_then(parse_entry)
         } else {
             let mut leftmost_proxy = None;
             let mut client = None;

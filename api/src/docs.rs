@@ -1,8 +1,11 @@
-//! The OpenAPI document (generated from the handlers by utoipa) and the pages that show it: Swagger UI at `/docs`,
-//! ReDoc at `/redoc`, JSON at `/openapi.json`. All assets are compiled in, so the pages work offline.
+//! The OpenAPI document (generated from the handlers by utoipa) and the pages that show it: Swagger UI at `/docs`
+//! (and `/docs/`), ReDoc at `/redoc`, JSON at `/openapi.json`. All assets are compiled in, so the pages work offline.
+
+use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{FromRequestParts, Request, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::header;
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
@@ -14,9 +17,10 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::SchemaType;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{self as oas, ContentBuilder, Object, Ref, RefOr, ResponseBuilder, Schema, Type};
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::Config;
 
 use crate::accounts::auth::RequireAdmin;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -153,6 +157,39 @@ fn json_response(description: &str, schema: &str) -> oas::Response {
         .build()
 }
 
+/// Swagger UI's page with its assets under absolute paths, so it works at `/docs` as well as at `/docs/` (the
+/// bundled page refers to them relatively, which only works with the trailing slash). Title as in the original.
+const SWAGGER_HTML: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head>
+  <title>Docs</title>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <link rel="stylesheet" type="text/css" href="/docs/swagger-ui.css">
+  <link rel="stylesheet" type="text/css" href="/docs/index.css">
+  <link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+  <link rel="icon" type="image/png" href="/docs/favicon-16x16.png" sizes="16x16">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js" charset="UTF-8"></script>
+  <script src="/docs/swagger-ui-standalone-preset.js" charset="UTF-8"></script>
+  <script src="/docs/swagger-initializer.js" charset="UTF-8"></script>
+</body>
+</html>"#;
+
+/// One of Swagger UI's bundled files (`swagger-initializer.js` is rendered with `config`, which points it at
+/// `/openapi.json`).
+async fn swagger_asset(config: Arc<Config<'static>>, file: Result<Path<String>, PathRejection>) -> Response {
+    let not_found = || ApiError::not_found("Not Found").into_response();
+    let Ok(Path(file)) = file else { return not_found() };
+    match utoipa_swagger_ui::serve(&file, config) {
+        Ok(Some(asset)) => ([(header::CONTENT_TYPE, asset.content_type)], asset.bytes.into_owned()).into_response(),
+        Ok(None) => not_found(),
+        Err(err) => ApiError::internal(err).into_response(),
+    }
+}
+
 const REDOC_JS: &[u8] = include_bytes!("../assets/redoc.standalone.js");
 
 const REDOC_HTML: &str = r#"<!DOCTYPE html>
@@ -184,8 +221,21 @@ async fn admin_only_in_production(State(state): State<AppState>, request: Reques
 
 /// The documentation routes for `openapi`.
 pub fn router(openapi: utoipa::openapi::OpenApi, state: AppState) -> Router<AppState> {
+    let openapi = Arc::new(openapi);
+    let config = Arc::new(Config::new(["/openapi.json"]));
     Router::new()
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .route(
+            "/openapi.json",
+            get(move || async move {
+                match openapi.to_json() {
+                    Ok(document) => ([(header::CONTENT_TYPE, "application/json")], document).into_response(),
+                    Err(err) => ApiError::internal(err).into_response(),
+                }
+            }),
+        )
+        .route("/docs", get(|| async { Html(SWAGGER_HTML) }))
+        .route("/docs/", get(|| async { Html(SWAGGER_HTML) }))
+        .route("/docs/{*file}", get(move |file| swagger_asset(config.clone(), file)))
         .route("/redoc", get(|| async { Html(REDOC_HTML) }))
         .route(
             "/redoc/redoc.standalone.js",

@@ -1,10 +1,14 @@
 //! Extractors that turn malformed requests into the contract's 422 list form instead of axum's plain-text
 //! rejections: [`ValidJson`], [`ValidQuery`] and [`ValidPath`]. Request types add their own field rules through
 //! [`Validate`].
+//!
+//! Each of them also refuses U+0000 in any text it reads (values and names, at any depth): PostgreSQL's text types
+//! cannot hold it, so a NUL that reached a query would fail it with a 500. Refusing it here, once, keeps every
+//! endpoint safe without a rule per field.
 
 use axum::body::Bytes;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -30,6 +34,69 @@ macro_rules! no_extra_rules {
             }
         }
     )*};
+}
+
+/// The `msg` of a [`nul_issue`].
+pub const NUL_MESSAGE: &str = "String should not contain the NUL character (\\u0000)";
+
+/// A body with thousands of NUL strings would otherwise get an answer thousands of items long.
+const MAX_NUL_ISSUES: usize = 20;
+
+/// A NUL character at `loc`; `input` is the offending string (a value or a name).
+pub fn nul_issue(loc: Vec<Value>, input: &str) -> FieldIssue {
+    FieldIssue { kind: "string_nul", loc, msg: NUL_MESSAGE.to_owned(), input: Value::from(input), ctx: None }
+}
+
+/// Every string of `value` that holds a NUL, object keys included, located under `loc` (array items by index).
+fn collect_nul_issues(value: &Value, loc: &mut Vec<Value>, issues: &mut Vec<FieldIssue>) {
+    match value {
+        Value::String(text) if text.contains('\0') => issues.push(nul_issue(loc.clone(), text)),
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                loc.push(Value::from(index));
+                collect_nul_issues(item, loc, issues);
+                loc.pop();
+            }
+        }
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                loc.push(Value::from(key.as_str()));
+                if key.contains('\0') {
+                    issues.push(nul_issue(loc.clone(), key));
+                }
+                collect_nul_issues(item, loc, issues);
+                loc.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Refuses a JSON body with a NUL anywhere in it. serde_json's recursion limit bounds the depth walked here.
+fn refuse_nul_in_json(value: &Value) -> Result<(), ApiError> {
+    let mut issues = Vec::new();
+    collect_nul_issues(value, &mut vec![Value::from("body")], &mut issues);
+    refuse(issues)
+}
+
+/// Refuses named text parameters (query or path) with a NUL in a name or a value, located at
+/// `[location, name]`.
+fn refuse_nul_in_params<'a>(location: &str, params: impl Iterator<Item = (&'a str, &'a str)>) -> Result<(), ApiError> {
+    let issues = params
+        .filter(|(name, value)| name.contains('\0') || value.contains('\0'))
+        .map(|(name, value)| {
+            nul_issue(vec![Value::from(location), Value::from(name)], if value.contains('\0') { value } else { name })
+        })
+        .collect();
+    refuse(issues)
+}
+
+fn refuse(mut issues: Vec<FieldIssue>) -> Result<(), ApiError> {
+    if issues.is_empty() {
+        return Ok(());
+    }
+    issues.truncate(MAX_NUL_ISSUES);
+    Err(ApiError::Validation(issues))
 }
 
 /// Maps a serde error at a path to an item of the list form.
@@ -101,6 +168,7 @@ where
                 value,
             )));
         }
+        refuse_nul_in_json(&value)?;
         let parsed: T = serde_path_to_error::deserialize(&value)
             .map_err(|err| ApiError::validation(serde_issue("body", err, &value)))?;
         parsed.validate().map(Self).map_err(ApiError::Validation)
@@ -119,6 +187,8 @@ where
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
+        refuse_nul_in_params("query", pairs.iter().map(|(name, value)| (name.as_ref(), value.as_ref())))?;
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
         let parsed: T = serde_path_to_error::deserialize(deserializer).map_err(|err| {
             let input: serde_json::Map<String, Value> = form_urlencoded::parse(query.as_bytes())
@@ -141,6 +211,10 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Parameters that do not even decode are reported by `Path` below.
+        if let Ok(params) = RawPathParams::from_request_parts(parts, state).await {
+            refuse_nul_in_params("path", params.iter())?;
+        }
         match Path::<T>::from_request_parts(parts, state).await {
             Ok(Path(value)) => Ok(Self(value)),
             Err(PathRejection::FailedToDeserializePathParams(err)) => {
@@ -172,5 +246,35 @@ where
             }
             Err(other) => Err(ApiError::internal(other)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn nul_locs(value: &Value) -> Vec<Value> {
+        match refuse_nul_in_json(value) {
+            Ok(()) => Vec::new(),
+            Err(ApiError::Validation(issues)) => issues.into_iter().map(|issue| Value::Array(issue.loc)).collect(),
+            Err(other) => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn nul_is_found_in_values_and_keys_at_any_depth() {
+        assert!(nul_locs(&json!({"a": "x", "b": [1, "y", {"c": null}]})).is_empty());
+        assert_eq!(
+            nul_locs(&json!({"a": ["ok", "n\u{0}"], "k\u{0}": {"deep": [{"x": "\u{0}"}]}})),
+            [json!(["body", "a", 1]), json!(["body", "k\u{0}"]), json!(["body", "k\u{0}", "deep", 0, "x"])]
+        );
+    }
+
+    #[test]
+    fn a_body_full_of_nul_gets_a_bounded_answer() {
+        let many: Vec<String> = (0..1000).map(|_| "\u{0}".to_owned()).collect();
+        assert_eq!(nul_locs(&json!({ "names": many })).len(), MAX_NUL_ISSUES);
     }
 }

@@ -2,7 +2,7 @@
 //! calendar day or date range, status and a part of the owner's email. Empty values and `user_id=0` are ignored,
 //! as in the original; a bad date or status is the contract's 400.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -54,6 +54,31 @@ fn midnight(day: NaiveDate) -> DateTime<Utc> {
     day.and_time(NaiveTime::MIN).and_utc()
 }
 
+/// PostgreSQL's first `timestamptz` day (4714-11-24 BC, its Julian day 0). chrono reads days long before it (from
+/// -262143-01-01) and PostgreSQL refuses such a parameter with an error; its last day (294276 AD) lies beyond
+/// chrono's (+262142-12-31), so only this side needs care.
+const STORABLE_FIRST_DAY: NaiveDate = match NaiveDate::from_ymd_opt(-4713, 11, 24) {
+    Some(day) => day,
+    None => panic!("4714 BC is within chrono's range"),
+};
+
+/// `instant`, or PostgreSQL's first instant when it lies before it. No stored time is earlier, so a bound moved
+/// there selects the same rows.
+fn storable(instant: DateTime<Utc>) -> DateTime<Utc> {
+    instant.max(midnight(STORABLE_FIRST_DAY))
+}
+
+/// The first instant of `day`, as a lower bound.
+fn start_of(day: NaiveDate) -> DateTime<Utc> {
+    storable(midnight(day))
+}
+
+/// The first instant after `day`, as an exclusive upper bound; `None` (no bound) after the last day chrono knows,
+/// where adding a day would overflow.
+fn end_of(day: NaiveDate) -> Option<DateTime<Utc>> {
+    day.succ_opt().map(|next| storable(midnight(next)))
+}
+
 impl HistoryQuery {
     /// Checks the filters. `link_order` lists the parameter names in the order the links repeat them;
     /// `parse_status` reads a lower-cased status and `allowed` names the valid ones for the error message.
@@ -80,21 +105,27 @@ impl HistoryQuery {
                 supplied.push(("user_id", raw.to_owned()));
             }
         }
-        let mut narrow = |since: DateTime<Utc>, until: DateTime<Utc>| {
-            filters.since = Some(filters.since.map_or(since, |current| current.max(since)));
-            filters.until = Some(filters.until.map_or(until, |current| current.min(until)));
+        // Every day the parser accepts stays a valid bound: the calendar's edges are handled by `start_of` and
+        // `end_of`, never by arithmetic that could overflow.
+        let mut narrow = |since: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>| {
+            if let Some(since) = since {
+                filters.since = Some(filters.since.map_or(since, |current| current.max(since)));
+            }
+            if let Some(until) = until {
+                filters.until = Some(filters.until.map_or(until, |current| current.min(until)));
+            }
         };
         if let Some(raw) = present(&self.created_at) {
-            let day = midnight(parse_day(raw)?);
-            narrow(day, day + Duration::days(1));
+            let day = parse_day(raw)?;
+            narrow(Some(start_of(day)), end_of(day));
             supplied.push(("created_at", raw.to_owned()));
         }
         if let Some(raw) = present(&self.created_from) {
-            narrow(midnight(parse_day(raw)?), DateTime::<Utc>::MAX_UTC);
+            narrow(Some(start_of(parse_day(raw)?)), None);
             supplied.push(("created_from", raw.to_owned()));
         }
         if let Some(raw) = present(&self.created_to) {
-            narrow(DateTime::<Utc>::MIN_UTC, midnight(parse_day(raw)?) + Duration::days(1));
+            narrow(None, end_of(parse_day(raw)?));
             supplied.push(("created_to", raw.to_owned()));
         }
         if let Some(raw) = present(&self.status) {
@@ -136,9 +167,28 @@ mod tests {
         assert_eq!(filters.user_id, None, "user_id=0 is ignored");
         assert_eq!(filters.email.as_deref(), Some("bob"));
         assert_eq!(filters.links.iter().map(|(k, _)| *k).collect::<Vec<_>>(), ["created_at", "status", "email"]);
-        assert_eq!(filters.until.unwrap() - filters.since.unwrap(), Duration::days(1));
+        assert_eq!(filters.until.unwrap() - filters.since.unwrap(), chrono::Duration::days(1));
         let bad = query(&[("created_at", "02-01-2026")]).check(&[], |_| Some(()), "").unwrap_err();
         assert!(matches!(bad, ApiError::Status { ref detail, .. } if detail == "Invalid date format. Use YYYY-MM-DD"));
         assert_eq!(like_pattern("a_b%"), "%a\\_b\\%%");
+    }
+
+    #[test]
+    fn the_calendar_edges_give_storable_bounds() {
+        // PostgreSQL's MIN_TIMESTAMP, in microseconds from its epoch (2000-01-01).
+        let epoch = midnight(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap());
+        assert_eq!((midnight(STORABLE_FIRST_DAY) - epoch).num_microseconds(), Some(-211_813_488_000_000_000));
+        let check = |pairs: &[(&str, &str)]| query(pairs).check(&[], |_| Some(()), "").unwrap();
+        let last = check(&[("created_at", "+262142-12-31")]);
+        assert_eq!((last.since, last.until), (Some(midnight(NaiveDate::MAX)), None));
+        let first = check(&[("created_at", "-262143-01-01")]);
+        assert_eq!(
+            (first.since, first.until),
+            (Some(midnight(STORABLE_FIRST_DAY)), Some(midnight(STORABLE_FIRST_DAY)))
+        );
+        let open = check(&[("created_from", "-262143-01-01"), ("created_to", "+262142-12-31")]);
+        assert_eq!((open.since, open.until), (Some(midnight(STORABLE_FIRST_DAY)), None));
+        let none = check(&[("created_to", "-262143-01-01")]);
+        assert_eq!((none.since, none.until), (None, Some(midnight(STORABLE_FIRST_DAY))));
     }
 }

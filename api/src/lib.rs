@@ -1,6 +1,10 @@
 //! The Online Cinema HTTP API. `main.rs` only wires the command line; everything else lives here so the test
 //! harness can run the same application in-process.
 
+// An overflow panics (a 500) in debug builds and wraps (a wrong answer) in release builds; clients send numbers and
+// dates. Every operation is checked or saturating, or its exemption says why it cannot overflow.
+#![warn(clippy::arithmetic_side_effects)]
+
 pub mod accounts;
 pub mod admin;
 pub mod app;

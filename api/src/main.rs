@@ -1,3 +1,6 @@
+// Same rule as the library (see lib.rs).
+#![warn(clippy::arithmetic_side_effects)]
+
 use std::process::ExitCode;
 
 use api::ApiConfig;

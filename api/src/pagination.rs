@@ -36,7 +36,7 @@ pub struct Page {
 impl Page {
     /// Saturates instead of overflowing for absurd page numbers (the page is then simply empty).
     pub fn offset(&self) -> i64 {
-        (self.page - 1).saturating_mul(self.per_page)
+        self.page.saturating_sub(1).saturating_mul(self.per_page)
     }
     pub fn limit(&self) -> i64 {
         self.per_page
@@ -123,7 +123,9 @@ impl PageMeta {
     /// `filters` are the endpoint's recognised filter parameters that were supplied, in the endpoint's order; the
     /// links carry them, then `page` and `per_page`.
     pub fn new(page: Page, total_items: i64, base: &PageLinkBase, filters: &[(&str, String)]) -> Self {
-        let total_pages = if total_items == 0 { 0 } else { (total_items + page.per_page - 1) / page.per_page };
+        // `per_page` ≥ 1 by construction; the guard keeps the division total anyway.
+        let total_pages =
+            total_items.saturating_add(page.per_page.saturating_sub(1)).checked_div(page.per_page).unwrap_or(0);
         let link = |number: i64| {
             let mut query = form_urlencoded::Serializer::new(String::new());
             for (key, value) in filters {
@@ -133,8 +135,8 @@ impl PageMeta {
             format!("{}?{}", base.0, query.finish())
         };
         Self {
-            prev_page: (page.page > 1).then(|| link(page.page - 1)),
-            next_page: (page.page < total_pages).then(|| link(page.page + 1)),
+            prev_page: (page.page > 1).then(|| link(page.page.saturating_sub(1))),
+            next_page: (page.page < total_pages).then(|| link(page.page.saturating_add(1))),
             total_pages,
             total_items,
         }

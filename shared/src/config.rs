@@ -345,14 +345,19 @@ impl Validate for AuthSettings {
             return Err(ConfigError::new("SECRET_KEY_REFRESH", "must differ from SECRET_KEY_ACCESS"));
         }
         one_of("ALGORITHM", &self.algorithm, &["HS256", "HS384", "HS512"])?;
-        for (var, value) in [
-            ("LOGIN_DAYS", self.login_days),
-            ("ACTIVATION_TOKEN_LIFE", self.activation_token_life),
-            ("ACCESS_TOKEN_MINUTES", self.access_token_minutes),
-            ("PASSWORD_RESET_TOKEN_HOURS", self.password_reset_token_hours),
+        // A century at most, in each setting's unit: longer is a typo, and would overflow the date arithmetic of
+        // every token issued.
+        for (var, value, max) in [
+            ("LOGIN_DAYS", self.login_days, 36_500),
+            ("ACTIVATION_TOKEN_LIFE", self.activation_token_life, 36_500),
+            ("ACCESS_TOKEN_MINUTES", self.access_token_minutes, 52_560_000),
+            ("PASSWORD_RESET_TOKEN_HOURS", self.password_reset_token_hours, 876_000),
         ] {
             if value <= 0 {
                 return Err(ConfigError::new(var, "must be greater than 0"));
+            }
+            if value > max {
+                return Err(ConfigError::new(var, format!("must be at most {max} (a century)")));
             }
         }
         if !(4..=31).contains(&self.bcrypt_cost) {

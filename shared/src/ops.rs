@@ -88,7 +88,8 @@ impl Check {
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Runs every check concurrently; 200 with each status when all pass, 503 naming what is down otherwise.
+/// Runs every check concurrently; 200 with each status when all pass, 503 naming what is down otherwise. The
+/// endpoint is public, so a failure's text (addresses, user names, driver messages) goes to the log only.
 pub async fn readiness(checks: &[Check]) -> Response {
     let results = futures_util::future::join_all(checks.iter().map(|check| async move {
         let outcome = match tokio::time::timeout(CHECK_TIMEOUT, (check.run)()).await {
@@ -106,7 +107,7 @@ pub async fn readiness(checks: &[Check]) -> Response {
                 Ok(()) => json!({"status": "up"}),
                 Err(error) => {
                     tracing::warn!(dependency = name, error = %error, "readiness check failed");
-                    json!({"status": "down", "error": error})
+                    json!({"status": "down"})
                 }
             };
             ((*name).to_owned(), value)
@@ -185,4 +186,29 @@ pub async fn serve_ops_on(
     axum::serve(listener, ops_router(checks, pool))
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn readiness_names_what_is_down_without_its_error_text() {
+        let checks = [
+            Check::new("postgres", || async { Ok(()) }),
+            Check::new("redis", || async { Err("connection refused by 10.0.0.7:6379 (user cinema)".to_owned()) }),
+        ];
+        let response = readiness(&checks).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "status": "unavailable",
+                "detail": "Unavailable: redis",
+                "checks": {"postgres": {"status": "up"}, "redis": {"status": "down"}},
+            })
+        );
+    }
 }

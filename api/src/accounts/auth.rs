@@ -218,7 +218,7 @@ impl FromRequestParts<AppState> for RequireAdmin {
 
 /// Puts an access token on the blacklist until it would have expired anyway.
 pub async fn blacklist(state: &AppState, token: &PresentedToken) -> Result<(), ApiError> {
-    let ttl = token.claims.exp - Utc::now().timestamp();
+    let ttl = token.claims.exp.saturating_sub(Utc::now().timestamp());
     if ttl <= 0 {
         return Ok(());
     }
@@ -257,7 +257,7 @@ pub async fn revoke_sessions(state: &AppState, sessions: &[Uuid]) -> Result<(), 
 /// before the commit can never cache it afterwards. A failure fails the change (503): it never commits with a
 /// stale cache entry left behind.
 pub async fn invalidate_user(state: &AppState, user_id: i32) -> Result<(), ApiError> {
-    let hold = USER_CACHE_SECS.max(state.config.http.request_timeout_secs + 1);
+    let hold = USER_CACHE_SECS.max(state.config.http.request_timeout_secs.saturating_add(1));
     let mut conn = state.cache.conn().await.map_err(|_| ApiError::Unavailable("auth cache".into()))?;
     redis::cmd("SET")
         .arg(user_key(state, user_id))

@@ -179,11 +179,14 @@ pub async fn guard<'a>(
         pipe.cmd("GET").arg(key).cmd("TTL").arg(key);
     }
     let replies: Vec<Option<i64>> = query(state, &pipe).await?;
-    let at = |index: usize| Failures {
-        count: replies.get(index * 2).copied().flatten().unwrap_or_default(),
-        ttl: replies.get(index * 2 + 1).copied().flatten().unwrap_or_default(),
-    };
-    if let Some(secs) = wait_secs(secret.limits(state), at(0), at(1), at(2)) {
+    // Two replies per key, in the keys' order: the count (GET) and the window's remaining seconds (TTL).
+    let mut counters = replies.chunks(2).map(|reply| Failures {
+        count: reply.first().copied().flatten().unwrap_or_default(),
+        ttl: reply.get(1).copied().flatten().unwrap_or_default(),
+    });
+    let (pair, ip, account) =
+        (counters.next().unwrap_or_default(), counters.next().unwrap_or_default(), counters.next().unwrap_or_default());
+    if let Some(secs) = wait_secs(secret.limits(state), pair, ip, account) {
         return Err(refused(action, secs));
     }
     Ok(Guard { state, keys: Some(keys) })

@@ -49,7 +49,7 @@ pub async fn register(
     }
     let hashed = passwords::hash(password.expose().to_owned(), state.config.auth.bcrypt_cost).await?;
     let token = tokens::new_opaque_token();
-    let expires_at = Utc::now() + Duration::days(state.config.auth.activation_token_life);
+    let expires_at = tokens::expiry(Utc::now(), Duration::days(state.config.auth.activation_token_life));
     let mut conn = db::conn(&state.pool).await?;
     let id = conn
         .transaction::<i32, ApiError, _>(|conn| {
@@ -98,7 +98,7 @@ pub async fn resend_activation(state: &AppState, ip: ClientIp, email: &Email) ->
         return Ok(());
     }
     let token = tokens::new_opaque_token();
-    let expires_at = Utc::now() + Duration::days(state.config.auth.activation_token_life);
+    let expires_at = tokens::expiry(Utc::now(), Duration::days(state.config.auth.activation_token_life));
     conn.transaction::<(), ApiError, _>(|conn| {
         let token = &token;
         async move {
@@ -180,7 +180,7 @@ async fn issue_session(
             refresh_tokens::token_hash.eq(tokens::digest(&refresh_token)),
             refresh_tokens::family_id.eq(family),
             refresh_tokens::user_id.eq(user.id),
-            refresh_tokens::expires_at.eq(now + state.keys.refresh_lifetime),
+            refresh_tokens::expires_at.eq(tokens::expiry(now, state.keys.refresh_lifetime)),
         ))
         .execute(conn)
         .await?;
@@ -337,6 +337,7 @@ pub async fn logout(state: &AppState, caller: &AuthUser, refresh_token: &str) ->
 /// Bumps the user's token version (every access token issued so far stops working, whatever its session) and
 /// revokes every refresh token: after a password change or reset, no old session survives. The caller
 /// invalidates the cached auth record in the same transaction, so the new version applies at the next request.
+#[allow(clippy::arithmetic_side_effects, reason = "SQL: PostgreSQL checks it; one bump per password change")]
 async fn end_all_sessions(conn: &mut AsyncPgConnection, user_id: i32) -> Result<(), DieselError> {
     diesel::update(users::table.find(user_id))
         .set((users::token_version.eq(users::token_version + 1), users::updated_at.eq(diesel::dsl::now)))
@@ -400,7 +401,7 @@ pub async fn request_password_reset(state: &AppState, ip: ClientIp, email: &Emai
         return Ok(());
     }
     let token = tokens::new_opaque_token();
-    let expires_at = Utc::now() + Duration::hours(state.config.auth.password_reset_token_hours);
+    let expires_at = tokens::expiry(Utc::now(), Duration::hours(state.config.auth.password_reset_token_hours));
     conn.transaction::<(), ApiError, _>(|conn| {
         let token = &token;
         async move {

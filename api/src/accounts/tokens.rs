@@ -58,6 +58,12 @@ impl TokenError {
     }
 }
 
+/// `now + lifetime`, saturating at chrono's last instant. The settings bound every lifetime to a century, so the
+/// saturation is a guard, not a rule.
+pub fn expiry(now: DateTime<Utc>, lifetime: Duration) -> DateTime<Utc> {
+    now.checked_add_signed(lifetime).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Signing keys and lifetimes, built once from the settings.
 pub struct TokenKeys {
     algorithm: Algorithm,
@@ -106,7 +112,7 @@ impl TokenKeys {
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let claims = AccessClaims {
             user_id: Some(user_id),
-            exp: (now + self.access_lifetime).timestamp(),
+            exp: expiry(now, self.access_lifetime).timestamp(),
             iat: now.timestamp(),
             jti: Uuid::new_v4().simple().to_string(),
             ver: version,
@@ -123,7 +129,7 @@ impl TokenKeys {
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let claims = RefreshClaims {
             user_id: Some(user_id),
-            exp: (now + self.refresh_lifetime).timestamp(),
+            exp: expiry(now, self.refresh_lifetime).timestamp(),
             iat: now.timestamp(),
             jti: Uuid::new_v4().simple().to_string(),
             fam: family,

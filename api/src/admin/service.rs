@@ -149,6 +149,7 @@ pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
             if user.is_banned() {
                 return Ok("User account is already inactive.".into());
             }
+            #[allow(clippy::arithmetic_side_effects, reason = "SQL: PostgreSQL checks it; one bump per deactivation")]
             diesel::update(users::table.find(user.id))
                 .set((
                     users::is_active.eq(false),
@@ -182,7 +183,7 @@ pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
                 json!({ "is_active": user.is_active, "token_version": user.token_version }),
                 json!({
                     "is_active": false,
-                    "token_version": user.token_version + 1,
+                    "token_version": user.token_version.saturating_add(1),
                     "refresh_tokens_revoked": revoked,
                 }),
             )
@@ -204,7 +205,7 @@ pub async fn reactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
 
 /// `%` and `_` are literal characters of an address, not wildcards (the original let them match anything).
 fn like_pattern(fragment: &str) -> String {
-    let mut escaped = String::with_capacity(fragment.len() + 2);
+    let mut escaped = String::with_capacity(fragment.len().saturating_add(2));
     escaped.push('%');
     for c in fragment.chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -58,7 +58,7 @@ impl CatalogCache {
         Self {
             pages: Cache::builder()
                 .weigher(|key: &String, page: &Arc<Page>| {
-                    u32::try_from(key.len() + page.body.len()).unwrap_or(u32::MAX)
+                    u32::try_from(key.len().saturating_add(page.body.len())).unwrap_or(u32::MAX)
                 })
                 .max_capacity(MAX_PAGE_BYTES)
                 .time_to_live(STALE)

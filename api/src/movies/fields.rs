@@ -97,7 +97,7 @@ pub enum Bound {
 /// The year rule of the contract: not before the first film (1895), not after next year.
 pub fn check_year(issues: &mut Issues, loc: &[&str], year: i64) {
     use chrono::Datelike;
-    let max = i64::from(chrono::Utc::now().year()) + 1;
+    let max = i64::from(chrono::Utc::now().year()).saturating_add(1);
     if year < 1895 {
         issues.push(FieldIssue::value_error(loc, "Year cannot be before 1895", json!(year)));
     } else if year > max {

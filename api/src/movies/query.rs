@@ -45,7 +45,7 @@ type Condition<'a> = Box<dyn BoxableExpression<movies::table, Pg, SqlType = Bool
 
 /// `%value%` for LIKE, with LIKE's own wildcards escaped (the original let `%` and `_` act as wildcards).
 pub fn contains_pattern(value: &str) -> String {
-    let mut pattern = String::with_capacity(value.len() + 2);
+    let mut pattern = String::with_capacity(value.len().saturating_add(2));
     pattern.push('%');
     for c in value.to_lowercase().chars() {
         if matches!(c, '%' | '_' | '\\') {

@@ -129,7 +129,7 @@ fn year_schema() -> Object {
         .schema_type(Type::Integer)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
         .minimum(Some(1895))
-        .maximum(Some(i64::from(chrono::Utc::now().year()) + 1))
+        .maximum(Some(i64::from(chrono::Utc::now().year()).saturating_add(1)))
         .description(Some("1895 to next year."))
         .examples([1999])
         .build()

@@ -39,8 +39,10 @@ pub fn stripe_error(err: StripeError, rejected: impl FnOnce(String) -> ApiError)
     }
 }
 
+/// A stored price in cents: its digits at scale 2.
 fn cents(price: &BigDecimal) -> Result<i64, ApiError> {
-    (price * BigDecimal::from(100)).with_scale(0).to_i64().ok_or_else(|| ApiError::internal("price out of range"))
+    let (digits, _) = price.with_scale(2).into_bigint_and_exponent();
+    digits.to_i64().ok_or_else(|| ApiError::internal("price out of range"))
 }
 
 /// Opens a Stripe Checkout session for the caller's pending order and returns its URL.
@@ -77,7 +79,9 @@ pub async fn checkout(state: &AppState, user_id: i32, email: &str) -> Result<Str
         items,
         success_url: format!("{app_url}payments/success?session_id={{CHECKOUT_SESSION_ID}}"),
         cancel_url: format!("{app_url}payments/cancel"),
-        expires_at: Utc::now() + Duration::minutes(CHECKOUT_LIFETIME_MINUTES),
+        expires_at: Utc::now()
+            .checked_add_signed(Duration::minutes(CHECKOUT_LIFETIME_MINUTES))
+            .ok_or_else(|| ApiError::internal("checkout expiry out of range"))?,
         idempotency_key: format!("checkout-{order_id}-{}", uuid::Uuid::new_v4()),
     };
     let session = state.stripe.create_checkout_session(&request).await.map_err(|err| {

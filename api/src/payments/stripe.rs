@@ -195,7 +195,8 @@ pub fn verify_signature(
     if !matches {
         return Err(SignatureError::Mismatch);
     }
-    if (now.timestamp() - timestamp).abs() > tolerance_secs {
+    // `t` is the sender's: any i64 reaches here, so no subtraction that could overflow.
+    if now.timestamp().abs_diff(timestamp) > tolerance_secs.unsigned_abs() {
         return Err(SignatureError::TooOld);
     }
     Ok(())

@@ -2,8 +2,8 @@
 //! file) or `application/x-www-form-urlencoded` (text fields only). The avatar is never held beyond
 //! [`MAX_AVATAR_BYTES`]: past it the rest of the part is read and dropped, so the client still gets its answer.
 //!
-//! Only the request's shape is judged here (unknown or repeated fields, unparseable dates, undecodable text), in the
-//! 422 list form; the field rules are the service's.
+//! Only the request's shape is judged here (unknown or repeated fields, unparseable dates, undecodable text, NUL
+//! characters), in the 422 list form; the field rules are the service's.
 
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartError;
@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::avatar::MAX_AVATAR_BYTES;
 use crate::error::{ApiError, FieldIssue};
+use crate::extract::nul_issue;
 
 /// Text fields are short by nature; this bounds what one may hold.
 const MAX_TEXT_BYTES: usize = 64 * 1024;
@@ -86,6 +87,11 @@ impl Builder {
             return;
         }
         if value.is_empty() {
+            return;
+        }
+        if value.contains('\0') {
+            // What the JSON extractors refuse too: PostgreSQL text cannot hold it.
+            self.issues.push(nul_issue(vec![Value::from("body"), Value::from(name)], &value));
             return;
         }
         match name {
@@ -198,7 +204,7 @@ async fn read_multipart(mut multipart: Multipart) -> Result<RawForm, ApiError> {
             while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
                 // Past the limit the rest is drained, not kept: memory stays bounded whatever the client sends.
                 if let Some(bytes) = content.as_mut() {
-                    if bytes.len() + chunk.len() > MAX_AVATAR_BYTES {
+                    if bytes.len().saturating_add(chunk.len()) > MAX_AVATAR_BYTES {
                         content = None;
                     } else {
                         bytes.extend_from_slice(&chunk);
@@ -211,7 +217,7 @@ async fn read_multipart(mut multipart: Multipart) -> Result<RawForm, ApiError> {
         let mut bytes = Vec::new();
         let mut oversized = false;
         while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
-            if bytes.len() + chunk.len() > MAX_TEXT_BYTES {
+            if bytes.len().saturating_add(chunk.len()) > MAX_TEXT_BYTES {
                 oversized = true;
             } else if !oversized {
                 bytes.extend_from_slice(&chunk);

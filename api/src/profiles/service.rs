@@ -79,7 +79,7 @@ fn check_name(value: Option<String>, field: &str) -> Result<Option<String>, ApiE
 
 /// Age in whole years the way the original counts it: days since birth divided by 365, rounded down.
 fn age_in_years(date_of_birth: NaiveDate, today: NaiveDate) -> i64 {
-    (today - date_of_birth).num_days().div_euclid(365)
+    today.signed_duration_since(date_of_birth).num_days().div_euclid(365)
 }
 
 fn check_date_of_birth(value: Option<NaiveDate>, today: NaiveDate) -> Result<Option<NaiveDate>, ApiError> {

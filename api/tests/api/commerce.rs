@@ -292,6 +292,26 @@ async fn forged_old_missing_and_malformed_webhooks_are_refused_with_400() {
     assert_eq!((status, body["message"].as_str()), (200, Some("Webhook handled")), "ignored types answer 200");
 }
 
+#[tokio::test]
+async fn a_signed_webhook_with_a_timestamp_at_the_integer_limits_is_refused_with_400() {
+    let server = stripe().await;
+    let app = app_with(&server, false).await;
+    let event = serde_json::to_vec(&completed("evt_t", 1, "pi_t", 100)).unwrap();
+    for timestamp in [i64::MIN, i64::MIN + 1, i64::MAX, -1] {
+        let signature = api::payments::stripe::sign(&event, STRIPE_WEBHOOK_SECRET, timestamp);
+        let response = app
+            .client
+            .post(app.url("/payments/webhook/"))
+            .header("stripe-signature", signature)
+            .body(event.clone())
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = json(response).await;
+        assert_eq!((status, body["detail"].as_str()), (400, Some("Invalid Stripe webhook signature.")), "{timestamp}");
+    }
+}
+
 async fn payments_of(app: &TestApp, order_id: i64) -> Vec<(String, Option<String>)> {
     let mut conn = app.conn().await;
     payments::table
@@ -510,4 +530,52 @@ async fn a_movie_in_an_order_or_bought_cannot_be_deleted() {
     send_webhook(&app, &completed("evt_keep", order_id, "pi_keep", 600)).await;
     let (status, body) = delete(&app, &format!("/movies/{heat}/"), &moderator).await;
     assert_eq!((status, body["detail"].as_str()), (400, Some("Movie purchased by some user and cannot be deleted.")));
+}
+
+#[tokio::test]
+async fn admin_date_filters_at_the_calendar_edges_answer_a_page_or_a_400_never_a_500() {
+    let server = stripe().await;
+    let app = app_with(&server, false).await;
+    let (_, token) = app.user_with_token("edge@example.com", 2).await;
+    let (_, admin) = app.user_with_token("admin@example.com", 1).await;
+    let heat = movie(&app, "Heat", "6.00").await;
+    let order_id = order_of(&app, &token, &[&heat]).await;
+    let (status, body) = send_webhook(&app, &completed("evt_edge", order_id, "pi_edge", 600)).await;
+    assert_eq!(status, 200, "{body}");
+    // chrono's first and last days (-262143-01-01, +262142-12-31), PostgreSQL's first day (4714 BC, -4713-11-24)
+    // and its eve; the order and its payment were made today.
+    let pages = [
+        ("created_at=%2B262142-12-31", 0),
+        ("created_at=-262143-01-01", 0),
+        ("created_at=-4713-11-24", 0),
+        ("created_at=-4713-11-23", 0),
+        ("created_at=9999-12-31", 0),
+        ("created_at=0000-01-01", 0),
+        ("created_from=%2B262142-12-31", 0),
+        ("created_from=-262143-01-01", 1),
+        ("created_from=-4713-11-23", 1),
+        ("created_to=%2B262142-12-31", 1),
+        ("created_to=%2B262142-12-30", 1),
+        ("created_to=-262143-01-01", 0),
+        ("created_to=-4713-11-23", 0),
+        ("created_to=-4713-11-24", 0),
+        ("created_from=-262143-01-01&created_to=%2B262142-12-31", 1),
+        ("created_from=%2B262142-12-31&created_to=-262143-01-01", 0),
+        ("created_at=-262143-01-01&created_from=%2B262142-12-31", 0),
+    ];
+    for listing in ["orders", "payments"] {
+        for (filter, items) in pages {
+            let (status, body) = json(app.get_auth(&format!("/admin/{listing}/?{filter}"), &admin).await).await;
+            assert_eq!((status, body["total_items"].as_i64()), (200, Some(items)), "{listing} {filter}: {body}");
+        }
+        // Beyond what the parser reads: the contract's 400.
+        for filter in ["created_at=%2B262143-01-01", "created_from=-262144-12-31", "created_to=%2B999999999-01-01"] {
+            let (status, body) = json(app.get_auth(&format!("/admin/{listing}/?{filter}"), &admin).await).await;
+            assert_eq!(
+                (status, body["detail"].as_str()),
+                (400, Some("Invalid date format. Use YYYY-MM-DD")),
+                "{listing} {filter}"
+            );
+        }
+    }
 }

@@ -73,6 +73,13 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
         assert_eq!(status, 503, "{dependency}: {body}");
         assert_eq!(body["checks"][dependency]["status"], "down", "{body}");
         assert!(body["detail"].as_str().unwrap().contains(dependency), "{body}");
+        // Names only: the failure's text (addresses, driver messages) is logged, not shown to anyone who asks.
+        assert_eq!(body["detail"], format!("Unavailable: {dependency}"), "{body}");
+        assert_eq!(body["checks"][dependency], json!({"status": "down"}), "{body}");
+        let text = body.to_string().to_lowercase();
+        for leak in ["error", "refused", "127.0.0.1", "connect", "timed out"] {
+            assert!(!text.contains(leak), "{leak} in {body}");
+        }
         // Liveness does not depend on anything.
         assert_eq!(reqwest::get(format!("http://{address}/health/live")).await.unwrap().status(), 200);
         shutdown.cancel();
@@ -122,6 +129,7 @@ fn a_bad_or_missing_setting_stops_the_binary_with_one_line_naming_it() {
             "RATE_LIMIT_LOGIN_PER_ACCOUNT_AND_IP",
         ),
         ([secrets(), vec![("NOTIFICATION_EMAILS_PER_HOUR", "-1".into())]].concat(), "NOTIFICATION_EMAILS_PER_HOUR"),
+        ([secrets(), vec![("LOGIN_DAYS", "9999999999999".into())]].concat(), "LOGIN_DAYS"),
         (vec![("SECRET_KEY_ACCESS", "short".into()), ("SECRET_KEY_REFRESH", "b".repeat(40))], "SECRET_KEY_ACCESS"),
     ];
     for (vars, expected) in cases {
@@ -389,6 +397,53 @@ async fn docs_are_admin_only_in_production() {
     assert_eq!(app.get("/health/live").await.status(), 200, "health stays public");
     let test_env = TestApp::spawn().await;
     assert_eq!(test_env.get("/openapi.json").await.status(), 401, "only development opens the docs to everyone");
+}
+
+/// The Swagger UI page at `path`: 200, HTML, and every asset it references loads (with the same credentials).
+async fn assert_docs_page(app: &TestApp, path: &str, token: Option<&str>) {
+    let get = |path: String| {
+        let mut request = app.client.get(app.url(&path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let response = get(path.to_owned()).await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+    let html = response.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    // Assets are referenced absolutely, so the page works with and without the trailing slash.
+    let assets: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|piece| piece.ends_with(".js") || piece.ends_with(".css") || piece.ends_with(".png"))
+        .collect();
+    assert!(assets.iter().any(|asset| asset.ends_with("swagger-initializer.js")), "{html}");
+    for asset in assets {
+        assert!(asset.starts_with("/docs/"), "{asset} in {html}");
+        assert_eq!(get(asset.to_owned()).await.unwrap().status(), 200, "{asset}");
+    }
+}
+
+#[tokio::test]
+async fn docs_page_is_served_at_docs_itself_for_an_admin_in_production_and_to_anyone_in_development() {
+    let app = TestApp::spawn_with(support::Options { environment: "production", ..Default::default() }).await;
+    let (_, admin) = app.user_with_token("boss@example.com", 1).await;
+    let (_, user) = app.user_with_token("reader@example.com", 2).await;
+    for path in ["/docs", "/docs/"] {
+        assert_docs_page(&app, path, Some(&admin)).await;
+        let (status, body) = json(app.get(path).await).await;
+        assert_eq!((status, body["detail"].as_str()), (401, Some("Authorization header is missing")), "{path}");
+        assert_eq!(app.get_auth(path, &user).await.status(), 403, "{path}");
+    }
+    assert_eq!(app.get("/docs/swagger-initializer.js").await.status(), 401, "assets are admin-only too");
+
+    let development = TestApp::spawn_with(support::Options { environment: "development", ..Default::default() }).await;
+    for path in ["/docs", "/docs/"] {
+        assert_docs_page(&development, path, None).await;
+    }
+    let initializer = development.get("/docs/swagger-initializer.js").await.text().await.unwrap();
+    assert!(initializer.contains("/openapi.json"), "{initializer}");
 }
 
 #[tokio::test]

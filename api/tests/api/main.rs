@@ -10,5 +10,6 @@ mod catalog;
 mod commerce;
 mod engagement;
 mod foundation;
+mod input;
 mod pipeline;
 mod profiles;

@@ -237,7 +237,7 @@ async fn notify(
     let now = Utc::now();
     let emailed_last_hour: i64 = notifications::table
         .filter(notifications::user_id.eq(recipient))
-        .filter(notifications::emailed_at.gt(now - chrono::Duration::hours(1)))
+        .filter(notifications::emailed_at.gt(now.checked_sub_signed(chrono::Duration::hours(1)).unwrap_or(now)))
         .count()
         .get_result(conn)
         .await?;
