@@ -93,3 +93,148 @@ async fn token_lookups_use_their_indexes_on_large_tables() {
         assert_index_only(table, &by_digest, Some(&format!("{table}_token_hash_key")));
     }
 }
+
+#[derive(Clone, Copy)]
+struct Row {
+    /// Minutes from now.
+    expires_in: i64,
+    rotated: bool,
+    revoked: bool,
+}
+
+const fn row(expires_in: i64, rotated: bool, revoked: bool) -> Row {
+    Row { expires_in, rotated, revoked }
+}
+
+/// Inserts a session's rows; returns their digests in order.
+async fn insert_session(conn: &mut AsyncPgConnection, user_id: i32, tag: &str, rows: &[Row]) -> Vec<String> {
+    use shared::schema::refresh_tokens;
+    let family = uuid::Uuid::new_v4();
+    let now = Utc::now();
+    let mut digests = Vec::new();
+    for (index, row) in rows.iter().enumerate() {
+        let digest = api::accounts::tokens::digest(&format!("{tag}-{index}"));
+        let minutes = chrono::Duration::minutes(row.expires_in);
+        diesel::insert_into(refresh_tokens::table)
+            .values((
+                refresh_tokens::token_hash.eq(&digest),
+                refresh_tokens::family_id.eq(family),
+                refresh_tokens::user_id.eq(user_id),
+                refresh_tokens::expires_at.eq(now + minutes),
+                refresh_tokens::rotated_at.eq(row.rotated.then_some(now)),
+                refresh_tokens::revoked_at.eq(row.revoked.then_some(now)),
+            ))
+            .execute(conn)
+            .await
+            .unwrap();
+        digests.push(digest);
+    }
+    digests
+}
+
+#[tokio::test]
+async fn the_purge_keeps_live_sessions_and_removes_every_row_of_dead_ones() {
+    use shared::schema::{refresh_tokens, users};
+    let database = TestDatabase::create().await;
+    let mut conn = connect(&database).await;
+    let user_id: i32 = diesel::insert_into(users::table)
+        .values((users::email.eq("purge@example.com"), users::hashed_password.eq("x"), users::group_id.eq(2)))
+        .returning(users::id)
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    // A live session: its rotated tokens are kept for reuse detection while their JWTs can still be presented.
+    let live = insert_session(
+        &mut conn,
+        user_id,
+        "live",
+        &[row(-1, true, false), row(30, true, false), row(60, false, false)],
+    )
+    .await;
+    // A session whose current token expired, with a rotated token that outlives it (LOGIN_DAYS was lowered since):
+    // it can never be refreshed again.
+    let dead = insert_session(&mut conn, user_id, "dead", &[row(120, true, false), row(-1, false, false)]).await;
+    // A revoked session stays until its current token expires (its tokens answer "revoked" until then) ...
+    let revoked = insert_session(&mut conn, user_id, "revoked", &[row(30, true, true), row(60, false, true)]).await;
+    // ... and then goes whole.
+    let revoked_dead =
+        insert_session(&mut conn, user_id, "revoked-dead", &[row(60, true, true), row(-1, false, true)]).await;
+
+    let counts = worker::jobs::purge_expired_tokens::purge(&mut conn).await.unwrap();
+    let mut left: Vec<String> = refresh_tokens::table.select(refresh_tokens::token_hash).load(&mut conn).await.unwrap();
+    left.sort();
+    let mut expected = vec![live[1].clone(), live[2].clone(), revoked[0].clone(), revoked[1].clone()];
+    expected.sort();
+    assert_eq!(left, expected);
+    assert_eq!(counts.refresh_tokens, 1 + dead.len() + revoked_dead.len());
+
+    // Nothing more to do the second time.
+    let again = worker::jobs::purge_expired_tokens::purge(&mut conn).await.unwrap();
+    assert_eq!(again.refresh_tokens, 0);
+}
+
+#[tokio::test]
+async fn the_purge_finds_its_rows_through_indexes() {
+    use shared::schema::refresh_tokens;
+    let database = TestDatabase::create().await;
+    let mut conn = connect(&database).await;
+    // A busy service: 50,000 sessions of 4 tokens each (3 rotated), a few of them over.
+    for statement in [
+        "INSERT INTO users (email, hashed_password, group_id) VALUES ('busy@example.com', 'x', 2)",
+        "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, rotated_at)
+         SELECT encode(sha256(('t' || g || '-' || r)::bytea), 'hex'),
+                ('00000000-0000-0000-0000-' || lpad(to_hex(g), 12, '0'))::uuid,
+                (SELECT id FROM users),
+                now() + (CASE WHEN g % 1000 = 0 THEN -1 ELSE 7 * 24 * 60 END - 4 + r) * interval '1 minute',
+                CASE WHEN r < 3 THEN now() END
+         FROM generate_series(1, 50000) g, generate_series(0, 3) r",
+        "ANALYZE refresh_tokens",
+    ] {
+        diesel::sql_query(statement).execute(&mut conn).await.unwrap();
+    }
+    let now = Utc::now();
+    let dead = plan(&mut conn, worker::jobs::purge_expired_tokens::dead_sessions(now)).await;
+    assert_index_only("dead sessions", &dead, Some("refresh_tokens_current_expires_at_idx"));
+    let families = [uuid::Uuid::nil(), uuid::Uuid::max()];
+    let rows = plan(&mut conn, diesel::delete(worker::jobs::purge_expired_tokens::session_rows(&families))).await;
+    assert_index_only("session rows", &rows, Some("refresh_tokens_family_id_idx"));
+    let expired = plan(
+        &mut conn,
+        refresh_tokens::table.select(refresh_tokens::id).filter(refresh_tokens::expires_at.lt(now)).limit(1000),
+    )
+    .await;
+    assert_index_only("expired tokens", &expired, Some("refresh_tokens_expires_at_idx"));
+}
+
+#[tokio::test]
+async fn refreshing_with_an_expired_session_removes_the_whole_session() {
+    use shared::schema::refresh_tokens;
+    let app = crate::support::TestApp::spawn().await;
+    app.create_user("expired@example.com", "Str0ng!Pass", 2, true).await;
+    let (_, first) = app.login("expired@example.com", "Str0ng!Pass").await;
+    let (status, body) =
+        crate::support::json(app.post_json("/accounts/refresh/", serde_json::json!({"refresh_token": first})).await)
+            .await;
+    assert_eq!(status, 200, "{body}");
+    let current = body["refresh_token"].as_str().unwrap().to_owned();
+    let mut conn = app.conn().await;
+    // The row outlived by its JWT: only the database says the session is over.
+    diesel::update(refresh_tokens::table.filter(refresh_tokens::rotated_at.is_null()))
+        .set(refresh_tokens::expires_at.eq(Utc::now() - chrono::Duration::minutes(1)))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (status, body) =
+        crate::support::json(app.post_json("/accounts/refresh/", serde_json::json!({"refresh_token": current})).await)
+            .await;
+    assert_eq!((status, body["detail"].as_str()), (401, Some("Refresh token expired.")));
+    let left: i64 = refresh_tokens::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!(left, 0, "the rotated token of the ended session is removed with it");
+    // The first token now names no session at all.
+    let (status, body) =
+        crate::support::json(app.post_json("/accounts/refresh/", serde_json::json!({"refresh_token": first})).await)
+            .await;
+    assert_eq!((status, body["detail"].as_str()), (404, Some("Refresh token not found.")));
+    drop(conn);
+    app.stop().await;
+}
