@@ -70,6 +70,18 @@ pub async fn revert_all_migrations(url: &str) -> Result<usize> {
     .map_err(|e| Error::Other(format!("migration task: {e}")))?
 }
 
+/// Refreshes the planner's statistics of `tables` (`ANALYZE`). Bulk loads call it for the tables they wrote, so
+/// queries are planned for the new contents at once rather than whenever autovacuum gets to them. The names are
+/// the callers' constants, never input.
+pub async fn analyze(conn: &mut AsyncPgConnection, tables: &[&'static str]) -> Result<()> {
+    use diesel_async::RunQueryDsl;
+    if tables.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(format!("ANALYZE {}", tables.join(", "))).execute(conn).await?;
+    Ok(())
+}
+
 /// A round trip to the database, for readiness checks.
 pub async fn ping(pool: &DbPool) -> Result<()> {
     use diesel_async::RunQueryDsl;

@@ -238,3 +238,63 @@ async fn refreshing_with_an_expired_session_removes_the_whole_session() {
     drop(conn);
     app.stop().await;
 }
+
+#[derive(diesel::QueryableByName, Debug)]
+struct Analyzed {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    relname: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    last_analyze: Option<chrono::DateTime<Utc>>,
+    #[diesel(sql_type = diesel::sql_types::Float4)]
+    reltuples: f32,
+}
+
+/// When each of `tables` was last analyzed by a command (autovacuum's runs are counted apart), and the row count
+/// the planner believes.
+async fn analyzed(conn: &mut AsyncPgConnection, tables: &[&str]) -> Vec<Analyzed> {
+    let names: Vec<String> = tables.iter().map(|t| (*t).to_owned()).collect();
+    diesel::sql_query(
+        "SELECT s.relname::text AS relname, s.last_analyze, c.reltuples
+         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+         WHERE s.relname = ANY($1) ORDER BY s.relname",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(names)
+    .load(conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn import_and_seed_commands_leave_the_tables_they_wrote_analyzed() {
+    use api::movies::{import, seed};
+    let app = crate::support::TestApp::spawn().await;
+    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_api"));
+    let run = |args: &[&str]| {
+        let mut command = std::process::Command::new(&binary);
+        command.env_clear().envs(app.binary_env()).env("PATH", std::env::var("PATH").unwrap_or_default());
+        let output = command.args(args).output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    };
+    let mut conn = connect(&app.database).await;
+    let before = Utc::now();
+    run(&["import-movies", concat!(env!("CARGO_MANIFEST_DIR"), "/../data/movies.json")]);
+    let stats = analyzed(&mut conn, import::WRITTEN_TABLES).await;
+    assert_eq!(stats.len(), import::WRITTEN_TABLES.len(), "{stats:?}");
+    for table in &stats {
+        assert!(table.last_analyze.is_some_and(|at| at >= before), "import left {table:?} unanalyzed");
+        assert!(table.reltuples > 0.0, "{table:?}");
+    }
+    let movies = stats.iter().find(|t| t.relname == "movies").unwrap();
+    assert!(movies.reltuples > 2000.0, "the planner knows the imported rows: {movies:?}");
+
+    let before = Utc::now();
+    run(&["seed-movies", "--count", "300"]);
+    let stats = analyzed(&mut conn, seed::WRITTEN_TABLES).await;
+    assert_eq!(stats.len(), seed::WRITTEN_TABLES.len(), "{stats:?}");
+    for table in &stats {
+        assert!(table.last_analyze.is_some_and(|at| at >= before), "seed left {table:?} unanalyzed");
+        assert!(table.reltuples > 0.0, "{table:?}");
+    }
+    drop(conn);
+    app.stop().await;
+}
