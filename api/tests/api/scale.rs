@@ -298,3 +298,73 @@ async fn import_and_seed_commands_leave_the_tables_they_wrote_analyzed() {
     drop(conn);
     app.stop().await;
 }
+
+#[derive(diesel::QueryableByName)]
+struct Backend {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+#[derive(diesel::QueryableByName)]
+struct LastQuery {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    query: String,
+}
+
+#[tokio::test]
+async fn a_pooled_connection_is_handed_out_again_without_a_validation_query() {
+    let database = TestDatabase::create().await;
+    let pool = shared::db::pool_for_url(&database.settings().url(), 1, std::time::Duration::from_secs(3)).unwrap();
+    let pid = {
+        let mut conn = shared::db::conn(&pool).await.unwrap();
+        let backend: Backend = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result(&mut conn).await.unwrap();
+        backend.pid
+    };
+    let mut again = shared::db::conn(&pool).await.unwrap();
+    let mut observer = connect(&database).await;
+    let last: LastQuery = diesel::sql_query("SELECT query FROM pg_stat_activity WHERE pid = $1")
+        .bind::<diesel::sql_types::Integer, _>(pid)
+        .get_result(&mut observer)
+        .await
+        .unwrap();
+    assert_eq!(last.query, "SELECT pg_backend_pid() AS pid", "the checkout sent a query of its own");
+    // The same connection came back, and works.
+    let backend: Backend = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result(&mut again).await.unwrap();
+    assert_eq!(backend.pid, pid);
+}
+
+#[tokio::test]
+async fn connections_the_server_dropped_are_replaced_and_requests_succeed_again() {
+    let app = crate::support::TestApp::spawn().await;
+    // Several pooled connections, as under load.
+    let warm: Vec<_> = (0..6).map(|_| app.get("/movies/genres/")).collect();
+    for response in futures_util::future::join_all(warm).await {
+        assert_eq!(response.status(), 200);
+    }
+    let mut admin = AsyncPgConnection::establish(&crate::support::admin_url()).await.unwrap();
+    // What a server restart does to every open connection.
+    // Selected first, terminated one by one: a volatile call in the WHERE clause could run before the filters.
+    let terminated: Vec<Backend> = diesel::sql_query("SELECT pid FROM pg_stat_activity WHERE datname = $1")
+        .bind::<diesel::sql_types::Text, _>(&app.database.name)
+        .load(&mut admin)
+        .await
+        .unwrap();
+    assert!(!terminated.is_empty());
+    for backend in &terminated {
+        diesel::sql_query("SELECT pg_terminate_backend($1)")
+            .bind::<diesel::sql_types::Integer, _>(backend.pid)
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..terminated.len() + 5 {
+        statuses.push(app.get("/movies/genres/").await.status().as_u16());
+    }
+    assert!(statuses.iter().all(|status| [200, 503].contains(status)), "{statuses:?}");
+    let failures = statuses.iter().filter(|status| **status == 503).count();
+    assert!(failures <= terminated.len(), "a dropped connection failed more than once: {statuses:?}");
+    assert!(statuses.iter().rev().take(5).all(|status| *status == 200), "{statuses:?}");
+    app.stop().await;
+}
