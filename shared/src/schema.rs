@@ -56,8 +56,7 @@ diesel::table! {
 diesel::table! {
     activation_tokens (id) {
         id -> Int4,
-        #[max_length = 64]
-        token_hash -> Bpchar,
+        token_hash -> Text,
         expires_at -> Timestamptz,
         created_at -> Timestamptz,
         user_id -> Int4,
@@ -67,8 +66,7 @@ diesel::table! {
 diesel::table! {
     password_reset_tokens (id) {
         id -> Int4,
-        #[max_length = 64]
-        token_hash -> Bpchar,
+        token_hash -> Text,
         expires_at -> Timestamptz,
         created_at -> Timestamptz,
         user_id -> Int4,
@@ -78,8 +76,7 @@ diesel::table! {
 diesel::table! {
     refresh_tokens (id) {
         id -> Int4,
-        #[max_length = 64]
-        token_hash -> Bpchar,
+        token_hash -> Text,
         family_id -> Uuid,
         user_id -> Int4,
         expires_at -> Timestamptz,

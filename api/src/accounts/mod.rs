@@ -6,6 +6,7 @@ pub mod domain;
 pub mod handlers;
 pub mod models;
 pub mod passwords;
+pub mod queries;
 pub mod rate_limit;
 pub mod service;
 pub mod tokens;

@@ -16,6 +16,7 @@ use super::auth::{self, AuthUser};
 use super::domain::{Email, Password};
 use super::models::{Group, User};
 use super::passwords;
+use super::queries::{self, RefreshRow};
 use super::rate_limit::{self, Allowance, Attempt, ClientIp, Secret};
 use super::tokens::{self, TokenError};
 use super::types::TokenPair;
@@ -135,14 +136,7 @@ pub async fn activate(state: &AppState, email: &Email, token: &str) -> Result<()
     let mut conn = db::conn(&state.pool).await?;
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
-            let user_id: i32 = activation_tokens::table
-                .inner_join(users::table)
-                .filter(users::email.eq(email.as_str()))
-                .filter(users::deactivated_at.is_null())
-                .filter(activation_tokens::token_hash.eq(&digest))
-                .filter(activation_tokens::expires_at.gt(Utc::now()))
-                .select(users::id)
-                .for_update()
+            let user_id: i32 = queries::activation_user(email.as_str(), &digest, Utc::now())
                 .first(conn)
                 .await
                 .optional()?
@@ -214,17 +208,6 @@ pub async fn login(state: &AppState, ip: ClientIp, email: &Email, password: Stri
     issue_session(&mut conn, state, &user, Uuid::new_v4()).await
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = refresh_tokens)]
-#[diesel(check_for_backend(diesel::pg::Pg))]
-struct RefreshRow {
-    id: i32,
-    family_id: Uuid,
-    expires_at: chrono::DateTime<Utc>,
-    rotated_at: Option<chrono::DateTime<Utc>>,
-    revoked_at: Option<chrono::DateTime<Utc>>,
-}
-
 enum RefreshOutcome {
     Rotated(TokenPair),
     /// A spent token came back: the session (family) it belongs to is revoked.
@@ -246,10 +229,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&Auth
     let outcome = conn
         .transaction::<RefreshOutcome, ApiError, _>(|conn| {
             async move {
-                let row: RefreshRow = refresh_tokens::table
-                    .filter(refresh_tokens::token_hash.eq(&digest))
-                    .select(RefreshRow::as_select())
-                    .for_update()
+                let row: RefreshRow = queries::refresh_token_by_digest(&digest)
                     .first(conn)
                     .await
                     .optional()?
@@ -259,7 +239,10 @@ pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&Auth
                     return Ok(RefreshOutcome::Reused(row.family_id));
                 }
                 if row.expires_at < Utc::now() {
-                    diesel::delete(refresh_tokens::table.find(row.id)).execute(conn).await?;
+                    // The session's current token expired: the session is over, its rotated tokens are useless.
+                    diesel::delete(refresh_tokens::table.filter(refresh_tokens::family_id.eq(row.family_id)))
+                        .execute(conn)
+                        .await?;
                     return Ok(RefreshOutcome::Expired);
                 }
                 let user: User = users::table
@@ -447,12 +430,8 @@ pub async fn complete_password_reset(
         guard.failed().await?;
         return Err(invalid());
     };
-    let Some((stored, expires_at)) = password_reset_tokens::table
-        .filter(password_reset_tokens::user_id.eq(user.id))
-        .select((password_reset_tokens::token_hash, password_reset_tokens::expires_at))
-        .first::<(String, chrono::DateTime<Utc>)>(&mut conn)
-        .await
-        .optional()?
+    let Some((stored, expires_at)) =
+        queries::reset_token_of_user(user.id).first::<(String, chrono::DateTime<Utc>)>(&mut conn).await.optional()?
     else {
         guard.failed().await?;
         return Err(ApiError::not_found("Token not found."));
@@ -478,13 +457,7 @@ pub async fn complete_password_reset(
             let user = &user;
             async move {
                 // Spend the token atomically: of two concurrent completions only one finds it.
-                let spent = diesel::delete(
-                    password_reset_tokens::table
-                        .filter(password_reset_tokens::user_id.eq(user.id))
-                        .filter(password_reset_tokens::token_hash.eq(&digest)),
-                )
-                .execute(conn)
-                .await?;
+                let spent = diesel::delete(queries::reset_token_matching(user.id, &digest)).execute(conn).await?;
                 if spent == 0 {
                     return Ok(false);
                 }

@@ -391,7 +391,11 @@ pub async fn import_file(pool: &DbPool, path: &str, progress: &dyn Progress) -> 
     import_movies(pool, movies, report, progress).await
 }
 
-/// Writes parsed movies in one transaction.
+/// The tables an import writes (the counts through triggers), analyzed when it is done.
+pub const WRITTEN_TABLES: &[&str] =
+    &["certifications", "genres", "directors", "movies", "movies_genres", "movies_directors", "catalog_counts"];
+
+/// Writes parsed movies in one transaction, then analyzes the tables it wrote.
 pub async fn import_movies(
     pool: &DbPool,
     movies: Vec<ImportMovie>,
@@ -418,6 +422,7 @@ pub async fn import_movies(
             .scope_boxed()
         })
         .await?;
+    shared::db::analyze(&mut conn, WRITTEN_TABLES).await.map_err(|err| ImportError::Database(err.to_string()))?;
     progress.finish();
     Ok(report)
 }

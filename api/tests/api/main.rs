@@ -13,3 +13,4 @@ mod foundation;
 mod input;
 mod pipeline;
 mod profiles;
+mod scale;

@@ -1,7 +1,13 @@
 //! `purge_expired_tokens`: delete expired activation, password-reset and refresh tokens in batches, plus job
 //! bookkeeping rows older than the retention window. Idempotent by nature: a redelivery deletes nothing new.
+//!
+//! Refresh tokens are kept only while they serve a purpose. A rotated token is kept for reuse detection while its
+//! session lives and its own JWT can still be presented; once a session's current token (the one not rotated yet)
+//! has expired, the session can never be refreshed again and all of its rows go, rotated and revoked ones
+//! included. A revoked session's rows stay until then, so its tokens answer "revoked" rather than "not found".
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
+use diesel::dsl::{EqAny, Filter, Limit, Lt, Select};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use shared::db;
@@ -35,13 +41,58 @@ macro_rules! purge_batched {
     }};
 }
 
+pub type DeadSessions = Limit<
+    Select<
+        Filter<
+            Filter<refresh_tokens::table, diesel::dsl::IsNull<refresh_tokens::rotated_at>>,
+            Lt<refresh_tokens::expires_at, DateTime<Utc>>,
+        >,
+        refresh_tokens::family_id,
+    >,
+>;
+
+/// A batch of sessions whose current token has expired (through the partial index of current tokens).
+pub fn dead_sessions(now: DateTime<Utc>) -> DeadSessions {
+    refresh_tokens::table
+        .filter(refresh_tokens::rotated_at.is_null())
+        .filter(refresh_tokens::expires_at.lt(now))
+        .select(refresh_tokens::family_id)
+        .limit(BATCH)
+}
+
+/// Every row of these sessions (through the family index).
+pub fn session_rows(
+    families: &[uuid::Uuid],
+) -> Filter<refresh_tokens::table, EqAny<refresh_tokens::family_id, &[uuid::Uuid]>> {
+    refresh_tokens::table.filter(refresh_tokens::family_id.eq_any(families))
+}
+
+/// Removes every row of the sessions that can no longer be refreshed; returns the number of rows removed.
+async fn purge_dead_sessions(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<usize, diesel::result::Error> {
+    let mut removed = 0usize;
+    loop {
+        let families: Vec<uuid::Uuid> = dead_sessions(now).load(conn).await?;
+        if families.is_empty() {
+            return Ok(removed);
+        }
+        // Deleting the current rows too is what moves the next batch on.
+        removed = removed.saturating_add(diesel::delete(session_rows(&families)).execute(conn).await?);
+        if (families.len() as i64) < BATCH {
+            return Ok(removed);
+        }
+    }
+}
+
 pub async fn purge(conn: &mut AsyncPgConnection) -> Result<PurgeCounts, diesel::result::Error> {
     let now = Utc::now();
     let retention = now - Duration::days(RETENTION_DAYS);
+    let dead_sessions = purge_dead_sessions(conn, now).await?;
+    // Tokens past their own expiry (rotated ones of live sessions): their JWT can no longer be presented.
+    let expired_tokens = purge_batched!(conn, refresh_tokens, id: i32, refresh_tokens::expires_at.lt(now));
     Ok(PurgeCounts {
         activation_tokens: purge_batched!(conn, activation_tokens, id: i32, activation_tokens::expires_at.lt(now)),
         password_reset_tokens: purge_batched!(conn, password_reset_tokens, id: i32, password_reset_tokens::expires_at.lt(now)),
-        refresh_tokens: purge_batched!(conn, refresh_tokens, id: i32, refresh_tokens::expires_at.lt(now)),
+        refresh_tokens: dead_sessions.saturating_add(expired_tokens),
         processed_jobs: purge_batched!(conn, processed_jobs, job_id: uuid::Uuid, processed_jobs::processed_at.lt(retention)),
         outbox: purge_batched!(conn, job_outbox, id: uuid::Uuid, job_outbox::published_at.lt(retention)),
         ticks: purge_batched!(conn, scheduler_ticks, tick_at: chrono::DateTime<Utc>, scheduler_ticks::tick_at.lt(retention)),
