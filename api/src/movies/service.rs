@@ -247,16 +247,10 @@ pub async fn delete(state: &AppState, cache: &CatalogCache, uuid: Uuid) -> Resul
     Ok(())
 }
 
+/// One round trip: see `query::detail`.
 pub async fn detail(state: &AppState, uuid: Uuid) -> Result<MovieDetail, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let row: MovieRow = movies::table
-        .filter(movies::uuid.eq(uuid))
-        .select(MovieRow::as_select())
-        .first(&mut conn)
-        .await
-        .optional()?
-        .ok_or_else(movie_not_found)?;
-    query::details(&mut conn, vec![row]).await?.pop().ok_or_else(movie_not_found)
+    query::detail(&mut conn, uuid).await?.ok_or_else(movie_not_found)
 }
 
 /// A list page in the contract's envelope. The count of a filter set is cached briefly for the catalog (where

@@ -861,3 +861,95 @@ async fn catalog_writes_are_visible_at_once_despite_the_page_cache() {
     .await;
     assert_eq!(list(&app, "").await["movies"][0]["votes"], 77);
 }
+
+/// What one pooled connection was asked, in order: `true` when a query was sent, `false` when its answer came.
+type QueryLog = std::sync::Arc<std::sync::Mutex<Vec<bool>>>;
+
+struct QueryRecorder(QueryLog);
+
+impl diesel::connection::Instrumentation for QueryRecorder {
+    fn on_connection_event(&mut self, event: diesel::connection::InstrumentationEvent<'_>) {
+        use diesel::connection::InstrumentationEvent;
+        let sent = match event {
+            InstrumentationEvent::StartQuery { .. } => true,
+            InstrumentationEvent::FinishQuery { .. } => false,
+            _ => return,
+        };
+        self.0.lock().unwrap().push(sent);
+    }
+}
+
+/// Puts a recorder on every connection of the app's pool (all checked out at once, so each is a different one).
+async fn record_queries(app: &TestApp) -> Vec<QueryLog> {
+    use diesel_async::AsyncConnection;
+    let mut held = Vec::new();
+    let mut logs = Vec::new();
+    for _ in 0..app.pool.status().max_size {
+        let mut conn = app.conn().await;
+        let log = QueryLog::default();
+        conn.set_instrumentation(QueryRecorder(log.clone()));
+        logs.push(log);
+        held.push(conn);
+    }
+    logs
+}
+
+/// (queries, round trips) since the last call. diesel-async sends a query when its future is made and pipelines
+/// futures polled together, so a round trip is a run of sends ended by an answer: sends made after an answer had
+/// to wait for it.
+fn drain(logs: &[QueryLog]) -> (usize, usize) {
+    let (mut queries, mut round_trips) = (0, 0);
+    for log in logs {
+        let mut log = log.lock().unwrap();
+        let mut previous = false;
+        for &sent in log.iter() {
+            if sent {
+                queries += 1;
+                if !previous {
+                    round_trips += 1;
+                }
+            }
+            previous = sent;
+        }
+        log.clear();
+    }
+    (queries, round_trips)
+}
+
+#[tokio::test]
+async fn movie_detail_is_one_round_trip_and_a_page_two() {
+    let app = TestApp::spawn().await;
+    let (_, moderator) = app.user_with_token("moderator@example.com", 3).await;
+    let mut movies = Vec::new();
+    for n in 0..3 {
+        movies.push(create_movie(&app, &moderator, movie_body(&format!("Round trip {n}"))).await);
+    }
+    let logs = record_queries(&app).await;
+    let path = |movie: &Value| format!("/movies/{}/", movie["uuid"].as_str().unwrap());
+    // Warm every connection's statement cache and the caller's cached record: a connection prepares each
+    // statement once, and the first request of a token reads its user.
+    for _ in 0..app.pool.status().max_size {
+        for movie in &movies {
+            assert_eq!(send(&app, "GET", &path(movie), Some(&moderator), None).await.0, 200);
+        }
+        send(&app, "GET", &format!("/movies/{}/", uuid::Uuid::new_v4()), Some(&moderator), None).await;
+    }
+    drain(&logs);
+
+    for movie in &movies {
+        let (status, body) = send(&app, "GET", &path(movie), Some(&moderator), None).await;
+        assert_eq!((status, &body), (200, movie));
+        assert_eq!(drain(&logs), (4, 1), "the movie, genres, directors and stars, sent together");
+    }
+    let (status, body) = send(&app, "GET", &format!("/movies/{}/", uuid::Uuid::new_v4()), Some(&moderator), None).await;
+    assert_eq!((status, body["detail"].as_str()), (404, Some("Movie with the given ID was not found.")));
+    assert_eq!(drain(&logs), (4, 1), "an unknown movie costs the same single round trip");
+
+    // A list page (the count cached by the first one): the rows, then their four associations together.
+    let (status, first) = send(&app, "GET", "/movies/?per_page=1&page=1&sort=name", None, None).await;
+    assert_eq!((status, names(&first)), (200, vec!["round trip 0".to_owned()]));
+    drain(&logs);
+    let (status, second) = send(&app, "GET", "/movies/?per_page=2&page=2&sort=name", None, None).await;
+    assert_eq!((status, &second["movies"][0]), (200, &movies[2]));
+    assert_eq!(drain(&logs), (5, 2), "the page's rows, then certifications, genres, directors and stars");
+}
