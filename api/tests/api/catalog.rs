@@ -875,9 +875,13 @@ impl diesel::connection::Instrumentation for QueryRecorder {
             InstrumentationEvent::FinishQuery { query, .. } => (false, query.to_string()),
             _ => return,
         };
-        // Work that shares the pool but not the request: the outbox relay's polls and backlog gauge, and the
-        // caller's auth record, read again whenever its 60 s Redis copy expired (a loaded machine can outlast it).
-        if query.contains("job_outbox") || query.contains("FROM \"users\"") {
+        // Work that shares the pool but not the request: the outbox relay's polls (in transactions) and backlog
+        // gauge, and the caller's auth record, read again whenever its 60 s Redis copy expired (a loaded machine
+        // can outlast it). Reads of the catalog never open a transaction.
+        let transaction = ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"]
+            .iter()
+            .any(|statement| query.trim_start().to_ascii_uppercase().starts_with(statement));
+        if transaction || query.contains("job_outbox") || query.contains("FROM \"users\"") {
             return;
         }
         self.0.lock().unwrap().push(sent);
