@@ -43,12 +43,12 @@ pub struct App {
 }
 
 /// Every documented route, before state is attached.
-pub fn api_routes() -> OpenApiRouter<AppState> {
+pub fn api_routes(config: &ApiConfig) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .merge(accounts::router())
-        .merge(crate::movies::router())
+        .merge(crate::movies::router(config.http.catalog_cache_max_bytes))
         .merge(cart::router())
         .merge(orders::router())
         .merge(payments::router())
@@ -80,7 +80,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
     let publisher = Publisher::new(config.broker.rabbitmq_url.clone(), Topology::new(&config.broker));
     let relay = Relay::new(pool.clone(), publisher.clone());
 
-    let (api_router, openapi) = api_routes().split_for_parts();
+    let (api_router, openapi) = api_routes(&config).split_for_parts();
     let openapi = docs::complete(openapi);
     let mut known_routes = matchit::Router::new();
     for path in openapi.paths.paths.keys() {

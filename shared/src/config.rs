@@ -602,6 +602,9 @@ fn default_request_timeout() -> u64 {
 fn default_max_body() -> usize {
     2 * 1024 * 1024
 }
+fn default_catalog_cache_max_bytes() -> u64 {
+    4 * 1024 * 1024
+}
 
 /// The HTTP server of the api binary.
 #[derive(Debug, Clone, Deserialize)]
@@ -626,6 +629,10 @@ pub struct HttpSettings {
     /// Largest accepted request body in bytes.
     #[serde(default = "default_max_body")]
     pub max_body_bytes: usize,
+    /// Bytes of rendered catalog pages (query strings included) kept in memory at most. The hot pages are few and
+    /// small; anything beyond them only holds pages of query strings nobody asks for again.
+    #[serde(default = "default_catalog_cache_max_bytes")]
+    pub catalog_cache_max_bytes: u64,
 }
 
 impl HttpSettings {
@@ -658,6 +665,7 @@ impl Validate for HttpSettings {
         parse_url("APP_URL", &self.app_url, &["http", "https"])?;
         positive("REQUEST_TIMEOUT_SECS", self.request_timeout_secs)?;
         positive("MAX_BODY_BYTES", self.max_body_bytes as u64)?;
+        positive("CATALOG_CACHE_MAX_BYTES", self.catalog_cache_max_bytes)?;
         for origin in self.cors_origins() {
             if origin != "*" {
                 parse_url("CORS_ALLOWED_ORIGINS", &origin, &["http", "https"])?;

@@ -27,10 +27,13 @@ const STALE: Duration = Duration::from_secs(30);
 /// Counts change only with catalog writes, which clear them here at once; the TTL bounds how long writes through
 /// another replica or the import command take to show in totals.
 const COUNT_TTL: Duration = Duration::from_secs(60);
-/// Bytes of rendered pages (keys included) kept at most: query strings are client-chosen, so the cache is bounded by
-/// size rather than by entries.
-const MAX_PAGE_BYTES: u64 = 64 * 1024 * 1024;
-const MAX_COUNTS: u64 = 50_000;
+/// Bytes of filter keys kept with their counts at most (a key is a few dozen bytes, so some ten thousand filter
+/// sets); like query strings, filter sets are client-chosen.
+const MAX_COUNT_BYTES: u64 = 1024 * 1024;
+/// Moka's own bookkeeping per entry, added to a count's key so that short keys are not nearly free.
+const COUNT_ENTRY_OVERHEAD: usize = 64;
+/// Pages whose background rebuild may run at once; past that a stale page may be rebuilt twice, which is harmless.
+const MAX_REBUILDS: u64 = 1_000;
 
 struct Page {
     body: Bytes,
@@ -47,24 +50,26 @@ pub struct CatalogCache {
     generation: Arc<AtomicU64>,
 }
 
-impl Default for CatalogCache {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl CatalogCache {
-    pub fn new() -> Self {
+    /// A cache keeping at most `max_page_bytes` of rendered pages, keys included (`CATALOG_CACHE_MAX_BYTES`): query
+    /// strings are client-chosen, so pages are bounded by size rather than by entries.
+    pub fn new(max_page_bytes: u64) -> Self {
         Self {
             pages: Cache::builder()
                 .weigher(|key: &String, page: &Arc<Page>| {
                     u32::try_from(key.len().saturating_add(page.body.len())).unwrap_or(u32::MAX)
                 })
-                .max_capacity(MAX_PAGE_BYTES)
+                .max_capacity(max_page_bytes)
                 .time_to_live(STALE)
                 .build(),
-            rebuilding: Cache::builder().max_capacity(MAX_COUNTS).time_to_live(STALE).build(),
-            counts: Cache::builder().max_capacity(MAX_COUNTS).time_to_live(COUNT_TTL).build(),
+            rebuilding: Cache::builder().max_capacity(MAX_REBUILDS).time_to_live(STALE).build(),
+            counts: Cache::builder()
+                .weigher(|key: &String, _: &i64| {
+                    u32::try_from(key.len().saturating_add(COUNT_ENTRY_OVERHEAD)).unwrap_or(u32::MAX)
+                })
+                .max_capacity(MAX_COUNT_BYTES)
+                .time_to_live(COUNT_TTL)
+                .build(),
             generation: Arc::new(AtomicU64::new(0)),
         }
     }
@@ -127,4 +132,25 @@ fn unshare(err: Arc<ApiError>) -> ApiError {
         ApiError::Unavailable(dependency) => ApiError::Unavailable(dependency.clone()),
         ApiError::Internal(message) => ApiError::Internal(message.clone()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn pages_and_counts_stay_within_their_byte_bounds() {
+        let cache = CatalogCache::new(64 * 1024);
+        let body = Bytes::from(vec![b'x'; 1000]);
+        for n in 0..1_000 {
+            let body = body.clone();
+            cache.page(format!("page={n}&r={n}"), move || std::future::ready(Ok(body.clone()))).await.unwrap();
+            cache.count(format!("genre={n}&year_from={n}"), std::future::ready(Ok(1))).await.unwrap();
+        }
+        cache.pages.run_pending_tasks().await;
+        cache.counts.run_pending_tasks().await;
+        assert!(cache.pages.weighted_size() <= 64 * 1024, "{} bytes of pages", cache.pages.weighted_size());
+        assert!(cache.pages.entry_count() > 0, "a bounded cache still keeps pages");
+        assert!(cache.counts.weighted_size() <= MAX_COUNT_BYTES, "{} bytes of counts", cache.counts.weighted_size());
+    }
 }

@@ -20,8 +20,9 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 
 /// Every catalog route. The literal segments (`genres`, `stars`, `directors`, `certifications`, `favorites`,
-/// `create`) win over `/movies/{movie_uuid}/`, as in the original.
-pub fn router() -> OpenApiRouter<AppState> {
+/// `create`) win over `/movies/{movie_uuid}/`, as in the original. Rendered list pages are cached up to
+/// `page_cache_bytes`.
+pub fn router(page_cache_bytes: u64) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::list_movies))
         .routes(routes!(handlers::create_movie))
@@ -50,5 +51,5 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::handlers::mark_read))
         .routes(routes!(engagement::handlers::mark_all_read))
         // One cache per application instance (tests run many in one process).
-        .layer(Extension(cache::CatalogCache::new()))
+        .layer(Extension(cache::CatalogCache::new(page_cache_bytes)))
 }

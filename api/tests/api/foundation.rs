@@ -47,6 +47,7 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
                 cors_allowed_origins: String::new(),
                 request_timeout_secs: 10,
                 max_body_bytes: 1024 * 1024,
+                catalog_cache_max_bytes: 4 * 1024 * 1024,
             },
             rate_limit: support::rate_limit_settings(),
             stripe: shared::config::StripeSettings {
@@ -120,6 +121,8 @@ fn a_bad_or_missing_setting_stops_the_binary_with_one_line_naming_it() {
             "METRICS_ADDR",
         ),
         ([secrets(), vec![("RATE_LIMIT_ENABLED", "maybe".into())]].concat(), "RATE_LIMIT_ENABLED"),
+        ([secrets(), vec![("CATALOG_CACHE_MAX_BYTES", "0".into())]].concat(), "CATALOG_CACHE_MAX_BYTES"),
+        ([secrets(), vec![("CATALOG_CACHE_MAX_BYTES", "4MiB".into())]].concat(), "CATALOG_CACHE_MAX_BYTES"),
         ([secrets(), vec![("TRUSTED_PROXIES", "10.0.0.0/8, 10.0.0.0/33".into())]].concat(), "TRUSTED_PROXIES"),
         ([secrets(), vec![("TRUSTED_PROXIES", "proxy.internal".into())]].concat(), "TRUSTED_PROXIES"),
         ([secrets(), vec![("TRUSTED_PROXY_HOPS", "99".into())]].concat(), "TRUSTED_PROXY_HOPS"),

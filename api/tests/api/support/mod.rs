@@ -339,6 +339,7 @@ impl TestApp {
                 cors_allowed_origins: "http://front.test".into(),
                 request_timeout_secs: 10,
                 max_body_bytes: 2 * 1024 * 1024,
+                catalog_cache_max_bytes: 4 * 1024 * 1024,
             },
             rate_limit: options.rate_limit.clone(),
             stripe: StripeSettings {
