@@ -25,13 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ensure_rust
-export_target_dir
-ensure_postgres
-ensure_redis
-ensure_rabbitmq
-have wrk || apt_install wrk
-have curl || apt_install curl
+prepare_bench
 
 log "building release binaries"
 cargo build --release --quiet -p api

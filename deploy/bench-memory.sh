@@ -44,13 +44,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$DURATION" =~ ^[0-9]+$ && "$CONNECTIONS" =~ ^[0-9]+$ ]] || die "numbers expected"
 
-ensure_rust
-export_target_dir
-ensure_postgres
-ensure_redis
-ensure_rabbitmq
-have wrk || apt_install wrk
-have curl || apt_install curl
+prepare_bench
 
 if [[ -n "$BUILD" ]]; then
     log "cargo build --release -p api"

@@ -14,7 +14,7 @@
 #   filtered      GET /movies/?genre=drama&year_from=1990&sort=-imdb   filters + sort
 #   search        GET /movies/?search=love                             full-text + trigram search
 #   search-miss   GET /movies/?search=<word>&r=<seq>                   search, a cache miss every request
-#   detail        GET /movies/{uuid}/ with a bearer token              auth + detail (4 batched queries)
+#   detail        GET /movies/{uuid}/ with a bearer token              auth + detail (one pipelined round trip)
 #
 # It prints req/s and p99 latency per scenario and scale, and p99(large)/p99(3k). The database is dropped at the end
 # unless --keep is given.
@@ -45,13 +45,7 @@ while [[ $# -gt 0 ]]; do
 done
 [[ "$MAX" =~ ^[0-9]+$ && "$DURATION" =~ ^[0-9]+$ && "$CONNECTIONS" =~ ^[0-9]+$ ]] || die "numbers expected"
 
-ensure_rust
-export_target_dir
-ensure_postgres
-ensure_redis
-ensure_rabbitmq
-have wrk || apt_install wrk
-have curl || apt_install curl
+prepare_bench
 
 WORK="$OC_CACHE/bench"
 mkdir -p "$WORK"

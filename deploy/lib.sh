@@ -306,3 +306,14 @@ ensure_maildev() {
         die "npm install maildev@$OC_MAILDEV_VERSION failed"
     [[ -x "$OC_MAILDEV_BIN" ]] || die "MailDev was installed but $OC_MAILDEV_BIN is missing"
 }
+
+# What every benchmark script needs: the toolchain and target folder, the three services, wrk and curl.
+prepare_bench() {
+    ensure_rust
+    export_target_dir
+    ensure_postgres
+    ensure_redis
+    ensure_rabbitmq
+    have wrk || apt_install wrk
+    have curl || apt_install curl
+}
