@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# Load benchmark of the accounts hot paths against a release build: login (bcrypt-bound), refresh (token rotation)
-# and an authenticated GET (JWT check plus the Redis blacklist round trip). Prints req/s and p99 for each, and the
-# bcrypt ceiling measured on this machine in the same run (cores / time of one verification at BCRYPT_COST).
+# Load benchmark of the accounts hot paths against a release build, with the load generator on the same machine:
+#   - login and register (bcrypt-bound), compared with the bcrypt ceiling measured in the same run
+#     (cores / time of one verification at BCRYPT_COST);
+#   - refresh with rotation (every token spent once) at 10,000 and at 1,000,000 stored refresh tokens, each
+#     compared with pgbench replaying the endpoint's own transaction (deploy/bench/refresh.pgbench) at the same
+#     concurrency on the same rows;
+#   - token-checked GETs: /accounts/me/, a profile, the cart, orders, purchases, payments, notifications, favorites.
+# Prints req/s and p99 for each, and each figure against its target.
 #
 # Usage: ./deploy/bench-accounts.sh [seconds per run, default 10]
 # Uses a throw-away database (online_cinema_bench) and its own RabbitMQ/Redis prefixes; stops what it started.
@@ -18,6 +23,7 @@ METRICS_PORT="${BENCH_METRICS_PORT:-$((PORT + 1))}"
 BASE="http://127.0.0.1:$PORT"
 WORK="$(mktemp -d)"
 API_PID=""
+DB=online_cinema_bench
 
 cleanup() {
     if [[ -n "$API_PID" ]]; then kill "$API_PID" 2>/dev/null || true; wait "$API_PID" 2>/dev/null || true; fi
@@ -26,15 +32,16 @@ cleanup() {
 trap cleanup EXIT
 
 prepare_bench
+have pgbench || apt_install postgresql-contrib
 
 log "building release binaries"
 cargo build --release --quiet -p api
 API="$CARGO_TARGET_DIR/release/api"
 
-pg_psql -q -c "DROP DATABASE IF EXISTS online_cinema_bench WITH (FORCE)" -c "CREATE DATABASE online_cinema_bench" >/dev/null
+pg_psql -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
 
 export ENVIRONMENT=production LOG_FORMAT=json RUST_LOG=warn
-export POSTGRES_DB=online_cinema_bench POSTGRES_USER=postgres POSTGRES_PASSWORD="$PG_PASSWORD" DB_HOST=127.0.0.1 DB_PORT=5432
+export POSTGRES_DB=$DB POSTGRES_USER=postgres POSTGRES_PASSWORD="$PG_PASSWORD" DB_HOST=127.0.0.1 DB_PORT=5432
 export DB_POOL_SIZE=32 REDIS_KEY_PREFIX="bench:" RABBITMQ_PREFIX="bench"
 export SECRET_KEY_ACCESS="bench-access-secret-0123456789abcdef0123456789"
 export SECRET_KEY_REFRESH="bench-refresh-secret-0123456789abcdef012345678"
@@ -66,7 +73,7 @@ register_active() {
     local email="$1"
     curl -fsS -o /dev/null -H 'Content-Type: application/json' \
         -d "{\"email\":\"$email\",\"password\":\"Str0ng!Pass\"}" "$BASE/accounts/register/"
-    pg_psql -q -d online_cinema_bench -c "UPDATE users SET is_active = true WHERE email = '$email'" >/dev/null
+    pg_psql -q -d $DB -c "UPDATE users SET is_active = true WHERE email = '$email'" >/dev/null
 }
 
 # A user hashed at cost 4 only mints refresh tokens quickly; verification uses the cost stored in the hash.
@@ -79,6 +86,8 @@ register_active "bench-login@example.com"
 ACCESS="$(curl -fsS -H 'Content-Type: application/json' \
     -d '{"email":"bench-login@example.com","password":"Str0ng!Pass"}' "$BASE/accounts/login/" |
     sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
+USER_ID="$(pg_psql -qtA -d $DB -c "SELECT id FROM users WHERE email = 'bench-login@example.com'")"
+pg_psql -q -d $DB -c "INSERT INTO user_profiles (user_id, first_name, last_name) VALUES ($USER_ID, 'Bench', 'Mark')" >/dev/null
 
 THREADS=2
 run() { # name, wrk arguments...
@@ -92,26 +101,65 @@ run() { # name, wrk arguments...
     printf '%-22s %12s req/s   p99 %-10s non-2xx %s\n' "$name" "$rps" "$p99" "${errors:-0}" | tee -a "$WORK/summary.txt"
 }
 
+# pgbench NAME TOKENS: the refresh transaction replayed at the refresh run's concurrency.
+pgbench_refresh() {
+    local name="$1" tokens="$2"
+    pgbench -n -M prepared -c 16 -j 2 -T "$DURATION" -D tokens="$tokens" -f deploy/bench/refresh.pgbench \
+        -h "$OC_PG_HOST" -p "$OC_PG_PORT" -U "$OC_PG_USER" "$DB" >"$WORK/$name.txt" 2>&1 ||
+        { cat "$WORK/$name.txt"; die "pgbench failed"; }
+    local tps
+    tps="$(awk '/^tps = / {print $3}' "$WORK/$name.txt")"
+    printf '%-22s %12s tx/s\n' "$name" "$tps" | tee -a "$WORK/summary.txt"
+}
+
+# fill_tokens TOTAL: filler sessions (rows of pgbench's form) until the table holds TOTAL rows, then the statistics
+# autovacuum would gather.
+fill_tokens() {
+    local total="$1"
+    pg_psql -q -d $DB -c "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at)
+        SELECT encode(sha256(('t' || g)::bytea), 'hex'), md5('f' || (g / 4))::uuid, $USER_ID, now() + interval '7 days'
+        FROM generate_series(0, $total - 1) g
+        ON CONFLICT DO NOTHING" -c "ANALYZE refresh_tokens" >/dev/null
+    log "refresh_tokens: $(pg_psql -qtA -d $DB -c 'SELECT count(*) FROM refresh_tokens') rows"
+}
+
 log "login (bcrypt cost $BCRYPT_COST), ${DURATION}s"
 BENCH_LOGIN_BODY='{"email":"bench-login@example.com","password":"Str0ng!Pass"}' \
     run login -c 8 -d "${DURATION}s" -s deploy/bench/login.lua "$BASE/accounts/login/"
 
-log "minting refresh tokens"
-BENCH_MINT_BODY='{"email":"bench-refresh@example.com","password":"Str0ng!Pass"}' \
-    wrk -t"$THREADS" -c 16 -d "$((DURATION + 2))s" -s deploy/bench/mint.lua "$BASE/accounts/login/" "$WORK" >/dev/null
-log "minted $(cat "$WORK"/tokens-*.txt | wc -l) tokens"
+log "register (bcrypt cost $BCRYPT_COST), ${DURATION}s"
+run register -c 8 -d "${DURATION}s" -s deploy/bench/register.lua "$BASE/accounts/register/"
 
-log "refresh (rotation), ${DURATION}s"
-run refresh -c 16 -d "${DURATION}s" -s deploy/bench/refresh.lua "$BASE/accounts/refresh/" "$WORK"
+for stored in 10000 1000000; do
+    log "minting refresh tokens"
+    rm -f "$WORK"/tokens-*.txt
+    BENCH_MINT_BODY='{"email":"bench-refresh@example.com","password":"Str0ng!Pass"}' \
+        wrk -t"$THREADS" -c 16 -d "$((DURATION * 2))s" -s deploy/bench/mint.lua "$BASE/accounts/login/" "$WORK" >/dev/null
+    log "minted $(cat "$WORK"/tokens-*.txt | wc -l) tokens"
+    fill_tokens "$stored"
+    log "refresh (rotation) at $stored stored tokens, ${DURATION}s"
+    run "refresh_$stored" -c 16 -d "${DURATION}s" -s deploy/bench/refresh.lua "$BASE/accounts/refresh/" "$WORK"
+    pgbench_refresh "pgbench_refresh_$stored" "$stored"
+done
 
-log "authenticated GET /accounts/me/, ${DURATION}s"
-run authenticated_get -c 64 -d "${DURATION}s" -H "Authorization: Bearer $ACCESS" "$BASE/accounts/me/"
+for path in /accounts/me/ "/profiles/users/$USER_ID/" /cart/ /orders/ /purchases/ /payments/ /notifications/ \
+    /movies/favorites/; do
+    name="GET_$(tr '/{}' '_' <<<"${path#/}" | sed -E 's/_+$//; s/users_[0-9]+/users_id/')"
+    log "authenticated GET $path, ${DURATION}s"
+    run "$name" -c 64 -d "${DURATION}s" -H "Authorization: Bearer $ACCESS" "$BASE$path"
+done
 
-LOGIN_RPS="$(awk '$1 == "login" {print $2}' "$WORK/summary.txt")"
+figure() { awk -v n="$1" '$1 == n {print $2}' "$WORK/summary.txt"; }
+percent() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", 100 * a / b}'; }
 echo
-echo "bcrypt ceiling: $CEILING logins/s; login reached $(awk -v a="$LOGIN_RPS" -v b="$CEILING" 'BEGIN {printf "%.0f", 100 * a / b}')% of it (target >= 80%)"
-echo "authenticated GET target: >= 15000 req/s"
+echo "bcrypt ceiling: $CEILING logins/s"
+echo "login:    $(percent "$(figure login)" "$CEILING")% of the ceiling (target >= 90%)"
+echo "register: $(percent "$(figure register)" "$CEILING")% of the ceiling (target >= 90%)"
+for stored in 10000 1000000; do
+    echo "refresh at $stored tokens: $(figure "refresh_$stored") req/s (target >= 3000), $(percent "$(figure "refresh_$stored")" "$(figure "pgbench_refresh_$stored")")% of pgbench (target >= 70%)"
+done
+echo "token-checked GETs: target >= 15000 req/s each"
 echo "(refresh non-2xx would mean the minted tokens ran out: each token is spent once)"
 
 stop_api
-pg_psql -q -c "DROP DATABASE IF EXISTS online_cinema_bench WITH (FORCE)" >/dev/null
+pg_psql -q -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null

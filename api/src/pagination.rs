@@ -117,6 +117,11 @@ pub struct PageMeta {
     pub next_page: Option<String>,
     pub total_pages: i64,
     pub total_items: i64,
+    /// Present, and true, when `total_items` is a lower bound: a large filter set is counted only up to a cap,
+    /// because an exact count costs a read of every match. `next_page` is then given while pages are full.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[schema(required = false)]
+    pub total_items_capped: bool,
 }
 
 impl PageMeta {
@@ -126,21 +131,41 @@ impl PageMeta {
         // `per_page` ≥ 1 by construction; the guard keeps the division total anyway.
         let total_pages =
             total_items.saturating_add(page.per_page.saturating_sub(1)).checked_div(page.per_page).unwrap_or(0);
-        let link = |number: i64| {
-            let mut query = form_urlencoded::Serializer::new(String::new());
-            for (key, value) in filters {
-                query.append_pair(key, value);
-            }
-            query.append_pair("page", &number.to_string()).append_pair("per_page", &page.per_page.to_string());
-            format!("{}?{}", base.0, query.finish())
-        };
         Self {
-            prev_page: (page.page > 1).then(|| link(page.page.saturating_sub(1))),
-            next_page: (page.page < total_pages).then(|| link(page.page.saturating_add(1))),
+            prev_page: (page.page > 1).then(|| page_link(page, page.page.saturating_sub(1), base, filters)),
+            next_page: (page.page < total_pages).then(|| page_link(page, page.page.saturating_add(1), base, filters)),
             total_pages,
             total_items,
+            total_items_capped: false,
         }
     }
+
+    /// The meta of a page whose count stopped at its cap, `at_least` (see `total_items_capped`). Whether a next
+    /// page exists is then judged by this one: a full page links to the next, so a client that follows the links
+    /// reaches the end, which is an empty or short page, and stops there.
+    pub fn at_least(
+        page: Page,
+        at_least: i64,
+        base: &PageLinkBase,
+        filters: &[(&str, String)],
+        page_is_full: bool,
+    ) -> Self {
+        Self {
+            next_page: page_is_full.then(|| page_link(page, page.page.saturating_add(1), base, filters)),
+            total_items_capped: true,
+            ..Self::new(page, at_least, base, filters)
+        }
+    }
+}
+
+/// The absolute link to page `number`: the base, the supplied filters, then `page` and `per_page`.
+fn page_link(page: Page, number: i64, base: &PageLinkBase, filters: &[(&str, String)]) -> String {
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in filters {
+        query.append_pair(key, value);
+    }
+    query.append_pair("page", &number.to_string()).append_pair("per_page", &page.per_page.to_string());
+    format!("{}?{}", base.0, query.finish())
 }
 
 #[cfg(test)]
@@ -159,6 +184,20 @@ mod tests {
         let past_end = PageMeta::new(Page { page: 9, per_page: 10 }, 5, &base, &[]);
         assert_eq!(Page { page: i64::MAX, per_page: 20 }.offset(), i64::MAX, "no overflow");
         assert!(past_end.prev_page.is_some() && past_end.next_page.is_none());
+    }
+
+    #[test]
+    fn a_capped_count_links_on_while_pages_are_full() {
+        let base = PageLinkBase("http://testserver/movies/".into());
+        let page = Page { page: 1000, per_page: 10 };
+        let full = PageMeta::at_least(page, 10_000, &base, &[], true);
+        assert_eq!((full.total_items, full.total_pages, full.total_items_capped), (10_000, 1000, true));
+        assert_eq!(full.next_page.as_deref(), Some("http://testserver/movies/?page=1001&per_page=10"));
+        let short = PageMeta::at_least(Page { page: 1200, per_page: 10 }, 10_000, &base, &[], false);
+        assert!(short.next_page.is_none() && short.prev_page.is_some());
+        let json = serde_json::to_value(PageMeta::new(page, 5, &base, &[])).unwrap();
+        assert!(json.get("total_items_capped").is_none(), "exact counts keep the contract's envelope: {json}");
+        assert_eq!(serde_json::to_value(full).unwrap()["total_items_capped"], true);
     }
 
     #[test]

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use moka::future::Cache;
 
+use super::query::Total;
 use crate::error::ApiError;
 
 /// Age after which a page is rebuilt in the background (it is still served meanwhile).
@@ -45,7 +46,7 @@ pub struct CatalogCache {
     pages: Cache<String, Arc<Page>>,
     /// Keys whose rebuild is running, so a stale page is rebuilt once, not once per request.
     rebuilding: Cache<String, ()>,
-    counts: Cache<String, i64>,
+    counts: Cache<String, Total>,
     /// Bumped by every invalidation; a rebuild started under an older generation is discarded.
     generation: Arc<AtomicU64>,
 }
@@ -64,7 +65,7 @@ impl CatalogCache {
                 .build(),
             rebuilding: Cache::builder().max_capacity(MAX_REBUILDS).time_to_live(STALE).build(),
             counts: Cache::builder()
-                .weigher(|key: &String, _: &i64| {
+                .weigher(|key: &String, _: &Total| {
                     u32::try_from(key.len().saturating_add(COUNT_ENTRY_OVERHEAD)).unwrap_or(u32::MAX)
                 })
                 .max_capacity(MAX_COUNT_BYTES)
@@ -108,9 +109,9 @@ impl CatalogCache {
     }
 
     /// The count under `key`, computed by `count` on a miss.
-    pub async fn count<F>(&self, key: String, count: F) -> Result<i64, ApiError>
+    pub async fn count<F>(&self, key: String, count: F) -> Result<Total, ApiError>
     where
-        F: Future<Output = Result<i64, ApiError>>,
+        F: Future<Output = Result<Total, ApiError>>,
     {
         self.counts.try_get_with(key, count).await.map_err(unshare)
     }
@@ -145,7 +146,7 @@ mod tests {
         for n in 0..1_000 {
             let body = body.clone();
             cache.page(format!("page={n}&r={n}"), move || std::future::ready(Ok(body.clone()))).await.unwrap();
-            cache.count(format!("genre={n}&year_from={n}"), std::future::ready(Ok(1))).await.unwrap();
+            cache.count(format!("genre={n}&year_from={n}"), std::future::ready(Ok(Total::Exact(1)))).await.unwrap();
         }
         cache.pages.run_pending_tasks().await;
         cache.counts.run_pending_tasks().await;

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::fields::Price;
 use super::models::MovieRow;
-use super::types::{CertificationRef, MovieDetail, MovieFilters, NamedRef, Sort, SortKey};
+use super::types::{CertificationRef, MovieDetail, MovieFilters, MovieList, NamedRef, Sort, SortKey};
 use crate::error::ApiError;
 
 diesel::define_sql_function! {
@@ -44,6 +44,8 @@ pub enum Scope {
 }
 
 type BoxedMovies<'a> = movies::BoxedQuery<'a, Pg>;
+pub type BoxedPage<'a> = diesel::dsl::Select<BoxedMovies<'a>, diesel::dsl::AsSelect<MovieRow, Pg>>;
+pub type BoxedIds<'a> = diesel::dsl::Select<BoxedMovies<'a>, movies::id>;
 type Condition<'a> = Box<dyn BoxableExpression<movies::table, Pg, SqlType = Bool> + 'a>;
 
 /// `%value%` for LIKE, with LIKE's own wildcards escaped (the original let `%` and `_` act as wildcards).
@@ -218,37 +220,45 @@ pub fn sorted<'a>(query: BoxedMovies<'a>, sort: &Sort) -> BoxedMovies<'a> {
     }
 }
 
-/// One page of movie rows.
-pub async fn page_rows(
-    conn: &mut AsyncPgConnection,
-    scope: Scope,
-    filters: &MovieFilters,
-    sort: &Sort,
-    offset: i64,
-    limit: i64,
-) -> Result<Vec<MovieRow>, ApiError> {
-    Ok(sorted(filtered(scope, filters), sort)
+/// The page query of a list: the filtered, sorted rows at the page's offset.
+pub fn page_query<'a>(scope: Scope, list: &'a MovieList) -> BoxedPage<'a> {
+    sorted(filtered(scope, &list.filters), &list.sort)
         .select(MovieRow::as_select())
-        .offset(offset)
-        .limit(limit)
-        .load(conn)
-        .await?)
+        .offset(list.page.offset())
+        .limit(list.page.limit())
 }
 
-/// Searches count their matches up to this many: a common word can match a large part of a big catalog, and an
-/// exact count of that costs a scan of every match. Filters without a search are counted exactly (and cached).
-pub const SEARCH_COUNT_CAP: i64 = 10_000;
+/// One page of movie rows.
+pub async fn page_rows(conn: &mut AsyncPgConnection, scope: Scope, list: &MovieList) -> Result<Vec<MovieRow>, ApiError> {
+    Ok(page_query(scope, list).load(conn).await?)
+}
 
-pub async fn count(conn: &mut AsyncPgConnection, scope: Scope, filters: &MovieFilters) -> Result<i64, ApiError> {
+/// Lists count their matches up to this many: a broad filter or a common word can match most of a big catalog,
+/// and an exact count of that reads every match (the count of a new filter set at a million movies took more than
+/// a second). Past the cap the answer says `total_items_capped` (see `PageMeta::at_least`). The whole catalog is
+/// counted exactly, by a trigger.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// What a count found: the exact number, or that there are more than [`COUNT_CAP`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Exact(i64),
+    MoreThanCap,
+}
+
+/// The ids of at most one match more than the cap, in id order: the order lets the planner stop early on the
+/// primary key for a broad filter instead of reading the table, and use the filter's own index for a narrow one.
+pub fn count_query<'a>(scope: Scope, filters: &'a MovieFilters) -> BoxedIds<'a> {
+    filtered(scope, filters).select(movies::id).order(movies::id).limit(COUNT_CAP.saturating_add(1))
+}
+
+pub async fn count(conn: &mut AsyncPgConnection, scope: Scope, filters: &MovieFilters) -> Result<Total, ApiError> {
     if scope == Scope::Catalog && *filters == MovieFilters::default() {
         // The whole catalog: its size is kept by a trigger.
-        return Ok(catalog_counts::table.select(catalog_counts::movies).first(conn).await?);
+        return Ok(Total::Exact(catalog_counts::table.select(catalog_counts::movies).first(conn).await?));
     }
-    if filters.search.is_some() {
-        let ids: Vec<i32> = filtered(scope, filters).select(movies::id).limit(SEARCH_COUNT_CAP).load(conn).await?;
-        return Ok(ids.len() as i64);
-    }
-    Ok(filtered(scope, filters).count().get_result(conn).await?)
+    let found = i64::try_from(count_query(scope, filters).load::<i32>(conn).await?.len()).unwrap_or(i64::MAX);
+    Ok(if found > COUNT_CAP { Total::MoreThanCap } else { Total::Exact(found) })
 }
 
 type Link = (i32, i32, String);

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::cache::CatalogCache;
 use super::models::{MovieChangeset, MovieRow, NewMovie};
 use super::names::{self, Kind};
-use super::query::{self, Scope};
+use super::query::{self, Scope, Total};
 use super::types::{MovieChanges, MovieDetail, MovieInput, MovieList, MovieListResponse};
 use crate::error::ApiError;
 use crate::pagination::{PageLinkBase, PageMeta};
@@ -280,10 +280,15 @@ pub async fn list(
         }
     };
     let mut conn = db::conn(&state.pool).await?;
-    let rows =
-        query::page_rows(&mut conn, scope, &list.filters, &list.sort, list.page.offset(), list.page.limit()).await?;
+    let rows = query::page_rows(&mut conn, scope, list).await?;
+    let page_is_full = i64::try_from(rows.len()).is_ok_and(|len| len == list.page.per_page);
     let movies = query::details(&mut conn, rows).await?;
-    Ok(MovieListResponse { movies, meta: PageMeta::new(list.page, total, base, &list.link_params()) })
+    let links = list.link_params();
+    let meta = match total {
+        Total::Exact(total) => PageMeta::new(list.page, total, base, &links),
+        Total::MoreThanCap => PageMeta::at_least(list.page, query::COUNT_CAP, base, &links, page_is_full),
+    };
+    Ok(MovieListResponse { movies, meta })
 }
 
 /// The catalog page as JSON bytes, from the page cache when possible.
