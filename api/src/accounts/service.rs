@@ -6,6 +6,8 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use serde_json::json;
 use shared::db;
 use shared::jobs::{EmailJob, EmailKind, Job, outbox};
@@ -159,26 +161,52 @@ pub async fn activate(state: &AppState, email: &Email, token: &str) -> Result<()
 }
 
 /// Inserts a refresh-token row for a session family and returns the signed pair.
+/// The token pair of a new session step, and the refresh-token row that records it.
+struct SessionStep {
+    pair: TokenPair,
+    digest: String,
+    expires_at: chrono::DateTime<Utc>,
+}
+
+fn session_step(state: &AppState, user: &User, family: Uuid) -> Result<SessionStep, ApiError> {
+    let now = Utc::now();
+    let refresh_token = state.keys.issue_refresh(user.id, family, now).map_err(ApiError::internal)?;
+    // The family is the session: every access token of it carries the family's id as `sid`.
+    let access_token = state.keys.issue_access(user.id, user.token_version, family, now).map_err(ApiError::internal)?;
+    Ok(SessionStep {
+        digest: tokens::digest(&refresh_token),
+        expires_at: tokens::expiry(now, state.keys.refresh_lifetime),
+        pair: TokenPair { access_token, refresh_token, token_type: "bearer" },
+    })
+}
+
+/// Records `step` as the current token of session `family`.
+fn insert_step<'a>(
+    conn: &mut AsyncPgConnection,
+    step: &'a SessionStep,
+    user_id: i32,
+    family: Uuid,
+) -> BoxFuture<'a, Result<usize, DieselError>> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(step.digest.clone()),
+            refresh_tokens::family_id.eq(family),
+            refresh_tokens::user_id.eq(user_id),
+            refresh_tokens::expires_at.eq(step.expires_at),
+        ))
+        .execute(conn)
+        .boxed()
+}
+
 async fn issue_session(
     conn: &mut AsyncPgConnection,
     state: &AppState,
     user: &User,
     family: Uuid,
 ) -> Result<TokenPair, ApiError> {
-    let now = Utc::now();
-    let refresh_token = state.keys.issue_refresh(user.id, family, now).map_err(ApiError::internal)?;
-    // The family is the session: every access token of it carries the family's id as `sid`.
-    let access_token = state.keys.issue_access(user.id, user.token_version, family, now).map_err(ApiError::internal)?;
-    diesel::insert_into(refresh_tokens::table)
-        .values((
-            refresh_tokens::token_hash.eq(tokens::digest(&refresh_token)),
-            refresh_tokens::family_id.eq(family),
-            refresh_tokens::user_id.eq(user.id),
-            refresh_tokens::expires_at.eq(tokens::expiry(now, state.keys.refresh_lifetime)),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(TokenPair { access_token, refresh_token, token_type: "bearer" })
+    let step = session_step(state, user, family)?;
+    insert_step(conn, &step, user.id, family).await?;
+    Ok(step.pair)
 }
 
 /// Checks the credentials and opens a new session (other sessions stay open).
@@ -229,11 +257,13 @@ pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&Auth
     let outcome = conn
         .transaction::<RefreshOutcome, ApiError, _>(|conn| {
             async move {
-                let row: RefreshRow = queries::refresh_token_by_digest(&digest)
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(|| ApiError::not_found("Refresh token not found."))?;
+                // The token (locked) and its user, whose id the verified token names: sent together, one round
+                // trip; a refresh costs BEGIN, this, the rotation and COMMIT.
+                // Boxed: the unboxed futures trip the compiler's `Send` check inside the transaction.
+                let token = queries::refresh_token_by_digest(&digest).load::<RefreshRow>(conn).boxed();
+                let user = users::table.find(user_id).select(User::as_select()).load::<User>(conn).boxed();
+                let (mut token, mut user) = futures_util::future::try_join(token, user).await?;
+                let row = token.pop().ok_or_else(|| ApiError::not_found("Refresh token not found."))?;
                 if row.rotated_at.is_some() || row.revoked_at.is_some() {
                     revoke_families(conn, &[row.family_id]).await?;
                     return Ok(RefreshOutcome::Reused(row.family_id));
@@ -245,21 +275,19 @@ pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&Auth
                         .await?;
                     return Ok(RefreshOutcome::Expired);
                 }
-                let user: User = users::table
-                    .find(user_id)
-                    .select(User::as_select())
-                    .first(conn)
-                    .await
-                    .optional()?
-                    .ok_or_else(|| ApiError::not_found("User not found."))?;
+                let user = user.pop().ok_or_else(|| ApiError::not_found("User not found."))?;
                 if !user.is_active {
                     return Err(ApiError::forbidden("Inactive user."));
                 }
-                diesel::update(refresh_tokens::table.find(row.id))
+                // The rotation and its successor, sent together.
+                let step = session_step(state, &user, row.family_id)?;
+                let rotate = diesel::update(refresh_tokens::table.find(row.id))
                     .set(refresh_tokens::rotated_at.eq(diesel::dsl::now))
                     .execute(conn)
-                    .await?;
-                Ok(RefreshOutcome::Rotated(issue_session(conn, state, &user, row.family_id).await?))
+                    .boxed();
+                let successor = insert_step(conn, &step, user.id, row.family_id);
+                futures_util::future::try_join(rotate, successor).await?;
+                Ok(RefreshOutcome::Rotated(step.pair))
             }
             .scope_boxed()
         })
