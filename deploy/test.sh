@@ -47,8 +47,9 @@ step() {
 
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
-# `cargo test` builds only the binaries of the package under test (the api), while the tests also start the worker
-# and scheduler executables: build every binary first, so that a fresh target folder works and a stale one is updated.
+# The end-to-end suite (the e2e crate, e2e/tests/api/) starts the api, worker and scheduler executables, which
+# `cargo test` does not build (it builds only a package's own binaries, and e2e has none): build every binary first,
+# so that a fresh target folder works and a stale one is updated.
 step cargo build --workspace --bins "${locked[@]}"
 # cargo prints one "test result" line per test target (the last ones are often empty doc-test targets), so the run
 # ends with the totals over all targets on one line.
