@@ -42,6 +42,12 @@ impl TestDatabase {
             .unwrap();
     }
 
+    /// Fires `tick_at` of `job_name` (a purge job) as one scheduler would; whether this call fired it.
+    async fn fires(&self, job_name: &str, tick_at: DateTime<Utc>) -> bool {
+        let job = Job::PurgeExpiredTokens(PurgeExpiredTokens { tick_at });
+        fire(&self.pool, job_name, tick_at, job).await.unwrap()
+    }
+
     async fn count_ticks_and_jobs(&self) -> (i64, i64) {
         let mut conn = shared::db::conn(&self.pool).await.unwrap();
         let ticks = scheduler_ticks::table.count().get_result(&mut conn).await.unwrap();
@@ -49,10 +55,6 @@ impl TestDatabase {
             job_outbox::table.filter(job_outbox::kind.eq(PURGE_JOB)).count().get_result(&mut conn).await.unwrap();
         (ticks, jobs)
     }
-}
-
-fn purge(tick_at: DateTime<Utc>) -> Job {
-    Job::PurgeExpiredTokens(PurgeExpiredTokens { tick_at })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -63,7 +65,8 @@ async fn concurrent_schedulers_fire_each_tick_once() {
         let firings: Vec<_> = (0..12)
             .map(|_| {
                 let pool = database.pool.clone();
-                tokio::spawn(async move { fire(&pool, PURGE_JOB, tick_at, purge(tick_at)).await.unwrap() })
+                let job = Job::PurgeExpiredTokens(PurgeExpiredTokens { tick_at });
+                tokio::spawn(async move { fire(&pool, PURGE_JOB, tick_at, job).await.unwrap() })
             })
             .collect();
         let mut fired = 0;
@@ -80,11 +83,11 @@ async fn concurrent_schedulers_fire_each_tick_once() {
 async fn a_tick_fires_once_and_the_next_tick_fires_again() {
     let database = TestDatabase::new().await;
     let tick_at = tick_of(Utc::now());
-    assert!(fire(&database.pool, PURGE_JOB, tick_at, purge(tick_at)).await.unwrap());
+    assert!(database.fires(PURGE_JOB, tick_at).await);
     // A scheduler that wakes late (or whose clock is behind) for the same tick finds it claimed.
-    assert!(!fire(&database.pool, PURGE_JOB, tick_at, purge(tick_at)).await.unwrap());
+    assert!(!database.fires(PURGE_JOB, tick_at).await);
     let next = tick_at + TimeDelta::seconds(1);
-    assert!(fire(&database.pool, PURGE_JOB, next, purge(next)).await.unwrap());
+    assert!(database.fires(PURGE_JOB, next).await);
     assert_eq!(database.count_ticks_and_jobs().await, (2, 2));
     database.drop_now().await;
 }
@@ -96,8 +99,8 @@ async fn schedulers_a_few_hundred_milliseconds_apart_claim_the_same_tick() {
     let early = tick_of(now - TimeDelta::milliseconds(300));
     let late = tick_of(now + TimeDelta::milliseconds(400));
     assert_eq!(early, late);
-    assert!(fire(&database.pool, PURGE_JOB, early, purge(early)).await.unwrap());
-    assert!(!fire(&database.pool, PURGE_JOB, late, purge(late)).await.unwrap());
+    assert!(database.fires(PURGE_JOB, early).await);
+    assert!(!database.fires(PURGE_JOB, late).await);
     assert_eq!(database.count_ticks_and_jobs().await, (1, 1));
     database.drop_now().await;
 }
@@ -106,8 +109,8 @@ async fn schedulers_a_few_hundred_milliseconds_apart_claim_the_same_tick() {
 async fn different_jobs_claim_the_same_tick_independently() {
     let database = TestDatabase::new().await;
     let tick_at = tick_of(Utc::now());
-    assert!(fire(&database.pool, PURGE_JOB, tick_at, purge(tick_at)).await.unwrap());
-    assert!(fire(&database.pool, "another_job", tick_at, purge(tick_at)).await.unwrap());
+    assert!(database.fires(PURGE_JOB, tick_at).await);
+    assert!(database.fires("another_job", tick_at).await);
     assert_eq!(database.count_ticks_and_jobs().await, (2, 2));
     database.drop_now().await;
 }
