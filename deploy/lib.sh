@@ -16,6 +16,8 @@ OC_LIB_LOADED=1
 OC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OC_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/online-cinema"
 OC_MAILDEV_VERSION="2.2.1"
+# diesel_cli for the schema drift check of test.sh; its print-schema output is what shared/src/schema.rs holds.
+OC_DIESEL_CLI_VERSION="2.2.12"
 OC_MAILDEV_DIR="$OC_CACHE/maildev"
 OC_MAILDEV_BIN="$OC_MAILDEV_DIR/node_modules/.bin/maildev"
 OC_PG_HOST="127.0.0.1"
@@ -141,6 +143,19 @@ ensure_rust() {
 export_target_dir() {
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/online-cinema/target}"
     mkdir -p "$CARGO_TARGET_DIR"
+}
+
+# Installs diesel_cli (PostgreSQL only, so it links libpq from libpq-dev) with cargo when the pinned version is
+# missing: a few minutes once, then it stays in ~/.cargo/bin.
+ensure_diesel_cli() {
+    if have diesel && [[ "$(diesel --version 2>/dev/null | awk '/Version:/ { print $2 }')" == "$OC_DIESEL_CLI_VERSION" ]]; then
+        return 0
+    fi
+    have pg_config || apt_install libpq-dev
+    log "installing diesel_cli $OC_DIESEL_CLI_VERSION"
+    cargo install diesel_cli --version "=$OC_DIESEL_CLI_VERSION" --no-default-features --features postgres --locked ||
+        die "cargo install diesel_cli $OC_DIESEL_CLI_VERSION failed"
+    have diesel || die "diesel_cli was installed but 'diesel' is not on PATH (add ~/.cargo/bin)"
 }
 
 # --- PostgreSQL ------------------------------------------------------------------------------------------------

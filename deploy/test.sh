@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run every check of the workspace: formatting, clippy (warnings are errors), the test suite, and schemathesis
-# against the running api (deploy/schemathesis.sh).
+# Run every check of the workspace: formatting, clippy (warnings are errors), schema drift (shared/src/schema.rs
+# against the migrations), the test suite, and schemathesis against the running api (deploy/schemathesis.sh).
 # PostgreSQL, Redis and RabbitMQ are installed and started when nothing listens on their ports yet (the tests
 # catch mail with an in-process SMTP sink, so MailDev is not needed). Non-interactive and idempotent.
 #
@@ -45,10 +45,39 @@ step() {
     "$@"
 }
 
+# Schema drift: the migrations applied to a fresh database must give exactly shared/src/schema.rs, as
+# `diesel print-schema` prints it with diesel.toml's settings. `--locked-schema` keeps `migration run` from
+# rewriting the file; the diff shows what disagrees.
+check_schema_drift() {
+    local name="oc_schema_drift_$$" url output drift=0
+    [[ "$TEST_DATABASE_ADMIN_URL" =~ ^(postgres(ql)?://[^/]*)(/[^?]*)?(\?.*)?$ ]] ||
+        die "TEST_DATABASE_ADMIN_URL is not a postgres:// URL"
+    url="${BASH_REMATCH[1]}/$name${BASH_REMATCH[4]}"
+    output="$(mktemp)"
+    psql -w -X -q -v ON_ERROR_STOP=1 "$TEST_DATABASE_ADMIN_URL" -c "CREATE DATABASE $name"
+    if diesel migration run --locked-schema --database-url "$url" >"$output" 2>&1 ||
+        grep -q "would result in changes" "$output"; then
+        diesel print-schema --database-url "$url" >"$output" && diff -u shared/src/schema.rs "$output" || drift=1
+    else
+        cat "$output" >&2
+        drift=2
+    fi
+    psql -w -X -q "$TEST_DATABASE_ADMIN_URL" -c "DROP DATABASE IF EXISTS $name WITH (FORCE)" || true
+    rm -f "$output"
+    case "$drift" in
+        1) die "schema drift: shared/src/schema.rs (-) differs from what the migrations give (+); regenerate it:" \
+            "diesel print-schema --database-url <a freshly migrated database> > shared/src/schema.rs" ;;
+        2) die "schema drift check: the migrations do not apply to a fresh database" ;;
+    esac
+}
+
 step cargo fmt --all -- --check
 step cargo clippy --workspace --all-targets "${locked[@]}" -- -D warnings
-# `cargo test` builds only the binaries of the package under test (the api), while the tests also start the worker
-# and scheduler executables: build every binary first, so that a fresh target folder works and a stale one is updated.
+ensure_diesel_cli
+step check_schema_drift
+# The end-to-end suite (the e2e crate, e2e/tests/api/) starts the api, worker and scheduler executables, which
+# `cargo test` does not build (it builds only a package's own binaries, and e2e has none): build every binary first,
+# so that a fresh target folder works and a stale one is updated.
 step cargo build --workspace --bins "${locked[@]}"
 # cargo prints one "test result" line per test target (the last ones are often empty doc-test targets), so the run
 # ends with the totals over all targets on one line.

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use crate::jobs::{JobContext, JobError};
+use crate::retry::{self, Decision};
 
 /// How long shutdown waits for running jobs before giving up on them (they are redelivered elsewhere).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -157,18 +158,19 @@ impl Handler {
             Ok(result) => result,
             Err(_) => Err(JobError::Permanent("job handler panicked".into())),
         };
-        match result {
-            Ok(()) => {
+        let error = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+        match retry::decide(&self.topology, queue, envelope.attempt, &result) {
+            Decision::Ack => {
                 metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "ok").increment(1);
                 self.finish(delivery, async { Ok(()) }).await;
             }
-            Err(JobError::Transient(error)) if envelope.attempt < self.topology.max_attempts => {
+            Decision::Retry { delay_queue, next_attempt } => {
                 tracing::warn!(%error, "job failed; will retry");
                 metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "retry").increment(1);
                 metrics::counter!("jobs_retried_total", "kind" => kind).increment(1);
-                self.finish(delivery, self.retry(queue, &envelope)).await;
+                self.finish(delivery, self.retry(&delay_queue, &envelope, next_attempt)).await;
             }
-            Err(JobError::Transient(error) | JobError::Permanent(error)) => {
+            Decision::DeadLetter => {
                 tracing::error!(%error, "job failed for good; dead-lettering");
                 metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "dead").increment(1);
                 metrics::counter!("jobs_dead_lettered_total", "kind" => kind).increment(1);
@@ -191,18 +193,11 @@ impl Handler {
         }
     }
 
-    async fn retry(&self, queue: WorkQueue, envelope: &Envelope) -> shared::Result<()> {
+    async fn retry(&self, delay_queue: &str, envelope: &Envelope, next_attempt: u32) -> shared::Result<()> {
         let mut next = envelope.clone();
-        next.attempt += 1;
+        next.attempt = next_attempt;
         let (properties, body) = broker::encode(&next)?;
-        broker::publish_confirmed(
-            &self.channel,
-            "",
-            &self.topology.retry_queue(queue, envelope.attempt),
-            properties,
-            &body,
-        )
-        .await
+        broker::publish_confirmed(&self.channel, "", delay_queue, properties, &body).await
     }
 
     async fn dead_letter(

@@ -5,6 +5,7 @@
 pub mod consumer;
 pub mod jobs;
 pub mod mailer;
+pub mod retry;
 
 use shared::config::{BrokerSettings, DatabaseSettings, MailSettings, WorkerSettings};
 use shared::db::DbPool;

@@ -149,7 +149,7 @@ async fn import_of_a_malformed_file_names_the_record_and_changes_nothing() {
 #[tokio::test]
 async fn import_and_seed_commands_run_from_the_binary() {
     let app = TestApp::spawn().await;
-    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_api"));
+    let binary = crate::support::sibling_binary("api");
     let run = |args: &[&str]| {
         let mut command = std::process::Command::new(&binary);
         command.env_clear().envs(app.binary_env()).env("PATH", std::env::var("PATH").unwrap_or_default());

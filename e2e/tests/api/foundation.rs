@@ -89,7 +89,7 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
 }
 
 fn api_binary() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_BIN_EXE_api"))
+    sibling_binary("api")
 }
 
 /// A command with a clean environment (no `.env` from the working directory) plus `vars`.

@@ -594,10 +594,14 @@ pub async fn json(response: reqwest::Response) -> (u16, serde_json::Value) {
     (status, body)
 }
 
-/// The worker and scheduler executables sit beside the api's. `cargo test` builds only the api's own binary, so
-/// `deploy/test.sh` runs `cargo build --workspace --bins` first.
+/// The workspace's executables (`api`, `worker`, `scheduler`) in the target folder's profile directory, the parent
+/// of the `deps/` folder this test binary runs from. Cargo builds (and names in `CARGO_BIN_EXE_*`) only the binaries
+/// of the package under test, and this crate has none, so `deploy/test.sh` runs `cargo build --workspace --bins`
+/// first; after changing a binary's crate, build again before running these tests.
 pub fn sibling_binary(name: &str) -> std::path::PathBuf {
-    let path = std::path::PathBuf::from(env!("CARGO_BIN_EXE_api")).with_file_name(name);
+    let test_binary = std::env::current_exe().unwrap();
+    let profile_dir = test_binary.parent().and_then(std::path::Path::parent).unwrap();
+    let path = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         path.exists(),
         "{} is not built; run `cargo build --workspace --bins` before the tests (deploy/test.sh does)",

@@ -561,7 +561,7 @@ async fn openapi_documents_every_admin_endpoint_with_security_and_errors() {
 fn api_command(app: &TestApp, extra: &[(&str, &str)]) -> Command {
     // Detached from any terminal, so a missing ADMIN_PASSWORD fails instead of waiting for a prompt.
     let mut command = Command::new("setsid");
-    command.arg(env!("CARGO_BIN_EXE_api"));
+    command.arg(crate::support::sibling_binary("api"));
     command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).current_dir(std::env::temp_dir());
     for (key, value) in app.binary_env() {
         command.env(key, value);

@@ -268,7 +268,7 @@ async fn analyzed(conn: &mut AsyncPgConnection, tables: &[&str]) -> Vec<Analyzed
 async fn import_and_seed_commands_leave_the_tables_they_wrote_analyzed() {
     use api::movies::{import, seed};
     let app = crate::support::TestApp::spawn().await;
-    let binary = std::path::PathBuf::from(env!("CARGO_BIN_EXE_api"));
+    let binary = crate::support::sibling_binary("api");
     let run = |args: &[&str]| {
         let mut command = std::process::Command::new(&binary);
         command.env_clear().envs(app.binary_env()).env("PATH", std::env::var("PATH").unwrap_or_default());

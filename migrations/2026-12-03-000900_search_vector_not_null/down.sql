@@ -1,0 +1,1 @@
+ALTER TABLE movies ALTER COLUMN search_vector DROP NOT NULL;
