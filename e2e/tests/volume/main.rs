@@ -139,13 +139,11 @@ struct TableScans {
     seq_scan: i64,
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     idx_scan: i64,
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    rows: i64,
 }
 
 async fn table_scans(conn: &mut AsyncPgConnection) -> Vec<TableScans> {
     diesel::sql_query(
-        "SELECT relname::text AS relname, seq_scan, coalesce(idx_scan, 0) AS idx_scan, n_live_tup AS rows
+        "SELECT relname::text AS relname, seq_scan, coalesce(idx_scan, 0) AS idx_scan
          FROM pg_stat_user_tables ORDER BY relname",
     )
     .load(conn)
@@ -364,7 +362,7 @@ async fn drive(app: &TestApp, movie: &str, users: i64, people: &[String]) -> BTr
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volumes() {
     let scale = scale();
-    let (movies, users) = (1_000_000 / scale, 100_000 / scale);
+    let (movies_wanted, users) = (1_000_000 / scale, 100_000 / scale);
     let app = TestApp::spawn().await;
     let started = Instant::now();
     // The catalog through the bulk command, exactly as an operator loads it: its ANALYZE is the only one.
@@ -372,19 +370,19 @@ async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volu
         .env_clear()
         .envs(app.binary_env())
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .args(["seed-movies", "--count", &movies.to_string()])
+        .args(["seed-movies", "--count", &movies_wanted.to_string()])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    eprintln!("volume: {:>6.1}s  seed-movies --count {movies}", started.elapsed().as_secs_f64());
+    eprintln!("volume: {:>6.1}s  seed-movies --count {movies_wanted}", started.elapsed().as_secs_f64());
     let mut conn = AsyncPgConnection::establish(&app.database.settings().url()).await.unwrap();
     load_users_and_their_rows(&mut conn, users).await;
 
-    let scans = table_scans(&mut conn).await;
-    let size = |table: &str| scans.iter().find(|t| t.relname == table).map_or(0, |t| t.rows);
-    assert!(size("movies") >= movies, "{scans:?}");
-    assert!(size("refresh_tokens") >= users * 10, "{scans:?}");
-    assert!(size("users") >= users, "{scans:?}");
+    use shared::schema::{movies, refresh_tokens, users as accounts};
+    let count_movies: i64 = movies::table.count().get_result(&mut conn).await.unwrap();
+    let count_tokens: i64 = refresh_tokens::table.count().get_result(&mut conn).await.unwrap();
+    let count_users: i64 = accounts::table.count().get_result(&mut conn).await.unwrap();
+    assert_eq!((count_movies, count_tokens, count_users), (movies_wanted, users * 10, users));
 
     // A star and a director as a client would filter by them: a whole name seen on a page.
     let star: String = shared::schema::stars::table
@@ -408,7 +406,7 @@ async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volu
         tokio::time::sleep(Duration::from_secs(7200)).await;
     }
     // EXPLAIN of every filter and sort of the list (page and capped count), as the service builds them.
-    let mut planned = Vec::new();
+    let (mut planned, mut bad_plans) = (Vec::new(), Vec::new());
     let fixed = [
         "", "year=1999", "year_from=1990&year_to=1995", "imdb=7.5", "imdb_from=8.5&imdb_to=9", "price_from=2&price_to=3",
         "genre=western", "certification=PG-13",
@@ -423,11 +421,13 @@ async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volu
             ("count", plan(&mut conn, query::count_query(Scope::Catalog, &list.filters)).await),
         ] {
             let scanned = scanned_growing_tables(&explained);
-            assert!(scanned.is_empty(), "the {what} of ?{query} reads {scanned:?} whole:\n{explained}");
+            if !scanned.is_empty() {
+                bad_plans.push(format!("the {what} of ?{query} reads {scanned:?} whole:\n{explained}"));
+            }
             planned.push(format!("{what} ?{query}"));
         }
     }
-    eprintln!("volume: {} list plans use indexes only", planned.len());
+    eprintln!("volume: {} list plans, {} read a growing table whole", planned.len(), bad_plans.len());
 
     let movie: uuid::Uuid = shared::schema::movies::table
         .select(shared::schema::movies::uuid)
@@ -455,6 +455,7 @@ async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volu
     let read_whole: Vec<&TableScans> =
         scans.iter().filter(|t| t.seq_scan > 0 && !FIXED_TABLES.contains(&t.relname.as_str())).collect();
     assert!(read_whole.is_empty(), "hot requests read growing tables whole: {read_whole:?}\n{statuses:?}");
+    assert!(bad_plans.is_empty(), "{}", bad_plans.join("\n\n"));
     let used: i64 = scans.iter().map(|t| t.idx_scan).sum();
     assert!(used > 0, "the requests reached the database through indexes: {scans:?}");
     eprintln!("volume: {} requests, {used} index scans, no sequential scan of a growing table", statuses.len());
