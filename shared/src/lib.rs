@@ -11,5 +11,6 @@ pub mod mail;
 pub mod ops;
 pub mod schema;
 pub mod telemetry;
+pub mod text_enum;
 
 pub use error::{Error, Result};

@@ -102,19 +102,19 @@ pub async fn activate(state: &AppState, admin: &AuthUser, target: &TargetEmail) 
 pub async fn change_group(state: &AppState, admin: &AuthUser, change: &GroupChange) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let admin_id = admin.id;
-    let group_id = change.group_id;
     conn.transaction::<String, ApiError, _>(|conn| {
         async move {
             let user = lock(conn, Target::Email(&change.target)).await?;
             if user.id == admin_id {
                 return Err(ApiError::forbidden("Prevent changing the group of a user with the same ID as you."));
             }
+            let group_id = change.group_id;
             if user.group_id == group_id {
                 return Ok(format!("User already belongs to group {group_id}."));
             }
             let group = Group::from_id(group_id).ok_or_else(|| ApiError::bad_request("Invalid group ID."))?;
             diesel::update(users::table.find(user.id))
-                .set((users::group_id.eq(group.id()), users::updated_at.eq(diesel::dsl::now)))
+                .set((users::group_id.eq(group), users::updated_at.eq(diesel::dsl::now)))
                 .execute(conn)
                 .await?;
             audit::record(
@@ -223,7 +223,7 @@ macro_rules! filter_users {
         let filters: &UserFilters = $filters;
         let mut query = $query;
         if let Some(group) = filters.group {
-            query = query.filter(users::group_id.eq(group.id()));
+            query = query.filter(users::group_id.eq(group));
         }
         if let Some(active) = filters.is_active {
             query = query.filter(users::is_active.eq(active));
@@ -276,8 +276,8 @@ pub async fn list_users(
         .map(|row| AdminUserItem {
             id: row.id,
             email: row.email,
-            group: Group::from_id(row.group_id).unwrap_or(Group::User),
-            group_id: row.group_id,
+            group: row.group,
+            group_id: row.group.id(),
             is_active: row.is_active,
             deactivated_at: row.deactivated_at,
             created_at: row.created_at,
@@ -324,7 +324,7 @@ macro_rules! filter_audit {
         let filters: &AuditFilters = $filters;
         let mut query = $query;
         if let Some(action) = filters.action {
-            query = query.filter(admin_audit_log::action.eq(action.as_str()));
+            query = query.filter(admin_audit_log::action.eq(action));
         }
         if let Some(id) = filters.target_user_id {
             query = query.filter(admin_audit_log::target_user_id.eq(id));
@@ -355,19 +355,15 @@ pub async fn list_audit(
             .await?;
     let entries = rows
         .into_iter()
-        .filter_map(|(row, admin_email)| {
-            // The CHECK constraint admits only known actions.
-            let action = AuditAction::parse(&row.action)?;
-            Some(AuditEntry {
-                id: row.id,
-                admin_id: row.admin_id,
-                admin_email,
-                action,
-                target_user_id: row.target_user_id,
-                before: row.before,
-                after: row.after,
-                created_at: row.created_at,
-            })
+        .map(|(row, admin_email)| AuditEntry {
+            id: row.id,
+            admin_id: row.admin_id,
+            admin_email,
+            action: row.action,
+            target_user_id: row.target_user_id,
+            before: row.before,
+            after: row.after,
+            created_at: row.created_at,
         })
         .collect();
     Ok((entries, total))

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::types::CartItem;
 use crate::error::{ApiError, unique_violation};
+use crate::orders::types::OrderStatus;
 use crate::state::AppState;
 
 /// The user's cart id, creating the cart if the user has none yet (users made before carts existed, or by admins).
@@ -72,7 +73,7 @@ pub async fn add(state: &AppState, user_id: i32, movie_uuid: Uuid) -> Result<(),
         order_items::table
             .inner_join(orders::table)
             .filter(orders::user_id.eq(user_id))
-            .filter(orders::status.eq("pending"))
+            .filter(orders::status.eq(OrderStatus::Pending))
             .filter(order_items::movie_id.eq(movie_id)),
     ))
     .get_result(&mut conn)

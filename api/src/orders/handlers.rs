@@ -5,9 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::service;
-use super::types::{
-    AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, ORDER_STATUSES, OrderList, OrderStatus, PurchaseList,
-};
+use super::types::{AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, OrderList, OrderStatus, PurchaseList};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
@@ -111,7 +109,7 @@ pub async fn admin_list(
     ValidQuery(query): ValidQuery<HistoryQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminOrderList>> {
-    let filters = query.check(ORDER_FILTER_LINKS, OrderStatus::parse, ORDER_STATUSES)?;
+    let filters = query.check::<OrderStatus>(ORDER_FILTER_LINKS)?;
     let (orders, total) = service::admin_list(&state, &filters, page).await?;
     Ok(Json(AdminOrderList { orders, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

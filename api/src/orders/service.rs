@@ -17,6 +17,7 @@ use crate::history::{HistoryFilters, like_pattern};
 use crate::movies::fields::Price;
 use crate::pagination::Page;
 use crate::payments::service::{apply_refund, stripe_error};
+use crate::payments::types::PaymentStatus;
 use crate::state::AppState;
 
 fn pending_exists() -> ApiError {
@@ -27,12 +28,8 @@ fn not_found() -> ApiError {
     ApiError::not_found("Order with given ID was not found.")
 }
 
-fn status_of(raw: &str) -> Result<OrderStatus, ApiError> {
-    OrderStatus::parse(raw).ok_or_else(|| ApiError::internal(format!("unknown order status {raw:?}")))
-}
-
-fn order(id: i32, status: &str, total: BigDecimal, created_at: DateTime<Utc>) -> Result<Order, ApiError> {
-    Ok(Order { id, status: status_of(status)?, total_amount: Price::from(total), created_at })
+fn order(id: i32, status: OrderStatus, total: BigDecimal, created_at: DateTime<Utc>) -> Order {
+    Order { id, status, total_amount: Price::from(total), created_at }
 }
 
 /// Turns the cart into a pending order and empties the cart.
@@ -54,7 +51,7 @@ pub async fn create(state: &AppState, user_id: i32) -> Result<CreatedOrder, ApiE
                 return Err(ApiError::bad_request("Cart is empty."));
             }
             let pending: bool = diesel::select(diesel::dsl::exists(
-                orders::table.filter(orders::user_id.eq(user_id)).filter(orders::status.eq("pending")),
+                orders::table.filter(orders::user_id.eq(user_id)).filter(orders::status.eq(OrderStatus::Pending)),
             ))
             .get_result(conn)
             .await?;
@@ -103,14 +100,14 @@ pub async fn create(state: &AppState, user_id: i32) -> Result<CreatedOrder, ApiE
                 .into_iter()
                 .map(|(_, uuid, name, price)| OrderMovie { uuid, name, price: Price::from(price) })
                 .collect();
-            Ok(CreatedOrder { order: order(id, "pending", total, created_at)?, movies })
+            Ok(CreatedOrder { order: order(id, OrderStatus::Pending, total, created_at), movies })
         }
         .scope_boxed()
     })
     .await
 }
 
-type OrderRow = (i32, String, BigDecimal, DateTime<Utc>);
+type OrderRow = (i32, OrderStatus, BigDecimal, DateTime<Utc>);
 
 /// The caller's orders, newest first.
 pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Order>, i64), ApiError> {
@@ -124,8 +121,7 @@ pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Ord
         .select((orders::id, orders::status, orders::total_amount, orders::created_at))
         .load(&mut conn)
         .await?;
-    let orders =
-        rows.into_iter().map(|(id, status, total, at)| order(id, &status, total, at)).collect::<Result<_, _>>()?;
+    let orders = rows.into_iter().map(|(id, status, total, at)| order(id, status, total, at)).collect();
     Ok((orders, total))
 }
 
@@ -149,25 +145,28 @@ pub async fn purchases(state: &AppState, user_id: i32, page: Page) -> Result<(Ve
 pub async fn cancel(state: &AppState, user_id: i32, order_id: i32) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let cancelled = diesel::update(
-        orders::table.find(order_id).filter(orders::user_id.eq(user_id)).filter(orders::status.eq("pending")),
+        orders::table
+            .find(order_id)
+            .filter(orders::user_id.eq(user_id))
+            .filter(orders::status.eq(OrderStatus::Pending)),
     )
-    .set((orders::status.eq("cancelled"), orders::updated_at.eq(diesel::dsl::now)))
+    .set((orders::status.eq(OrderStatus::Cancelled), orders::updated_at.eq(diesel::dsl::now)))
     .execute(&mut conn)
     .await?;
     if cancelled == 1 {
         return Ok(());
     }
-    let status: Option<String> = orders::table
+    let status: Option<OrderStatus> = orders::table
         .find(order_id)
         .filter(orders::user_id.eq(user_id))
         .select(orders::status)
         .first(&mut conn)
         .await
         .optional()?;
-    match status.as_deref() {
+    match status {
         None => Err(not_found()),
-        Some("paid") => Err(ApiError::conflict("Paid orders cannot be cancelled. Please request a refund.")),
-        _ => Err(ApiError::conflict("Order is already cancelled.")),
+        Some(OrderStatus::Paid) => Err(ApiError::conflict("Paid orders cannot be cancelled. Please request a refund.")),
+        Some(OrderStatus::Pending | OrderStatus::Cancelled) => Err(ApiError::conflict("Order is already cancelled.")),
     }
 }
 
@@ -176,7 +175,7 @@ pub async fn cancel(state: &AppState, user_id: i32, order_id: i32) -> Result<(),
 /// second refund.
 pub async fn refund(state: &AppState, user_id: i32, order_id: i32) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let status: String = orders::table
+    let status: OrderStatus = orders::table
         .find(order_id)
         .filter(orders::user_id.eq(user_id))
         .select(orders::status)
@@ -184,12 +183,12 @@ pub async fn refund(state: &AppState, user_id: i32, order_id: i32) -> Result<(),
         .await
         .optional()?
         .ok_or_else(not_found)?;
-    match status.as_str() {
-        "cancelled" => return Err(ApiError::conflict("Cancelled orders cannot be refunded.")),
-        "pending" => return Err(ApiError::conflict("Order is not paid.")),
-        _ => {}
+    match status {
+        OrderStatus::Cancelled => return Err(ApiError::conflict("Cancelled orders cannot be refunded.")),
+        OrderStatus::Pending => return Err(ApiError::conflict("Order is not paid.")),
+        OrderStatus::Paid => {}
     }
-    let newest: Option<(i32, String, Option<String>)> = payments::table
+    let newest: Option<(i32, PaymentStatus, Option<String>)> = payments::table
         .filter(payments::order_id.eq(order_id))
         .order((payments::created_at.desc(), payments::id.desc()))
         .select((payments::id, payments::status, payments::external_payment_id))
@@ -199,7 +198,7 @@ pub async fn refund(state: &AppState, user_id: i32, order_id: i32) -> Result<(),
     let no_payment = || ApiError::bad_request("No valid payment found to refund.");
     let (payment_id, payment_status, intent) = newest.ok_or_else(no_payment)?;
     let intent = intent.filter(|i| !i.is_empty()).ok_or_else(no_payment)?;
-    if payment_status != "successful" {
+    if payment_status != PaymentStatus::Successful {
         return Err(no_payment());
     }
     drop(conn);
@@ -233,7 +232,7 @@ pub async fn admin_list(
             query = query.filter(orders::created_at.lt(until));
         }
         if let Some(status) = filters.status {
-            query = query.filter(orders::status.eq(status.as_str()));
+            query = query.filter(orders::status.eq(status));
         }
         if let Some(email) = &filters.email {
             query = query.filter(users::email.like(like_pattern(email)).escape('\\'));
@@ -241,7 +240,7 @@ pub async fn admin_list(
         query
     };
     let total: i64 = filtered().count().get_result(&mut conn).await?;
-    let rows: Vec<(i32, String, BigDecimal, DateTime<Utc>, String, i32)> = filtered()
+    let rows: Vec<(i32, OrderStatus, BigDecimal, DateTime<Utc>, String, i32)> = filtered()
         .order(orders::id.desc())
         .offset(page.offset())
         .limit(page.limit())
@@ -250,16 +249,14 @@ pub async fn admin_list(
         .await?;
     let orders = rows
         .into_iter()
-        .map(|(id, status, total, created_at, email, user_id)| {
-            Ok(AdminOrder {
-                id,
-                status: status_of(&status)?,
-                total_amount: Price::from(total),
-                created_at,
-                email,
-                user_id,
-            })
+        .map(|(id, status, total, created_at, email, user_id)| AdminOrder {
+            id,
+            status,
+            total_amount: Price::from(total),
+            created_at,
+            email,
+            user_id,
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     Ok((orders, total))
 }

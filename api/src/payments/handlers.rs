@@ -6,9 +6,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 
 use super::service;
-use super::types::{
-    AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PAYMENT_STATUSES, PaymentList, PaymentStatus,
-};
+use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
@@ -96,7 +94,7 @@ pub async fn admin_list(
     ValidQuery(query): ValidQuery<HistoryQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminPaymentList>> {
-    let filters = query.check(PAYMENT_FILTER_LINKS, PaymentStatus::parse, PAYMENT_STATUSES)?;
+    let filters = query.check::<PaymentStatus>(PAYMENT_FILTER_LINKS)?;
     let (payments, total) = service::admin_list(&state, &filters, page).await?;
     Ok(Json(AdminPaymentList { payments, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

@@ -20,6 +20,7 @@ use super::types::{AdminPayment, Payment, PaymentStatus};
 use crate::error::ApiError;
 use crate::history::{HistoryFilters, like_pattern};
 use crate::movies::fields::Price;
+use crate::orders::types::OrderStatus;
 use crate::pagination::Page;
 use crate::state::AppState;
 
@@ -50,7 +51,7 @@ pub async fn checkout(state: &AppState, user_id: i32, email: &str) -> Result<Str
     let mut conn = db::conn(&state.pool).await?;
     let order_id: i32 = orders::table
         .filter(orders::user_id.eq(user_id))
-        .filter(orders::status.eq("pending"))
+        .filter(orders::status.eq(OrderStatus::Pending))
         .select(orders::id)
         .first(&mut conn)
         .await
@@ -91,7 +92,7 @@ pub async fn checkout(state: &AppState, user_id: i32, email: &str) -> Result<Str
     })?;
     let mut conn = db::conn(&state.pool).await?;
     // Only the newest session's expiry may cancel the order.
-    diesel::update(orders::table.find(order_id).filter(orders::status.eq("pending")))
+    diesel::update(orders::table.find(order_id).filter(orders::status.eq(OrderStatus::Pending)))
         .set(orders::checkout_session_id.eq(&session.id))
         .execute(&mut conn)
         .await?;
@@ -173,7 +174,7 @@ fn metadata_order_id(object: &Value) -> Result<Option<i32>, ApiError> {
 struct LockedOrder {
     id: i32,
     user_id: i32,
-    status: String,
+    status: OrderStatus,
     total_amount: BigDecimal,
     checkout_session_id: Option<String>,
 }
@@ -204,7 +205,7 @@ async fn session_completed(state: &AppState, event_id: &str, session: &Value) ->
                     return Ok(Applied::Done);
                 }
                 let order = lock_order(conn, order_id).await?.ok_or_else(|| ApiError::not_found("Order not found."))?;
-                if order.status != "pending" {
+                if order.status != OrderStatus::Pending {
                     let same_payment: bool = diesel::select(diesel::dsl::exists(
                         payments::table
                             .filter(payments::order_id.eq(order.id))
@@ -230,14 +231,14 @@ async fn session_completed(state: &AppState, event_id: &str, session: &Value) ->
                         payments::user_id.eq(order.user_id),
                         payments::order_id.eq(order.id),
                         payments::amount.eq(&amount),
-                        payments::status.eq(PaymentStatus::Successful.as_str()),
+                        payments::status.eq(PaymentStatus::Successful),
                         payments::external_payment_id.eq(&intent),
                     ))
                     .returning(payments::id)
                     .get_result(conn)
                     .await?;
                 diesel::update(orders::table.find(order.id))
-                    .set((orders::status.eq("paid"), orders::updated_at.eq(diesel::dsl::now)))
+                    .set((orders::status.eq(OrderStatus::Paid), orders::updated_at.eq(diesel::dsl::now)))
                     .execute(conn)
                     .await?;
                 let lines: Vec<(i32, i32, BigDecimal, String)> = order_items::table
@@ -299,7 +300,7 @@ async fn session_expired(state: &AppState, event_id: &str, session: &Value) -> R
             }
             let Some(order) = lock_order(conn, order_id).await? else { return Ok(()) };
             let newest = order.checkout_session_id.is_none() || order.checkout_session_id == session_id;
-            if order.status != "pending" || !newest {
+            if order.status != OrderStatus::Pending || !newest {
                 return Ok(());
             }
             diesel::insert_into(payments::table)
@@ -307,13 +308,13 @@ async fn session_expired(state: &AppState, event_id: &str, session: &Value) -> R
                     payments::user_id.eq(order.user_id),
                     payments::order_id.eq(order.id),
                     payments::amount.eq(&order.total_amount),
-                    payments::status.eq(PaymentStatus::Cancelled.as_str()),
+                    payments::status.eq(PaymentStatus::Cancelled),
                     payments::external_payment_id.eq(&session_id),
                 ))
                 .execute(conn)
                 .await?;
             diesel::update(orders::table.find(order.id))
-                .set((orders::status.eq("cancelled"), orders::updated_at.eq(diesel::dsl::now)))
+                .set((orders::status.eq(OrderStatus::Cancelled), orders::updated_at.eq(diesel::dsl::now)))
                 .execute(conn)
                 .await?;
             Ok(())
@@ -348,7 +349,7 @@ async fn charge_refunded(state: &AppState, event_id: &str, charge: &Value) -> Re
             }
             let payment: Option<i32> = payments::table
                 .filter(payments::external_payment_id.eq(&intent))
-                .filter(payments::status.eq(PaymentStatus::Successful.as_str()))
+                .filter(payments::status.eq(PaymentStatus::Successful))
                 .select(payments::id)
                 .first(conn)
                 .await
@@ -373,21 +374,21 @@ pub async fn apply_refund(
 ) -> Result<(), ApiError> {
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
-            let (status, order_id, user_id): (String, i32, i32) = payments::table
+            let (status, order_id, user_id): (PaymentStatus, i32, i32) = payments::table
                 .find(payment_id)
                 .select((payments::status, payments::order_id, payments::user_id))
                 .for_update()
                 .first(conn)
                 .await?;
-            if status != PaymentStatus::Successful.as_str() {
+            if status != PaymentStatus::Successful {
                 return Ok(());
             }
             diesel::update(payments::table.find(payment_id))
-                .set((payments::status.eq(PaymentStatus::Refunded.as_str()), payments::refund_id.eq(refund_id)))
+                .set((payments::status.eq(PaymentStatus::Refunded), payments::refund_id.eq(refund_id)))
                 .execute(conn)
                 .await?;
             diesel::update(orders::table.find(order_id))
-                .set((orders::status.eq("cancelled"), orders::updated_at.eq(diesel::dsl::now)))
+                .set((orders::status.eq(OrderStatus::Cancelled), orders::updated_at.eq(diesel::dsl::now)))
                 .execute(conn)
                 .await?;
             let movies_of_order =
@@ -406,15 +407,11 @@ pub async fn apply_refund(
     .await
 }
 
-fn status_of(raw: &str) -> Result<PaymentStatus, ApiError> {
-    PaymentStatus::parse(raw).ok_or_else(|| ApiError::internal(format!("unknown payment status {raw:?}")))
-}
-
 /// The caller's payments, newest first.
 pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Payment>, i64), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let total: i64 = payments::table.filter(payments::user_id.eq(user_id)).count().get_result(&mut conn).await?;
-    let rows: Vec<(DateTime<Utc>, BigDecimal, String)> = payments::table
+    let rows: Vec<(DateTime<Utc>, BigDecimal, PaymentStatus)> = payments::table
         .filter(payments::user_id.eq(user_id))
         .order((payments::created_at.desc(), payments::id.desc()))
         .offset(page.offset())
@@ -424,14 +421,12 @@ pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Pay
         .await?;
     let payments = rows
         .into_iter()
-        .map(|(created_at, amount, status)| {
-            Ok(Payment { created_at, amount: Price::from(amount), status: status_of(&status)? })
-        })
-        .collect::<Result<_, ApiError>>()?;
+        .map(|(created_at, amount, status)| Payment { created_at, amount: Price::from(amount), status })
+        .collect();
     Ok((payments, total))
 }
 
-type AdminPaymentRow = (i32, DateTime<Utc>, BigDecimal, String, String, i32, i32);
+type AdminPaymentRow = (i32, DateTime<Utc>, BigDecimal, PaymentStatus, String, i32, i32);
 
 /// Everyone's payments for admins, newest first, in one page query and one count.
 pub async fn admin_list(
@@ -452,7 +447,7 @@ pub async fn admin_list(
             query = query.filter(payments::created_at.lt(until));
         }
         if let Some(status) = filters.status {
-            query = query.filter(payments::status.eq(status.as_str()));
+            query = query.filter(payments::status.eq(status));
         }
         if let Some(email) = &filters.email {
             query = query.filter(users::email.like(like_pattern(email)).escape('\\'));
@@ -477,17 +472,15 @@ pub async fn admin_list(
         .await?;
     let payments = rows
         .into_iter()
-        .map(|(id, created_at, amount, status, email, user_id, order_id)| {
-            Ok(AdminPayment {
-                id,
-                created_at,
-                amount: Price::from(amount),
-                status: status_of(&status)?,
-                email,
-                user_id,
-                order_id,
-            })
+        .map(|(id, created_at, amount, status, email, user_id, order_id)| AdminPayment {
+            id,
+            created_at,
+            amount: Price::from(amount),
+            status,
+            email,
+            user_id,
+            order_id,
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     Ok((payments, total))
 }
