@@ -57,6 +57,14 @@ macro_rules! id_type {
             }
         }
 
+        impl std::str::FromStr for $name {
+            type Err = std::num::ParseIntError;
+
+            fn from_str(raw: &str) -> Result<Self, Self::Err> {
+                raw.parse().map(Self)
+            }
+        }
+
         impl ToSql<Int4, Pg> for $name {
             fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
                 <i32 as ToSql<Int4, Pg>>::to_sql(&self.0, out)
@@ -98,6 +106,8 @@ mod tests {
         assert_eq!(serde_json::from_str::<MovieId>("12").ok(), Some(MovieId(12)));
         assert_eq!(OrderId(3).to_string(), "3");
         assert_eq!(i32::from(CommentId(5)), 5);
+        assert_eq!("42".parse::<OrderId>().ok(), Some(OrderId(42)));
+        assert!("4x".parse::<OrderId>().is_err());
     }
 
     #[test]

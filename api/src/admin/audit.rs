@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
+use shared::ids::UserId;
 use shared::schema::admin_audit_log;
 use utoipa::ToSchema;
 
@@ -25,9 +26,9 @@ shared::text_enum! {
 /// Appends one entry; call it inside the transaction that makes the change.
 pub async fn record(
     conn: &mut AsyncPgConnection,
-    admin_id: Option<i32>,
+    admin_id: Option<UserId>,
     action: AuditAction,
-    target_user_id: i32,
+    target_user_id: UserId,
     before: Value,
     after: Value,
 ) -> Result<(), DieselError> {

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
+use shared::ids::UserId;
 use shared::schema::{activation_tokens, users};
 
 use super::audit::{self, AuditAction};
@@ -72,7 +73,7 @@ pub async fn promote(conn: &mut AsyncPgConnection, user: &User) -> Result<AdminO
                 conn,
                 None,
                 AuditAction::PromoteAdmin,
-                id,
+                UserId(id),
                 json!({ "group": previous_group, "is_active": was_active }),
                 json!({ "group": Group::Admin, "is_active": true }),
             )
@@ -117,7 +118,7 @@ pub async fn create(
                     conn,
                     None,
                     AuditAction::CreateAdmin,
-                    id,
+                    UserId(id),
                     json!({}),
                     json!({ "email": email.as_str(), "group": Group::Admin, "is_active": true }),
                 )

@@ -4,6 +4,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use shared::ids::{OrderId, UserId};
+
 use super::service;
 use super::types::{AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, OrderList, OrderStatus, PurchaseList};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
@@ -22,7 +24,7 @@ use crate::state::AppState;
     (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
 ))]
 pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state, user.id).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&state, UserId::from(user.id)).await?)))
 }
 
 /// The caller's orders, newest first.
@@ -37,7 +39,7 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<OrderList>> {
-    let (orders, total) = service::list(&state, user.id, page).await?;
+    let (orders, total) = service::list(&state, UserId::from(user.id), page).await?;
     Ok(Json(OrderList { orders, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -53,7 +55,7 @@ pub async fn purchases(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PurchaseList>> {
-    let (purchases, total) = service::purchases(&state, user.id, page).await?;
+    let (purchases, total) = service::purchases(&state, UserId::from(user.id), page).await?;
     Ok(Json(PurchaseList { purchases, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -70,7 +72,7 @@ pub async fn cancel(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::cancel(&state, user.id, order_id).await?;
+    service::cancel(&state, UserId::from(user.id), OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully cancelled.")))
 }
 
@@ -90,7 +92,7 @@ pub async fn refund(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::refund(&state, user.id, order_id).await?;
+    service::refund(&state, UserId::from(user.id), OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully refunded.")))
 }
 

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use shared::db;
+use shared::ids::{MovieId, OrderId, UserId};
 use shared::schema::{cart_items, carts, movies, order_items, orders, payments, purchases, users};
 use uuid::Uuid;
 
@@ -33,14 +34,14 @@ fn order(id: i32, status: OrderStatus, total: BigDecimal, created_at: DateTime<U
 }
 
 /// Turns the cart into a pending order and empties the cart.
-pub async fn create(state: &AppState, user_id: i32) -> Result<CreatedOrder, ApiError> {
+pub async fn create(state: &AppState, user_id: UserId) -> Result<CreatedOrder, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     conn.transaction::<CreatedOrder, ApiError, _>(|conn| {
         async move {
             let cart = cart_id(conn, user_id).await?;
             // Serialises concurrent orders of one user on the cart row.
             carts::table.find(cart).select(carts::id).for_update().first::<i32>(conn).await?;
-            let lines: Vec<(i32, Uuid, String, BigDecimal)> = cart_items::table
+            let lines: Vec<(MovieId, Uuid, String, BigDecimal)> = cart_items::table
                 .inner_join(movies::table)
                 .filter(cart_items::cart_id.eq(cart))
                 .order((cart_items::added_at.asc(), cart_items::id.asc()))
@@ -58,7 +59,7 @@ pub async fn create(state: &AppState, user_id: i32) -> Result<CreatedOrder, ApiE
             if pending {
                 return Err(pending_exists());
             }
-            let movie_ids: Vec<i32> = lines.iter().map(|line| line.0).collect();
+            let movie_ids: Vec<MovieId> = lines.iter().map(|line| line.0).collect();
             let owned: bool = diesel::select(diesel::dsl::exists(
                 purchases::table.filter(purchases::user_id.eq(user_id)).filter(purchases::movie_id.eq_any(&movie_ids)),
             ))
@@ -110,7 +111,7 @@ pub async fn create(state: &AppState, user_id: i32) -> Result<CreatedOrder, ApiE
 type OrderRow = (i32, OrderStatus, BigDecimal, DateTime<Utc>);
 
 /// The caller's orders, newest first.
-pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Order>, i64), ApiError> {
+pub async fn list(state: &AppState, user_id: UserId, page: Page) -> Result<(Vec<Order>, i64), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let total: i64 = orders::table.filter(orders::user_id.eq(user_id)).count().get_result(&mut conn).await?;
     let rows: Vec<OrderRow> = orders::table
@@ -126,7 +127,7 @@ pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Ord
 }
 
 /// The movies the caller owns, most recently bought first.
-pub async fn purchases(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Purchase>, i64), ApiError> {
+pub async fn purchases(state: &AppState, user_id: UserId, page: Page) -> Result<(Vec<Purchase>, i64), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let total: i64 = purchases::table.filter(purchases::user_id.eq(user_id)).count().get_result(&mut conn).await?;
     let rows = purchases::table
@@ -142,7 +143,7 @@ pub async fn purchases(state: &AppState, user_id: i32, page: Page) -> Result<(Ve
 }
 
 /// Cancels a pending order of the caller.
-pub async fn cancel(state: &AppState, user_id: i32, order_id: i32) -> Result<(), ApiError> {
+pub async fn cancel(state: &AppState, user_id: UserId, order_id: OrderId) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let cancelled = diesel::update(
         orders::table
@@ -173,7 +174,7 @@ pub async fn cancel(state: &AppState, user_id: i32, order_id: i32) -> Result<(),
 /// Refunds a paid order in full. Stripe is asked first, with an idempotency key per payment, and the database
 /// follows; if the database step fails, a retry (or Stripe's `charge.refunded` webhook) completes it without a
 /// second refund.
-pub async fn refund(state: &AppState, user_id: i32, order_id: i32) -> Result<(), ApiError> {
+pub async fn refund(state: &AppState, user_id: UserId, order_id: OrderId) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let status: OrderStatus = orders::table
         .find(order_id)

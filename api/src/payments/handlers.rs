@@ -5,6 +5,8 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 
+use shared::ids::UserId;
+
 use super::service;
 use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
@@ -25,7 +27,7 @@ use crate::state::AppState;
     (status = 503, description = "`Payments are not configured.`", body = ErrorBody),
 ))]
 pub async fn checkout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CheckoutResponse>> {
-    let checkout_url = service::checkout(&state, user.id, &user.email).await?;
+    let checkout_url = service::checkout(&state, UserId::from(user.id), &user.email).await?;
     Ok(Json(CheckoutResponse { checkout_url }))
 }
 
@@ -75,7 +77,7 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PaymentList>> {
-    let (payments, total) = service::list(&state, user.id, page).await?;
+    let (payments, total) = service::list(&state, UserId::from(user.id), page).await?;
     Ok(Json(PaymentList { payments, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 

@@ -10,6 +10,7 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{Value, json};
 use shared::db;
+use shared::ids::{MovieId, OrderId, UserId};
 use shared::jobs::{EmailJob, EmailKind, Job, outbox};
 use shared::schema::{
     cart_items, carts, movies, order_items, orders, payment_items, payments, purchases, stripe_events, users,
@@ -47,9 +48,9 @@ fn cents(price: &BigDecimal) -> Result<i64, ApiError> {
 }
 
 /// Opens a Stripe Checkout session for the caller's pending order and returns its URL.
-pub async fn checkout(state: &AppState, user_id: i32, email: &str) -> Result<String, ApiError> {
+pub async fn checkout(state: &AppState, user_id: UserId, email: &str) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let order_id: i32 = orders::table
+    let order_id: OrderId = orders::table
         .filter(orders::user_id.eq(user_id))
         .filter(orders::status.eq(OrderStatus::Pending))
         .select(orders::id)
@@ -163,7 +164,7 @@ async fn record_event(conn: &mut AsyncPgConnection, id: &str, kind: &str) -> Res
     Ok(inserted == 1)
 }
 
-fn metadata_order_id(object: &Value) -> Result<Option<i32>, ApiError> {
+fn metadata_order_id(object: &Value) -> Result<Option<OrderId>, ApiError> {
     match object["metadata"]["order_id"].as_str() {
         None => Ok(None),
         Some(raw) => raw.parse().map(Some).map_err(|_| bad_payload()),
@@ -172,14 +173,14 @@ fn metadata_order_id(object: &Value) -> Result<Option<i32>, ApiError> {
 
 #[derive(Queryable)]
 struct LockedOrder {
-    id: i32,
-    user_id: i32,
+    id: OrderId,
+    user_id: UserId,
     status: OrderStatus,
     total_amount: BigDecimal,
     checkout_session_id: Option<String>,
 }
 
-async fn lock_order(conn: &mut AsyncPgConnection, order_id: i32) -> Result<Option<LockedOrder>, ApiError> {
+async fn lock_order(conn: &mut AsyncPgConnection, order_id: OrderId) -> Result<Option<LockedOrder>, ApiError> {
     Ok(orders::table
         .find(order_id)
         .select((orders::id, orders::user_id, orders::status, orders::total_amount, orders::checkout_session_id))
@@ -224,7 +225,7 @@ async fn session_completed(state: &AppState, event_id: &str, session: &Value) ->
                 }
                 let amount = charged.unwrap_or_else(|| order.total_amount.clone());
                 if amount != order.total_amount {
-                    tracing::warn!(order_id, charged = %amount, total = %order.total_amount, session = %session_id, "Stripe charged another amount than the order total");
+                    tracing::warn!(%order_id, charged = %amount, total = %order.total_amount, session = %session_id, "Stripe charged another amount than the order total");
                 }
                 let payment_id: i32 = diesel::insert_into(payments::table)
                     .values((
@@ -241,7 +242,7 @@ async fn session_completed(state: &AppState, event_id: &str, session: &Value) ->
                     .set((orders::status.eq(OrderStatus::Paid), orders::updated_at.eq(diesel::dsl::now)))
                     .execute(conn)
                     .await?;
-                let lines: Vec<(i32, i32, BigDecimal, String)> = order_items::table
+                let lines: Vec<(i32, MovieId, BigDecimal, String)> = order_items::table
                     .inner_join(movies::table)
                     .filter(order_items::order_id.eq(order.id))
                     .order(order_items::id.asc())
@@ -259,7 +260,7 @@ async fn session_completed(state: &AppState, event_id: &str, session: &Value) ->
                     })
                     .collect();
                 diesel::insert_into(payment_items::table).values(items).execute(conn).await?;
-                let movie_ids: Vec<i32> = lines.iter().map(|line| line.1).collect();
+                let movie_ids: Vec<MovieId> = lines.iter().map(|line| line.1).collect();
                 let owned: Vec<_> =
                     movie_ids.iter().map(|movie| (purchases::user_id.eq(order.user_id), purchases::movie_id.eq(*movie))).collect();
                 diesel::insert_into(purchases::table).values(owned).on_conflict_do_nothing().execute(conn).await?;
@@ -324,7 +325,7 @@ async fn session_expired(state: &AppState, event_id: &str, session: &Value) -> R
     .await
     .map_err(|err| match err {
         ApiError::Internal(message) => {
-            tracing::error!(error = %message, order_id, "expiring an order failed");
+            tracing::error!(error = %message, %order_id, "expiring an order failed");
             ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, "Error occurred while cancelling expired order.")
         }
         other => other,
@@ -374,7 +375,7 @@ pub async fn apply_refund(
 ) -> Result<(), ApiError> {
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
-            let (status, order_id, user_id): (PaymentStatus, i32, i32) = payments::table
+            let (status, order_id, user_id): (PaymentStatus, OrderId, UserId) = payments::table
                 .find(payment_id)
                 .select((payments::status, payments::order_id, payments::user_id))
                 .for_update()
@@ -408,7 +409,7 @@ pub async fn apply_refund(
 }
 
 /// The caller's payments, newest first.
-pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Payment>, i64), ApiError> {
+pub async fn list(state: &AppState, user_id: UserId, page: Page) -> Result<(Vec<Payment>, i64), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let total: i64 = payments::table.filter(payments::user_id.eq(user_id)).count().get_result(&mut conn).await?;
     let rows: Vec<(DateTime<Utc>, BigDecimal, PaymentStatus)> = payments::table

@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::Sha256;
 use shared::config::StripeSettings;
+use shared::ids::{OrderId, UserId};
 
 /// Why a Stripe call failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +47,8 @@ pub struct LineItem {
 
 #[derive(Debug, Clone)]
 pub struct CheckoutRequest {
-    pub order_id: i32,
-    pub user_id: i32,
+    pub order_id: OrderId,
+    pub user_id: UserId,
     pub customer_email: String,
     pub items: Vec<LineItem>,
     pub success_url: String,
