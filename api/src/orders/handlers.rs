@@ -14,6 +14,7 @@ use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidPath, ValidQuery};
 use crate::history::HistoryQuery;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::payments::refunds;
 use crate::state::AppState;
 
 /// Turn the cart into a pending order (prices from the catalog, now).
@@ -92,7 +93,7 @@ pub async fn refund(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::refund(&state, UserId::from(user.id), OrderId(order_id)).await?;
+    refunds::refund_order(&state, UserId::from(user.id), OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully refunded.")))
 }
 

@@ -8,7 +8,7 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use shared::db;
 use shared::ids::{MovieId, OrderId, UserId};
-use shared::schema::{cart_items, carts, movies, order_items, orders, payments, purchases, users};
+use shared::schema::{cart_items, carts, movies, order_items, orders, purchases, users};
 use uuid::Uuid;
 
 use super::types::{AdminOrder, CreatedOrder, Order, OrderMovie, OrderStatus, Purchase};
@@ -17,15 +17,13 @@ use crate::error::{ApiError, unique_violation};
 use crate::history::{HistoryFilters, like_pattern};
 use crate::movies::fields::Price;
 use crate::pagination::Page;
-use crate::payments::service::{apply_refund, stripe_error};
-use crate::payments::types::PaymentStatus;
 use crate::state::AppState;
 
 fn pending_exists() -> ApiError {
     ApiError::bad_request("You already have an unpaid (pending) order.")
 }
 
-fn not_found() -> ApiError {
+pub fn order_not_found() -> ApiError {
     ApiError::not_found("Order with given ID was not found.")
 }
 
@@ -165,53 +163,10 @@ pub async fn cancel(state: &AppState, user_id: UserId, order_id: OrderId) -> Res
         .await
         .optional()?;
     match status {
-        None => Err(not_found()),
+        None => Err(order_not_found()),
         Some(OrderStatus::Paid) => Err(ApiError::conflict("Paid orders cannot be cancelled. Please request a refund.")),
         Some(OrderStatus::Pending | OrderStatus::Cancelled) => Err(ApiError::conflict("Order is already cancelled.")),
     }
-}
-
-/// Refunds a paid order in full. Stripe is asked first, with an idempotency key per payment, and the database
-/// follows; if the database step fails, a retry (or Stripe's `charge.refunded` webhook) completes it without a
-/// second refund.
-pub async fn refund(state: &AppState, user_id: UserId, order_id: OrderId) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let status: OrderStatus = orders::table
-        .find(order_id)
-        .filter(orders::user_id.eq(user_id))
-        .select(orders::status)
-        .first(&mut conn)
-        .await
-        .optional()?
-        .ok_or_else(not_found)?;
-    match status {
-        OrderStatus::Cancelled => return Err(ApiError::conflict("Cancelled orders cannot be refunded.")),
-        OrderStatus::Pending => return Err(ApiError::conflict("Order is not paid.")),
-        OrderStatus::Paid => {}
-    }
-    let newest: Option<(i32, PaymentStatus, Option<String>)> = payments::table
-        .filter(payments::order_id.eq(order_id))
-        .order((payments::created_at.desc(), payments::id.desc()))
-        .select((payments::id, payments::status, payments::external_payment_id))
-        .first(&mut conn)
-        .await
-        .optional()?;
-    let no_payment = || ApiError::bad_request("No valid payment found to refund.");
-    let (payment_id, payment_status, intent) = newest.ok_or_else(no_payment)?;
-    let intent = intent.filter(|i| !i.is_empty()).ok_or_else(no_payment)?;
-    if payment_status != PaymentStatus::Successful {
-        return Err(no_payment());
-    }
-    drop(conn);
-    let refund =
-        state.stripe.refund(&intent, &format!("refund-payment-{payment_id}")).await.map_err(|err| {
-            stripe_error(err, |message| ApiError::bad_request(format!("Stripe refund error: {message}")))
-        })?;
-    let mut conn = db::conn(&state.pool).await?;
-    apply_refund(&mut conn, payment_id, Some(&refund.id)).await.map_err(|err| {
-        tracing::error!(payment_id, refund_id = %refund.id, error = %err, "refund done at Stripe but not recorded");
-        ApiError::status(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Database error during refund processing.")
-    })
 }
 
 /// Everyone's orders for admins, newest first, in one page query and one count.

@@ -7,8 +7,8 @@ use axum::http::HeaderMap;
 
 use shared::ids::UserId;
 
-use super::service;
 use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
+use super::{checkout, service, webhook};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
@@ -27,7 +27,7 @@ use crate::state::AppState;
     (status = 503, description = "`Payments are not configured.`", body = ErrorBody),
 ))]
 pub async fn checkout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CheckoutResponse>> {
-    let checkout_url = service::checkout(&state, UserId::from(user.id), &user.email).await?;
+    let checkout_url = checkout::checkout(&state, UserId::from(user.id), &user.email).await?;
     Ok(Json(CheckoutResponse { checkout_url }))
 }
 
@@ -61,7 +61,7 @@ pub async fn webhook(
     body: Bytes,
 ) -> ApiResult<Json<MessageResponse>> {
     let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
-    service::handle_webhook(&state, &body, signature).await?;
+    webhook::handle_webhook(&state, &body, signature).await?;
     Ok(Json(MessageResponse::new("Webhook handled")))
 }
 
