@@ -2,6 +2,7 @@
 //! refund endpoint calls [`refunds`]), and the payment listings.
 
 pub mod checkout;
+pub mod events;
 pub mod handlers;
 pub mod refunds;
 pub mod service;

@@ -8,7 +8,7 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde_json::{Value, json};
+use serde_json::json;
 use shared::db;
 use shared::ids::{MovieId, OrderId, UserId};
 use shared::jobs::{EmailJob, EmailKind, Job, outbox};
@@ -16,6 +16,7 @@ use shared::schema::{
     cart_items, carts, movies, order_items, orders, payment_items, payments, purchases, stripe_events, users,
 };
 
+use super::events::{self, Charge, CheckoutSession, EventBody, EventHeader};
 use super::refunds::{apply_refund, refund_unpayable};
 use super::stripe::verify_signature;
 use super::types::PaymentStatus;
@@ -46,20 +47,17 @@ pub async fn handle_webhook(state: &AppState, payload: &[u8], signature: Option<
     })?;
     verify_signature(payload, header, secret, stripe.stripe_webhook_tolerance_secs, Utc::now())
         .map_err(|_| ApiError::bad_request("Invalid Stripe webhook signature."))?;
-    let event: Value = serde_json::from_slice(payload).map_err(|_| bad_payload())?;
-    let id = event["id"].as_str().ok_or_else(bad_payload)?.to_owned();
-    let kind = event["type"].as_str().ok_or_else(bad_payload)?.to_owned();
-    let object = &event["data"]["object"];
-    let applied = match kind.as_str() {
-        "checkout.session.completed" => session_completed(state, &id, object).await?,
-        "checkout.session.expired" => session_expired(state, &id, object).await?,
-        "charge.refunded" => charge_refunded(state, &id, object).await?,
-        "payment_intent.payment_failed" => {
-            tracing::info!(event_id = %id, payment_intent = ?object["id"].as_str(), "payment failed at Stripe");
+    let (EventHeader { id, kind }, body) = events::parse(payload).map_err(|_| bad_payload())?;
+    let applied = match body {
+        EventBody::CheckoutSessionCompleted { data } => session_completed(state, &id, data.object).await?,
+        EventBody::CheckoutSessionExpired { data } => session_expired(state, &id, data.object).await?,
+        EventBody::ChargeRefunded { data } => charge_refunded(state, &id, data.object).await?,
+        EventBody::PaymentFailed { data } => {
+            tracing::info!(event_id = %id, payment_intent = ?data.object.id, "payment failed at Stripe");
             Applied::Done
         }
-        other => {
-            tracing::debug!(event_id = %id, event_type = other, "Stripe event ignored");
+        EventBody::Other => {
+            tracing::debug!(event_id = %id, event_type = %kind, "Stripe event ignored");
             Applied::Done
         }
     };
@@ -83,13 +81,6 @@ async fn record_event(conn: &mut AsyncPgConnection, id: &str, kind: &str) -> Res
     Ok(inserted == 1)
 }
 
-fn metadata_order_id(object: &Value) -> Result<Option<OrderId>, ApiError> {
-    match object["metadata"]["order_id"].as_str() {
-        None => Ok(None),
-        Some(raw) => raw.parse().map(Some).map_err(|_| bad_payload()),
-    }
-}
-
 #[derive(Queryable)]
 struct LockedOrder {
     id: OrderId,
@@ -111,12 +102,12 @@ async fn lock_order(conn: &mut AsyncPgConnection, order_id: OrderId) -> Result<O
 
 /// `checkout.session.completed`: in one transaction, the order becomes paid, the payment and its items are
 /// recorded, the movies become the user's, they leave the cart, and the confirmation email is queued.
-async fn session_completed(state: &AppState, event_id: &str, session: &Value) -> Result<Applied, ApiError> {
-    let order_id = metadata_order_id(session)?.ok_or_else(bad_payload)?;
-    let intent = session["payment_intent"].as_str().map(str::to_owned);
-    let session_id = session["id"].as_str().unwrap_or_default().to_owned();
+async fn session_completed(state: &AppState, event_id: &str, session: CheckoutSession) -> Result<Applied, ApiError> {
+    let order_id = session.order_id().map_err(|_| bad_payload())?.ok_or_else(bad_payload)?;
+    let intent = session.payment_intent;
+    let session_id = session.id.unwrap_or_default();
     // Stripe's amount is what was charged; the original recomputed it from current prices.
-    let charged = session["amount_total"].as_i64().map(|cents| BigDecimal::new(cents.into(), 2));
+    let charged = session.amount_total.map(|cents| BigDecimal::new(cents.into(), 2));
     let mut conn = db::conn(&state.pool).await?;
     let applied = conn
         .transaction::<Applied, ApiError, _>(|conn| {
@@ -209,9 +200,9 @@ async fn session_completed(state: &AppState, event_id: &str, session: &Value) ->
 
 /// `checkout.session.expired`: the newest session of a pending order expired, so the order is cancelled (with a
 /// cancelled payment row, as the original records it).
-async fn session_expired(state: &AppState, event_id: &str, session: &Value) -> Result<Applied, ApiError> {
-    let Some(order_id) = metadata_order_id(session)? else { return Ok(Applied::Done) };
-    let session_id = session["id"].as_str().map(str::to_owned);
+async fn session_expired(state: &AppState, event_id: &str, session: CheckoutSession) -> Result<Applied, ApiError> {
+    let Some(order_id) = session.order_id().map_err(|_| bad_payload())? else { return Ok(Applied::Done) };
+    let session_id = session.id;
     let mut conn = db::conn(&state.pool).await?;
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
@@ -254,13 +245,13 @@ async fn session_expired(state: &AppState, event_id: &str, session: &Value) -> R
 
 /// `charge.refunded` (a full refund, from our refund endpoint or Stripe's dashboard): the payment becomes
 /// refunded, the order cancelled and the movies purchasable again.
-async fn charge_refunded(state: &AppState, event_id: &str, charge: &Value) -> Result<Applied, ApiError> {
-    let Some(intent) = charge["payment_intent"].as_str().map(str::to_owned) else { return Ok(Applied::Done) };
-    if charge["refunded"].as_bool() != Some(true) {
+async fn charge_refunded(state: &AppState, event_id: &str, charge: Charge) -> Result<Applied, ApiError> {
+    let refund_id = charge.refund_id().map(str::to_owned);
+    let Some(intent) = charge.payment_intent else { return Ok(Applied::Done) };
+    if charge.refunded != Some(true) {
         // A partial refund does not cancel the order.
         return Ok(Applied::Done);
     }
-    let refund_id = charge["refunds"]["data"][0]["id"].as_str().map(str::to_owned);
     let mut conn = db::conn(&state.pool).await?;
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
