@@ -209,7 +209,7 @@ const REDOC_HTML: &str = r#"<!DOCTYPE html>
 /// Outside development the documentation is for admins only (the original's rule); in development it is public so a
 /// browser can open it.
 async fn admin_only_in_production(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.config.runtime.environment == "development" {
+    if state.config.runtime.environment == shared::config::Environment::Development {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();

@@ -19,7 +19,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 /// Builds a pool for the configured database. Connections are opened lazily, so a database that is down at start
 /// shows up in `/health/ready` rather than crashing the process.
 pub fn pool(settings: &DatabaseSettings) -> Result<DbPool> {
-    pool_for_url(&settings.url(), settings.db_pool_size, Duration::from_secs(settings.db_timeout_secs))
+    pool_for_url(&settings.url(), settings.db_pool_size, settings.timeout())
 }
 
 /// Connections are handed out again without a validation query (`RecyclingMethod::Fast`): the default `SELECT 1`

@@ -50,7 +50,7 @@ pub async fn checkout(state: &AppState, user_id: UserId, email: &str) -> Result<
         .iter()
         .map(|(name, price)| Ok(LineItem { name: name.clone(), unit_amount_cents: cents(price)? }))
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let app_url = shared::config::with_trailing_slash(&state.config.http.app_url);
+    let app_url = shared::config::with_trailing_slash(state.config.http.app_url.as_str());
     let request = CheckoutRequest {
         order_id,
         user_id,

@@ -78,12 +78,12 @@ struct ErrorBody {
 impl StripeClient {
     pub fn new(settings: &StripeSettings) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.stripe_timeout_secs))
-            .connect_timeout(Duration::from_secs(settings.stripe_timeout_secs.min(5)))
+            .timeout(settings.timeout())
+            .connect_timeout(settings.timeout().min(Duration::from_secs(5)))
             .build()?;
         Ok(Self {
             http,
-            base: settings.stripe_api_base.trim_end_matches('/').to_owned(),
+            base: settings.stripe_api_base.as_str().trim_end_matches('/').to_owned(),
             secret: settings.secret_key().map(|key| SecretString::from(key.to_owned())),
         })
     }

@@ -47,7 +47,7 @@ pub struct JobContext {
 
 impl JobContext {
     pub fn new(pool: DbPool, mail: &MailSettings) -> anyhow::Result<Self> {
-        Ok(Self { pool, mailer: Mailer::new(mail)?, renderer: Arc::new(Renderer::new(&mail.app_url)?) })
+        Ok(Self { pool, mailer: Mailer::new(mail)?, renderer: Arc::new(Renderer::new(mail.app_url.as_str())?) })
     }
 
     pub async fn run(&self, envelope: &Envelope) -> Result<(), JobError> {
