@@ -186,7 +186,8 @@ async fn swagger_asset(config: Arc<Config<'static>>, file: Result<Path<String>, 
     match utoipa_swagger_ui::serve(&file, config) {
         Ok(Some(asset)) => ([(header::CONTENT_TYPE, asset.content_type)], asset.bytes.into_owned()).into_response(),
         Ok(None) => not_found(),
-        Err(err) => ApiError::internal(err).into_response(),
+        // utoipa's error is not `Send`: only its text can travel.
+        Err(err) => ApiError::internal(err.to_string()).into_response(),
     }
 }
 

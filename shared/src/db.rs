@@ -53,13 +53,13 @@ pub async fn run_migrations(url: &str) -> Result<Vec<String>> {
     tokio::task::spawn_blocking(move || {
         use diesel::Connection;
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .map_err(|e| Error::Other(format!("connecting for migrations: {e}")))?;
+            .map_err(|e| Error::context("connecting for migrations", e))?;
         conn.run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect())
-            .map_err(|e| Error::Other(format!("migrating: {e}")))
+            .map_err(|e| Error::context("migrating", e))
     })
     .await
-    .map_err(|e| Error::Other(format!("migration task: {e}")))?
+    .map_err(|e| Error::context("migration task", e))?
 }
 
 /// Reverts every applied migration (used by the round-trip test and `api migrate --revert-all`).
@@ -68,13 +68,13 @@ pub async fn revert_all_migrations(url: &str) -> Result<usize> {
     tokio::task::spawn_blocking(move || {
         use diesel::Connection;
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .map_err(|e| Error::Other(format!("connecting for migrations: {e}")))?;
+            .map_err(|e| Error::context("connecting for migrations", e))?;
         conn.revert_all_migrations(MIGRATIONS)
             .map(|versions| versions.len())
-            .map_err(|e| Error::Other(format!("reverting: {e}")))
+            .map_err(|e| Error::context("reverting", e))
     })
     .await
-    .map_err(|e| Error::Other(format!("migration task: {e}")))?
+    .map_err(|e| Error::context("migration task", e))?
 }
 
 /// Refreshes the planner's statistics of `tables` (`ANALYZE`). Bulk loads call it for the tables they wrote, so

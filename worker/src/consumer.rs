@@ -155,20 +155,21 @@ impl Handler {
         // A panicking handler must not leave the delivery unacknowledged forever (it would loop on redelivery).
         let result = match AssertUnwindSafe(self.context.run(&envelope)).catch_unwind().await {
             Ok(result) => result,
-            Err(_) => Err(JobError::Permanent("job handler panicked".into())),
+            Err(_) => Err(JobError::permanent("job handler panicked")),
         };
         match result {
             Ok(()) => {
                 metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "ok").increment(1);
                 self.finish(delivery, async { Ok(()) }).await;
             }
-            Err(JobError::Transient(error)) if envelope.attempt < self.topology.max_attempts => {
-                tracing::warn!(%error, "job failed; will retry");
+            Err(error @ JobError::Transient(_)) if envelope.attempt < self.topology.max_attempts => {
+                tracing::warn!(error = %error.chain(), "job failed; will retry");
                 metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "retry").increment(1);
                 metrics::counter!("jobs_retried_total", "kind" => kind).increment(1);
                 self.finish(delivery, self.retry(queue, &envelope)).await;
             }
-            Err(JobError::Transient(error) | JobError::Permanent(error)) => {
+            Err(error) => {
+                let error = error.chain();
                 tracing::error!(%error, "job failed for good; dead-lettering");
                 metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "dead").increment(1);
                 metrics::counter!("jobs_dead_lettered_total", "kind" => kind).increment(1);

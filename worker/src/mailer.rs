@@ -45,7 +45,9 @@ impl Mailer {
 
     /// Sends one email; the job id becomes the Message-ID so a duplicate is recognisable downstream too.
     pub async fn send(&self, job_id: Uuid, to: &str, email: RenderedEmail) -> Result<(), JobError> {
-        let to: Mailbox = to.parse().map_err(|e| JobError::Permanent(format!("invalid recipient {to:?}: {e}")))?;
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| JobError::permanent(shared::Error::context(format!("invalid recipient {to:?}"), e)))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -53,12 +55,12 @@ impl Mailer {
             .message_id(Some(format!("<{job_id}@online-cinema>")))
             .header(header::MIME_VERSION_1_0)
             .multipart(MultiPart::alternative_plain_html(email.text, email.html))
-            .map_err(|e| JobError::Permanent(format!("building message: {e}")))?;
+            .map_err(|e| JobError::permanent(shared::Error::context("building message", e)))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
             // A 5xx answer will not change on retry (bad mailbox, policy); anything else may.
-            Err(err) if err.is_permanent() => Err(JobError::Permanent(format!("SMTP rejected: {err}"))),
-            Err(err) => Err(JobError::Transient(format!("SMTP: {err}"))),
+            Err(err) if err.is_permanent() => Err(JobError::permanent(shared::Error::context("SMTP rejected", err))),
+            Err(err) => Err(JobError::transient(shared::Error::context("SMTP", err))),
         }
     }
 }

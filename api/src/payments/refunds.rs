@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use shared::db;
+use shared::error::Chain;
 use shared::ids::{OrderId, UserId};
 use shared::schema::{order_items, orders, payments, purchases};
 
@@ -55,7 +56,7 @@ pub async fn refund_order(state: &AppState, user_id: UserId, order_id: OrderId) 
         })?;
     let mut conn = db::conn(&state.pool).await?;
     apply_refund(&mut conn, payment_id, Some(&refund.id)).await.map_err(|err| {
-        tracing::error!(payment_id, refund_id = %refund.id, error = %err, "refund done at Stripe but not recorded");
+        tracing::error!(payment_id, refund_id = %refund.id, error = %Chain(&err), "refund done at Stripe but not recorded");
         ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, "Database error during refund processing.")
     })
 }

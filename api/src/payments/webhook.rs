@@ -10,6 +10,7 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use shared::db;
+use shared::error::Chain;
 use shared::ids::{MovieId, OrderId, UserId};
 use shared::jobs::{EmailJob, EmailKind, Job, outbox};
 use shared::schema::{
@@ -234,8 +235,8 @@ async fn session_expired(state: &AppState, event_id: &str, session: CheckoutSess
     })
     .await
     .map_err(|err| match err {
-        ApiError::Internal(message) => {
-            tracing::error!(error = %message, %order_id, "expiring an order failed");
+        ApiError::Internal(source) => {
+            tracing::error!(error = %Chain(&*source), %order_id, "expiring an order failed");
             ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, "Error occurred while cancelling expired order.")
         }
         other => other,
