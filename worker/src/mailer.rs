@@ -29,7 +29,7 @@ impl Mailer {
         };
         let mut builder = builder
             .port(settings.email_port)
-            .timeout(Some(Duration::from_secs(settings.email_timeout_secs)))
+            .timeout(Some(settings.timeout()))
             .pool_config(PoolConfig::new().max_size(8).idle_timeout(Duration::from_secs(30)));
         if let Some(user) = settings.email_host_user.as_deref().filter(|u| !u.is_empty()) {
             let password =

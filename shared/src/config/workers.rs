@@ -41,6 +41,13 @@ pub struct MailSettings {
     pub email_timeout_secs: u64,
 }
 
+impl MailSettings {
+    /// The limit of each SMTP exchange.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.email_timeout_secs)
+    }
+}
+
 impl Validate for MailSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.email_host.trim().is_empty() {
