@@ -186,7 +186,8 @@ async fn swagger_asset(config: Arc<Config<'static>>, file: Result<Path<String>, 
     match utoipa_swagger_ui::serve(&file, config) {
         Ok(Some(asset)) => ([(header::CONTENT_TYPE, asset.content_type)], asset.bytes.into_owned()).into_response(),
         Ok(None) => not_found(),
-        Err(err) => ApiError::internal(err).into_response(),
+        // utoipa's error is not `Send`: only its text can travel.
+        Err(err) => ApiError::internal(err.to_string()).into_response(),
     }
 }
 
@@ -209,7 +210,7 @@ const REDOC_HTML: &str = r#"<!DOCTYPE html>
 /// Outside development the documentation is for admins only (the original's rule); in development it is public so a
 /// browser can open it.
 async fn admin_only_in_production(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.config.runtime.environment == "development" {
+    if state.config.runtime.environment == shared::config::Environment::Development {
         return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();

@@ -4,11 +4,14 @@
 //! answers 422 with the list form `{"detail": [{"type", "loc", "msg", "input"}]}` that the original's clients
 //! parse. Internal failures are logged with the request's span (which carries the request id) and never echoed.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Value, json};
+use shared::error::{BoxError, Chain};
 
 /// One validation problem, shaped like the original framework's (pydantic) error items.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
@@ -64,9 +67,10 @@ pub enum ApiError {
     /// A dependency is down (database pool exhausted, Redis unreachable): 503 naming it.
     #[error("unavailable: {0}")]
     Unavailable(String),
-    /// A bug or unexpected failure: logged, answered with a generic 500.
+    /// A bug or unexpected failure: logged with its causes, answered with a generic 500. Shared (`Arc`) so an
+    /// error can be handed to every request that waited for the same work.
     #[error("internal: {0}")]
-    Internal(String),
+    Internal(#[source] Arc<dyn std::error::Error + Send + Sync>),
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -90,8 +94,9 @@ impl ApiError {
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::status(StatusCode::CONFLICT, detail)
     }
-    pub fn internal(err: impl std::fmt::Display) -> Self {
-        Self::Internal(err.to_string())
+    /// An unexpected failure: an error (its causes are kept) or a message.
+    pub fn internal(err: impl Into<BoxError>) -> Self {
+        Self::Internal(Arc::from(err.into()))
     }
     pub fn validation(issue: FieldIssue) -> Self {
         Self::Validation(vec![issue])
@@ -110,7 +115,7 @@ impl From<diesel::result::Error> for ApiError {
                 tracing::warn!(error = %err, "database connection lost");
                 Self::Unavailable("database".into())
             }
-            other => Self::Internal(format!("database: {other}")),
+            other => Self::internal(shared::Error::Database(other)),
         }
     }
 }
@@ -118,8 +123,8 @@ impl From<diesel::result::Error> for ApiError {
 impl From<shared::Error> for ApiError {
     fn from(err: shared::Error) -> Self {
         match err {
-            shared::Error::Pool(message) => {
-                tracing::warn!(error = %message, "database pool unavailable");
+            shared::Error::Pool(source) => {
+                tracing::warn!(error = %Chain(&*source), "database pool unavailable");
                 Self::Unavailable("database".into())
             }
             shared::Error::Database(err) => err.into(),
@@ -127,7 +132,7 @@ impl From<shared::Error> for ApiError {
                 tracing::warn!(error = %err, "redis unavailable");
                 Self::Unavailable("redis".into())
             }
-            other => Self::Internal(other.to_string()),
+            other => Self::internal(other),
         }
     }
 }
@@ -155,13 +160,15 @@ impl IntoResponse for ApiError {
                 Json(json!({ "detail": format!("Service temporarily unavailable ({dependency}). Try again later.") })),
             )
                 .into_response(),
-            ApiError::Internal(message) => {
-                tracing::error!(error = %message, "internal error");
+            ApiError::Internal(source) => {
+                tracing::error!(error = %Chain(&*source), "internal error");
                 (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({ "detail": "Internal Server Error" }))).into_response()
             }
         }
     }
 }
+
+// Constraint violations map here, by kind; every other database error goes through `From` above.
 
 /// Maps a unique violation on `constraint` to `error` (typically a 409), leaving other database errors as they are.
 pub fn unique_violation(err: diesel::result::Error, constraint: &str, error: ApiError) -> ApiError {
@@ -172,6 +179,16 @@ pub fn unique_violation(err: diesel::result::Error, constraint: &str, error: Api
         {
             error
         }
+        _ => err.into(),
+    }
+}
+
+/// Maps a foreign-key violation to `error(table)`, `table` being the one PostgreSQL names (on a delete, the table
+/// whose rows still refer to the deleted one), leaving other database errors as they are.
+pub fn foreign_key_violation(err: diesel::result::Error, error: impl FnOnce(Option<&str>) -> ApiError) -> ApiError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match &err {
+        Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => error(info.table_name()),
         _ => err.into(),
     }
 }
@@ -201,4 +218,96 @@ pub struct FormErrorBody {
 pub enum FormErrorDetail {
     Message(String),
     Issues(Vec<FieldIssue>),
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::result::{DatabaseErrorInformation, DatabaseErrorKind, Error as DieselError};
+    use serde::Deserialize;
+
+    use super::*;
+
+    /// What PostgreSQL reports with a constraint violation.
+    struct Violation {
+        constraint: &'static str,
+        table: &'static str,
+    }
+
+    impl DatabaseErrorInformation for Violation {
+        fn message(&self) -> &str {
+            "violation"
+        }
+        fn details(&self) -> Option<&str> {
+            None
+        }
+        fn hint(&self) -> Option<&str> {
+            None
+        }
+        fn table_name(&self) -> Option<&str> {
+            Some(self.table)
+        }
+        fn column_name(&self) -> Option<&str> {
+            None
+        }
+        fn constraint_name(&self) -> Option<&str> {
+            Some(self.constraint)
+        }
+        fn statement_position(&self) -> Option<i32> {
+            None
+        }
+    }
+
+    fn violation(kind: DatabaseErrorKind, constraint: &'static str, table: &'static str) -> DieselError {
+        DieselError::DatabaseError(kind, Box::new(Violation { constraint, table }))
+    }
+
+    fn status_of(err: ApiError) -> Option<(StatusCode, String)> {
+        match err {
+            ApiError::Status { status, detail } => Some((status, detail)),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn constraint_violations_map_by_kind_and_name() {
+        let unique = || violation(DatabaseErrorKind::UniqueViolation, "users_email_key", "users");
+        let mapped = unique_violation(unique(), "users_email_key", ApiError::conflict("taken"));
+        assert_eq!(status_of(mapped), Some((StatusCode::CONFLICT, "taken".into())));
+        let other = unique_violation(unique(), "another_key", ApiError::conflict("taken"));
+        assert!(matches!(other, ApiError::Internal(_)), "another constraint stays internal");
+        let foreign = violation(DatabaseErrorKind::ForeignKeyViolation, "purchases_movie_id_fkey", "purchases");
+        let mapped = foreign_key_violation(foreign, |table| ApiError::bad_request(table.unwrap_or("?")));
+        assert_eq!(status_of(mapped), Some((StatusCode::BAD_REQUEST, "purchases".into())));
+        let not_foreign = foreign_key_violation(unique(), |_| ApiError::bad_request("no"));
+        assert!(matches!(not_foreign, ApiError::Internal(_)));
+    }
+
+    #[test]
+    fn internal_errors_keep_their_causes() {
+        let err = ApiError::from(shared::Error::context("loading", std::io::Error::other("disk gone")));
+        let ApiError::Internal(ref source) = err else { panic!("{err:?}") };
+        assert_eq!(Chain(&**source).to_string(), "loading: disk gone");
+        let closed = DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, Box::new(String::from("gone")));
+        assert!(matches!(ApiError::from(closed), ApiError::Unavailable(_)));
+        let database = ApiError::from(DieselError::NotFound);
+        assert_eq!(Chain(&database).to_string(), "internal: database: Record not found");
+    }
+
+    /// The texts of other crates' errors that `crate::extract` reads to shape its 422 items: if a dependency
+    /// changes them, this fails instead of the answers changing silently.
+    #[test]
+    fn foreign_error_texts_the_extractors_read_are_pinned() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code, reason = "only deserialized")]
+        struct Body {
+            count: i32,
+        }
+        let missing = serde_json::from_value::<Body>(json!({})).unwrap_err().to_string();
+        assert!(missing.starts_with("missing field `count`"), "{missing}");
+        let wrong = serde_json::from_value::<Body>(json!({"count": "x"})).unwrap_err().to_string();
+        assert!(wrong.starts_with("invalid type"), "{wrong}");
+        let uuid = serde_json::from_value::<uuid::Uuid>(json!("not-a-uuid")).unwrap_err().to_string();
+        assert!(uuid.contains("UUID") || uuid.contains("uuid"), "{uuid}");
+        assert!(std::any::type_name::<uuid::Uuid>().contains("Uuid"));
+    }
 }

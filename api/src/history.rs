@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
+use shared::text_enum::TextEnum;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, FieldIssue};
@@ -80,14 +81,9 @@ fn end_of(day: NaiveDate) -> Option<DateTime<Utc>> {
 }
 
 impl HistoryQuery {
-    /// Checks the filters. `link_order` lists the parameter names in the order the links repeat them;
-    /// `parse_status` reads a lower-cased status and `allowed` names the valid ones for the error message.
-    pub fn check<S>(
-        self,
-        link_order: &[&'static str],
-        parse_status: impl Fn(&str) -> Option<S>,
-        allowed: &str,
-    ) -> Result<HistoryFilters<S>, ApiError> {
+    /// Checks the filters. `link_order` lists the parameter names in the order the links repeat them; the status
+    /// is one of `S`'s values, in any case.
+    pub fn check<S: TextEnum>(self, link_order: &[&'static str]) -> Result<HistoryFilters<S>, ApiError> {
         let mut filters =
             HistoryFilters { user_id: None, status: None, email: None, since: None, until: None, links: Vec::new() };
         let mut supplied: Vec<(&'static str, String)> = Vec::new();
@@ -129,8 +125,9 @@ impl HistoryQuery {
             supplied.push(("created_to", raw.to_owned()));
         }
         if let Some(raw) = present(&self.status) {
-            let status = parse_status(&raw.to_lowercase())
-                .ok_or_else(|| ApiError::bad_request(format!("Invalid status value. Allowed values: {allowed}")))?;
+            let status = S::parse(&raw.to_lowercase()).ok_or_else(|| {
+                ApiError::bad_request(format!("Invalid status value. Allowed values: {}", S::listing()))
+            })?;
             filters.status = Some(status);
             supplied.push(("status", raw.to_owned()));
         }
@@ -154,6 +151,12 @@ pub fn like_pattern(fragment: &str) -> String {
 mod tests {
     use super::*;
 
+    shared::text_enum! {
+        enum Status {
+            Paid = "paid",
+        }
+    }
+
     fn query(pairs: &[(&str, &str)]) -> HistoryQuery {
         serde_urlencoded::from_str(&form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
             .unwrap()
@@ -162,14 +165,19 @@ mod tests {
     #[test]
     fn filters_follow_the_original_and_keep_the_link_order() {
         let filters = query(&[("email", "Bob"), ("status", "PAID"), ("user_id", "0"), ("created_at", "2026-01-02")])
-            .check(&["user_id", "created_at", "status", "email"], |s| (s == "paid").then_some(1), "['paid']")
+            .check::<Status>(&["user_id", "created_at", "status", "email"])
             .unwrap();
+        assert_eq!(filters.status, Some(Status::Paid));
         assert_eq!(filters.user_id, None, "user_id=0 is ignored");
         assert_eq!(filters.email.as_deref(), Some("bob"));
         assert_eq!(filters.links.iter().map(|(k, _)| *k).collect::<Vec<_>>(), ["created_at", "status", "email"]);
         assert_eq!(filters.until.unwrap() - filters.since.unwrap(), chrono::Duration::days(1));
-        let bad = query(&[("created_at", "02-01-2026")]).check(&[], |_| Some(()), "").unwrap_err();
+        let bad = query(&[("created_at", "02-01-2026")]).check::<Status>(&[]).unwrap_err();
         assert!(matches!(bad, ApiError::Status { ref detail, .. } if detail == "Invalid date format. Use YYYY-MM-DD"));
+        let bad = query(&[("status", "unpaid")]).check::<Status>(&[]).unwrap_err();
+        assert!(
+            matches!(bad, ApiError::Status { ref detail, .. } if detail == "Invalid status value. Allowed values: ['paid']")
+        );
         assert_eq!(like_pattern("a_b%"), "%a\\_b\\%%");
     }
 
@@ -178,7 +186,7 @@ mod tests {
         // PostgreSQL's MIN_TIMESTAMP, in microseconds from its epoch (2000-01-01).
         let epoch = midnight(NaiveDate::from_ymd_opt(2000, 1, 1).unwrap());
         assert_eq!((midnight(STORABLE_FIRST_DAY) - epoch).num_microseconds(), Some(-211_813_488_000_000_000));
-        let check = |pairs: &[(&str, &str)]| query(pairs).check(&[], |_| Some(()), "").unwrap();
+        let check = |pairs: &[(&str, &str)]| query(pairs).check::<Status>(&[]).unwrap();
         let last = check(&[("created_at", "+262142-12-31")]);
         assert_eq!((last.since, last.until), (Some(midnight(NaiveDate::MAX)), None));
         let first = check(&[("created_at", "-262143-01-01")]);

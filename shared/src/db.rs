@@ -19,7 +19,7 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 /// Builds a pool for the configured database. Connections are opened lazily, so a database that is down at start
 /// shows up in `/health/ready` rather than crashing the process.
 pub fn pool(settings: &DatabaseSettings) -> Result<DbPool> {
-    pool_for_url(&settings.url(), settings.db_pool_size, Duration::from_secs(settings.db_timeout_secs))
+    pool_for_url(&settings.url(), settings.db_pool_size, settings.timeout())
 }
 
 /// Connections are handed out again without a validation query (`RecyclingMethod::Fast`): the default `SELECT 1`
@@ -53,13 +53,13 @@ pub async fn run_migrations(url: &str) -> Result<Vec<String>> {
     tokio::task::spawn_blocking(move || {
         use diesel::Connection;
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .map_err(|e| Error::Other(format!("connecting for migrations: {e}")))?;
+            .map_err(|e| Error::context("connecting for migrations", e))?;
         conn.run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect())
-            .map_err(|e| Error::Other(format!("migrating: {e}")))
+            .map_err(|e| Error::context("migrating", e))
     })
     .await
-    .map_err(|e| Error::Other(format!("migration task: {e}")))?
+    .map_err(|e| Error::context("migration task", e))?
 }
 
 /// Reverts every applied migration (used by the round-trip test and `api migrate --revert-all`).
@@ -68,13 +68,13 @@ pub async fn revert_all_migrations(url: &str) -> Result<usize> {
     tokio::task::spawn_blocking(move || {
         use diesel::Connection;
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
-            .map_err(|e| Error::Other(format!("connecting for migrations: {e}")))?;
+            .map_err(|e| Error::context("connecting for migrations", e))?;
         conn.revert_all_migrations(MIGRATIONS)
             .map(|versions| versions.len())
-            .map_err(|e| Error::Other(format!("reverting: {e}")))
+            .map_err(|e| Error::context("reverting", e))
     })
     .await
-    .map_err(|e| Error::Other(format!("migration task: {e}")))?
+    .map_err(|e| Error::context("migration task", e))?
 }
 
 /// Refreshes the planner's statistics of `tables` (`ANALYZE`). Bulk loads call it for the tables they wrote, so

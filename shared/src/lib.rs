@@ -5,10 +5,12 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod ids;
 pub mod jobs;
 pub mod mail;
 pub mod ops;
 pub mod schema;
 pub mod telemetry;
+pub mod text_enum;
 
 pub use error::{Error, Result};

@@ -72,7 +72,7 @@ impl Renderer {
             Error::Other(format!("{} email without its token (scrubbed or missing)", job.kind.as_str()))
         })?;
         let mut url = url::Url::parse(&format!("{}{path}", self.app_url))
-            .map_err(|e| Error::Other(format!("APP_URL is not a base URL: {e}")))?;
+            .map_err(|e| Error::context("APP_URL is not a base URL", e))?;
         url.query_pairs_mut().append_pair("email", &job.to).append_pair("token", token);
         Ok(Some(url.to_string()))
     }

@@ -156,9 +156,9 @@ impl Handler {
         // A panicking handler must not leave the delivery unacknowledged forever (it would loop on redelivery).
         let result = match AssertUnwindSafe(self.context.run(&envelope)).catch_unwind().await {
             Ok(result) => result,
-            Err(_) => Err(JobError::Permanent("job handler panicked".into())),
+            Err(_) => Err(JobError::permanent("job handler panicked")),
         };
-        let error = result.as_ref().err().map(ToString::to_string).unwrap_or_default();
+        let error = result.as_ref().err().map(|error| error.chain().to_string()).unwrap_or_default();
         match retry::decide(&self.topology, queue, envelope.attempt, &result) {
             Decision::Ack => {
                 metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "ok").increment(1);

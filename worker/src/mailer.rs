@@ -29,7 +29,7 @@ impl Mailer {
         };
         let mut builder = builder
             .port(settings.email_port)
-            .timeout(Some(Duration::from_secs(settings.email_timeout_secs)))
+            .timeout(Some(settings.timeout()))
             .pool_config(PoolConfig::new().max_size(8).idle_timeout(Duration::from_secs(30)));
         if let Some(user) = settings.email_host_user.as_deref().filter(|u| !u.is_empty()) {
             let password =
@@ -45,7 +45,9 @@ impl Mailer {
 
     /// Sends one email; the job id becomes the Message-ID so a duplicate is recognisable downstream too.
     pub async fn send(&self, job_id: Uuid, to: &str, email: RenderedEmail) -> Result<(), JobError> {
-        let to: Mailbox = to.parse().map_err(|e| JobError::Permanent(format!("invalid recipient {to:?}: {e}")))?;
+        let to: Mailbox = to
+            .parse()
+            .map_err(|e| JobError::permanent(shared::Error::context(format!("invalid recipient {to:?}"), e)))?;
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
@@ -53,12 +55,12 @@ impl Mailer {
             .message_id(Some(format!("<{job_id}@online-cinema>")))
             .header(header::MIME_VERSION_1_0)
             .multipart(MultiPart::alternative_plain_html(email.text, email.html))
-            .map_err(|e| JobError::Permanent(format!("building message: {e}")))?;
+            .map_err(|e| JobError::permanent(shared::Error::context("building message", e)))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(()),
             // A 5xx answer will not change on retry (bad mailbox, policy); anything else may.
-            Err(err) if err.is_permanent() => Err(JobError::Permanent(format!("SMTP rejected: {err}"))),
-            Err(err) => Err(JobError::Transient(format!("SMTP: {err}"))),
+            Err(err) if err.is_permanent() => Err(JobError::permanent(shared::Error::context("SMTP rejected", err))),
+            Err(err) => Err(JobError::transient(shared::Error::context("SMTP", err))),
         }
     }
 }

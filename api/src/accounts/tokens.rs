@@ -10,7 +10,7 @@ use rand::RngCore;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::config::AuthSettings;
+use shared::config::{AuthSettings, JwtAlgorithm};
 use uuid::Uuid;
 
 /// Claims of an access token. `user_id` and `exp` are the original's; `iat`, `jti`, `ver` and `sid` are ours (`ver`
@@ -77,10 +77,10 @@ pub struct TokenKeys {
 
 impl TokenKeys {
     pub fn new(settings: &AuthSettings) -> Self {
-        let algorithm = match settings.algorithm.as_str() {
-            "HS384" => Algorithm::HS384,
-            "HS512" => Algorithm::HS512,
-            _ => Algorithm::HS256,
+        let algorithm = match settings.algorithm {
+            JwtAlgorithm::Hs256 => Algorithm::HS256,
+            JwtAlgorithm::Hs384 => Algorithm::HS384,
+            JwtAlgorithm::Hs512 => Algorithm::HS512,
         };
         let access = settings.secret_key_access.expose_secret().as_bytes();
         let refresh = settings.secret_key_refresh.expose_secret().as_bytes();
@@ -177,7 +177,7 @@ mod tests {
         TokenKeys::new(&AuthSettings {
             secret_key_access: "a".repeat(32).into(),
             secret_key_refresh: "b".repeat(32).into(),
-            algorithm: "HS256".into(),
+            algorithm: JwtAlgorithm::Hs256,
             login_days: 7,
             activation_token_life: 1,
             access_token_minutes: 60,

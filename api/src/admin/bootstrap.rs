@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
+use shared::ids::UserId;
 use shared::schema::{activation_tokens, users};
 
 use super::audit::{self, AuditAction};
@@ -26,12 +27,7 @@ impl std::fmt::Display for AdminOutcome {
         match self {
             AdminOutcome::Created { id } => write!(f, "created a new active admin (user id {id})"),
             AdminOutcome::Promoted { id, previous_group, was_active } => {
-                let group = match previous_group {
-                    Some(Group::Admin) => "admin",
-                    Some(Group::User) => "user",
-                    Some(Group::Moderator) => "moderator",
-                    None => "unknown-group",
-                };
+                let group = previous_group.map_or("unknown-group", Group::name);
                 let state = if *was_active { "active" } else { "inactive" };
                 write!(
                     f,
@@ -66,7 +62,7 @@ pub async fn promote(conn: &mut AsyncPgConnection, user: &User) -> Result<AdminO
         async move {
             diesel::update(users::table.find(id))
                 .set((
-                    users::group_id.eq(Group::Admin.id()),
+                    users::group_id.eq(Group::Admin),
                     users::is_active.eq(true),
                     users::updated_at.eq(diesel::dsl::now),
                 ))
@@ -77,7 +73,7 @@ pub async fn promote(conn: &mut AsyncPgConnection, user: &User) -> Result<AdminO
                 conn,
                 None,
                 AuditAction::PromoteAdmin,
-                id,
+                UserId(id),
                 json!({ "group": previous_group, "is_active": was_active }),
                 json!({ "group": Group::Admin, "is_active": true }),
             )
@@ -106,7 +102,7 @@ pub async fn create(
                         users::email.eq(email.as_str()),
                         users::hashed_password.eq(&hashed),
                         users::is_active.eq(true),
-                        users::group_id.eq(Group::Admin.id()),
+                        users::group_id.eq(Group::Admin),
                     ))
                     .returning(users::id)
                     .get_result(conn)
@@ -122,7 +118,7 @@ pub async fn create(
                     conn,
                     None,
                     AuditAction::CreateAdmin,
-                    id,
+                    UserId(id),
                     json!({}),
                     json!({ "email": email.as_str(), "group": Group::Admin, "is_active": true }),
                 )

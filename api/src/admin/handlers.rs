@@ -4,6 +4,8 @@
 use axum::Json;
 use axum::extract::State;
 
+use shared::ids::UserId;
+
 use super::service;
 use super::types::*;
 use crate::accounts::auth::RequireAdmin;
@@ -31,7 +33,7 @@ pub async fn activate(
     RequireAdmin(admin): RequireAdmin,
     ValidJson(target): ValidJson<ActivateRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::activate(&state, &admin, &target).await?)))
+    Ok(Json(MessageResponse::new(service::activate(&state, UserId::from(admin.id), &target).await?)))
 }
 
 /// Move an account to another group (1 admin, 2 user, 3 moderator). An admin cannot change their own group.
@@ -51,7 +53,7 @@ pub async fn change_group(
     RequireAdmin(admin): RequireAdmin,
     ValidJson(change): ValidJson<ChangeGroupRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::change_group(&state, &admin, &change).await?)))
+    Ok(Json(MessageResponse::new(service::change_group(&state, UserId::from(admin.id), &change).await?)))
 }
 
 /// List users with their group, state and profile summary; filter by group, active state and email substring.
@@ -92,7 +94,7 @@ pub async fn get_user(
     RequireAdmin(_admin): RequireAdmin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<AdminUserDetail>> {
-    Ok(Json(service::get_user(&state, user_id).await?))
+    Ok(Json(service::get_user(&state, UserId(user_id)).await?))
 }
 
 /// Ban an account (active or not activated yet): its refresh tokens are revoked, its activation and reset links
@@ -113,7 +115,7 @@ pub async fn deactivate(
     RequireAdmin(admin): RequireAdmin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::deactivate(&state, &admin, user_id).await?)))
+    Ok(Json(MessageResponse::new(service::deactivate(&state, UserId::from(admin.id), UserId(user_id)).await?)))
 }
 
 /// Lift a ban and activate the account by id; the user logs in again.
@@ -133,7 +135,7 @@ pub async fn reactivate(
     RequireAdmin(admin): RequireAdmin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::reactivate(&state, &admin, user_id).await?)))
+    Ok(Json(MessageResponse::new(service::reactivate(&state, UserId::from(admin.id), UserId(user_id)).await?)))
 }
 
 /// The audit log of admin changes, newest first.

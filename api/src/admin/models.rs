@@ -5,12 +5,15 @@ use diesel::prelude::*;
 use serde_json::Value;
 use shared::schema::admin_audit_log;
 
+use super::audit::AuditAction;
+use crate::accounts::models::Group;
+
 /// A user as the listing reads it, with the few profile fields it shows (`None` without a profile).
 #[derive(Debug, Queryable)]
 pub struct UserListRow {
     pub id: i32,
     pub email: String,
-    pub group_id: i32,
+    pub group: Group,
     pub is_active: bool,
     pub deactivated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -32,7 +35,7 @@ pub struct ProfileBits {
 pub struct AuditRow {
     pub id: i64,
     pub admin_id: Option<i32>,
-    pub action: String,
+    pub action: AuditAction,
     pub target_user_id: i32,
     pub before: Value,
     pub after: Value,

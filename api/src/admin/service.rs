@@ -7,12 +7,13 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use shared::db;
+use shared::ids::UserId;
 use shared::schema::{activation_tokens, admin_audit_log, password_reset_tokens, refresh_tokens, user_profiles, users};
 
 use super::audit::{self, AuditAction};
 use super::models::{AuditRow, UserListRow};
 use super::types::*;
-use crate::accounts::auth::{self, AuthUser};
+use crate::accounts::auth;
 use crate::accounts::models::{Group, User};
 use crate::error::ApiError;
 use crate::pagination::Page;
@@ -25,7 +26,7 @@ use crate::state::AppState;
 enum Target<'a> {
     /// Exact match on the normalised address (the original's `/admin` lookups were case-sensitive).
     Email(&'a TargetEmail),
-    Id(i32),
+    Id(UserId),
 }
 
 /// The target account, locked for the rest of the transaction, or the endpoint's 404.
@@ -50,13 +51,12 @@ fn user_not_found() -> ApiError {
 /// as a side effect of the contract's activation endpoint.
 async fn activate_target(
     state: &AppState,
-    admin: &AuthUser,
+    admin_id: UserId,
     target: Target<'_>,
     action: AuditAction,
     done: &'static str,
 ) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let admin_id = admin.id;
     let lifts_ban = action == AuditAction::Reactivate;
     conn.transaction::<String, ApiError, _>(|conn| {
         async move {
@@ -82,7 +82,7 @@ async fn activate_target(
                 .execute(conn)
                 .await?;
             let (before, after) = (json!({ "is_active": false }), json!({ "is_active": true }));
-            audit::record(conn, Some(admin_id), action, user.id, before, after).await?;
+            audit::record(conn, Some(admin_id), action, UserId(user.id), before, after).await?;
             auth::invalidate_user(state, user.id).await?;
             Ok(done.into())
         }
@@ -92,36 +92,35 @@ async fn activate_target(
 }
 
 /// AD1: activates the account with this email.
-pub async fn activate(state: &AppState, admin: &AuthUser, target: &TargetEmail) -> Result<String, ApiError> {
+pub async fn activate(state: &AppState, admin_id: UserId, target: &TargetEmail) -> Result<String, ApiError> {
     let done = "User account activated successfully by admin.";
-    activate_target(state, admin, Target::Email(target), AuditAction::Activate, done).await
+    activate_target(state, admin_id, Target::Email(target), AuditAction::Activate, done).await
 }
 
 /// AD2: moves the account with this email to `group_id`. The checks keep the contract's order: unknown user,
 /// the caller themselves (so an admin can never drop their own role), already in the group, unknown group.
-pub async fn change_group(state: &AppState, admin: &AuthUser, change: &GroupChange) -> Result<String, ApiError> {
+pub async fn change_group(state: &AppState, admin_id: UserId, change: &GroupChange) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let admin_id = admin.id;
-    let group_id = change.group_id;
     conn.transaction::<String, ApiError, _>(|conn| {
         async move {
             let user = lock(conn, Target::Email(&change.target)).await?;
-            if user.id == admin_id {
+            if UserId(user.id) == admin_id {
                 return Err(ApiError::forbidden("Prevent changing the group of a user with the same ID as you."));
             }
+            let group_id = change.group_id;
             if user.group_id == group_id {
                 return Ok(format!("User already belongs to group {group_id}."));
             }
             let group = Group::from_id(group_id).ok_or_else(|| ApiError::bad_request("Invalid group ID."))?;
             diesel::update(users::table.find(user.id))
-                .set((users::group_id.eq(group.id()), users::updated_at.eq(diesel::dsl::now)))
+                .set((users::group_id.eq(group), users::updated_at.eq(diesel::dsl::now)))
                 .execute(conn)
                 .await?;
             audit::record(
                 conn,
                 Some(admin_id),
                 AuditAction::ChangeGroup,
-                user.id,
+                UserId(user.id),
                 json!({ "group_id": user.group_id, "group": Group::from_id(user.group_id) }),
                 json!({ "group_id": group.id(), "group": group }),
             )
@@ -137,13 +136,12 @@ pub async fn change_group(state: &AppState, admin: &AuthUser, change: &GroupChan
 /// Bans an account (active or not activated yet): it can no longer log in nor activate itself, its refresh tokens
 /// are revoked, its activation and reset tokens deleted, and the token version moves on, so every access token
 /// already issued fails at its next use. Only [`reactivate`] lifts the ban.
-pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Result<String, ApiError> {
+pub async fn deactivate(state: &AppState, admin_id: UserId, user_id: UserId) -> Result<String, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let admin_id = admin.id;
     conn.transaction::<String, ApiError, _>(|conn| {
         async move {
             let user = lock(conn, Target::Id(user_id)).await?;
-            if user.id == admin_id {
+            if UserId(user.id) == admin_id {
                 return Err(ApiError::forbidden("You cannot deactivate your own account."));
             }
             if user.is_banned() {
@@ -179,7 +177,7 @@ pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
                 conn,
                 Some(admin_id),
                 AuditAction::Deactivate,
-                user.id,
+                UserId(user.id),
                 json!({ "is_active": user.is_active, "token_version": user.token_version }),
                 json!({
                     "is_active": false,
@@ -198,9 +196,9 @@ pub async fn deactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
 
 /// Lifts a ban and activates the account by id (after a deactivation, or instead of the emailed link). Tokens
 /// revoked by the deactivation stay revoked: the user logs in again.
-pub async fn reactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Result<String, ApiError> {
+pub async fn reactivate(state: &AppState, admin_id: UserId, user_id: UserId) -> Result<String, ApiError> {
     let done = "User account reactivated successfully.";
-    activate_target(state, admin, Target::Id(user_id), AuditAction::Reactivate, done).await
+    activate_target(state, admin_id, Target::Id(user_id), AuditAction::Reactivate, done).await
 }
 
 /// `%` and `_` are literal characters of an address, not wildcards (the original let them match anything).
@@ -223,7 +221,7 @@ macro_rules! filter_users {
         let filters: &UserFilters = $filters;
         let mut query = $query;
         if let Some(group) = filters.group {
-            query = query.filter(users::group_id.eq(group.id()));
+            query = query.filter(users::group_id.eq(group));
         }
         if let Some(active) = filters.is_active {
             query = query.filter(users::is_active.eq(active));
@@ -276,8 +274,8 @@ pub async fn list_users(
         .map(|row| AdminUserItem {
             id: row.id,
             email: row.email,
-            group: Group::from_id(row.group_id).unwrap_or(Group::User),
-            group_id: row.group_id,
+            group: row.group,
+            group_id: row.group.id(),
             is_active: row.is_active,
             deactivated_at: row.deactivated_at,
             created_at: row.created_at,
@@ -295,7 +293,7 @@ pub async fn list_users(
     Ok((items, total))
 }
 
-pub async fn get_user(state: &AppState, user_id: i32) -> Result<AdminUserDetail, ApiError> {
+pub async fn get_user(state: &AppState, user_id: UserId) -> Result<AdminUserDetail, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let (user, profile): (User, Option<Profile>) = users::table
         .left_join(user_profiles::table)
@@ -324,7 +322,7 @@ macro_rules! filter_audit {
         let filters: &AuditFilters = $filters;
         let mut query = $query;
         if let Some(action) = filters.action {
-            query = query.filter(admin_audit_log::action.eq(action.as_str()));
+            query = query.filter(admin_audit_log::action.eq(action));
         }
         if let Some(id) = filters.target_user_id {
             query = query.filter(admin_audit_log::target_user_id.eq(id));
@@ -355,19 +353,15 @@ pub async fn list_audit(
             .await?;
     let entries = rows
         .into_iter()
-        .filter_map(|(row, admin_email)| {
-            // The CHECK constraint admits only known actions.
-            let action = AuditAction::parse(&row.action)?;
-            Some(AuditEntry {
-                id: row.id,
-                admin_id: row.admin_id,
-                admin_email,
-                action,
-                target_user_id: row.target_user_id,
-                before: row.before,
-                after: row.after,
-                created_at: row.created_at,
-            })
+        .map(|(row, admin_email)| AuditEntry {
+            id: row.id,
+            admin_id: row.admin_id,
+            admin_email,
+            action: row.action,
+            target_user_id: row.target_user_id,
+            before: row.before,
+            after: row.after,
+            created_at: row.created_at,
         })
         .collect();
     Ok((entries, total))

@@ -12,6 +12,7 @@ use crate::error::FieldIssue;
 use crate::extract::Validate;
 use crate::pagination::PageMeta;
 use crate::profiles::types::ProfileResponse;
+use shared::text_enum::TextEnum;
 
 /// An address checked and normalised, with the form it was sent in (the original echoes that in its 404).
 pub struct TargetEmail {
@@ -118,15 +119,6 @@ fn enum_issue(field: &str, expected: &str, input: &str) -> FieldIssue {
     issue
 }
 
-fn parse_group(name: &str) -> Option<Group> {
-    match name.to_ascii_lowercase().as_str() {
-        "admin" => Some(Group::Admin),
-        "user" => Some(Group::User),
-        "moderator" => Some(Group::Moderator),
-        _ => None,
-    }
-}
-
 /// The boolean spellings the original's framework accepts in a query.
 fn parse_bool(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
@@ -142,7 +134,7 @@ impl Validate for UserListQuery {
         let mut issues = Vec::new();
         let mut filters = UserFilters::default();
         if let Some(raw) = self.group.filter(|v| !v.is_empty()) {
-            match parse_group(&raw) {
+            match Group::parse(&raw) {
                 Some(group) => {
                     filters.group = Some(group);
                     filters.link_params.push(("group", raw));
@@ -261,7 +253,7 @@ impl Validate for AuditQuery {
         let mut filters = AuditFilters::default();
         if let Some(raw) = self.action.filter(|v| !v.is_empty()) {
             let action = AuditAction::parse(&raw).ok_or_else(|| {
-                let names: Vec<String> = AuditAction::ALL.iter().map(|a| format!("'{}'", a.as_str())).collect();
+                let names: Vec<String> = AuditAction::ALL.iter().map(|a| format!("'{a}'")).collect();
                 vec![enum_issue("action", &names.join(", "), &raw)]
             })?;
             filters.action = Some(action);

@@ -5,15 +5,17 @@ use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use shared::db;
+use shared::ids::{MovieId, UserId};
 use shared::schema::{cart_items, carts, movies, order_items, orders, purchases, users};
 use uuid::Uuid;
 
 use super::types::CartItem;
 use crate::error::{ApiError, unique_violation};
+use crate::orders::types::OrderStatus;
 use crate::state::AppState;
 
 /// The user's cart id, creating the cart if the user has none yet (users made before carts existed, or by admins).
-pub async fn cart_id(conn: &mut AsyncPgConnection, user_id: i32) -> Result<i32, ApiError> {
+pub async fn cart_id(conn: &mut AsyncPgConnection, user_id: UserId) -> Result<i32, ApiError> {
     Ok(diesel::insert_into(carts::table)
         .values(carts::user_id.eq(user_id))
         .on_conflict(carts::user_id)
@@ -24,7 +26,7 @@ pub async fn cart_id(conn: &mut AsyncPgConnection, user_id: i32) -> Result<i32, 
         .await?)
 }
 
-pub async fn items(conn: &mut AsyncPgConnection, user_id: i32) -> Result<Vec<CartItem>, ApiError> {
+pub async fn items(conn: &mut AsyncPgConnection, user_id: UserId) -> Result<Vec<CartItem>, ApiError> {
     Ok(cart_items::table
         .inner_join(carts::table)
         .inner_join(movies::table)
@@ -35,13 +37,13 @@ pub async fn items(conn: &mut AsyncPgConnection, user_id: i32) -> Result<Vec<Car
         .await?)
 }
 
-pub async fn list(state: &AppState, user_id: i32) -> Result<Vec<CartItem>, ApiError> {
+pub async fn list(state: &AppState, user_id: UserId) -> Result<Vec<CartItem>, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     items(&mut conn, user_id).await
 }
 
 /// The admin's view: 404 for an unknown user, an empty list for a user without a cart.
-pub async fn list_for_admin(state: &AppState, user_id: i32) -> Result<Vec<CartItem>, ApiError> {
+pub async fn list_for_admin(state: &AppState, user_id: UserId) -> Result<Vec<CartItem>, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let exists: bool = diesel::select(diesel::dsl::exists(users::table.find(user_id))).get_result(&mut conn).await?;
     if !exists {
@@ -51,9 +53,9 @@ pub async fn list_for_admin(state: &AppState, user_id: i32) -> Result<Vec<CartIt
 }
 
 /// Adds a movie, refusing in the contract's order: unknown movie, owned, in a pending order, already in the cart.
-pub async fn add(state: &AppState, user_id: i32, movie_uuid: Uuid) -> Result<(), ApiError> {
+pub async fn add(state: &AppState, user_id: UserId, movie_uuid: Uuid) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
-    let movie_id: i32 = movies::table
+    let movie_id: MovieId = movies::table
         .filter(movies::uuid.eq(movie_uuid))
         .select(movies::id)
         .first(&mut conn)
@@ -72,7 +74,7 @@ pub async fn add(state: &AppState, user_id: i32, movie_uuid: Uuid) -> Result<(),
         order_items::table
             .inner_join(orders::table)
             .filter(orders::user_id.eq(user_id))
-            .filter(orders::status.eq("pending"))
+            .filter(orders::status.eq(OrderStatus::Pending))
             .filter(order_items::movie_id.eq(movie_id)),
     ))
     .get_result(&mut conn)
@@ -89,7 +91,7 @@ pub async fn add(state: &AppState, user_id: i32, movie_uuid: Uuid) -> Result<(),
     Ok(())
 }
 
-pub async fn remove(state: &AppState, user_id: i32, movie_uuid: Uuid) -> Result<(), ApiError> {
+pub async fn remove(state: &AppState, user_id: UserId, movie_uuid: Uuid) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let cart = cart_id(&mut conn, user_id).await?;
     let movie = movies::table.filter(movies::uuid.eq(movie_uuid)).select(movies::id);
@@ -104,7 +106,7 @@ pub async fn remove(state: &AppState, user_id: i32, movie_uuid: Uuid) -> Result<
     Ok(())
 }
 
-pub async fn clear(state: &AppState, user_id: i32) -> Result<(), ApiError> {
+pub async fn clear(state: &AppState, user_id: UserId) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let cart = cart_id(&mut conn, user_id).await?;
     diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart))).execute(&mut conn).await?;

@@ -195,13 +195,9 @@ pub async fn update(conn: &mut AsyncPgConnection, kind: Kind, id: i32, name: &st
 /// go: every movie needs one.
 pub async fn delete(conn: &mut AsyncPgConnection, kind: Kind, id: i32) -> Result<(), ApiError> {
     let deleted = with_table!(kind, t => diesel::delete(t::table.find(id)).execute(conn).await).map_err(|err| {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match err {
-            Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => {
-                ApiError::conflict("Certification is used by movies and cannot be deleted.")
-            }
-            other => other.into(),
-        }
+        crate::error::foreign_key_violation(err, |_| {
+            ApiError::conflict("Certification is used by movies and cannot be deleted.")
+        })
     })?;
     if deleted == 0 {
         return Err(kind.not_found());

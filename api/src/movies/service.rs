@@ -228,15 +228,11 @@ pub async fn delete(state: &AppState, cache: &CatalogCache, uuid: Uuid) -> Resul
                 return Err(ApiError::bad_request(IN_ORDERS));
             }
             diesel::delete(movies::table.find(id)).execute(conn).await.map_err(|err| {
-                use diesel::result::{DatabaseErrorKind, Error};
-                match &err {
-                    Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, info) => match info.table_name() {
-                        Some("purchases") => ApiError::bad_request(PURCHASED),
-                        Some("order_items") => ApiError::bad_request(IN_ORDERS),
-                        _ => ApiError::bad_request(IN_CARTS),
-                    },
-                    _ => err.into(),
-                }
+                crate::error::foreign_key_violation(err, |table| match table {
+                    Some("purchases") => ApiError::bad_request(PURCHASED),
+                    Some("order_items") => ApiError::bad_request(IN_ORDERS),
+                    _ => ApiError::bad_request(IN_CARTS),
+                })
             })?;
             Ok(())
         }

@@ -4,16 +4,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use shared::ids::{OrderId, UserId};
+
 use super::service;
-use super::types::{
-    AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, ORDER_STATUSES, OrderList, OrderStatus, PurchaseList,
-};
+use super::types::{AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, OrderList, OrderStatus, PurchaseList};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidPath, ValidQuery};
 use crate::history::HistoryQuery;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::payments::refunds;
 use crate::state::AppState;
 
 /// Turn the cart into a pending order (prices from the catalog, now).
@@ -24,7 +25,7 @@ use crate::state::AppState;
     (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
 ))]
 pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state, user.id).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&state, UserId::from(user.id)).await?)))
 }
 
 /// The caller's orders, newest first.
@@ -39,7 +40,7 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<OrderList>> {
-    let (orders, total) = service::list(&state, user.id, page).await?;
+    let (orders, total) = service::list(&state, UserId::from(user.id), page).await?;
     Ok(Json(OrderList { orders, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -55,7 +56,7 @@ pub async fn purchases(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PurchaseList>> {
-    let (purchases, total) = service::purchases(&state, user.id, page).await?;
+    let (purchases, total) = service::purchases(&state, UserId::from(user.id), page).await?;
     Ok(Json(PurchaseList { purchases, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -72,7 +73,7 @@ pub async fn cancel(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::cancel(&state, user.id, order_id).await?;
+    service::cancel(&state, UserId::from(user.id), OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully cancelled.")))
 }
 
@@ -92,7 +93,7 @@ pub async fn refund(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::refund(&state, user.id, order_id).await?;
+    refunds::refund_order(&state, UserId::from(user.id), OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully refunded.")))
 }
 
@@ -111,7 +112,7 @@ pub async fn admin_list(
     ValidQuery(query): ValidQuery<HistoryQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminOrderList>> {
-    let filters = query.check(ORDER_FILTER_LINKS, OrderStatus::parse, ORDER_STATUSES)?;
+    let filters = query.check::<OrderStatus>(ORDER_FILTER_LINKS)?;
     let (orders, total) = service::admin_list(&state, &filters, page).await?;
     Ok(Json(AdminOrderList { orders, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use shared::db;
-use shared::schema::{cart_items, carts, movies, order_items, orders, payments, purchases, users};
+use shared::ids::{MovieId, OrderId, UserId};
+use shared::schema::{cart_items, carts, movies, order_items, orders, purchases, users};
 use uuid::Uuid;
 
 use super::types::{AdminOrder, CreatedOrder, Order, OrderMovie, OrderStatus, Purchase};
@@ -16,34 +17,29 @@ use crate::error::{ApiError, unique_violation};
 use crate::history::{HistoryFilters, like_pattern};
 use crate::movies::fields::Price;
 use crate::pagination::Page;
-use crate::payments::service::{apply_refund, stripe_error};
 use crate::state::AppState;
 
 fn pending_exists() -> ApiError {
     ApiError::bad_request("You already have an unpaid (pending) order.")
 }
 
-fn not_found() -> ApiError {
+pub fn order_not_found() -> ApiError {
     ApiError::not_found("Order with given ID was not found.")
 }
 
-fn status_of(raw: &str) -> Result<OrderStatus, ApiError> {
-    OrderStatus::parse(raw).ok_or_else(|| ApiError::internal(format!("unknown order status {raw:?}")))
-}
-
-fn order(id: i32, status: &str, total: BigDecimal, created_at: DateTime<Utc>) -> Result<Order, ApiError> {
-    Ok(Order { id, status: status_of(status)?, total_amount: Price::from(total), created_at })
+fn order(id: i32, status: OrderStatus, total: BigDecimal, created_at: DateTime<Utc>) -> Order {
+    Order { id, status, total_amount: Price::from(total), created_at }
 }
 
 /// Turns the cart into a pending order and empties the cart.
-pub async fn create(state: &AppState, user_id: i32) -> Result<CreatedOrder, ApiError> {
+pub async fn create(state: &AppState, user_id: UserId) -> Result<CreatedOrder, ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     conn.transaction::<CreatedOrder, ApiError, _>(|conn| {
         async move {
             let cart = cart_id(conn, user_id).await?;
             // Serialises concurrent orders of one user on the cart row.
             carts::table.find(cart).select(carts::id).for_update().first::<i32>(conn).await?;
-            let lines: Vec<(i32, Uuid, String, BigDecimal)> = cart_items::table
+            let lines: Vec<(MovieId, Uuid, String, BigDecimal)> = cart_items::table
                 .inner_join(movies::table)
                 .filter(cart_items::cart_id.eq(cart))
                 .order((cart_items::added_at.asc(), cart_items::id.asc()))
@@ -54,14 +50,14 @@ pub async fn create(state: &AppState, user_id: i32) -> Result<CreatedOrder, ApiE
                 return Err(ApiError::bad_request("Cart is empty."));
             }
             let pending: bool = diesel::select(diesel::dsl::exists(
-                orders::table.filter(orders::user_id.eq(user_id)).filter(orders::status.eq("pending")),
+                orders::table.filter(orders::user_id.eq(user_id)).filter(orders::status.eq(OrderStatus::Pending)),
             ))
             .get_result(conn)
             .await?;
             if pending {
                 return Err(pending_exists());
             }
-            let movie_ids: Vec<i32> = lines.iter().map(|line| line.0).collect();
+            let movie_ids: Vec<MovieId> = lines.iter().map(|line| line.0).collect();
             let owned: bool = diesel::select(diesel::dsl::exists(
                 purchases::table.filter(purchases::user_id.eq(user_id)).filter(purchases::movie_id.eq_any(&movie_ids)),
             ))
@@ -103,17 +99,17 @@ pub async fn create(state: &AppState, user_id: i32) -> Result<CreatedOrder, ApiE
                 .into_iter()
                 .map(|(_, uuid, name, price)| OrderMovie { uuid, name, price: Price::from(price) })
                 .collect();
-            Ok(CreatedOrder { order: order(id, "pending", total, created_at)?, movies })
+            Ok(CreatedOrder { order: order(id, OrderStatus::Pending, total, created_at), movies })
         }
         .scope_boxed()
     })
     .await
 }
 
-type OrderRow = (i32, String, BigDecimal, DateTime<Utc>);
+type OrderRow = (i32, OrderStatus, BigDecimal, DateTime<Utc>);
 
 /// The caller's orders, newest first.
-pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Order>, i64), ApiError> {
+pub async fn list(state: &AppState, user_id: UserId, page: Page) -> Result<(Vec<Order>, i64), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let total: i64 = orders::table.filter(orders::user_id.eq(user_id)).count().get_result(&mut conn).await?;
     let rows: Vec<OrderRow> = orders::table
@@ -124,13 +120,12 @@ pub async fn list(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Ord
         .select((orders::id, orders::status, orders::total_amount, orders::created_at))
         .load(&mut conn)
         .await?;
-    let orders =
-        rows.into_iter().map(|(id, status, total, at)| order(id, &status, total, at)).collect::<Result<_, _>>()?;
+    let orders = rows.into_iter().map(|(id, status, total, at)| order(id, status, total, at)).collect();
     Ok((orders, total))
 }
 
 /// The movies the caller owns, most recently bought first.
-pub async fn purchases(state: &AppState, user_id: i32, page: Page) -> Result<(Vec<Purchase>, i64), ApiError> {
+pub async fn purchases(state: &AppState, user_id: UserId, page: Page) -> Result<(Vec<Purchase>, i64), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let total: i64 = purchases::table.filter(purchases::user_id.eq(user_id)).count().get_result(&mut conn).await?;
     let rows = purchases::table
@@ -146,72 +141,32 @@ pub async fn purchases(state: &AppState, user_id: i32, page: Page) -> Result<(Ve
 }
 
 /// Cancels a pending order of the caller.
-pub async fn cancel(state: &AppState, user_id: i32, order_id: i32) -> Result<(), ApiError> {
+pub async fn cancel(state: &AppState, user_id: UserId, order_id: OrderId) -> Result<(), ApiError> {
     let mut conn = db::conn(&state.pool).await?;
     let cancelled = diesel::update(
-        orders::table.find(order_id).filter(orders::user_id.eq(user_id)).filter(orders::status.eq("pending")),
+        orders::table
+            .find(order_id)
+            .filter(orders::user_id.eq(user_id))
+            .filter(orders::status.eq(OrderStatus::Pending)),
     )
-    .set((orders::status.eq("cancelled"), orders::updated_at.eq(diesel::dsl::now)))
+    .set((orders::status.eq(OrderStatus::Cancelled), orders::updated_at.eq(diesel::dsl::now)))
     .execute(&mut conn)
     .await?;
     if cancelled == 1 {
         return Ok(());
     }
-    let status: Option<String> = orders::table
+    let status: Option<OrderStatus> = orders::table
         .find(order_id)
         .filter(orders::user_id.eq(user_id))
         .select(orders::status)
         .first(&mut conn)
         .await
         .optional()?;
-    match status.as_deref() {
-        None => Err(not_found()),
-        Some("paid") => Err(ApiError::conflict("Paid orders cannot be cancelled. Please request a refund.")),
-        _ => Err(ApiError::conflict("Order is already cancelled.")),
+    match status {
+        None => Err(order_not_found()),
+        Some(OrderStatus::Paid) => Err(ApiError::conflict("Paid orders cannot be cancelled. Please request a refund.")),
+        Some(OrderStatus::Pending | OrderStatus::Cancelled) => Err(ApiError::conflict("Order is already cancelled.")),
     }
-}
-
-/// Refunds a paid order in full. Stripe is asked first, with an idempotency key per payment, and the database
-/// follows; if the database step fails, a retry (or Stripe's `charge.refunded` webhook) completes it without a
-/// second refund.
-pub async fn refund(state: &AppState, user_id: i32, order_id: i32) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let status: String = orders::table
-        .find(order_id)
-        .filter(orders::user_id.eq(user_id))
-        .select(orders::status)
-        .first(&mut conn)
-        .await
-        .optional()?
-        .ok_or_else(not_found)?;
-    match status.as_str() {
-        "cancelled" => return Err(ApiError::conflict("Cancelled orders cannot be refunded.")),
-        "pending" => return Err(ApiError::conflict("Order is not paid.")),
-        _ => {}
-    }
-    let newest: Option<(i32, String, Option<String>)> = payments::table
-        .filter(payments::order_id.eq(order_id))
-        .order((payments::created_at.desc(), payments::id.desc()))
-        .select((payments::id, payments::status, payments::external_payment_id))
-        .first(&mut conn)
-        .await
-        .optional()?;
-    let no_payment = || ApiError::bad_request("No valid payment found to refund.");
-    let (payment_id, payment_status, intent) = newest.ok_or_else(no_payment)?;
-    let intent = intent.filter(|i| !i.is_empty()).ok_or_else(no_payment)?;
-    if payment_status != "successful" {
-        return Err(no_payment());
-    }
-    drop(conn);
-    let refund =
-        state.stripe.refund(&intent, &format!("refund-payment-{payment_id}")).await.map_err(|err| {
-            stripe_error(err, |message| ApiError::bad_request(format!("Stripe refund error: {message}")))
-        })?;
-    let mut conn = db::conn(&state.pool).await?;
-    apply_refund(&mut conn, payment_id, Some(&refund.id)).await.map_err(|err| {
-        tracing::error!(payment_id, refund_id = %refund.id, error = %err, "refund done at Stripe but not recorded");
-        ApiError::status(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "Database error during refund processing.")
-    })
 }
 
 /// Everyone's orders for admins, newest first, in one page query and one count.
@@ -233,7 +188,7 @@ pub async fn admin_list(
             query = query.filter(orders::created_at.lt(until));
         }
         if let Some(status) = filters.status {
-            query = query.filter(orders::status.eq(status.as_str()));
+            query = query.filter(orders::status.eq(status));
         }
         if let Some(email) = &filters.email {
             query = query.filter(users::email.like(like_pattern(email)).escape('\\'));
@@ -241,7 +196,7 @@ pub async fn admin_list(
         query
     };
     let total: i64 = filtered().count().get_result(&mut conn).await?;
-    let rows: Vec<(i32, String, BigDecimal, DateTime<Utc>, String, i32)> = filtered()
+    let rows: Vec<(i32, OrderStatus, BigDecimal, DateTime<Utc>, String, i32)> = filtered()
         .order(orders::id.desc())
         .offset(page.offset())
         .limit(page.limit())
@@ -250,16 +205,14 @@ pub async fn admin_list(
         .await?;
     let orders = rows
         .into_iter()
-        .map(|(id, status, total, created_at, email, user_id)| {
-            Ok(AdminOrder {
-                id,
-                status: status_of(&status)?,
-                total_amount: Price::from(total),
-                created_at,
-                email,
-                user_id,
-            })
+        .map(|(id, status, total, created_at, email, user_id)| AdminOrder {
+            id,
+            status,
+            total_amount: Price::from(total),
+            created_at,
+            email,
+            user_id,
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     Ok((orders, total))
 }

@@ -1,44 +1,25 @@
 //! Request and response bodies of orders, and the admin listing's filters.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::movies::fields::Price;
 use crate::pagination::PageMeta;
 
-/// The order statuses; no other transitions than pending → paid | cancelled and paid → cancelled (refund) exist.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum OrderStatus {
-    Pending,
-    Paid,
-    Cancelled,
+shared::text_enum! {
+    /// The order statuses; no other transitions than pending → paid | cancelled and paid → cancelled (refund) exist.
+    #[derive(ToSchema)]
+    pub enum OrderStatus {
+        Pending = "pending",
+        Paid = "paid",
+        Cancelled = "cancelled",
+    }
 }
 
 /// How the admin listing's links repeat its filters (the original's order, then the date range).
 pub const ORDER_FILTER_LINKS: &[&str] = &["user_id", "created_at", "status", "email", "created_from", "created_to"];
-pub const ORDER_STATUSES: &str = "['pending', 'paid', 'cancelled']";
-
-impl OrderStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Pending => "pending",
-            OrderStatus::Paid => "paid",
-            OrderStatus::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "pending" => Some(OrderStatus::Pending),
-            "paid" => Some(OrderStatus::Paid),
-            "cancelled" => Some(OrderStatus::Cancelled),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderMovie {

@@ -5,10 +5,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 
-use super::service;
-use super::types::{
-    AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PAYMENT_STATUSES, PaymentList, PaymentStatus,
-};
+use shared::ids::UserId;
+
+use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
+use super::{checkout, service, webhook};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
@@ -27,7 +27,7 @@ use crate::state::AppState;
     (status = 503, description = "`Payments are not configured.`", body = ErrorBody),
 ))]
 pub async fn checkout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CheckoutResponse>> {
-    let checkout_url = service::checkout(&state, user.id, &user.email).await?;
+    let checkout_url = checkout::checkout(&state, UserId::from(user.id), &user.email).await?;
     Ok(Json(CheckoutResponse { checkout_url }))
 }
 
@@ -61,7 +61,7 @@ pub async fn webhook(
     body: Bytes,
 ) -> ApiResult<Json<MessageResponse>> {
     let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
-    service::handle_webhook(&state, &body, signature).await?;
+    webhook::handle_webhook(&state, &body, signature).await?;
     Ok(Json(MessageResponse::new("Webhook handled")))
 }
 
@@ -77,7 +77,7 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PaymentList>> {
-    let (payments, total) = service::list(&state, user.id, page).await?;
+    let (payments, total) = service::list(&state, UserId::from(user.id), page).await?;
     Ok(Json(PaymentList { payments, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -96,7 +96,7 @@ pub async fn admin_list(
     ValidQuery(query): ValidQuery<HistoryQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminPaymentList>> {
-    let filters = query.check(PAYMENT_FILTER_LINKS, PaymentStatus::parse, PAYMENT_STATUSES)?;
+    let filters = query.check::<PaymentStatus>(PAYMENT_FILTER_LINKS)?;
     let (payments, total) = service::admin_list(&state, &filters, page).await?;
     Ok(Json(AdminPaymentList { payments, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

@@ -1,9 +1,14 @@
-//! Payments: Stripe Checkout sessions, signed webhooks applied exactly once, refunds, and the payment listings.
+//! Payments: Stripe Checkout sessions, signed webhooks applied exactly once, refunds (also of orders, whose
+//! refund endpoint calls [`refunds`]), and the payment listings.
 
+pub mod checkout;
+pub mod events;
 pub mod handlers;
+pub mod refunds;
 pub mod service;
 pub mod stripe;
 pub mod types;
+pub mod webhook;
 
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;

@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sha2::Sha256;
 use shared::config::StripeSettings;
+use shared::ids::{OrderId, UserId};
 
 /// Why a Stripe call failed.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +47,8 @@ pub struct LineItem {
 
 #[derive(Debug, Clone)]
 pub struct CheckoutRequest {
-    pub order_id: i32,
-    pub user_id: i32,
+    pub order_id: OrderId,
+    pub user_id: UserId,
     pub customer_email: String,
     pub items: Vec<LineItem>,
     pub success_url: String,
@@ -77,12 +78,12 @@ struct ErrorBody {
 impl StripeClient {
     pub fn new(settings: &StripeSettings) -> Result<Self, reqwest::Error> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(settings.stripe_timeout_secs))
-            .connect_timeout(Duration::from_secs(settings.stripe_timeout_secs.min(5)))
+            .timeout(settings.timeout())
+            .connect_timeout(settings.timeout().min(Duration::from_secs(5)))
             .build()?;
         Ok(Self {
             http,
-            base: settings.stripe_api_base.trim_end_matches('/').to_owned(),
+            base: settings.stripe_api_base.as_str().trim_end_matches('/').to_owned(),
             secret: settings.secret_key().map(|key| SecretString::from(key.to_owned())),
         })
     }

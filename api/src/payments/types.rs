@@ -1,42 +1,25 @@
 //! Request and response bodies of payments, and the admin listing's filters.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::movies::fields::Price;
 use crate::pagination::PageMeta;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum PaymentStatus {
-    Successful,
-    Cancelled,
-    Refunded,
+shared::text_enum! {
+    // Not a doc comment: it would become the schema's description in the OpenAPI document.
+    // `successful` once captured, `refunded` after a full refund, `cancelled` when the checkout expired.
+    #[derive(ToSchema)]
+    pub enum PaymentStatus {
+        Successful = "successful",
+        Cancelled = "cancelled",
+        Refunded = "refunded",
+    }
 }
 
 /// How the admin listing's links repeat its filters (the original's order, then ours).
 pub const PAYMENT_FILTER_LINKS: &[&str] = &["email", "created_at", "status", "user_id", "created_from", "created_to"];
-pub const PAYMENT_STATUSES: &str = "['successful', 'cancelled', 'refunded']";
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PaymentStatus::Successful => "successful",
-            PaymentStatus::Cancelled => "cancelled",
-            PaymentStatus::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "successful" => Some(PaymentStatus::Successful),
-            "cancelled" => Some(PaymentStatus::Cancelled),
-            "refunded" => Some(PaymentStatus::Refunded),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckoutResponse {

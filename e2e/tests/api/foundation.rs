@@ -34,15 +34,19 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
         let database = TestDatabase::create().await;
         let namespace = Namespace::new();
         let mut config = api::ApiConfig {
-            runtime: shared::config::RuntimeSettings { environment: "test".into(), log_format: None, rust_log: None },
+            runtime: shared::config::RuntimeSettings {
+                environment: shared::config::Environment::Test,
+                log_format: None,
+                rust_log: None,
+            },
             database: database.settings(),
             redis: support::redis_settings(&namespace.prefix),
             broker: namespace.broker(),
             auth: support::auth_settings(),
             http: shared::config::HttpSettings {
-                api_addr: "127.0.0.1:0".into(),
-                metrics_addr: "127.0.0.1:0".into(),
-                app_url: "http://cinema.test/".into(),
+                api_addr: "127.0.0.1:0".parse().unwrap(),
+                metrics_addr: "127.0.0.1:0".parse().unwrap(),
+                app_url: "http://cinema.test/".parse().unwrap(),
                 media_root: std::env::temp_dir(),
                 cors_allowed_origins: String::new(),
                 request_timeout_secs: 10,
@@ -53,7 +57,7 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
             stripe: shared::config::StripeSettings {
                 stripe_secret_key: None,
                 stripe_webhook_secret: None,
-                stripe_api_base: "http://127.0.0.1:9".into(),
+                stripe_api_base: "http://127.0.0.1:9".parse().unwrap(),
                 stripe_timeout_secs: 3,
                 stripe_webhook_tolerance_secs: 300,
             },

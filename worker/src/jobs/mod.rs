@@ -7,33 +7,52 @@ use std::sync::Arc;
 
 use shared::config::MailSettings;
 use shared::db::DbPool;
+use shared::error::{BoxError, Chain};
 use shared::jobs::{Envelope, Job};
 use shared::mail::Renderer;
 
 use crate::mailer::Mailer;
 
 /// Why a job failed: a transient failure is retried with backoff, a permanent one goes straight to the
-/// dead-letter queue.
+/// dead-letter queue. Either keeps its cause; [`JobError::chain`] shows it whole.
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
-    #[error("{0}")]
-    Transient(String),
-    #[error("{0}")]
-    Permanent(String),
+    #[error(transparent)]
+    Transient(BoxError),
+    #[error(transparent)]
+    Permanent(BoxError),
+}
+
+impl JobError {
+    /// A failure worth retrying: an error (its causes are kept) or a message.
+    pub fn transient(err: impl Into<BoxError>) -> Self {
+        Self::Transient(err.into())
+    }
+
+    /// A failure no retry can fix.
+    pub fn permanent(err: impl Into<BoxError>) -> Self {
+        Self::Permanent(err.into())
+    }
+
+    /// The failure with its causes, for logs and the dead-letter record.
+    pub fn chain(&self) -> String {
+        let (Self::Transient(err) | Self::Permanent(err)) = self;
+        Chain(&**err).to_string()
+    }
 }
 
 impl From<shared::Error> for JobError {
     fn from(err: shared::Error) -> Self {
         match err {
-            shared::Error::Json(_) | shared::Error::Template(_) => JobError::Permanent(err.to_string()),
-            other => JobError::Transient(other.to_string()),
+            shared::Error::Json(_) | shared::Error::Template(_) => JobError::permanent(err),
+            other => JobError::transient(other),
         }
     }
 }
 
 impl From<diesel::result::Error> for JobError {
     fn from(err: diesel::result::Error) -> Self {
-        JobError::Transient(format!("database: {err}"))
+        JobError::transient(shared::Error::Database(err))
     }
 }
 
@@ -47,7 +66,7 @@ pub struct JobContext {
 
 impl JobContext {
     pub fn new(pool: DbPool, mail: &MailSettings) -> anyhow::Result<Self> {
-        Ok(Self { pool, mailer: Mailer::new(mail)?, renderer: Arc::new(Renderer::new(&mail.app_url)?) })
+        Ok(Self { pool, mailer: Mailer::new(mail)?, renderer: Arc::new(Renderer::new(mail.app_url.as_str())?) })
     }
 
     pub async fn run(&self, envelope: &Envelope) -> Result<(), JobError> {

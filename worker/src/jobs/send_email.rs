@@ -17,7 +17,7 @@ pub async fn run(context: &JobContext, job_id: Uuid, job: &EmailJob) -> Result<(
         tracing::info!(%job_id, kind = job.kind.as_str(), "email already sent; skipping redelivery");
         return Ok(());
     }
-    let email = context.renderer.render(job).map_err(|e| JobError::Permanent(e.to_string()))?;
+    let email = context.renderer.render(job).map_err(JobError::permanent)?;
     let started = std::time::Instant::now();
     context.mailer.send(job_id, &job.to, email).await?;
     metrics::histogram!("email_send_seconds", "kind" => job.kind.as_str()).record(started.elapsed().as_secs_f64());

@@ -243,7 +243,7 @@ pub fn auth_settings() -> AuthSettings {
     AuthSettings {
         secret_key_access: SecretString::from("test-access-secret-0123456789abcdef0123456789"),
         secret_key_refresh: SecretString::from("test-refresh-secret-0123456789abcdef012345678"),
-        algorithm: "HS256".into(),
+        algorithm: shared::config::JwtAlgorithm::Hs256,
         login_days: 7,
         activation_token_life: 1,
         access_token_minutes: 60,
@@ -322,7 +322,11 @@ impl TestApp {
         let namespace = Namespace::new();
         let smtp = SmtpSink::start().await;
         let config = ApiConfig {
-            runtime: RuntimeSettings { environment: options.environment.into(), log_format: None, rust_log: None },
+            runtime: RuntimeSettings {
+                environment: options.environment.parse().unwrap(),
+                log_format: None,
+                rust_log: None,
+            },
             database: database.settings(),
             redis: redis_settings(&namespace.prefix),
             broker: BrokerSettings {
@@ -332,9 +336,9 @@ impl TestApp {
             },
             auth: auth_settings(),
             http: HttpSettings {
-                api_addr: "127.0.0.1:0".into(),
-                metrics_addr: "127.0.0.1:0".into(),
-                app_url: "http://cinema.test/".into(),
+                api_addr: "127.0.0.1:0".parse().unwrap(),
+                metrics_addr: "127.0.0.1:0".parse().unwrap(),
+                app_url: "http://cinema.test/".parse().unwrap(),
                 media_root: std::env::temp_dir().join(&namespace.prefix),
                 cors_allowed_origins: "http://front.test".into(),
                 request_timeout_secs: 10,
@@ -345,7 +349,7 @@ impl TestApp {
             stripe: StripeSettings {
                 stripe_secret_key: Some(SecretString::from("sk_test_fake")),
                 stripe_webhook_secret: Some(SecretString::from(STRIPE_WEBHOOK_SECRET)),
-                stripe_api_base: options.stripe_api_base.clone().unwrap_or_else(|| "http://127.0.0.1:9".into()),
+                stripe_api_base: options.stripe_api_base.as_deref().unwrap_or("http://127.0.0.1:9").parse().unwrap(),
                 stripe_timeout_secs: 3,
                 stripe_webhook_tolerance_secs: 300,
             },
@@ -403,7 +407,7 @@ impl TestApp {
             ("REDIS_KEY_PREFIX", self.config.redis.redis_key_prefix.clone()),
             ("EMAIL_HOST", "127.0.0.1".to_owned()),
             ("EMAIL_PORT", self.smtp.port.to_string()),
-            ("APP_URL", self.config.http.app_url.clone()),
+            ("APP_URL", self.config.http.app_url.to_string()),
         ];
         if let Some(password) = url::Url::parse(&admin_url()).unwrap().password() {
             vars.push(("POSTGRES_PASSWORD", password.to_owned()));
@@ -474,7 +478,10 @@ impl TestApp {
             database: self.config.database.clone(),
             broker: self.config.broker.clone(),
             mail: self.mail_settings(),
-            worker: WorkerSettings { worker_addr: "127.0.0.1:0".into(), worker_queues: "email,maintenance".into() },
+            worker: WorkerSettings {
+                worker_addr: "127.0.0.1:0".parse().unwrap(),
+                worker_queues: "email,maintenance".into(),
+            },
         };
         let pool = self.pool.clone();
         let run = token.clone();
@@ -486,7 +493,7 @@ impl TestApp {
         let token = self.shutdown.child_token();
         let config = scheduler::SchedulerConfig {
             broker: self.config.broker.clone(),
-            scheduler: SchedulerSettings { scheduler_addr: "127.0.0.1:0".into(), purge_cron: cron.into() },
+            scheduler: SchedulerSettings { scheduler_addr: "127.0.0.1:0".parse().unwrap(), purge_cron: cron.into() },
         };
         let pool = self.pool.clone();
         let run = token.clone();

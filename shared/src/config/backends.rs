@@ -1,0 +1,185 @@
+//! The backing services every binary reaches: PostgreSQL, Redis and RabbitMQ.
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::{ConfigError, HOUR, Validate, parse_url, positive, seconds};
+
+fn default_db_name() -> String {
+    "online_cinema".into()
+}
+fn default_db_user() -> String {
+    "postgres".into()
+}
+pub(super) fn default_localhost() -> String {
+    "127.0.0.1".into()
+}
+fn default_db_port() -> u16 {
+    5432
+}
+fn default_pool_size() -> usize {
+    16
+}
+fn default_db_timeout() -> u64 {
+    5
+}
+
+/// PostgreSQL connection settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    #[serde(default = "default_db_name")]
+    pub postgres_db: String,
+    #[serde(default = "default_db_user")]
+    pub postgres_user: String,
+    #[serde(default)]
+    pub postgres_password: Option<SecretString>,
+    #[serde(default = "default_localhost")]
+    pub db_host: String,
+    #[serde(default = "default_db_port")]
+    pub db_port: u16,
+    /// Maximum connections in this process's pool.
+    #[serde(default = "default_pool_size")]
+    pub db_pool_size: usize,
+    /// Seconds to wait for a pooled connection (and to open one) before failing the request.
+    #[serde(default = "default_db_timeout")]
+    pub db_timeout_secs: u64,
+}
+
+impl DatabaseSettings {
+    /// The connection URL for `database` on this server (the secret is exposed only to the driver).
+    pub fn url_for(&self, database: &str) -> String {
+        let mut url = url::Url::parse("postgres://localhost").unwrap_or_else(|_| unreachable!("static URL parses"));
+        let _ = url.set_host(Some(&self.db_host));
+        let _ = url.set_port(Some(self.db_port));
+        let _ = url.set_username(&self.postgres_user);
+        if let Some(password) = &self.postgres_password {
+            let _ = url.set_password(Some(password.expose_secret()));
+        }
+        url.set_path(database);
+        url.to_string()
+    }
+    pub fn url(&self) -> String {
+        self.url_for(&self.postgres_db)
+    }
+
+    /// How long to wait for a pooled connection (and to open one).
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.db_timeout_secs)
+    }
+}
+
+impl Validate for DatabaseSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.postgres_db.trim().is_empty() {
+            return Err(ConfigError::new("POSTGRES_DB", "must not be empty"));
+        }
+        if self.db_host.trim().is_empty() {
+            return Err(ConfigError::new("DB_HOST", "must not be empty"));
+        }
+        positive("DB_POOL_SIZE", self.db_pool_size as u64)?;
+        seconds("DB_TIMEOUT_SECS", self.db_timeout_secs, HOUR)
+    }
+}
+
+fn default_redis_port() -> u16 {
+    6379
+}
+
+/// Redis (token blacklist, rate limits).
+#[derive(Debug, Clone, Deserialize)]
+pub struct RedisSettings {
+    #[serde(default = "default_localhost")]
+    pub redis_host: String,
+    #[serde(default = "default_redis_port")]
+    pub redis_port: u16,
+    #[serde(default)]
+    pub redis_db: u32,
+    #[serde(default)]
+    pub redis_password: Option<SecretString>,
+    /// Prefix of every key this deployment writes (blacklist, rate limits), so deployments can share a server.
+    #[serde(default = "default_redis_prefix")]
+    pub redis_key_prefix: String,
+}
+
+fn default_redis_prefix() -> String {
+    "cinema:".into()
+}
+
+impl RedisSettings {
+    pub fn url(&self) -> String {
+        let auth = match &self.redis_password {
+            Some(password) if !password.expose_secret().is_empty() => format!(":{}@", password.expose_secret()),
+            _ => String::new(),
+        };
+        format!("redis://{auth}{}:{}/{}", self.redis_host, self.redis_port, self.redis_db)
+    }
+}
+
+impl Validate for RedisSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.redis_host.trim().is_empty() {
+            return Err(ConfigError::new("REDIS_HOST", "must not be empty"));
+        }
+        Ok(())
+    }
+}
+
+fn default_rabbitmq_url() -> SecretString {
+    SecretString::from("amqp://guest:guest@127.0.0.1:5672/%2f")
+}
+fn default_prefix() -> String {
+    "cinema".into()
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_retry_base_ms() -> u64 {
+    2_000
+}
+fn default_prefetch() -> u16 {
+    16
+}
+
+/// RabbitMQ broker and job delivery policy.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BrokerSettings {
+    /// `amqp://user:password@host:port/vhost`; treated as a secret because it carries the password.
+    #[serde(default = "default_rabbitmq_url")]
+    pub rabbitmq_url: SecretString,
+    /// Prefix of every exchange and queue name, so several deployments (or tests) can share one broker.
+    #[serde(default = "default_prefix")]
+    pub rabbitmq_prefix: String,
+    /// Deliveries of one job before it goes to the dead-letter queue.
+    #[serde(default = "default_max_attempts")]
+    pub job_max_attempts: u32,
+    /// Delay before the first retry; each further retry waits four times longer.
+    #[serde(default = "default_retry_base_ms")]
+    pub job_retry_base_ms: u64,
+    /// Unacknowledged deliveries one worker holds at once.
+    #[serde(default = "default_prefetch")]
+    pub worker_prefetch: u16,
+}
+
+impl Validate for BrokerSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        parse_url("RABBITMQ_URL", self.rabbitmq_url.expose_secret(), &["amqp"]).map_err(|_| {
+            ConfigError::new("RABBITMQ_URL", "must be an amqp:// URL such as amqp://guest:guest@127.0.0.1:5672/%2f")
+        })?;
+        if self.rabbitmq_prefix.is_empty()
+            || !self.rabbitmq_prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(ConfigError::new(
+                "RABBITMQ_PREFIX",
+                "must be non-empty and use only letters, digits, '-', '_' or '.'",
+            ));
+        }
+        if !(1..=10).contains(&self.job_max_attempts) {
+            return Err(ConfigError::new("JOB_MAX_ATTEMPTS", "must be between 1 and 10"));
+        }
+        // The fourth retry waits 64 times the base: an hour at most keeps the last one within three days.
+        if !(1..=3_600_000).contains(&self.job_retry_base_ms) {
+            return Err(ConfigError::new("JOB_RETRY_BASE_MS", "must be between 1 and 3600000 (an hour)"));
+        }
+        positive("WORKER_PREFETCH", u64::from(self.worker_prefetch))
+    }
+}
