@@ -18,6 +18,7 @@ pub mod history;
 pub mod http;
 pub mod media;
 pub mod movies;
+pub mod notifications;
 pub mod orders;
 pub mod pagination;
 pub mod payments;

@@ -631,11 +631,6 @@ pub struct CommentPath {
     pub comment_id: i32,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NotificationPath {
-    pub notification_id: i32,
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageResponse {
     pub message: String,

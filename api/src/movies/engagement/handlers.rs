@@ -1,5 +1,4 @@
-//! HTTP handlers of engagement: `/movies/{movie_uuid}/reaction/`, `/favorite/`, `/rating/`, `/comments/...`,
-//! and `/notifications/...`. Every write needs a logged-in user; comment lists are public.
+//! HTTP handlers of engagement: `/movies/{movie_uuid}/reaction/`, `/favorite/`, `/rating/`, `/comments/...`. Every write needs a logged-in user; comment lists are public.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +9,7 @@ use super::types::*;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::movies::types::{CommentPath, MessageResponse, MoviePath, NotificationPath};
+use crate::movies::types::{CommentPath, MessageResponse, MoviePath};
 use crate::pagination::{PageLinkBase, PageQuery};
 use crate::state::AppState;
 
@@ -230,46 +229,4 @@ pub async fn unlike_comment(
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
 ) -> ApiResult<Json<CommentLikesResponse>> {
     Ok(Json(service::unlike_comment(&state, &user, movie_uuid, comment_id).await?))
-}
-
-/// The caller's notifications, newest first; `unread=true` for unread ones only.
-#[utoipa::path(get, path = "/notifications/", tag = "notifications", params(NotificationListQuery), security(("bearer" = [])), responses(
-    (status = 200, description = "A page of notifications", body = NotificationListResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 422, description = "Malformed pagination or filter", body = ValidationErrorBody),
-))]
-pub async fn list_notifications(
-    State(state): State<AppState>,
-    user: AuthUser,
-    base: PageLinkBase,
-    ValidQuery(list): ValidQuery<NotificationListQuery>,
-) -> ApiResult<Json<NotificationListResponse>> {
-    Ok(Json(service::list_notifications(&state, &user, &list, &base).await?))
-}
-
-/// Mark one notification read.
-#[utoipa::path(post, path = "/notifications/{notification_id}/read/", tag = "notifications", security(("bearer" = [])),
-    params(("notification_id" = i32, Path)), responses(
-    (status = 200, description = "`Notification marked as read.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 404, description = "`Notification not found.` (also for another user's)", body = ErrorBody),
-    (status = 422, description = "Malformed id", body = ValidationErrorBody),
-))]
-pub async fn mark_read(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidPath(NotificationPath { notification_id }): ValidPath<NotificationPath>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::mark_read(&state, &user, notification_id).await?;
-    Ok(Json(MessageResponse::new("Notification marked as read.")))
-}
-
-/// Mark every notification read.
-#[utoipa::path(post, path = "/notifications/read-all/", tag = "notifications", security(("bearer" = [])), responses(
-    (status = 200, description = "`All notifications marked as read.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-))]
-pub async fn mark_all_read(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
-    service::mark_all_read(&state, &user).await?;
-    Ok(Json(MessageResponse::new("All notifications marked as read.")))
 }

@@ -6,16 +6,16 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde_json::json;
 use shared::db;
-use shared::jobs::{EmailJob, EmailKind, Job, outbox};
-use shared::schema::{comment_likes, comments, favorites, movie_reactions, movies, notifications, ratings, users};
+use shared::schema::{comment_likes, comments, favorites, movie_reactions, movies, ratings};
 use uuid::Uuid;
 
 use super::types::*;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiError, unique_violation};
 use crate::movies::service::movie_id;
+use crate::notifications::service::{Event, notify};
+use crate::notifications::types::NotificationKind;
 use crate::pagination::{Page, PageLinkBase, PageMeta};
 use crate::state::AppState;
 
@@ -188,95 +188,6 @@ pub async fn list_comments(
     })
 }
 
-/// Text for an email preview: the first 200 characters.
-fn excerpt(text: &str) -> String {
-    let mut excerpt: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 {
-        excerpt.push('…');
-    }
-    excerpt
-}
-
-/// Records a notification for the author of `comment`, unless the author is the actor (or, for likes, was already
-/// told about this actor's like), and queues its email while the author got fewer than `emails_per_hour` of them in
-/// the last hour. Returns whether an email was queued.
-#[allow(clippy::too_many_arguments)]
-async fn notify(
-    conn: &mut AsyncPgConnection,
-    emails_per_hour: u32,
-    kind: NotificationKind,
-    recipient: i32,
-    actor: i32,
-    movie: i32,
-    comment: i32,
-    comment_body: &str,
-    reply_body: Option<&str>,
-) -> Result<bool, ApiError> {
-    if recipient == actor {
-        return Ok(false);
-    }
-    if kind == NotificationKind::CommentLike {
-        // A like taken back and given again is news only once.
-        let told: bool = diesel::select(diesel::dsl::exists(
-            notifications::table
-                .filter(notifications::user_id.eq(recipient))
-                .filter(notifications::actor_id.eq(actor))
-                .filter(notifications::comment_id.eq(comment))
-                .filter(notifications::kind.eq(kind.as_str())),
-        ))
-        .get_result(conn)
-        .await?;
-        if told {
-            return Ok(false);
-        }
-    }
-    // Locking the recipient's row serialises notifications to one person across transactions and api replicas, so
-    // the count below stays exact under concurrent replies and likes; NO KEY UPDATE leaves inserts that merely
-    // reference the user (their own comments, logins) unblocked.
-    let email: String = users::table.find(recipient).select(users::email).for_no_key_update().first(conn).await?;
-    let now = Utc::now();
-    let emailed_last_hour: i64 = notifications::table
-        .filter(notifications::user_id.eq(recipient))
-        .filter(notifications::emailed_at.gt(now.checked_sub_signed(chrono::Duration::hours(1)).unwrap_or(now)))
-        .count()
-        .get_result(conn)
-        .await?;
-    let send_email = emailed_last_hour < i64::from(emails_per_hour);
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::user_id.eq(recipient),
-            notifications::kind.eq(kind.as_str()),
-            notifications::actor_id.eq(actor),
-            notifications::movie_id.eq(movie),
-            notifications::comment_id.eq(comment),
-            notifications::emailed_at.eq(send_email.then_some(now)),
-        ))
-        .execute(conn)
-        .await?;
-    if !send_email {
-        return Ok(false);
-    }
-    let (movie_name, movie_uuid): (String, Uuid) =
-        movies::table.find(movie).select((movies::name, movies::uuid)).first(conn).await?;
-    let event = match kind {
-        NotificationKind::CommentReply => "reply",
-        NotificationKind::CommentLike => "like",
-    };
-    let job = Job::SendEmail(EmailJob {
-        kind: EmailKind::CommentNotification,
-        to: email,
-        context: json!({
-            "event": event,
-            "movie_name": movie_name,
-            "movie_uuid": movie_uuid,
-            "comment_excerpt": excerpt(comment_body),
-            "reply_excerpt": reply_body.map(excerpt),
-        }),
-    });
-    outbox::enqueue(conn, &job).await?;
-    Ok(true)
-}
-
 /// Posts a comment or a reply; a reply notifies the parent's author.
 pub async fn create_comment(
     state: &AppState,
@@ -307,18 +218,16 @@ pub async fn create_comment(
                     .await?;
                 let notified = match parent {
                     Some((parent, (author, parent_body))) => {
-                        notify(
-                            conn,
-                            emails_per_hour,
-                            NotificationKind::CommentReply,
-                            author,
-                            user.id,
+                        let event = Event {
+                            kind: NotificationKind::CommentReply,
+                            recipient: author,
+                            actor: user.id,
                             movie,
-                            parent,
-                            &parent_body,
-                            Some(&input.body),
-                        )
-                        .await?
+                            comment: parent,
+                            comment_body: &parent_body,
+                            reply_body: Some(&input.body),
+                        };
+                        notify(conn, emails_per_hour, event).await?
                     }
                     None => false,
                 };
@@ -392,18 +301,16 @@ pub async fn like_comment(
                     .map_err(|err| {
                         unique_violation(err, "comment_likes_pkey", ApiError::conflict("Comment already liked."))
                     })?;
-                let notified = notify(
-                    conn,
-                    emails_per_hour,
-                    NotificationKind::CommentLike,
-                    author,
-                    user.id,
+                let event = Event {
+                    kind: NotificationKind::CommentLike,
+                    recipient: author,
+                    actor: user.id,
                     movie,
-                    id,
-                    &body,
-                    None,
-                )
-                .await?;
+                    comment: id,
+                    comment_body: &body,
+                    reply_body: None,
+                };
+                let notified = notify(conn, emails_per_hour, event).await?;
                 Ok((comment_likes_count(conn, id).await?, notified))
             }
             .scope_boxed()
@@ -429,87 +336,4 @@ pub async fn unlike_comment(
         return Err(ApiError::not_found("Comment is not liked."));
     }
     Ok(CommentLikesResponse { liked: false, likes: comment_likes_count(&mut conn, id).await? })
-}
-
-/// The caller's notifications, newest first: one count, one unread count and one page query (joined to movies).
-pub async fn list_notifications(
-    state: &AppState,
-    user: &AuthUser,
-    list: &NotificationList,
-    base: &PageLinkBase,
-) -> Result<NotificationListResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let scoped = || {
-        let query = notifications::table.filter(notifications::user_id.eq(user.id)).into_boxed();
-        if list.unread_only { query.filter(notifications::read_at.is_null()) } else { query }
-    };
-    let total: i64 = scoped().count().get_result(&mut conn).await?;
-    let unread_count: i64 = notifications::table
-        .filter(notifications::user_id.eq(user.id))
-        .filter(notifications::read_at.is_null())
-        .count()
-        .get_result(&mut conn)
-        .await?;
-    type Row =
-        (i32, String, Uuid, String, Option<i32>, Option<i32>, Option<chrono::DateTime<Utc>>, chrono::DateTime<Utc>);
-    let rows: Vec<Row> = scoped()
-        .inner_join(movies::table)
-        .select((
-            notifications::id,
-            notifications::kind,
-            movies::uuid,
-            movies::name,
-            notifications::comment_id,
-            notifications::actor_id,
-            notifications::read_at,
-            notifications::created_at,
-        ))
-        .order(notifications::id.desc())
-        .offset(list.page.offset())
-        .limit(list.page.limit())
-        .load(&mut conn)
-        .await?;
-    let filters: Vec<(&str, String)> = if list.unread_only { vec![("unread", "true".into())] } else { Vec::new() };
-    Ok(NotificationListResponse {
-        notifications: rows
-            .into_iter()
-            .map(|(id, kind, movie_uuid, movie_name, comment_id, actor_id, read_at, created_at)| Notification {
-                id,
-                kind,
-                movie_uuid,
-                movie_name,
-                comment_id,
-                actor_id,
-                read: read_at.is_some(),
-                created_at,
-            })
-            .collect(),
-        unread_count,
-        meta: PageMeta::new(list.page, total, base, &filters),
-    })
-}
-
-/// Marks one of the caller's notifications read (again is fine).
-pub async fn mark_read(state: &AppState, user: &AuthUser, id: i32) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let found: Option<i32> = diesel::update(
-        notifications::table.filter(notifications::id.eq(id)).filter(notifications::user_id.eq(user.id)),
-    )
-    .set(notifications::read_at.eq(Some(Utc::now())))
-    .returning(notifications::id)
-    .get_result(&mut conn)
-    .await
-    .optional()?;
-    found.map(|_| ()).ok_or_else(|| ApiError::not_found("Notification not found."))
-}
-
-/// Marks every unread notification of the caller read; returns how many.
-pub async fn mark_all_read(state: &AppState, user: &AuthUser) -> Result<usize, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    Ok(diesel::update(
-        notifications::table.filter(notifications::user_id.eq(user.id)).filter(notifications::read_at.is_null()),
-    )
-    .set(notifications::read_at.eq(Some(Utc::now())))
-    .execute(&mut conn)
-    .await?)
 }
