@@ -17,6 +17,7 @@ pub mod health;
 pub mod history;
 pub mod http;
 pub mod media;
+pub mod money;
 pub mod movies;
 pub mod notifications;
 pub mod orders;

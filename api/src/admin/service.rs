@@ -203,20 +203,6 @@ pub async fn reactivate(state: &AppState, admin: &AuthUser, user_id: i32) -> Res
     activate_target(state, admin, Target::Id(user_id), AuditAction::Reactivate, done).await
 }
 
-/// `%` and `_` are literal characters of an address, not wildcards (the original let them match anything).
-fn like_pattern(fragment: &str) -> String {
-    let mut escaped = String::with_capacity(fragment.len().saturating_add(2));
-    escaped.push('%');
-    for c in fragment.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped.push('%');
-    escaped
-}
-
 /// Applies the listing filters to a boxed query over `users` (alone for the count, joined for the page).
 macro_rules! filter_users {
     ($query:expr, $filters:expr) => {{
@@ -231,7 +217,7 @@ macro_rules! filter_users {
         if let Some(fragment) = &filters.email {
             // Emails are stored lower-case (a CHECK guarantees it), so LIKE on the lower-cased input is
             // case-insensitive and can use the trigram index.
-            query = query.filter(users::email.like(like_pattern(fragment)));
+            query = query.filter(users::email.like(db::like_pattern(fragment)));
         }
         query
     }};
@@ -371,15 +357,4 @@ pub async fn list_audit(
         })
         .collect();
     Ok((entries, total))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("bob"), "%bob%");
-        assert_eq!(like_pattern("a_b%c\\d"), "%a\\_b\\%c\\\\d%");
-    }
 }

@@ -17,6 +17,7 @@ use super::types::*;
 use crate::accounts::auth::{AuthUser, RequireModerator};
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::state::AppState;
 

@@ -18,10 +18,10 @@ use shared::schema::{
 };
 use uuid::Uuid;
 
-use super::fields::Price;
 use super::models::MovieRow;
 use super::types::{CertificationRef, MovieDetail, MovieFilters, NamedRef, Sort, SortKey};
 use crate::error::ApiError;
+use crate::money::Price;
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`.
@@ -46,18 +46,9 @@ pub enum Scope {
 type BoxedMovies<'a> = movies::BoxedQuery<'a, Pg>;
 type Condition<'a> = Box<dyn BoxableExpression<movies::table, Pg, SqlType = Bool> + 'a>;
 
-/// `%value%` for LIKE, with LIKE's own wildcards escaped (the original let `%` and `_` act as wildcards).
+/// `%value%` for LIKE over the lower-cased search columns, with LIKE's own wildcards escaped.
 pub fn contains_pattern(value: &str) -> String {
-    let mut pattern = String::with_capacity(value.len().saturating_add(2));
-    pattern.push('%');
-    for c in value.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
+    shared::db::like_pattern(&value.to_lowercase())
 }
 
 /// Words shorter than this only match through full-text search: a trigram index cannot serve them, and a

@@ -352,7 +352,7 @@ pub async fn genre_movies(
             year: row.year,
             imdb: row.imdb,
             description: row.description,
-            price: super::fields::Price::from(row.price),
+            price: crate::money::Price::from(row.price),
         })
         .collect();
     Ok(super::types::GenreDetailResponse { id, name, movies, meta: PageMeta::new(page, i64::from(total), base, &[]) })

@@ -5,9 +5,10 @@ use utoipa::openapi::schema::{Array, ArrayBuilder, KnownFormat, Object, ObjectBu
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::fields::{Bound, Issues, Price, RawDecimal, check_price, check_year, double_option, null_issue};
+use super::fields::{Bound, Issues, check_price, check_year, double_option, null_issue};
 use crate::error::FieldIssue;
 use crate::extract::Validate;
+use crate::money::{Price, RawDecimal};
 
 pub const MOVIE_NAME_MAX: usize = 250;
 pub const ENTITY_NAME_MAX: usize = 100;
@@ -629,17 +630,6 @@ pub struct GenrePath {
 pub struct CommentPath {
     pub movie_uuid: Uuid,
     pub comment_id: i32,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MessageResponse {
-    pub message: String,
-}
-
-impl MessageResponse {
-    pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
-    }
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use super::types::*;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidPath, ValidQuery};
-use crate::movies::types::MessageResponse;
+use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta};
 use crate::state::AppState;
 

@@ -9,10 +9,10 @@ use super::types::{
     AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, ORDER_STATUSES, OrderList, OrderStatus, PurchaseList,
 };
 use crate::accounts::auth::{AuthUser, RequireAdmin};
-use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidPath, ValidQuery};
 use crate::history::HistoryQuery;
+use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::state::AppState;
 

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::movies::fields::Price;
+use crate::money::Price;
 use crate::pagination::PageMeta;
 
 /// The order statuses; no other transitions than pending → paid | cancelled and paid → cancelled (refund) exist.

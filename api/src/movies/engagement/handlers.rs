@@ -9,7 +9,8 @@ use super::types::*;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::movies::types::{CommentPath, MessageResponse, MoviePath};
+use crate::http::MessageResponse;
+use crate::movies::types::{CommentPath, MoviePath};
 use crate::pagination::{PageLinkBase, PageQuery};
 use crate::state::AppState;
 
