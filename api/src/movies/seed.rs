@@ -73,8 +73,7 @@ pub const WRITTEN_TABLES: &[&str] = &[
 /// Inserts `count` synthetic movies, then analyzes the tables it wrote; the RNG is seeded from the run tag, so a
 /// run is reproducible.
 pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<SeedReport, ImportError> {
-    let db = |err: shared::Error| ImportError::Database(err.to_string());
-    let mut conn = shared::db::conn(pool).await.map_err(db)?;
+    let mut conn = shared::db::conn(pool).await?;
     let run: i32 = movies::table
         .select(diesel::dsl::max(movies::id))
         .first::<Option<i32>>(&mut conn)
@@ -211,7 +210,7 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
         done += size as u64;
         progress.advance(size as u64);
     }
-    shared::db::analyze(&mut conn, WRITTEN_TABLES).await.map_err(db)?;
+    shared::db::analyze(&mut conn, WRITTEN_TABLES).await?;
     progress.finish();
     Ok(SeedReport { movies: count, stars: cast_pool.len() as u64, directors: director_pool.len() as u64 })
 }
