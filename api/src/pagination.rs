@@ -108,6 +108,14 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLinkBase {
     }
 }
 
+/// One page of a list as a service finds it, with the number of items on all pages; the handler adds the links
+/// ([`PageMeta`]), which depend on the request.
+#[derive(Debug)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
 /// The pagination fields of every list response.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct PageMeta {

@@ -2,9 +2,11 @@
 //! certifications, managed like stars. Moderators and admins write; lists are public; details need a login.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Extension, OriginalUri, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use shared::db::DbPool;
 
 use super::cache::CatalogCache;
 use super::names::{
@@ -15,7 +17,7 @@ use super::query::Scope;
 use super::service;
 use super::types::*;
 use crate::accounts::auth::{AuthUser, RequireModerator};
-use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
@@ -36,7 +38,7 @@ pub async fn create_movie(
     _moderator: RequireModerator,
     ValidJson(input): ValidJson<CreateMovieRequest>,
 ) -> ApiResult<(StatusCode, Json<MovieDetail>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state, &cache, input).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&state.pool, &cache, input).await?)))
 }
 
 /// Update any subset of a movie's fields, with the create rules; lists replace the whole association.
@@ -56,7 +58,7 @@ pub async fn update_movie(
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(changes): ValidJson<UpdateMovieRequest>,
 ) -> ApiResult<Json<MovieDetail>> {
-    Ok(Json(service::update(&state, &cache, movie_uuid, changes).await?))
+    Ok(Json(service::update(&state.pool, &cache, movie_uuid, changes).await?))
 }
 
 /// A movie with its certification, genres, directors, stars and engagement counters.
@@ -72,7 +74,7 @@ pub async fn get_movie(
     _user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<MovieDetail>> {
-    Ok(Json(service::detail(&state, movie_uuid).await?))
+    Ok(Json(service::detail(&state.pool, movie_uuid).await?))
 }
 
 /// Delete a movie that is in nobody's cart and was bought by nobody.
@@ -91,7 +93,7 @@ pub async fn delete_movie(
     _moderator: RequireModerator,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::delete(&state, &cache, movie_uuid).await?;
+    service::delete(&state.pool, &cache, movie_uuid).await?;
     Ok(Json(MessageResponse::new("Movie deleted successfully")))
 }
 
@@ -109,8 +111,32 @@ pub async fn list_movies(
 ) -> ApiResult<Response> {
     // The page depends only on the link base and the query, never on the caller.
     let key = format!("{}?{}", base.0, uri.query().unwrap_or_default());
-    let body = service::list_cached(&state, &cache, key, &list, &base).await?;
+    let (pool, builder_cache) = (state.pool, cache.clone());
+    let body = cache
+        .page(key, move || {
+            let (pool, cache, list, base) = (pool.clone(), builder_cache.clone(), list.clone(), base.clone());
+            async move {
+                let page = movie_page(&pool, &cache, Scope::Catalog, &list, &base).await?;
+                serde_json::to_vec(&page).map(Bytes::from).map_err(ApiError::internal)
+            }
+        })
+        .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A page of movies in the contract's envelope; its links carry the request's filters.
+async fn movie_page(
+    pool: &DbPool,
+    cache: &CatalogCache,
+    scope: Scope,
+    list: &MovieList,
+    base: &PageLinkBase,
+) -> ApiResult<MovieListResponse> {
+    let found = service::list(pool, cache, scope, list).await?;
+    Ok(MovieListResponse {
+        movies: found.items,
+        meta: PageMeta::new(list.page, found.total, base, &list.link_params()),
+    })
 }
 
 /// The caller's favorite movies, with the catalog's filters, search and sort.
@@ -126,7 +152,7 @@ pub async fn list_favorites(
     base: PageLinkBase,
     ValidQuery(list): ValidQuery<MovieListQuery>,
 ) -> ApiResult<Json<MovieListResponse>> {
-    Ok(Json(service::list(&state, &cache, Scope::Favorites(user.id), &list, &base).await?))
+    Ok(Json(movie_page(&state.pool, &cache, Scope::Favorites(user.id), &list, &base).await?))
 }
 
 async fn create_named(state: &AppState, cache: &CatalogCache, kind: Kind, name: &str) -> ApiResult<NamedRef> {
@@ -320,7 +346,13 @@ pub async fn get_genre(
     ValidPath(GenrePath { genre_id }): ValidPath<GenrePath>,
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> ApiResult<Json<GenreDetailResponse>> {
-    Ok(Json(service::genre_movies(&state, genre_id, page, &base).await?))
+    let (id, name, movies) = service::genre_movies(&state.pool, genre_id, page).await?;
+    Ok(Json(GenreDetailResponse {
+        id,
+        name,
+        movies: movies.items,
+        meta: PageMeta::new(page, movies.total, &base, &[]),
+    }))
 }
 
 /// Rename a genre.

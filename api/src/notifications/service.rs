@@ -6,7 +6,9 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use shared::db::{self, DbPool};
-use shared::jobs::{EmailJob, EmailKind, Job, outbox};
+use shared::ids::{CommentId, MovieId, UserId};
+use shared::jobs::outbox::Jobs;
+use shared::jobs::{EmailJob, EmailKind, Job};
 use shared::schema::{movies, notifications, users};
 use uuid::Uuid;
 
@@ -17,11 +19,11 @@ use crate::error::ApiError;
 pub struct Event<'a> {
     pub kind: NotificationKind,
     /// The comment's author.
-    pub recipient: i32,
+    pub recipient: UserId,
     /// Who replied or liked.
-    pub actor: i32,
-    pub movie: i32,
-    pub comment: i32,
+    pub actor: UserId,
+    pub movie: MovieId,
+    pub comment: CommentId,
     pub comment_body: &'a str,
     /// The reply's text, for a reply.
     pub reply_body: Option<&'a str>,
@@ -38,11 +40,16 @@ fn excerpt(text: &str) -> String {
 
 /// Records a notification for the author of the comment, unless the author is the actor (or, for likes, was already
 /// told about this actor's like), and queues its email while the author got fewer than `emails_per_hour` of them in
-/// the last hour. Returns whether an email was queued (the caller wakes the relay after its commit).
-pub async fn notify(conn: &mut AsyncPgConnection, emails_per_hour: u32, event: Event<'_>) -> Result<bool, ApiError> {
+/// the last hour, on the caller's transaction (see [`Relay::commit`](shared::jobs::outbox::Relay::commit)).
+pub async fn notify(
+    conn: &mut AsyncPgConnection,
+    jobs: &Jobs,
+    emails_per_hour: u32,
+    event: Event<'_>,
+) -> Result<(), ApiError> {
     let Event { kind, recipient, actor, movie, comment, comment_body, reply_body } = event;
     if recipient == actor {
-        return Ok(false);
+        return Ok(());
     }
     if kind == NotificationKind::CommentLike {
         // A like taken back and given again is news only once.
@@ -56,7 +63,7 @@ pub async fn notify(conn: &mut AsyncPgConnection, emails_per_hour: u32, event: E
         .get_result(conn)
         .await?;
         if told {
-            return Ok(false);
+            return Ok(());
         }
     }
     // Locking the recipient's row serialises notifications to one person across transactions and api replicas, so
@@ -83,7 +90,7 @@ pub async fn notify(conn: &mut AsyncPgConnection, emails_per_hour: u32, event: E
         .execute(conn)
         .await?;
     if !send_email {
-        return Ok(false);
+        return Ok(());
     }
     let (movie_name, movie_uuid): (String, Uuid) =
         movies::table.find(movie).select((movies::name, movies::uuid)).first(conn).await?;
@@ -102,12 +109,12 @@ pub async fn notify(conn: &mut AsyncPgConnection, emails_per_hour: u32, event: E
             "reply_excerpt": reply_body.map(excerpt),
         }),
     });
-    outbox::enqueue(conn, &job).await?;
-    Ok(true)
+    jobs.enqueue(conn, &job).await?;
+    Ok(())
 }
 
 /// The user's notifications, newest first: one count, one unread count and one page query (joined to movies).
-pub async fn list(pool: &DbPool, user: i32, list: &NotificationList) -> Result<NotificationPage, ApiError> {
+pub async fn list(pool: &DbPool, user: UserId, list: &NotificationList) -> Result<NotificationPage, ApiError> {
     let mut conn = db::conn(pool).await?;
     let scoped = || {
         let query = notifications::table.filter(notifications::user_id.eq(user)).into_boxed();
@@ -156,7 +163,7 @@ pub async fn list(pool: &DbPool, user: i32, list: &NotificationList) -> Result<N
 }
 
 /// Marks one of the user's notifications read (again is fine).
-pub async fn mark_read(pool: &DbPool, user: i32, id: i32) -> Result<(), ApiError> {
+pub async fn mark_read(pool: &DbPool, user: UserId, id: i32) -> Result<(), ApiError> {
     let mut conn = db::conn(pool).await?;
     let found: Option<i32> =
         diesel::update(notifications::table.filter(notifications::id.eq(id)).filter(notifications::user_id.eq(user)))
@@ -169,7 +176,7 @@ pub async fn mark_read(pool: &DbPool, user: i32, id: i32) -> Result<(), ApiError
 }
 
 /// Marks every unread notification of the user read; returns how many.
-pub async fn mark_all_read(pool: &DbPool, user: i32) -> Result<usize, ApiError> {
+pub async fn mark_all_read(pool: &DbPool, user: UserId) -> Result<usize, ApiError> {
     let mut conn = db::conn(pool).await?;
     Ok(diesel::update(
         notifications::table.filter(notifications::user_id.eq(user)).filter(notifications::read_at.is_null()),

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use shared::ids::CommentId;
 use utoipa::ToSchema;
 
 use crate::error::FieldIssue;
@@ -87,7 +88,7 @@ pub struct CommentRequest {
 
 pub struct NewComment {
     pub body: String,
-    pub parent_id: Option<i32>,
+    pub parent_id: Option<CommentId>,
 }
 
 fn check_body(issues: &mut Issues, raw: &str) -> Option<String> {
@@ -100,7 +101,7 @@ impl Validate for CommentRequest {
         let mut issues = Issues::default();
         let body = check_body(&mut issues, &self.body);
         match body {
-            Some(body) => Ok(NewComment { body, parent_id: self.parent_id }),
+            Some(body) => Ok(NewComment { body, parent_id: self.parent_id.map(CommentId) }),
             None => Err(issues.0),
         }
     }
