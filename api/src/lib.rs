@@ -27,6 +27,9 @@ pub mod payments;
 pub mod profiles;
 pub mod settings;
 pub mod state;
+pub mod storage;
+pub mod stripe;
+pub mod tokens;
 
 pub use app::{build, serve, serve_ops};
 pub use settings::ApiConfig;

@@ -2,7 +2,8 @@
 
 pub mod handlers;
 pub mod service;
-pub mod stripe;
+// The Stripe client lives below the application state (see `crate::stripe`); payments keep its old path.
+pub use crate::stripe;
 pub mod types;
 
 use utoipa_axum::router::OpenApiRouter;
