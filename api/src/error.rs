@@ -90,6 +90,14 @@ impl ApiError {
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::status(StatusCode::CONFLICT, detail)
     }
+    /// A 422 with a plain message (the profile forms' field rules), not the list form.
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::UNPROCESSABLE_ENTITY, detail)
+    }
+    /// A 503 with the contract's own message for the operation (logout), not the dependency's.
+    pub fn service_unavailable(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::SERVICE_UNAVAILABLE, detail)
+    }
     pub fn internal(err: impl std::fmt::Display) -> Self {
         Self::Internal(err.to_string())
     }

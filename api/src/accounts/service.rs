@@ -308,9 +308,7 @@ pub async fn logout(state: &AppState, caller: &AuthUser, refresh_token: &str) ->
         revoke_families(&mut conn, &sessions).await?;
     }
     let failed = |err| match err {
-        ApiError::Unavailable(_) => {
-            ApiError::status(axum::http::StatusCode::SERVICE_UNAVAILABLE, "Failed to logout. Try again.")
-        }
+        ApiError::Unavailable(_) => ApiError::service_unavailable("Failed to logout. Try again."),
         other => other,
     };
     auth::revoke_sessions(state, &sessions).await.map_err(failed)?;
