@@ -8,7 +8,7 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use shared::db;
-use shared::jobs::{EmailJob, EmailKind, Job, outbox};
+use shared::jobs::{EmailJob, EmailKind, Job};
 use shared::schema::{activation_tokens, password_reset_tokens, refresh_tokens, users};
 use uuid::Uuid;
 
@@ -52,8 +52,9 @@ pub async fn register(
     let token = tokens::new_opaque_token();
     let expires_at = tokens::expiry(Utc::now(), Duration::days(state.config.auth.activation_token_life));
     let mut conn = db::conn(&state.pool).await?;
-    let id = conn
-        .transaction::<i32, ApiError, _>(|conn| {
+    state
+        .relay
+        .commit::<i32, ApiError, _>(&mut conn, |conn, jobs| {
             let (email, token, conflict) = (&email, &token, &conflict);
             async move {
                 let id: i32 = diesel::insert_into(users::table)
@@ -75,15 +76,13 @@ pub async fn register(
                     ))
                     .execute(conn)
                     .await?;
-                outbox::enqueue(conn, &email_job(EmailKind::Activation, email.as_str(), json!({ "token": token })))
+                jobs.enqueue(conn, &email_job(EmailKind::Activation, email.as_str(), json!({ "token": token })))
                     .await?;
                 Ok(id)
             }
             .scope_boxed()
         })
-        .await?;
-    state.relay.notify();
-    Ok(id)
+        .await
 }
 
 /// Replaces the activation token of an existing account that is not activated yet and queues a new email; does
@@ -100,32 +99,32 @@ pub async fn resend_activation(state: &AppState, ip: ClientIp, email: &Email) ->
     }
     let token = tokens::new_opaque_token();
     let expires_at = tokens::expiry(Utc::now(), Duration::days(state.config.auth.activation_token_life));
-    conn.transaction::<(), ApiError, _>(|conn| {
-        let token = &token;
-        async move {
-            diesel::insert_into(activation_tokens::table)
-                .values((
-                    activation_tokens::user_id.eq(user.id),
-                    activation_tokens::token_hash.eq(tokens::digest(token)),
-                    activation_tokens::expires_at.eq(expires_at),
-                ))
-                .on_conflict(activation_tokens::user_id)
-                .do_update()
-                .set((
-                    activation_tokens::token_hash.eq(tokens::digest(token)),
-                    activation_tokens::expires_at.eq(expires_at),
-                    activation_tokens::created_at.eq(diesel::dsl::now),
-                ))
-                .execute(conn)
-                .await?;
-            outbox::enqueue(conn, &email_job(EmailKind::Activation, &user.email, json!({ "token": token }))).await?;
-            Ok(())
-        }
-        .scope_boxed()
-    })
-    .await?;
-    state.relay.notify();
-    Ok(())
+    state
+        .relay
+        .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
+            let token = &token;
+            async move {
+                diesel::insert_into(activation_tokens::table)
+                    .values((
+                        activation_tokens::user_id.eq(user.id),
+                        activation_tokens::token_hash.eq(tokens::digest(token)),
+                        activation_tokens::expires_at.eq(expires_at),
+                    ))
+                    .on_conflict(activation_tokens::user_id)
+                    .do_update()
+                    .set((
+                        activation_tokens::token_hash.eq(tokens::digest(token)),
+                        activation_tokens::expires_at.eq(expires_at),
+                        activation_tokens::created_at.eq(diesel::dsl::now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                jobs.enqueue(conn, &email_job(EmailKind::Activation, &user.email, json!({ "token": token }))).await?;
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
 }
 
 /// Activates the account whose unexpired token matches; the token is single use. A banned account's tokens are
@@ -134,28 +133,28 @@ pub async fn activate(state: &AppState, email: &Email, token: &str) -> Result<()
     let invalid = || ApiError::bad_request("Invalid or expired token");
     let digest = tokens::digest(token);
     let mut conn = db::conn(&state.pool).await?;
-    conn.transaction::<(), ApiError, _>(|conn| {
-        async move {
-            let user_id: i32 = queries::activation_user(email.as_str(), &digest, Utc::now())
-                .first(conn)
-                .await
-                .optional()?
-                .ok_or_else(invalid)?;
-            diesel::update(users::table.find(user_id))
-                .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
-                .execute(conn)
-                .await?;
-            diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user_id)))
-                .execute(conn)
-                .await?;
-            outbox::enqueue(conn, &email_job(EmailKind::ActivationConfirmation, email.as_str(), json!({}))).await?;
-            auth::invalidate_user(state, user_id).await
-        }
-        .scope_boxed()
-    })
-    .await?;
-    state.relay.notify();
-    Ok(())
+    state
+        .relay
+        .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
+            async move {
+                let user_id: i32 = queries::activation_user(email.as_str(), &digest, Utc::now())
+                    .first(conn)
+                    .await
+                    .optional()?
+                    .ok_or_else(invalid)?;
+                diesel::update(users::table.find(user_id))
+                    .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
+                    .execute(conn)
+                    .await?;
+                diesel::delete(activation_tokens::table.filter(activation_tokens::user_id.eq(user_id)))
+                    .execute(conn)
+                    .await?;
+                jobs.enqueue(conn, &email_job(EmailKind::ActivationConfirmation, email.as_str(), json!({}))).await?;
+                auth::invalidate_user(state, user_id).await
+            }
+            .scope_boxed()
+        })
+        .await
 }
 
 /// Inserts a refresh-token row for a session family and returns the signed pair.
@@ -383,33 +382,33 @@ pub async fn request_password_reset(state: &AppState, ip: ClientIp, email: &Emai
     }
     let token = tokens::new_opaque_token();
     let expires_at = tokens::expiry(Utc::now(), Duration::hours(state.config.auth.password_reset_token_hours));
-    conn.transaction::<(), ApiError, _>(|conn| {
-        let token = &token;
-        async move {
-            diesel::insert_into(password_reset_tokens::table)
-                .values((
-                    password_reset_tokens::user_id.eq(user.id),
-                    password_reset_tokens::token_hash.eq(tokens::digest(token)),
-                    password_reset_tokens::expires_at.eq(expires_at),
-                ))
-                .on_conflict(password_reset_tokens::user_id)
-                .do_update()
-                .set((
-                    password_reset_tokens::token_hash.eq(tokens::digest(token)),
-                    password_reset_tokens::expires_at.eq(expires_at),
-                    password_reset_tokens::created_at.eq(diesel::dsl::now),
-                ))
-                .execute(conn)
-                .await?;
-            outbox::enqueue(conn, &email_job(EmailKind::PasswordResetRequest, &user.email, json!({ "token": token })))
-                .await?;
-            Ok(())
-        }
-        .scope_boxed()
-    })
-    .await?;
-    state.relay.notify();
-    Ok(())
+    state
+        .relay
+        .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
+            let token = &token;
+            async move {
+                diesel::insert_into(password_reset_tokens::table)
+                    .values((
+                        password_reset_tokens::user_id.eq(user.id),
+                        password_reset_tokens::token_hash.eq(tokens::digest(token)),
+                        password_reset_tokens::expires_at.eq(expires_at),
+                    ))
+                    .on_conflict(password_reset_tokens::user_id)
+                    .do_update()
+                    .set((
+                        password_reset_tokens::token_hash.eq(tokens::digest(token)),
+                        password_reset_tokens::expires_at.eq(expires_at),
+                        password_reset_tokens::created_at.eq(diesel::dsl::now),
+                    ))
+                    .execute(conn)
+                    .await?;
+                jobs.enqueue(conn, &email_job(EmailKind::PasswordResetRequest, &user.email, json!({ "token": token })))
+                    .await?;
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
 }
 
 /// Sets a new password with a valid reset token. A wrong token does not burn the real one (the original let anyone
@@ -450,8 +449,9 @@ pub async fn complete_password_reset(
     let new_hash = passwords::hash(password.expose().to_owned(), state.config.auth.bcrypt_cost).await?;
     let mut conn = db::conn(&state.pool).await?;
     let digest = tokens::digest(token);
-    let changed = conn
-        .transaction::<bool, ApiError, _>(|conn| {
+    let changed = state
+        .relay
+        .commit::<bool, ApiError, _>(&mut conn, |conn, jobs| {
             let user = &user;
             async move {
                 // Spend the token atomically: of two concurrent completions only one finds it.
@@ -464,7 +464,7 @@ pub async fn complete_password_reset(
                     .execute(conn)
                     .await?;
                 end_all_sessions(conn, user.id).await?;
-                outbox::enqueue(conn, &email_job(EmailKind::PasswordResetCompletion, &user.email, json!({}))).await?;
+                jobs.enqueue(conn, &email_job(EmailKind::PasswordResetCompletion, &user.email, json!({}))).await?;
                 auth::invalidate_user(state, user.id).await?;
                 Ok(true)
             }
@@ -474,6 +474,5 @@ pub async fn complete_password_reset(
     if !changed {
         return Err(invalid());
     }
-    state.relay.notify();
     Ok(())
 }
