@@ -32,7 +32,7 @@ use crate::http;
 use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
 use crate::state::AppState;
-use crate::{admin, media, profiles};
+use crate::{admin, media, notifications, profiles};
 use crate::{cart, orders, payments};
 
 /// A built application: the router and the outbox relay that must run beside it.
@@ -49,6 +49,7 @@ pub fn api_routes(config: &ApiConfig) -> OpenApiRouter<AppState> {
         .routes(routes!(health::ready))
         .merge(accounts::router())
         .merge(crate::movies::router(config.http.catalog_cache_max_bytes))
+        .merge(notifications::router())
         .merge(cart::router())
         .merge(orders::router())
         .merge(payments::router())

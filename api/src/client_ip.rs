@@ -8,13 +8,12 @@
 use std::convert::Infallible;
 use std::fmt;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use ipnet::IpNet;
 use shared::config::RateLimitSettings;
-
-use crate::state::AppState;
 
 /// Which proxies in front of the api are believed; built once from the settings.
 #[derive(Debug, Clone, Default)]
@@ -109,14 +108,19 @@ impl fmt::Display for ClientIp {
     }
 }
 
-impl FromRequestParts<AppState> for ClientIp {
+/// Any state that hands out the [`ProxyTrust`] (the application's does): this module stays below the state.
+impl<S> FromRequestParts<S> for ClientIp
+where
+    S: Send + Sync,
+    Arc<ProxyTrust>: FromRef<S>,
+{
     type Rejection = Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         // Without connection info (a router called in-process) the caller is local.
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip());
         let forwarded: Vec<&[u8]> = parts.headers.get_all("x-forwarded-for").iter().map(|v| v.as_bytes()).collect();
-        Ok(Self::new(state.proxies.client_address(peer, &forwarded)))
+        Ok(Self::new(Arc::<ProxyTrust>::from_ref(state).client_address(peer, &forwarded)))
     }
 }
 

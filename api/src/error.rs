@@ -94,6 +94,14 @@ impl ApiError {
     pub fn conflict(detail: impl Into<String>) -> Self {
         Self::status(StatusCode::CONFLICT, detail)
     }
+    /// A 422 with a plain message (the profile forms' field rules), not the list form.
+    pub fn unprocessable(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::UNPROCESSABLE_ENTITY, detail)
+    }
+    /// A 503 with the contract's own message for the operation (logout), not the dependency's.
+    pub fn service_unavailable(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::SERVICE_UNAVAILABLE, detail)
+    }
     /// An unexpected failure: an error (its causes are kept) or a message.
     pub fn internal(err: impl Into<BoxError>) -> Self {
         Self::Internal(Arc::from(err.into()))

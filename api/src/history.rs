@@ -142,10 +142,7 @@ impl HistoryQuery {
 }
 
 /// `%`, `_` and `\\` match themselves in a substring filter.
-pub fn like_pattern(fragment: &str) -> String {
-    let escaped = fragment.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-    format!("%{escaped}%")
-}
+pub use shared::db::like_pattern;
 
 #[cfg(test)]
 mod tests {

@@ -1,4 +1,5 @@
-//! Cross-cutting HTTP behaviour: request ids and spans, metrics, fallbacks for unknown paths and methods.
+//! Cross-cutting HTTP behaviour: request ids and spans, metrics, fallbacks for unknown paths and methods, and the
+//! body of answers that only confirm ([`MessageResponse`]).
 
 use std::time::Instant;
 
@@ -7,10 +8,25 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::json;
 use tower_http::request_id::RequestId;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
+
+// The body of an answer that only confirms what happened: `{"message": "..."}` (a plain comment: a doc comment
+// would become the schema's description in the OpenAPI document).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    pub message: String,
+}
+
+impl MessageResponse {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self { message: message.into() }
+    }
+}
 
 /// The span each request runs in: its id (also returned as `x-request-id`), method and route.
 pub fn make_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {

@@ -108,6 +108,23 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLinkBase {
     }
 }
 
+/// One page of a list as a service finds it, with the number of items on all pages; the handler adds the links
+/// ([`PageMeta`]), which depend on the request.
+#[derive(Debug)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub total: Total,
+}
+
+/// How many items a list holds over all its pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Exact(i64),
+    /// The planner's estimate: counting a large filter set exactly would read every match (over a second for a
+    /// new filter set at a million movies), so past a limit the answer says it is an estimate.
+    Estimated(i64),
+}
+
 /// The pagination fields of every list response.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct PageMeta {
@@ -117,11 +134,12 @@ pub struct PageMeta {
     pub next_page: Option<String>,
     pub total_pages: i64,
     pub total_items: i64,
-    /// Present, and true, when `total_items` is a lower bound: a large filter set is counted only up to a cap,
-    /// because an exact count costs a read of every match. `next_page` is then given while pages are full.
+    /// Present, and true, when `total_items` is PostgreSQL's estimate rather than a count: a large filter set is
+    /// not counted, because an exact count reads every match. `total_pages` follows from the estimate and
+    /// `next_page` is given while pages are full, so following the links ends at a short or empty page.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     #[schema(required = false)]
-    pub total_items_capped: bool,
+    pub total_items_estimated: bool,
 }
 
 impl PageMeta {
@@ -136,24 +154,23 @@ impl PageMeta {
             next_page: (page.page < total_pages).then(|| page_link(page, page.page.saturating_add(1), base, filters)),
             total_pages,
             total_items,
-            total_items_capped: false,
+            total_items_estimated: false,
         }
     }
 
-    /// The meta of a page whose count stopped at its cap, `at_least` (see `total_items_capped`). Whether a next
-    /// page exists is then judged by this one: a full page links to the next, so a client that follows the links
-    /// reaches the end, which is an empty or short page, and stops there.
-    pub fn at_least(
-        page: Page,
-        at_least: i64,
-        base: &PageLinkBase,
-        filters: &[(&str, String)],
-        page_is_full: bool,
-    ) -> Self {
-        Self {
-            next_page: page_is_full.then(|| page_link(page, page.page.saturating_add(1), base, filters)),
-            total_items_capped: true,
-            ..Self::new(page, at_least, base, filters)
+    /// The meta of a page a service found: exact totals as [`PageMeta::new`]; with an estimated total, whether a
+    /// next page exists is judged by this one (a full page links to the next).
+    pub fn of<T>(page: Page, found: &Listed<T>, base: &PageLinkBase, filters: &[(&str, String)]) -> Self {
+        match found.total {
+            Total::Exact(total) => Self::new(page, total, base, filters),
+            Total::Estimated(total) => {
+                let page_is_full = i64::try_from(found.items.len()).is_ok_and(|len| len == page.per_page);
+                Self {
+                    next_page: page_is_full.then(|| page_link(page, page.page.saturating_add(1), base, filters)),
+                    total_items_estimated: true,
+                    ..Self::new(page, total, base, filters)
+                }
+            }
         }
     }
 }
@@ -187,17 +204,19 @@ mod tests {
     }
 
     #[test]
-    fn a_capped_count_links_on_while_pages_are_full() {
+    fn an_estimated_total_links_on_while_pages_are_full() {
         let base = PageLinkBase("http://testserver/movies/".into());
-        let page = Page { page: 1000, per_page: 10 };
-        let full = PageMeta::at_least(page, 10_000, &base, &[], true);
-        assert_eq!((full.total_items, full.total_pages, full.total_items_capped), (10_000, 1000, true));
-        assert_eq!(full.next_page.as_deref(), Some("http://testserver/movies/?page=1001&per_page=10"));
-        let short = PageMeta::at_least(Page { page: 1200, per_page: 10 }, 10_000, &base, &[], false);
+        let page = Page { page: 1000, per_page: 2 };
+        let full = PageMeta::of(page, &Listed { items: vec![1, 2], total: Total::Estimated(2000) }, &base, &[]);
+        assert_eq!((full.total_items, full.total_pages, full.total_items_estimated), (2000, 1000, true));
+        assert_eq!(full.next_page.as_deref(), Some("http://testserver/movies/?page=1001&per_page=2"));
+        let past = Page { page: 1200, per_page: 2 };
+        let short = PageMeta::of(past, &Listed { items: vec![1], total: Total::Estimated(2000) }, &base, &[]);
         assert!(short.next_page.is_none() && short.prev_page.is_some());
-        let json = serde_json::to_value(PageMeta::new(page, 5, &base, &[])).unwrap();
-        assert!(json.get("total_items_capped").is_none(), "exact counts keep the contract's envelope: {json}");
-        assert_eq!(serde_json::to_value(full).unwrap()["total_items_capped"], true);
+        let exact = PageMeta::of(page, &Listed { items: vec![1, 2], total: Total::Exact(5) }, &base, &[]);
+        let json = serde_json::to_value(exact).unwrap();
+        assert!(json.get("total_items_estimated").is_none(), "exact counts keep the contract's envelope: {json}");
+        assert_eq!(serde_json::to_value(full).unwrap()["total_items_estimated"], true);
     }
 
     #[test]

@@ -1,17 +1,19 @@
-//! Shared application state handed to every handler.
+//! Shared application state handed to every handler. It holds only what lives below the domains (pools, clients,
+//! keys, settings), so no module it imports imports it back.
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use shared::cache::Cache;
 use shared::db::DbPool;
 use shared::jobs::broker::Publisher;
 use shared::jobs::outbox::Relay;
 
-use crate::accounts::tokens::TokenKeys;
 use crate::client_ip::ProxyTrust;
-use crate::media::Storage;
-use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
+use crate::storage::Storage;
+use crate::stripe::StripeClient;
+use crate::tokens::TokenKeys;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -29,4 +31,11 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     /// Every documented path, to answer a request missing its trailing slash with the original's 307.
     pub routes: Arc<matchit::Router<()>>,
+}
+
+/// For the [`ClientIp`](crate::client_ip::ClientIp) extractor.
+impl FromRef<AppState> for Arc<ProxyTrust> {
+    fn from_ref(state: &AppState) -> Self {
+        state.proxies.clone()
+    }
 }

@@ -89,10 +89,36 @@ pub async fn analyze(conn: &mut AsyncPgConnection, tables: &[&'static str]) -> R
     Ok(())
 }
 
+/// `%fragment%` for a substring `LIKE` (backslash is PostgreSQL's default escape), with LIKE's own wildcards
+/// escaped: `%`, `_` and `\` match themselves (the original let `%` and `_` match anything).
+pub fn like_pattern(fragment: &str) -> String {
+    let mut pattern = String::with_capacity(fragment.len().saturating_add(2));
+    pattern.push('%');
+    for c in fragment.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// A round trip to the database, for readiness checks.
 pub async fn ping(pool: &DbPool) -> Result<()> {
     use diesel_async::RunQueryDsl;
     let mut conn = conn(pool).await?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("bob"), "%bob%");
+        assert_eq!(like_pattern("a_b%c\\d"), "%a\\_b\\%c\\\\d%");
+    }
 }

@@ -5,6 +5,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod explain;
 pub mod ids;
 pub mod jobs;
 pub mod mail;

@@ -10,6 +10,7 @@ use super::service;
 use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
+use crate::http::MessageResponse;
 use crate::state::AppState;
 
 /// Register a new (inactive) account; the activation email follows through the job queue.

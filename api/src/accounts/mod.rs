@@ -9,7 +9,8 @@ pub mod passwords;
 pub mod queries;
 pub mod rate_limit;
 pub mod service;
-pub mod tokens;
+// The token keys live below the application state (see `crate::tokens`); accounts keep their old path.
+pub use crate::tokens;
 pub mod types;
 
 use utoipa_axum::router::OpenApiRouter;

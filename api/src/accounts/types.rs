@@ -187,17 +187,6 @@ pub struct TokenPair {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct MessageResponse {
-    pub message: String,
-}
-
-impl MessageResponse {
-    pub fn new(message: impl Into<String>) -> Self {
-        Self { message: message.into() }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     pub id: i32,
     pub email: String,

@@ -201,20 +201,6 @@ pub async fn reactivate(state: &AppState, admin_id: UserId, user_id: UserId) -> 
     activate_target(state, admin_id, Target::Id(user_id), AuditAction::Reactivate, done).await
 }
 
-/// `%` and `_` are literal characters of an address, not wildcards (the original let them match anything).
-fn like_pattern(fragment: &str) -> String {
-    let mut escaped = String::with_capacity(fragment.len().saturating_add(2));
-    escaped.push('%');
-    for c in fragment.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped.push('%');
-    escaped
-}
-
 /// Applies the listing filters to a boxed query over `users` (alone for the count, joined for the page).
 macro_rules! filter_users {
     ($query:expr, $filters:expr) => {{
@@ -229,7 +215,7 @@ macro_rules! filter_users {
         if let Some(fragment) = &filters.email {
             // Emails are stored lower-case (a CHECK guarantees it), so LIKE on the lower-cased input is
             // case-insensitive and can use the trigram index.
-            query = query.filter(users::email.like(like_pattern(fragment)));
+            query = query.filter(users::email.like(db::like_pattern(fragment)));
         }
         query
     }};
@@ -365,15 +351,4 @@ pub async fn list_audit(
         })
         .collect();
     Ok((entries, total))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("bob"), "%bob%");
-        assert_eq!(like_pattern("a_b%c\\d"), "%a\\_b\\%c\\\\d%");
-    }
 }

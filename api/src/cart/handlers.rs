@@ -9,9 +9,9 @@ use shared::ids::UserId;
 use super::service;
 use super::types::{AddToCart, CartResponse};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
-use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
+use crate::http::MessageResponse;
 use crate::state::AppState;
 
 /// The caller's cart, oldest item first.

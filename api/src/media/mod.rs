@@ -1,7 +1,5 @@
-//! Uploaded media: the storage behind it ([`storage`]) and the public route that serves avatars from the local
+//! Uploaded media: the storage behind it ([`crate::storage`]) and the public route that serves avatars from the local
 //! store at a stable URL, `GET /media/avatars/{file}`.
-
-pub mod storage;
 
 use axum::body::Body;
 use axum::extract::rejection::PathRejection;
@@ -14,7 +12,7 @@ use utoipa_axum::routes;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
-pub use storage::{LocalStorage, Storage, StorageError};
+pub use crate::storage::{LocalStorage, Storage, StorageError};
 
 impl From<StorageError> for ApiError {
     fn from(err: StorageError) -> Self {

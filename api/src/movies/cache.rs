@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use moka::future::Cache;
 
-use super::query::Total;
 use crate::error::ApiError;
+use crate::pagination::Total;
 
 /// Age after which a page is rebuilt in the background (it is still served meanwhile).
 const FRESH: Duration = Duration::from_secs(2);

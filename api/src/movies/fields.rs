@@ -1,13 +1,11 @@
 //! Field rules shared by the catalog's request types, reported like the original framework's (pydantic) 422
-//! items, and [`Price`]: money as an exact decimal that travels as a JSON string.
+//! items.
 
-use std::str::FromStr;
-
-use bigdecimal::BigDecimal;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use crate::error::FieldIssue;
+use crate::money::{Price, RawDecimal};
 
 /// Collects rule violations so a request reports all of them at once.
 #[derive(Default)]
@@ -105,86 +103,12 @@ pub fn check_year(issues: &mut Issues, loc: &[&str], year: i64) {
     }
 }
 
-/// An amount of money with two fraction digits, exact (never a float). Serialised as a string (`"9.99"`), as the
-/// original's clients expect; accepted as a JSON number or a numeric string.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Price(pub BigDecimal);
-
-/// The largest value `numeric(10, 2)` holds.
-const PRICE_LIMIT: &str = "99999999.99";
-
-/// A stored `numeric(10, 2)` value, normalised to two fraction digits.
-impl From<BigDecimal> for Price {
-    fn from(value: BigDecimal) -> Self {
-        Self(value.with_scale(2))
-    }
-}
-
-impl Price {
-    /// Parses and checks a price: a finite decimal, at most two fraction digits, ≥ 0 and within `numeric(10, 2)`.
-    pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let value = BigDecimal::from_str(raw.trim()).map_err(|_| "Input should be a valid decimal")?;
-        if value.fractional_digit_count() > 2 {
-            return Err("Decimal input should have no more than 2 decimal places");
-        }
-        if value.sign() == bigdecimal::num_bigint::Sign::Minus {
-            return Err("Input should be greater than or equal to 0");
-        }
-        if value > BigDecimal::from_str(PRICE_LIMIT).unwrap_or_default() {
-            return Err("Decimal input should have no more than 10 digits in total");
-        }
-        Ok(Self(value.with_scale(2)))
-    }
-
-    pub fn as_string(&self) -> String {
-        self.0.with_scale(2).to_plain_string()
-    }
-}
-
-impl Serialize for Price {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.as_string())
-    }
-}
-
-/// What a request carries for a price before it is checked: a number or a string, kept as its exact text.
-#[derive(Debug, Clone)]
-pub struct RawDecimal(pub String);
-
-impl<'de> Deserialize<'de> for RawDecimal {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // serde_json keeps a number's digits (`arbitrary_precision` is not needed for two decimals: the shortest
-        // representation of a parsed f64 round-trips the literal), so 9.99 stays "9.99".
-        match Value::deserialize(deserializer)? {
-            Value::Number(number) => Ok(Self(number.to_string())),
-            Value::String(text) => Ok(Self(text)),
-            other => Err(serde::de::Error::custom(format!(
-                "invalid type: {}, expected a decimal number or a numeric string",
-                kind_of(&other)
-            ))),
-        }
-    }
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "boolean",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "sequence",
-        Value::Object(_) => "map",
-    }
-}
-
 /// Checks a raw price at `loc`.
 pub fn check_price(issues: &mut Issues, loc: &[&str], raw: &RawDecimal) -> Option<Price> {
     match Price::parse(&raw.0) {
         Ok(price) => Some(price),
-        Err(message) => {
-            let kind =
-                if message.starts_with("Input should be greater") { "greater_than_equal" } else { "decimal_parsing" };
-            issues.push(FieldIssue::new(kind, loc, message, json!(raw.0)));
+        Err(err) => {
+            issues.push(FieldIssue::new(err.kind(), loc, err.message(), json!(raw.0)));
             None
         }
     }
@@ -202,24 +126,4 @@ where
 /// The message for an explicit `null` where a value is required.
 pub fn null_issue(issues: &mut Issues, field: &str) {
     issues.push(FieldIssue::new("missing", &["body", field], "Field may not be null", Value::Null));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn prices_are_exact_and_checked() {
-        assert_eq!(Price::parse("9.99").unwrap().as_string(), "9.99");
-        assert_eq!(Price::parse("10").unwrap().as_string(), "10.00");
-        assert_eq!(Price::parse(" 0.5 ").unwrap().as_string(), "0.50");
-        assert!(Price::parse("1.999").is_err());
-        assert!(Price::parse("-1").is_err());
-        assert!(Price::parse("abc").is_err());
-        assert!(Price::parse("100000000").is_err());
-        assert_eq!(serde_json::to_value(Price::parse("99999999.99").unwrap()).unwrap(), json!("99999999.99"));
-        let raw: RawDecimal = serde_json::from_value(json!(9.99)).unwrap();
-        assert_eq!(raw.0, "9.99");
-        assert!(serde_json::from_value::<RawDecimal>(json!(true)).is_err());
-    }
 }

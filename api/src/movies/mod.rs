@@ -1,5 +1,5 @@
 //! The movie catalog (movies, genres, stars, directors, certifications; list, search, import) and engagement
-//! around it (reactions, favorites, ratings, comments, notifications).
+//! around it (reactions, favorites, ratings, comments).
 
 pub mod cache;
 pub mod engagement;
@@ -47,9 +47,6 @@ pub fn router(page_cache_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::handlers::edit_comment, engagement::handlers::delete_comment))
         .routes(routes!(engagement::handlers::list_replies))
         .routes(routes!(engagement::handlers::like_comment, engagement::handlers::unlike_comment))
-        .routes(routes!(engagement::handlers::list_notifications))
-        .routes(routes!(engagement::handlers::mark_read))
-        .routes(routes!(engagement::handlers::mark_all_read))
         // One cache per application instance (tests run many in one process).
         .layer(Extension(cache::CatalogCache::new(page_cache_bytes)))
 }

@@ -18,10 +18,11 @@ use shared::schema::{
 };
 use uuid::Uuid;
 
-use super::fields::Price;
 use super::models::MovieRow;
 use super::types::{CertificationRef, MovieDetail, MovieFilters, MovieList, NamedRef, Sort, SortKey};
 use crate::error::ApiError;
+use crate::money::Price;
+use crate::pagination::Total;
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`.
@@ -48,18 +49,9 @@ pub type BoxedPage<'a> = diesel::dsl::Select<BoxedMovies<'a>, diesel::dsl::AsSel
 pub type BoxedIds<'a> = diesel::dsl::Select<BoxedMovies<'a>, movies::id>;
 type Condition<'a> = Box<dyn BoxableExpression<movies::table, Pg, SqlType = Bool> + 'a>;
 
-/// `%value%` for LIKE, with LIKE's own wildcards escaped (the original let `%` and `_` act as wildcards).
+/// `%value%` for LIKE over the lower-cased search columns, with LIKE's own wildcards escaped.
 pub fn contains_pattern(value: &str) -> String {
-    let mut pattern = String::with_capacity(value.len().saturating_add(2));
-    pattern.push('%');
-    for c in value.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
+    shared::db::like_pattern(&value.to_lowercase())
 }
 
 /// Words shorter than this only match through full-text search: a trigram index cannot serve them, and a
@@ -229,36 +221,42 @@ pub fn page_query<'a>(scope: Scope, list: &'a MovieList) -> BoxedPage<'a> {
 }
 
 /// One page of movie rows.
-pub async fn page_rows(conn: &mut AsyncPgConnection, scope: Scope, list: &MovieList) -> Result<Vec<MovieRow>, ApiError> {
+pub async fn page_rows(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    list: &MovieList,
+) -> Result<Vec<MovieRow>, ApiError> {
     Ok(page_query(scope, list).load(conn).await?)
 }
 
-/// Lists count their matches up to this many: a broad filter or a common word can match most of a big catalog,
-/// and an exact count of that reads every match (the count of a new filter set at a million movies took more than
-/// a second). Past the cap the answer says `total_items_capped` (see `PageMeta::at_least`). The whole catalog is
-/// counted exactly, by a trigger.
-pub const COUNT_CAP: i64 = 10_000;
+/// Filter sets the planner expects to match more movies than this are not counted: their total is the planner's
+/// estimate, and says so (`total_items_estimated`). An exact count of a broad filter at a million movies reads
+/// every match (over a second for a new filter set); planning it costs a millisecond. Smaller sets are counted
+/// exactly, reading at most one id more than this, so a wrong estimate cannot make a count slow either. The whole
+/// catalog is always counted exactly (a trigger keeps its size).
+pub const EXACT_COUNT_LIMIT: i64 = 10_000;
 
-/// What a count found: the exact number, or that there are more than [`COUNT_CAP`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Total {
-    Exact(i64),
-    MoreThanCap,
+/// The ids of the matches, for the planner's estimate of how many there are.
+pub fn matches_query<'a>(scope: Scope, filters: &'a MovieFilters) -> BoxedIds<'a> {
+    filtered(scope, filters).select(movies::id)
 }
 
-/// The ids of at most one match more than the cap, in id order: the order lets the planner stop early on the
+/// The ids of at most one match more than the limit, in id order: the order lets the planner stop early on the
 /// primary key for a broad filter instead of reading the table, and use the filter's own index for a narrow one.
 pub fn count_query<'a>(scope: Scope, filters: &'a MovieFilters) -> BoxedIds<'a> {
-    filtered(scope, filters).select(movies::id).order(movies::id).limit(COUNT_CAP.saturating_add(1))
+    matches_query(scope, filters).order(movies::id).limit(EXACT_COUNT_LIMIT.saturating_add(1))
 }
 
 pub async fn count(conn: &mut AsyncPgConnection, scope: Scope, filters: &MovieFilters) -> Result<Total, ApiError> {
     if scope == Scope::Catalog && *filters == MovieFilters::default() {
-        // The whole catalog: its size is kept by a trigger.
         return Ok(Total::Exact(catalog_counts::table.select(catalog_counts::movies).first(conn).await?));
     }
+    let estimate = shared::explain::estimated_rows(conn, matches_query(scope, filters)).await?;
+    if estimate > EXACT_COUNT_LIMIT {
+        return Ok(Total::Estimated(estimate));
+    }
     let found = i64::try_from(count_query(scope, filters).load::<i32>(conn).await?.len()).unwrap_or(i64::MAX);
-    Ok(if found > COUNT_CAP { Total::MoreThanCap } else { Total::Exact(found) })
+    Ok(if found > EXACT_COUNT_LIMIT { Total::Estimated(estimate.max(found)) } else { Total::Exact(found) })
 }
 
 type Link = (i32, i32, String);

@@ -46,6 +46,57 @@ const WORDS: &[&str] = &[
     "letter", "mountain", "orchard", "station", "frontier", "echo",
 ];
 
+const FIRST_NAMES: &[&str] = &[
+    "Ada", "Bela", "Carmen", "Dev", "Elif", "Femi", "Greta", "Hiro", "Ines", "Jonas", "Kaya", "Luca", "Mira", "Nils",
+    "Oona", "Pavel", "Quinn", "Rosa", "Sami", "Tove", "Uma", "Viktor", "Wen", "Ximena", "Yusuf", "Zora",
+];
+const LAST_NAMES: &[&str] = &[
+    "Abara",
+    "Bergstrom",
+    "Castellano",
+    "Dlamini",
+    "Esposito",
+    "Fontaine",
+    "Gallagher",
+    "Haddad",
+    "Ivanova",
+    "Jablonski",
+    "Kowalczyk",
+    "Lindqvist",
+    "Moreau",
+    "Nakamura",
+    "Okafor",
+    "Petrov",
+    "Quiroga",
+    "Rasmussen",
+    "Szabo",
+    "Takahashi",
+    "Urquhart",
+    "Valdivia",
+    "Whitfield",
+    "Xu",
+    "Yilmaz",
+    "Zielinski",
+];
+
+/// A person's name: a first and a last name, then a short tag unique to the run and number (letters for the
+/// number, so that names share no common prefix and a search by name can use its trigram index, as with real
+/// names).
+fn person_name(rng: &mut StdRng, run: i32, number: usize) -> String {
+    let mut tag = String::new();
+    let mut rest = number;
+    loop {
+        tag.insert(0, char::from(b'a' + (rest % 26) as u8));
+        rest /= 26;
+        if rest == 0 {
+            break;
+        }
+    }
+    let first = FIRST_NAMES[rng.gen_range(0..FIRST_NAMES.len())];
+    let last = LAST_NAMES[rng.gen_range(0..LAST_NAMES.len())];
+    format!("{first} {last} {tag}{run}")
+}
+
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct SeedReport {
     pub movies: u64,
@@ -73,8 +124,7 @@ pub const WRITTEN_TABLES: &[&str] = &[
 /// Inserts `count` synthetic movies, then analyzes the tables it wrote; the RNG is seeded from the run tag, so a
 /// run is reproducible.
 pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<SeedReport, ImportError> {
-    let db = |err: shared::Error| ImportError::Database(err.to_string());
-    let mut conn = shared::db::conn(pool).await.map_err(db)?;
+    let mut conn = shared::db::conn(pool).await?;
     let run: i32 = movies::table
         .select(diesel::dsl::max(movies::id))
         .first::<Option<i32>>(&mut conn)
@@ -96,8 +146,7 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
     let director_count = (count / 50).max(5) as usize;
     let mut cast_pool: Vec<(i32, String)> = Vec::with_capacity(star_count);
     for chunk in (0..star_count).collect::<Vec<_>>().chunks(BATCH) {
-        let rows: Vec<_> =
-            chunk.iter().map(|n| stars::name.eq(format!("Seed Star {run}-{n} {}", words(&mut rng, 1)))).collect();
+        let rows: Vec<_> = chunk.iter().map(|n| stars::name.eq(person_name(&mut rng, run, *n))).collect();
         cast_pool.extend(
             diesel::insert_into(stars::table)
                 .values(rows)
@@ -108,10 +157,7 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
     }
     let mut director_pool: Vec<(i32, String)> = Vec::with_capacity(director_count);
     for chunk in (0..director_count).collect::<Vec<_>>().chunks(BATCH) {
-        let rows: Vec<_> = chunk
-            .iter()
-            .map(|n| directors::name.eq(format!("Seed Director {run}-{n} {}", words(&mut rng, 1))))
-            .collect();
+        let rows: Vec<_> = chunk.iter().map(|n| directors::name.eq(person_name(&mut rng, run, *n))).collect();
         director_pool.extend(
             diesel::insert_into(directors::table)
                 .values(rows)
@@ -211,7 +257,7 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
         done += size as u64;
         progress.advance(size as u64);
     }
-    shared::db::analyze(&mut conn, WRITTEN_TABLES).await.map_err(db)?;
+    shared::db::analyze(&mut conn, WRITTEN_TABLES).await?;
     progress.finish();
     Ok(SeedReport { movies: count, stars: cast_pool.len() as u64, directors: director_pool.len() as u64 })
 }

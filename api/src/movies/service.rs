@@ -1,22 +1,21 @@
 //! The catalog's movie use cases, free of HTTP: create, update, delete, detail and the list.
 
-use axum::body::Bytes;
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use shared::db;
+use shared::db::{self, DbPool};
+use shared::ids::MovieId;
 use shared::schema::{cart_items, movies, movies_directors, movies_genres, movies_stars, order_items, purchases};
 use uuid::Uuid;
 
 use super::cache::CatalogCache;
 use super::models::{MovieChangeset, MovieRow, NewMovie};
 use super::names::{self, Kind};
-use super::query::{self, Scope, Total};
-use super::types::{MovieChanges, MovieDetail, MovieInput, MovieList, MovieListResponse};
+use super::query::{self, Scope};
+use super::types::{CertificationRef, MovieChanges, MovieDetail, MovieInput, MovieList, MovieShort};
 use crate::error::ApiError;
-use crate::pagination::{PageLinkBase, PageMeta};
-use crate::state::AppState;
+use crate::pagination::{Listed, Page, Total};
 
 pub fn movie_not_found() -> ApiError {
     ApiError::not_found("Movie with the given ID was not found.")
@@ -29,7 +28,7 @@ fn name_taken(name: &str, year: i32, time: i32) -> ApiError {
 }
 
 /// The id of the movie `uuid`, or the contract's 404.
-pub async fn movie_id(conn: &mut AsyncPgConnection, uuid: Uuid) -> Result<i32, ApiError> {
+pub async fn movie_id(conn: &mut AsyncPgConnection, uuid: Uuid) -> Result<MovieId, ApiError> {
     movies::table
         .filter(movies::uuid.eq(uuid))
         .select(movies::id)
@@ -74,8 +73,8 @@ async fn replace_links(
 }
 
 /// Creates a movie with its links; names are resolved by case-insensitive equality and created when unknown.
-pub async fn create(state: &AppState, cache: &CatalogCache, input: MovieInput) -> Result<MovieDetail, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn create(pool: &DbPool, cache: &CatalogCache, input: MovieInput) -> Result<MovieDetail, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let detail = conn
         .transaction::<MovieDetail, ApiError, _>(|conn| {
             let input = &input;
@@ -127,12 +126,12 @@ pub async fn create(state: &AppState, cache: &CatalogCache, input: MovieInput) -
 
 /// Applies a checked partial update; lists replace the whole association.
 pub async fn update(
-    state: &AppState,
+    pool: &DbPool,
     cache: &CatalogCache,
     uuid: Uuid,
     changes: MovieChanges,
 ) -> Result<MovieDetail, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let detail = conn
         .transaction::<MovieDetail, ApiError, _>(|conn| {
             let changes = &changes;
@@ -193,8 +192,8 @@ const IN_ORDERS: &str = "Movie is part of users' orders and cannot be deleted.";
 
 /// Deletes a movie unless it is in a cart or was bought (checked in that order, as in the contract). The
 /// foreign keys refuse the same, so a cart insert racing this delete cannot slip through.
-pub async fn delete(state: &AppState, cache: &CatalogCache, uuid: Uuid) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn delete(pool: &DbPool, cache: &CatalogCache, uuid: Uuid) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
             let id: i32 = movies::table
@@ -244,24 +243,23 @@ pub async fn delete(state: &AppState, cache: &CatalogCache, uuid: Uuid) -> Resul
 }
 
 /// One round trip: see `query::detail`.
-pub async fn detail(state: &AppState, uuid: Uuid) -> Result<MovieDetail, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn detail(pool: &DbPool, uuid: Uuid) -> Result<MovieDetail, ApiError> {
+    let mut conn = db::conn(pool).await?;
     query::detail(&mut conn, uuid).await?.ok_or_else(movie_not_found)
 }
 
 /// A list page in the contract's envelope. The count of a filter set is cached briefly for the catalog (where
 /// it is the costly part); a user's favorites are few, so they are counted each time.
 pub async fn list(
-    state: &AppState,
+    pool: &DbPool,
     cache: &CatalogCache,
     scope: Scope,
     list: &MovieList,
-    base: &PageLinkBase,
-) -> Result<MovieListResponse, ApiError> {
+) -> Result<Listed<MovieDetail>, ApiError> {
     let total = match scope {
         Scope::Catalog => {
             let key = format!("movies|{:?}", list.filters);
-            let pool = state.pool.clone();
+            let pool = pool.clone();
             let filters = list.filters.clone();
             cache
                 .count(key, async move {
@@ -271,51 +269,24 @@ pub async fn list(
                 .await?
         }
         Scope::Favorites(_) => {
-            let mut conn = db::conn(&state.pool).await?;
+            let mut conn = db::conn(pool).await?;
             query::count(&mut conn, scope, &list.filters).await?
         }
     };
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let rows = query::page_rows(&mut conn, scope, list).await?;
-    let page_is_full = i64::try_from(rows.len()).is_ok_and(|len| len == list.page.per_page);
     let movies = query::details(&mut conn, rows).await?;
-    let links = list.link_params();
-    let meta = match total {
-        Total::Exact(total) => PageMeta::new(list.page, total, base, &links),
-        Total::MoreThanCap => PageMeta::at_least(list.page, query::COUNT_CAP, base, &links, page_is_full),
-    };
-    Ok(MovieListResponse { movies, meta })
+    Ok(Listed { items: movies, total })
 }
 
-/// The catalog page as JSON bytes, from the page cache when possible.
-pub async fn list_cached(
-    state: &AppState,
-    cache: &CatalogCache,
-    key: String,
-    request: &MovieList,
-    base: &PageLinkBase,
-) -> Result<Bytes, ApiError> {
-    let (state, builder_cache, request, base) = (state.clone(), cache.clone(), request.clone(), base.clone());
-    cache
-        .page(key, move || {
-            let (state, cache, request, base) = (state.clone(), builder_cache.clone(), request.clone(), base.clone());
-            async move {
-                let response = list(&state, &cache, Scope::Catalog, &request, &base).await?;
-                serde_json::to_vec(&response).map(Bytes::from).map_err(ApiError::internal)
-            }
-        })
-        .await
-}
-
-/// A genre with a page of its movies (short shape, by name).
+/// A genre (id, name) with a page of its movies (short shape, by name).
 pub async fn genre_movies(
-    state: &AppState,
+    pool: &DbPool,
     genre_id: i32,
-    page: crate::pagination::Page,
-    base: &PageLinkBase,
-) -> Result<super::types::GenreDetailResponse, ApiError> {
+    page: Page,
+) -> Result<(i32, String, Listed<MovieShort>), ApiError> {
     use shared::schema::{certifications, genres};
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let (id, name, total): (i32, String, i32) = genres::table
         .find(genre_id)
         .select((genres::id, genres::name, genres::movies_count))
@@ -344,17 +315,17 @@ pub async fn genre_movies(
         .collect();
     let movies = rows
         .into_iter()
-        .map(|row| super::types::MovieShort {
+        .map(|row| MovieShort {
             uuid: row.uuid,
-            certification: super::types::CertificationRef {
+            certification: CertificationRef {
                 name: certification_names.get(&row.certification_id).cloned().unwrap_or_default(),
             },
             name: row.name,
             year: row.year,
             imdb: row.imdb,
             description: row.description,
-            price: super::fields::Price::from(row.price),
+            price: crate::money::Price::from(row.price),
         })
         .collect();
-    Ok(super::types::GenreDetailResponse { id, name, movies, meta: PageMeta::new(page, i64::from(total), base, &[]) })
+    Ok((id, name, Listed { items: movies, total: Total::Exact(i64::from(total)) }))
 }

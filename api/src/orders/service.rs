@@ -15,7 +15,7 @@ use super::types::{AdminOrder, CreatedOrder, Order, OrderMovie, OrderStatus, Pur
 use crate::cart::service::cart_id;
 use crate::error::{ApiError, unique_violation};
 use crate::history::{HistoryFilters, like_pattern};
-use crate::movies::fields::Price;
+use crate::money::Price;
 use crate::pagination::Page;
 use crate::state::AppState;
 

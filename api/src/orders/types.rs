@@ -5,7 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::movies::fields::Price;
+use crate::money::Price;
 use crate::pagination::PageMeta;
 
 shared::text_enum! {

@@ -10,10 +10,10 @@ use shared::ids::UserId;
 use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
 use super::{checkout, service, webhook};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
-use crate::accounts::types::MessageResponse;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::ValidQuery;
 use crate::history::HistoryQuery;
+use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::state::AppState;
 

@@ -6,7 +6,8 @@ pub mod events;
 pub mod handlers;
 pub mod refunds;
 pub mod service;
-pub mod stripe;
+// The Stripe client lives below the application state (see `crate::stripe`); payments keep its old path.
+pub use crate::stripe;
 pub mod types;
 pub mod webhook;
 

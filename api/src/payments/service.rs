@@ -14,7 +14,7 @@ use super::stripe::StripeError;
 use super::types::{AdminPayment, Payment, PaymentStatus};
 use crate::error::ApiError;
 use crate::history::{HistoryFilters, like_pattern};
-use crate::movies::fields::Price;
+use crate::money::Price;
 use crate::pagination::Page;
 use crate::state::AppState;
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::movies::fields::Price;
+use crate::money::Price;
 use crate::pagination::PageMeta;
 
 shared::text_enum! {

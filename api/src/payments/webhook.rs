@@ -22,7 +22,7 @@ use super::refunds::{apply_refund, refund_unpayable};
 use super::stripe::verify_signature;
 use super::types::PaymentStatus;
 use crate::error::ApiError;
-use crate::movies::fields::Price;
+use crate::money::Price;
 use crate::orders::types::OrderStatus;
 use crate::state::AppState;
 

@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
+use shared::ids::UserId;
 
 use super::form;
 use super::service::{self, Access};
@@ -38,9 +39,10 @@ pub async fn create_profile(
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<ProfileResponse>)> {
-    service::authorize(&caller, user_id, Access::Create)?;
+    let user_id = UserId(user_id);
+    service::authorize(UserId::from(caller.id), caller.group, user_id, Access::Create)?;
     let form = form::read(request).await?;
-    Ok((StatusCode::CREATED, Json(service::create(&state, user_id, form).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&state.pool, state.storage.as_ref(), user_id, form).await?)))
 }
 
 /// Change the supplied fields of a user's profile (the owner or an admin); a new avatar replaces the old one.
@@ -67,9 +69,10 @@ pub async fn update_profile(
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
     request: Request,
 ) -> ApiResult<Json<ProfileResponse>> {
-    service::authorize(&caller, user_id, Access::Update)?;
+    let user_id = UserId(user_id);
+    service::authorize(UserId::from(caller.id), caller.group, user_id, Access::Update)?;
     let form = form::read(request).await?;
-    Ok(Json(service::update(&state, user_id, form).await?))
+    Ok(Json(service::update(&state.pool, state.storage.as_ref(), user_id, form).await?))
 }
 
 /// Read a user's profile (the owner or an admin).
@@ -89,6 +92,7 @@ pub async fn get_profile(
     caller: AuthUser,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<ProfileResponse>> {
-    service::authorize(&caller, user_id, Access::View)?;
-    Ok(Json(service::get(&state, user_id).await?))
+    let user_id = UserId(user_id);
+    service::authorize(UserId::from(caller.id), caller.group, user_id, Access::View)?;
+    Ok(Json(service::get(&state.pool, state.storage.as_ref(), user_id).await?))
 }

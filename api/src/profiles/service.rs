@@ -2,23 +2,22 @@
 //! files follow the database — new files are written before the row changes and removed if it does not; old files
 //! are removed only after the change is committed.
 
-use axum::http::StatusCode;
 use chrono::{Datelike, NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use shared::db;
+use shared::db::{self, DbPool};
+use shared::ids::UserId;
 use shared::schema::{user_profiles, users};
 
 use super::avatar::{self, ProcessedAvatar};
 use super::form::RawForm;
 use super::models::{Profile, ProfileChangeset};
 use super::types::{Gender, ProfileResponse};
-use crate::accounts::auth::AuthUser;
 use crate::accounts::models::Group;
 use crate::error::{ApiError, unique_violation};
-use crate::media::{Storage, thumbnail_key};
-use crate::state::AppState;
+use crate::media::thumbnail_key;
+use crate::storage::Storage;
 
 /// The database's limit on names.
 const MAX_NAME_CHARS: usize = 100;
@@ -32,8 +31,8 @@ pub enum Access {
 }
 
 /// The owner, or an admin (by group, not by the literal id the original compared).
-pub fn authorize(caller: &AuthUser, user_id: i32, access: Access) -> Result<(), ApiError> {
-    if caller.id == user_id || caller.group == Group::Admin {
+pub fn authorize(caller: UserId, caller_group: Group, user_id: UserId, access: Access) -> Result<(), ApiError> {
+    if caller == user_id || caller_group == Group::Admin {
         return Ok(());
     }
     let verb = match access {
@@ -46,7 +45,7 @@ pub fn authorize(caller: &AuthUser, user_id: i32, access: Access) -> Result<(), 
 
 /// A profile field rule: 422 with a string detail, as the original answers them.
 fn rule(message: impl Into<String>) -> ApiError {
-    ApiError::status(StatusCode::UNPROCESSABLE_ENTITY, message)
+    ApiError::unprocessable(message)
 }
 
 /// An avatar that passed the rules.
@@ -134,7 +133,7 @@ fn require_filename(avatar: Option<&CheckedAvatar>) -> Result<(), ApiError> {
 
 /// Stores the image and its thumbnail under a fresh key (named after the detected format, never the client's
 /// file name); leaves nothing behind on failure.
-async fn store_avatar(storage: &dyn Storage, user_id: i32, avatar: ProcessedAvatar) -> Result<String, ApiError> {
+async fn store_avatar(storage: &dyn Storage, user_id: UserId, avatar: ProcessedAvatar) -> Result<String, ApiError> {
     let key = format!("avatars/user_{user_id}_{}.{}", uuid::Uuid::new_v4().simple(), avatar.format.extension());
     storage.put(&key, avatar.image).await?;
     if let Err(err) = storage.put(&thumbnail_key(&key), avatar.thumbnail).await {
@@ -156,7 +155,7 @@ async fn remove_avatar(storage: &dyn Storage, key: &str) {
     }
 }
 
-async fn find_profile(conn: &mut db::DbConn, user_id: i32) -> Result<Option<Profile>, ApiError> {
+async fn find_profile(conn: &mut db::DbConn, user_id: UserId) -> Result<Option<Profile>, ApiError> {
     Ok(user_profiles::table
         .filter(user_profiles::user_id.eq(user_id))
         .select(Profile::as_select())
@@ -170,9 +169,14 @@ fn profile_not_found() -> ApiError {
 }
 
 /// Creates `user_id`'s profile. Absent names, info and avatar are stored as `""`, as the original does.
-pub async fn create(state: &AppState, user_id: i32, form: RawForm) -> Result<ProfileResponse, ApiError> {
+pub async fn create(
+    pool: &DbPool,
+    storage: &dyn Storage,
+    user_id: UserId,
+    form: RawForm,
+) -> Result<ProfileResponse, ApiError> {
     let form = check(form, Access::Create).await?;
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let user_exists = users::table.find(user_id).select(users::id).first::<i32>(&mut conn).await.optional()?.is_some();
     if !user_exists {
         return Err(ApiError::not_found("User with given ID was not found."));
@@ -181,7 +185,6 @@ pub async fn create(state: &AppState, user_id: i32, form: RawForm) -> Result<Pro
         return Err(ApiError::conflict("Profile already exists."));
     }
     require_filename(form.avatar.as_ref())?;
-    let storage = state.storage.as_ref();
     let avatar_key = match form.avatar {
         Some(avatar) => store_avatar(storage, user_id, avatar.processed).await?,
         None => String::new(),
@@ -211,14 +214,18 @@ pub async fn create(state: &AppState, user_id: i32, form: RawForm) -> Result<Pro
 
 /// Changes the supplied fields of `user_id`'s profile; a new avatar replaces the old one, whose files are removed
 /// once the change is committed.
-pub async fn update(state: &AppState, user_id: i32, form: RawForm) -> Result<ProfileResponse, ApiError> {
+pub async fn update(
+    pool: &DbPool,
+    storage: &dyn Storage,
+    user_id: UserId,
+    form: RawForm,
+) -> Result<ProfileResponse, ApiError> {
     {
-        let mut conn = db::conn(&state.pool).await?;
+        let mut conn = db::conn(pool).await?;
         find_profile(&mut conn, user_id).await?.ok_or_else(profile_not_found)?;
     }
     let form = check(form, Access::Update).await?;
     require_filename(form.avatar.as_ref())?;
-    let storage = state.storage.as_ref();
     let new_key = match form.avatar {
         Some(avatar) => Some(store_avatar(storage, user_id, avatar.processed).await?),
         None => None,
@@ -231,7 +238,7 @@ pub async fn update(state: &AppState, user_id: i32, form: RawForm) -> Result<Pro
         date_of_birth: form.date_of_birth,
         info: form.info.as_deref(),
     };
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let outcome = conn
         .transaction::<(Profile, Option<String>), ApiError, _>(|conn| {
             let changes = &changes;
@@ -275,10 +282,10 @@ pub async fn update(state: &AppState, user_id: i32, form: RawForm) -> Result<Pro
     }
 }
 
-pub async fn get(state: &AppState, user_id: i32) -> Result<ProfileResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn get(pool: &DbPool, storage: &dyn Storage, user_id: UserId) -> Result<ProfileResponse, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let profile = find_profile(&mut conn, user_id).await?.ok_or_else(profile_not_found)?;
-    Ok(ProfileResponse::new(profile, state.storage.as_ref()))
+    Ok(ProfileResponse::new(profile, storage))
 }
 
 #[cfg(test)]

@@ -4,36 +4,13 @@
 use chrono::Utc;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::query_builder::QueryFragment;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 use crate::support::TestDatabase;
 
-/// `EXPLAIN` of a query builder: the statement and its binds (with their types) exactly as diesel sends them.
-struct Explain<Q>(Q);
-
-impl<Q: QueryFragment<Pg>> QueryFragment<Pg> for Explain<Q> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("EXPLAIN ");
-        self.0.walk_ast(out.reborrow())
-    }
-}
-
-impl<Q> QueryId for Explain<Q> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl<Q> Query for Explain<Q> {
-    type SqlType = diesel::sql_types::Text;
-}
-
-async fn plan<'q, Q>(conn: &mut AsyncPgConnection, query: Q) -> String
-where
-    Q: QueryFragment<Pg> + Send + 'q,
-{
-    let lines: Vec<String> = Explain(query).load(conn).await.unwrap();
-    lines.join("\n")
+async fn plan<Q: QueryFragment<Pg> + Send>(conn: &mut AsyncPgConnection, query: Q) -> String {
+    shared::explain::plan(conn, query).await.unwrap()
 }
 
 fn assert_index_only(name: &str, plan: &str, index: Option<&str>) {

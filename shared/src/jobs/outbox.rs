@@ -1,12 +1,14 @@
-//! The transactional outbox: [`enqueue`] inside the caller's transaction, [`Relay`] publishes afterwards and
-//! scrubs one-time secrets from the rows it published.
+//! The transactional outbox: [`enqueue`] inside the caller's transaction (or [`Relay::commit`], which runs the
+//! transaction and wakes the relay after it), [`Relay`] publishes afterwards and scrubs one-time secrets from the
+//! rows it published.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +29,24 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, job: &Job) -> Result<Uuid> {
         .execute(conn)
         .await?;
     Ok(id)
+}
+
+/// The jobs a transaction run by [`Relay::commit`] writes: a cheap handle moved into the transaction, so the relay
+/// is woken only when a job was written.
+#[derive(Clone, Default)]
+pub struct Jobs(Arc<AtomicBool>);
+
+impl Jobs {
+    /// [`enqueue`]s `job` on the transaction's connection and remembers that one was written.
+    pub async fn enqueue(&self, conn: &mut AsyncPgConnection, job: &Job) -> Result<Uuid> {
+        let id = enqueue(conn, job).await?;
+        self.0.store(true, Ordering::Relaxed);
+        Ok(id)
+    }
+
+    fn written(&self) -> bool {
+        AtomicBool::load(&self.0, Ordering::Relaxed)
+    }
 }
 
 #[derive(Queryable, Selectable)]
@@ -67,6 +87,26 @@ impl Relay {
     /// Wakes the relay right away (call after committing a job) instead of waiting for the next poll.
     pub fn notify(&self) {
         self.wake.notify_one();
+    }
+
+    /// Runs `work` in one transaction on `conn`, the change and the jobs it writes through its [`Jobs`] together;
+    /// once that committed with a job, wakes the relay so the jobs leave at once. A rolled-back transaction
+    /// publishes nothing and wakes nobody.
+    pub async fn commit<'a, T, E, F>(&self, conn: &mut AsyncPgConnection, work: F) -> std::result::Result<T, E>
+    where
+        F: for<'r> FnOnce(&'r mut AsyncPgConnection, Jobs) -> ScopedBoxFuture<'a, 'r, std::result::Result<T, E>>
+            + Send
+            + 'a,
+        E: From<diesel::result::Error> + Send + 'a,
+        T: Send + 'a,
+    {
+        let jobs = Jobs::default();
+        let handle = jobs.clone();
+        let value = conn.transaction(move |conn| work(conn, handle)).await?;
+        if jobs.written() {
+            self.notify();
+        }
+        Ok(value)
     }
 
     /// Publishes one batch; returns how many rows were published.

@@ -1,17 +1,19 @@
-//! HTTP handlers of engagement: `/movies/{movie_uuid}/reaction/`, `/favorite/`, `/rating/`, `/comments/...`,
-//! and `/notifications/...`. Every write needs a logged-in user; comment lists are public.
+//! HTTP handlers of engagement: `/movies/{movie_uuid}/reaction/`, `/favorite/`, `/rating/`, `/comments/...`. Every write needs a logged-in user; comment lists are public.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use shared::ids::{CommentId, UserId};
+use uuid::Uuid;
 
 use super::service;
 use super::types::*;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::movies::types::{CommentPath, MessageResponse, MoviePath, NotificationPath};
-use crate::pagination::{PageLinkBase, PageQuery};
+use crate::http::MessageResponse;
+use crate::movies::types::{CommentPath, MoviePath};
+use crate::pagination::{Page, PageLinkBase, PageMeta, PageQuery};
 use crate::state::AppState;
 
 /// Like or dislike a movie; sending the other reaction switches it.
@@ -28,7 +30,7 @@ pub async fn react(
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(input): ValidJson<ReactionRequest>,
 ) -> ApiResult<Json<ReactionResponse>> {
-    Ok(Json(service::react(&state, &user, movie_uuid, input.reaction).await?))
+    Ok(Json(service::react(&state.pool, UserId::from(user.id), movie_uuid, input.reaction).await?))
 }
 
 /// Remove the caller's reaction (also when there is none).
@@ -44,7 +46,7 @@ pub async fn unreact(
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<ReactionResponse>> {
-    Ok(Json(service::unreact(&state, &user, movie_uuid).await?))
+    Ok(Json(service::unreact(&state.pool, UserId::from(user.id), movie_uuid).await?))
 }
 
 /// Add a movie to the caller's favorites.
@@ -61,7 +63,7 @@ pub async fn add_favorite(
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
-    service::add_favorite(&state, &user, movie_uuid).await?;
+    service::add_favorite(&state.pool, UserId::from(user.id), movie_uuid).await?;
     Ok((StatusCode::CREATED, Json(MessageResponse::new("Movie added to favorites."))))
 }
 
@@ -78,7 +80,7 @@ pub async fn remove_favorite(
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::remove_favorite(&state, &user, movie_uuid).await?;
+    service::remove_favorite(&state.pool, UserId::from(user.id), movie_uuid).await?;
     Ok(Json(MessageResponse::new("Movie removed from favorites.")))
 }
 
@@ -96,7 +98,7 @@ pub async fn rate(
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(score): ValidJson<RatingRequest>,
 ) -> ApiResult<Json<RatingResponse>> {
-    Ok(Json(service::rate(&state, &user, movie_uuid, score).await?))
+    Ok(Json(service::rate(&state.pool, UserId::from(user.id), movie_uuid, score).await?))
 }
 
 /// Withdraw the caller's rating.
@@ -112,7 +114,7 @@ pub async fn unrate(
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<RatingResponse>> {
-    Ok(Json(service::unrate(&state, &user, movie_uuid).await?))
+    Ok(Json(service::unrate(&state.pool, UserId::from(user.id), movie_uuid).await?))
 }
 
 /// Top-level comments of a movie, newest first; each shows its number of replies.
@@ -127,7 +129,7 @@ pub async fn list_comments(
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> ApiResult<Json<CommentListResponse>> {
-    Ok(Json(service::list_comments(&state, movie_uuid, None, page, &base).await?))
+    Ok(Json(comment_page(&state, movie_uuid, None, page, &base).await?))
 }
 
 /// Comment on a movie, or reply to a comment with `parent_id` (its author is notified in the app and by email).
@@ -144,7 +146,20 @@ pub async fn create_comment(
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(input): ValidJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    Ok((StatusCode::CREATED, Json(service::create_comment(&state, &user, movie_uuid, input).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            service::create_comment(
+                &state.pool,
+                &state.relay,
+                state.config.notifications.notification_emails_per_hour,
+                UserId::from(user.id),
+                movie_uuid,
+                input,
+            )
+            .await?,
+        ),
+    ))
 }
 
 /// Replies to a comment, oldest first.
@@ -160,7 +175,7 @@ pub async fn list_replies(
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> ApiResult<Json<CommentListResponse>> {
-    Ok(Json(service::list_comments(&state, movie_uuid, Some(comment_id), page, &base).await?))
+    Ok(Json(comment_page(&state, movie_uuid, Some(CommentId(comment_id)), page, &base).await?))
 }
 
 /// Edit the caller's own comment.
@@ -178,7 +193,7 @@ pub async fn edit_comment(
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
     ValidJson(body): ValidJson<CommentEditRequest>,
 ) -> ApiResult<Json<Comment>> {
-    Ok(Json(service::edit_comment(&state, &user, movie_uuid, comment_id, body).await?))
+    Ok(Json(service::edit_comment(&state.pool, UserId::from(user.id), movie_uuid, CommentId(comment_id), body).await?))
 }
 
 /// Delete a comment and its replies: the author's own, or any for moderators and admins.
@@ -195,7 +210,14 @@ pub async fn delete_comment(
     user: AuthUser,
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::delete_comment(&state, &user, movie_uuid, comment_id).await?;
+    service::delete_comment(
+        &state.pool,
+        UserId::from(user.id),
+        user.group.is_staff(),
+        movie_uuid,
+        CommentId(comment_id),
+    )
+    .await?;
     Ok(Json(MessageResponse::new("Comment deleted successfully.")))
 }
 
@@ -213,7 +235,17 @@ pub async fn like_comment(
     user: AuthUser,
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
 ) -> ApiResult<Json<CommentLikesResponse>> {
-    Ok(Json(service::like_comment(&state, &user, movie_uuid, comment_id).await?))
+    Ok(Json(
+        service::like_comment(
+            &state.pool,
+            &state.relay,
+            state.config.notifications.notification_emails_per_hour,
+            UserId::from(user.id),
+            movie_uuid,
+            CommentId(comment_id),
+        )
+        .await?,
+    ))
 }
 
 /// Take back a like.
@@ -229,47 +261,18 @@ pub async fn unlike_comment(
     user: AuthUser,
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
 ) -> ApiResult<Json<CommentLikesResponse>> {
-    Ok(Json(service::unlike_comment(&state, &user, movie_uuid, comment_id).await?))
+    Ok(Json(service::unlike_comment(&state.pool, UserId::from(user.id), movie_uuid, CommentId(comment_id)).await?))
 }
 
-/// The caller's notifications, newest first; `unread=true` for unread ones only.
-#[utoipa::path(get, path = "/notifications/", tag = "notifications", params(NotificationListQuery), security(("bearer" = [])), responses(
-    (status = 200, description = "A page of notifications", body = NotificationListResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 422, description = "Malformed pagination or filter", body = ValidationErrorBody),
-))]
-pub async fn list_notifications(
-    State(state): State<AppState>,
-    user: AuthUser,
-    base: PageLinkBase,
-    ValidQuery(list): ValidQuery<NotificationListQuery>,
-) -> ApiResult<Json<NotificationListResponse>> {
-    Ok(Json(service::list_notifications(&state, &user, &list, &base).await?))
-}
-
-/// Mark one notification read.
-#[utoipa::path(post, path = "/notifications/{notification_id}/read/", tag = "notifications", security(("bearer" = [])),
-    params(("notification_id" = i32, Path)), responses(
-    (status = 200, description = "`Notification marked as read.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 404, description = "`Notification not found.` (also for another user's)", body = ErrorBody),
-    (status = 422, description = "Malformed id", body = ValidationErrorBody),
-))]
-pub async fn mark_read(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidPath(NotificationPath { notification_id }): ValidPath<NotificationPath>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::mark_read(&state, &user, notification_id).await?;
-    Ok(Json(MessageResponse::new("Notification marked as read.")))
-}
-
-/// Mark every notification read.
-#[utoipa::path(post, path = "/notifications/read-all/", tag = "notifications", security(("bearer" = [])), responses(
-    (status = 200, description = "`All notifications marked as read.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-))]
-pub async fn mark_all_read(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
-    service::mark_all_read(&state, &user).await?;
-    Ok(Json(MessageResponse::new("All notifications marked as read.")))
+/// A page of comments (or of one comment's replies) in the list envelope.
+async fn comment_page(
+    state: &AppState,
+    movie_uuid: Uuid,
+    parent: Option<CommentId>,
+    page: Page,
+    base: &PageLinkBase,
+) -> ApiResult<CommentListResponse> {
+    let found = service::list_comments(&state.pool, movie_uuid, parent, page).await?;
+    let meta = PageMeta::of(page, &found, base, &[]);
+    Ok(CommentListResponse { comments: found.items, meta })
 }

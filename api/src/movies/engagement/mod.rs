@@ -1,5 +1,5 @@
 //! Engagement, which the original lacks: reactions (like/dislike), favorites, ratings, threaded comments with
-//! likes, and the notifications that replies and likes send to a comment's author.
+//! likes. Replies and likes notify a comment's author through [`crate::notifications`].
 
 pub mod handlers;
 pub mod service;

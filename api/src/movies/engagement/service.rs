@@ -5,40 +5,35 @@
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use serde_json::json;
-use shared::db;
-use shared::jobs::{EmailJob, EmailKind, Job, outbox};
-use shared::schema::{comment_likes, comments, favorites, movie_reactions, movies, notifications, ratings, users};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use shared::db::{self, DbPool};
+use shared::ids::{CommentId, MovieId, UserId};
+use shared::jobs::outbox::Relay;
+use shared::schema::{comment_likes, comments, favorites, movie_reactions, movies, ratings};
 use uuid::Uuid;
 
 use super::types::*;
-use crate::accounts::auth::AuthUser;
 use crate::error::{ApiError, unique_violation};
 use crate::movies::service::movie_id;
-use crate::pagination::{Page, PageLinkBase, PageMeta};
-use crate::state::AppState;
+use crate::notifications::service::{Event, notify};
+use crate::notifications::types::NotificationKind;
+use crate::pagination::{Listed, Page, Total};
 
 fn comment_not_found() -> ApiError {
     ApiError::not_found("Comment not found.")
 }
 
-async fn reaction_counts(conn: &mut AsyncPgConnection, movie: i32) -> Result<(i32, i32), ApiError> {
+async fn reaction_counts(conn: &mut AsyncPgConnection, movie: MovieId) -> Result<(i32, i32), ApiError> {
     Ok(movies::table.find(movie).select((movies::likes, movies::dislikes)).first(conn).await?)
 }
 
 /// Sets the caller's reaction, replacing a previous one.
-pub async fn react(
-    state: &AppState,
-    user: &AuthUser,
-    uuid: Uuid,
-    reaction: Reaction,
-) -> Result<ReactionResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn react(pool: &DbPool, user: UserId, uuid: Uuid, reaction: Reaction) -> Result<ReactionResponse, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
     diesel::insert_into(movie_reactions::table)
         .values((
-            movie_reactions::user_id.eq(user.id),
+            movie_reactions::user_id.eq(user),
             movie_reactions::movie_id.eq(movie),
             movie_reactions::kind.eq(reaction.as_str()),
         ))
@@ -53,47 +48,47 @@ pub async fn react(
 }
 
 /// Removes the caller's reaction; removing none is not an error.
-pub async fn unreact(state: &AppState, user: &AuthUser, uuid: Uuid) -> Result<ReactionResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn unreact(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<ReactionResponse, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
-    diesel::delete(movie_reactions::table.find((user.id, movie))).execute(&mut conn).await?;
+    diesel::delete(movie_reactions::table.find((user, movie))).execute(&mut conn).await?;
     let (likes, dislikes) = reaction_counts(&mut conn, movie).await?;
     Ok(ReactionResponse { reaction: None, likes, dislikes })
 }
 
-pub async fn add_favorite(state: &AppState, user: &AuthUser, uuid: Uuid) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn add_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
     diesel::insert_into(favorites::table)
-        .values((favorites::user_id.eq(user.id), favorites::movie_id.eq(movie)))
+        .values((favorites::user_id.eq(user), favorites::movie_id.eq(movie)))
         .execute(&mut conn)
         .await
         .map_err(|err| unique_violation(err, "favorites_pkey", ApiError::conflict("Movie is already in favorites.")))?;
     Ok(())
 }
 
-pub async fn remove_favorite(state: &AppState, user: &AuthUser, uuid: Uuid) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn remove_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
-    let removed = diesel::delete(favorites::table.find((user.id, movie))).execute(&mut conn).await?;
+    let removed = diesel::delete(favorites::table.find((user, movie))).execute(&mut conn).await?;
     if removed == 0 {
         return Err(ApiError::not_found("Movie is not in favorites."));
     }
     Ok(())
 }
 
-async fn rating_state(conn: &mut AsyncPgConnection, movie: i32) -> Result<(Option<f64>, i32), ApiError> {
+async fn rating_state(conn: &mut AsyncPgConnection, movie: MovieId) -> Result<(Option<f64>, i32), ApiError> {
     let (rating, count): (f64, i32) =
         movies::table.find(movie).select((movies::rating, movies::ratings_count)).first(conn).await?;
     Ok(((count > 0).then_some(rating), count))
 }
 
 /// Sets the caller's score (1–10), replacing a previous one.
-pub async fn rate(state: &AppState, user: &AuthUser, uuid: Uuid, score: i16) -> Result<RatingResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn rate(pool: &DbPool, user: UserId, uuid: Uuid, score: i16) -> Result<RatingResponse, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
     diesel::insert_into(ratings::table)
-        .values((ratings::user_id.eq(user.id), ratings::movie_id.eq(movie), ratings::score.eq(score)))
+        .values((ratings::user_id.eq(user), ratings::movie_id.eq(movie), ratings::score.eq(score)))
         .on_conflict((ratings::user_id, ratings::movie_id))
         .do_update()
         .set((ratings::score.eq(score), ratings::updated_at.eq(Utc::now())))
@@ -103,10 +98,10 @@ pub async fn rate(state: &AppState, user: &AuthUser, uuid: Uuid, score: i16) -> 
     Ok(RatingResponse { score: Some(score), rating, ratings_count })
 }
 
-pub async fn unrate(state: &AppState, user: &AuthUser, uuid: Uuid) -> Result<RatingResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn unrate(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<RatingResponse, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
-    let removed = diesel::delete(ratings::table.find((user.id, movie))).execute(&mut conn).await?;
+    let removed = diesel::delete(ratings::table.find((user, movie))).execute(&mut conn).await?;
     if removed == 0 {
         return Err(ApiError::not_found("You have not rated this movie."));
     }
@@ -143,7 +138,11 @@ fn to_comment(row: CommentRow) -> Comment {
 }
 
 /// The comment `id` of movie `movie` with its author.
-async fn find_comment(conn: &mut AsyncPgConnection, movie: i32, id: i32) -> Result<(i32, String), ApiError> {
+async fn find_comment(
+    conn: &mut AsyncPgConnection,
+    movie: MovieId,
+    id: CommentId,
+) -> Result<(UserId, String), ApiError> {
     comments::table
         .filter(comments::id.eq(id))
         .filter(comments::movie_id.eq(movie))
@@ -157,13 +156,12 @@ async fn find_comment(conn: &mut AsyncPgConnection, movie: i32, id: i32) -> Resu
 /// Top-level comments of a movie (newest first), or the replies to one comment (oldest first, as a conversation
 /// reads). One count and one page query.
 pub async fn list_comments(
-    state: &AppState,
+    pool: &DbPool,
     uuid: Uuid,
-    parent: Option<i32>,
+    parent: Option<CommentId>,
     page: Page,
-    base: &PageLinkBase,
-) -> Result<CommentListResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+) -> Result<Listed<Comment>, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
     let scoped = || {
         let query = comments::table.filter(comments::movie_id.eq(movie)).into_boxed();
@@ -182,113 +180,21 @@ pub async fn list_comments(
     };
     let rows: Vec<CommentRow> =
         ordered.select(COMMENT_COLUMNS).offset(page.offset()).limit(page.limit()).load(&mut conn).await?;
-    Ok(CommentListResponse {
-        comments: rows.into_iter().map(to_comment).collect(),
-        meta: PageMeta::new(page, total, base, &[]),
-    })
+    Ok(Listed { items: rows.into_iter().map(to_comment).collect(), total: Total::Exact(total) })
 }
 
-/// Text for an email preview: the first 200 characters.
-fn excerpt(text: &str) -> String {
-    let mut excerpt: String = text.chars().take(200).collect();
-    if text.chars().count() > 200 {
-        excerpt.push('…');
-    }
-    excerpt
-}
-
-/// Records a notification for the author of `comment`, unless the author is the actor (or, for likes, was already
-/// told about this actor's like), and queues its email while the author got fewer than `emails_per_hour` of them in
-/// the last hour. Returns whether an email was queued.
-#[allow(clippy::too_many_arguments)]
-async fn notify(
-    conn: &mut AsyncPgConnection,
-    emails_per_hour: u32,
-    kind: NotificationKind,
-    recipient: i32,
-    actor: i32,
-    movie: i32,
-    comment: i32,
-    comment_body: &str,
-    reply_body: Option<&str>,
-) -> Result<bool, ApiError> {
-    if recipient == actor {
-        return Ok(false);
-    }
-    if kind == NotificationKind::CommentLike {
-        // A like taken back and given again is news only once.
-        let told: bool = diesel::select(diesel::dsl::exists(
-            notifications::table
-                .filter(notifications::user_id.eq(recipient))
-                .filter(notifications::actor_id.eq(actor))
-                .filter(notifications::comment_id.eq(comment))
-                .filter(notifications::kind.eq(kind.as_str())),
-        ))
-        .get_result(conn)
-        .await?;
-        if told {
-            return Ok(false);
-        }
-    }
-    // Locking the recipient's row serialises notifications to one person across transactions and api replicas, so
-    // the count below stays exact under concurrent replies and likes; NO KEY UPDATE leaves inserts that merely
-    // reference the user (their own comments, logins) unblocked.
-    let email: String = users::table.find(recipient).select(users::email).for_no_key_update().first(conn).await?;
-    let now = Utc::now();
-    let emailed_last_hour: i64 = notifications::table
-        .filter(notifications::user_id.eq(recipient))
-        .filter(notifications::emailed_at.gt(now.checked_sub_signed(chrono::Duration::hours(1)).unwrap_or(now)))
-        .count()
-        .get_result(conn)
-        .await?;
-    let send_email = emailed_last_hour < i64::from(emails_per_hour);
-    diesel::insert_into(notifications::table)
-        .values((
-            notifications::user_id.eq(recipient),
-            notifications::kind.eq(kind.as_str()),
-            notifications::actor_id.eq(actor),
-            notifications::movie_id.eq(movie),
-            notifications::comment_id.eq(comment),
-            notifications::emailed_at.eq(send_email.then_some(now)),
-        ))
-        .execute(conn)
-        .await?;
-    if !send_email {
-        return Ok(false);
-    }
-    let (movie_name, movie_uuid): (String, Uuid) =
-        movies::table.find(movie).select((movies::name, movies::uuid)).first(conn).await?;
-    let event = match kind {
-        NotificationKind::CommentReply => "reply",
-        NotificationKind::CommentLike => "like",
-    };
-    let job = Job::SendEmail(EmailJob {
-        kind: EmailKind::CommentNotification,
-        to: email,
-        context: json!({
-            "event": event,
-            "movie_name": movie_name,
-            "movie_uuid": movie_uuid,
-            "comment_excerpt": excerpt(comment_body),
-            "reply_excerpt": reply_body.map(excerpt),
-        }),
-    });
-    outbox::enqueue(conn, &job).await?;
-    Ok(true)
-}
-
-/// Posts a comment or a reply; a reply notifies the parent's author.
+/// Posts a comment or a reply; a reply notifies the parent's author, by email too within `emails_per_hour`.
 pub async fn create_comment(
-    state: &AppState,
-    user: &AuthUser,
+    pool: &DbPool,
+    relay: &Relay,
+    emails_per_hour: u32,
+    user: UserId,
     uuid: Uuid,
     input: NewComment,
 ) -> Result<Comment, ApiError> {
-    let emails_per_hour = state.config.notifications.notification_emails_per_hour;
-    let mut conn = db::conn(&state.pool).await?;
-    let (comment, notified) = conn
-        .transaction::<(Comment, bool), ApiError, _>(|conn| {
-            let input = &input;
+    let mut conn = db::conn(pool).await?;
+    relay
+        .commit::<Comment, ApiError, _>(&mut conn, |conn, jobs| {
             async move {
                 let movie = movie_id(conn, uuid).await?;
                 let parent = match input.parent_id {
@@ -298,53 +204,44 @@ pub async fn create_comment(
                 let row: CommentRow = diesel::insert_into(comments::table)
                     .values((
                         comments::movie_id.eq(movie),
-                        comments::user_id.eq(user.id),
+                        comments::user_id.eq(user),
                         comments::parent_id.eq(input.parent_id),
                         comments::body.eq(&input.body),
                     ))
                     .returning(COMMENT_COLUMNS)
                     .get_result(conn)
                     .await?;
-                let notified = match parent {
-                    Some((parent, (author, parent_body))) => {
-                        notify(
-                            conn,
-                            emails_per_hour,
-                            NotificationKind::CommentReply,
-                            author,
-                            user.id,
-                            movie,
-                            parent,
-                            &parent_body,
-                            Some(&input.body),
-                        )
-                        .await?
-                    }
-                    None => false,
-                };
-                Ok((to_comment(row), notified))
+                if let Some((parent, (author, parent_body))) = parent {
+                    let event = Event {
+                        kind: NotificationKind::CommentReply,
+                        recipient: author,
+                        actor: user,
+                        movie,
+                        comment: parent,
+                        comment_body: &parent_body,
+                        reply_body: Some(&input.body),
+                    };
+                    notify(conn, &jobs, emails_per_hour, event).await?;
+                }
+                Ok(to_comment(row))
             }
             .scope_boxed()
         })
-        .await?;
-    if notified {
-        state.relay.notify();
-    }
-    Ok(comment)
+        .await
 }
 
 /// Edits the caller's own comment.
 pub async fn edit_comment(
-    state: &AppState,
-    user: &AuthUser,
+    pool: &DbPool,
+    user: UserId,
     uuid: Uuid,
-    id: i32,
+    id: CommentId,
     body: String,
 ) -> Result<Comment, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
     let (author, _) = find_comment(&mut conn, movie, id).await?;
-    if author != user.id {
+    if author != user {
         return Err(ApiError::forbidden("You can only edit your own comments."));
     }
     let row: CommentRow = diesel::update(comments::table.find(id))
@@ -355,161 +252,80 @@ pub async fn edit_comment(
     Ok(to_comment(row))
 }
 
-/// Deletes a comment (with its replies): its author may, and so may moderators and admins.
-pub async fn delete_comment(state: &AppState, user: &AuthUser, uuid: Uuid, id: i32) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+/// Deletes a comment (with its replies): its author may, and so may moderators and admins (`moderates`).
+pub async fn delete_comment(
+    pool: &DbPool,
+    user: UserId,
+    moderates: bool,
+    uuid: Uuid,
+    id: CommentId,
+) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
     let (author, _) = find_comment(&mut conn, movie, id).await?;
-    if author != user.id && !user.group.is_staff() {
+    if author != user && !moderates {
         return Err(ApiError::forbidden("You can only delete your own comments."));
     }
     diesel::delete(comments::table.find(id)).execute(&mut conn).await?;
     Ok(())
 }
 
-async fn comment_likes_count(conn: &mut AsyncPgConnection, id: i32) -> Result<i32, ApiError> {
+async fn comment_likes_count(conn: &mut AsyncPgConnection, id: CommentId) -> Result<i32, ApiError> {
     Ok(comments::table.find(id).select(comments::likes).first(conn).await?)
 }
 
-/// Likes a comment; the author hears about it once.
+/// Likes a comment; the author hears about it once (by email too within `emails_per_hour`).
 pub async fn like_comment(
-    state: &AppState,
-    user: &AuthUser,
+    pool: &DbPool,
+    relay: &Relay,
+    emails_per_hour: u32,
+    user: UserId,
     uuid: Uuid,
-    id: i32,
+    id: CommentId,
 ) -> Result<CommentLikesResponse, ApiError> {
-    let emails_per_hour = state.config.notifications.notification_emails_per_hour;
-    let mut conn = db::conn(&state.pool).await?;
-    let (likes, notified) = conn
-        .transaction::<(i32, bool), ApiError, _>(|conn| {
+    let mut conn = db::conn(pool).await?;
+    let likes = relay
+        .commit::<i32, ApiError, _>(&mut conn, |conn, jobs| {
             async move {
                 let movie = movie_id(conn, uuid).await?;
                 let (author, body) = find_comment(conn, movie, id).await?;
                 diesel::insert_into(comment_likes::table)
-                    .values((comment_likes::user_id.eq(user.id), comment_likes::comment_id.eq(id)))
+                    .values((comment_likes::user_id.eq(user), comment_likes::comment_id.eq(id)))
                     .execute(conn)
                     .await
                     .map_err(|err| {
                         unique_violation(err, "comment_likes_pkey", ApiError::conflict("Comment already liked."))
                     })?;
-                let notified = notify(
-                    conn,
-                    emails_per_hour,
-                    NotificationKind::CommentLike,
-                    author,
-                    user.id,
+                let event = Event {
+                    kind: NotificationKind::CommentLike,
+                    recipient: author,
+                    actor: user,
                     movie,
-                    id,
-                    &body,
-                    None,
-                )
-                .await?;
-                Ok((comment_likes_count(conn, id).await?, notified))
+                    comment: id,
+                    comment_body: &body,
+                    reply_body: None,
+                };
+                notify(conn, &jobs, emails_per_hour, event).await?;
+                comment_likes_count(conn, id).await
             }
             .scope_boxed()
         })
         .await?;
-    if notified {
-        state.relay.notify();
-    }
     Ok(CommentLikesResponse { liked: true, likes })
 }
 
 pub async fn unlike_comment(
-    state: &AppState,
-    user: &AuthUser,
+    pool: &DbPool,
+    user: UserId,
     uuid: Uuid,
-    id: i32,
+    id: CommentId,
 ) -> Result<CommentLikesResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let movie = movie_id(&mut conn, uuid).await?;
     find_comment(&mut conn, movie, id).await?;
-    let removed = diesel::delete(comment_likes::table.find((user.id, id))).execute(&mut conn).await?;
+    let removed = diesel::delete(comment_likes::table.find((user, id))).execute(&mut conn).await?;
     if removed == 0 {
         return Err(ApiError::not_found("Comment is not liked."));
     }
     Ok(CommentLikesResponse { liked: false, likes: comment_likes_count(&mut conn, id).await? })
-}
-
-/// The caller's notifications, newest first: one count, one unread count and one page query (joined to movies).
-pub async fn list_notifications(
-    state: &AppState,
-    user: &AuthUser,
-    list: &NotificationList,
-    base: &PageLinkBase,
-) -> Result<NotificationListResponse, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let scoped = || {
-        let query = notifications::table.filter(notifications::user_id.eq(user.id)).into_boxed();
-        if list.unread_only { query.filter(notifications::read_at.is_null()) } else { query }
-    };
-    let total: i64 = scoped().count().get_result(&mut conn).await?;
-    let unread_count: i64 = notifications::table
-        .filter(notifications::user_id.eq(user.id))
-        .filter(notifications::read_at.is_null())
-        .count()
-        .get_result(&mut conn)
-        .await?;
-    type Row =
-        (i32, String, Uuid, String, Option<i32>, Option<i32>, Option<chrono::DateTime<Utc>>, chrono::DateTime<Utc>);
-    let rows: Vec<Row> = scoped()
-        .inner_join(movies::table)
-        .select((
-            notifications::id,
-            notifications::kind,
-            movies::uuid,
-            movies::name,
-            notifications::comment_id,
-            notifications::actor_id,
-            notifications::read_at,
-            notifications::created_at,
-        ))
-        .order(notifications::id.desc())
-        .offset(list.page.offset())
-        .limit(list.page.limit())
-        .load(&mut conn)
-        .await?;
-    let filters: Vec<(&str, String)> = if list.unread_only { vec![("unread", "true".into())] } else { Vec::new() };
-    Ok(NotificationListResponse {
-        notifications: rows
-            .into_iter()
-            .map(|(id, kind, movie_uuid, movie_name, comment_id, actor_id, read_at, created_at)| Notification {
-                id,
-                kind,
-                movie_uuid,
-                movie_name,
-                comment_id,
-                actor_id,
-                read: read_at.is_some(),
-                created_at,
-            })
-            .collect(),
-        unread_count,
-        meta: PageMeta::new(list.page, total, base, &filters),
-    })
-}
-
-/// Marks one of the caller's notifications read (again is fine).
-pub async fn mark_read(state: &AppState, user: &AuthUser, id: i32) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    let found: Option<i32> = diesel::update(
-        notifications::table.filter(notifications::id.eq(id)).filter(notifications::user_id.eq(user.id)),
-    )
-    .set(notifications::read_at.eq(Some(Utc::now())))
-    .returning(notifications::id)
-    .get_result(&mut conn)
-    .await
-    .optional()?;
-    found.map(|_| ()).ok_or_else(|| ApiError::not_found("Notification not found."))
-}
-
-/// Marks every unread notification of the caller read; returns how many.
-pub async fn mark_all_read(state: &AppState, user: &AuthUser) -> Result<usize, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
-    Ok(diesel::update(
-        notifications::table.filter(notifications::user_id.eq(user.id)).filter(notifications::read_at.is_null()),
-    )
-    .set(notifications::read_at.eq(Some(Utc::now())))
-    .execute(&mut conn)
-    .await?)
 }

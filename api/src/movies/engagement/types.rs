@@ -1,15 +1,15 @@
-//! Request and response bodies of reactions, favorites, ratings, comments and notifications.
+//! Request and response bodies of reactions, favorites, ratings and comments.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-use uuid::Uuid;
+use shared::ids::CommentId;
+use utoipa::ToSchema;
 
 use crate::error::FieldIssue;
 use crate::extract::Validate;
 use crate::movies::fields::{Bound, Issues};
 use crate::no_extra_rules;
-use crate::pagination::{Page, PageMeta, PageQuery};
+use crate::pagination::PageMeta;
 
 pub const COMMENT_MAX: usize = 2000;
 
@@ -88,7 +88,7 @@ pub struct CommentRequest {
 
 pub struct NewComment {
     pub body: String,
-    pub parent_id: Option<i32>,
+    pub parent_id: Option<CommentId>,
 }
 
 fn check_body(issues: &mut Issues, raw: &str) -> Option<String> {
@@ -101,7 +101,7 @@ impl Validate for CommentRequest {
         let mut issues = Issues::default();
         let body = check_body(&mut issues, &self.body);
         match body {
-            Some(body) => Ok(NewComment { body, parent_id: self.parent_id }),
+            Some(body) => Ok(NewComment { body, parent_id: self.parent_id.map(CommentId) }),
             None => Err(issues.0),
         }
     }
@@ -149,68 +149,4 @@ pub struct CommentListResponse {
 pub struct CommentLikesResponse {
     pub liked: bool,
     pub likes: i32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum NotificationKind {
-    CommentReply,
-    CommentLike,
-}
-
-impl NotificationKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NotificationKind::CommentReply => "comment_reply",
-            NotificationKind::CommentLike => "comment_like",
-        }
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Notification {
-    pub id: i32,
-    /// `comment_reply` or `comment_like`.
-    pub kind: String,
-    pub movie_uuid: Uuid,
-    pub movie_name: String,
-    /// The comment replied to or liked.
-    pub comment_id: Option<i32>,
-    /// Who replied or liked (null once that account is gone).
-    pub actor_id: Option<i32>,
-    pub read: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct NotificationListResponse {
-    pub notifications: Vec<Notification>,
-    /// Unread notifications of the caller, whatever the filter.
-    pub unread_count: i64,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct NotificationListQuery {
-    #[param(minimum = 1, default = 1)]
-    pub page: Option<i64>,
-    #[param(minimum = 1, maximum = 20, default = 10)]
-    pub per_page: Option<i64>,
-    /// `true` for unread notifications only.
-    pub unread: Option<bool>,
-}
-
-pub struct NotificationList {
-    pub page: Page,
-    pub unread_only: bool,
-}
-
-impl Validate for NotificationListQuery {
-    type Valid = NotificationList;
-    fn validate(self) -> Result<NotificationList, Vec<FieldIssue>> {
-        let page = PageQuery { page: self.page, per_page: self.per_page }.validate()?;
-        Ok(NotificationList { page, unread_only: self.unread.unwrap_or(false) })
-    }
 }

@@ -1,132 +1,23 @@
-//! HTTP handlers of the catalog: movies (M1–M5), genres (G1–G5), stars (S1–S5), and directors and
-//! certifications, managed like stars. Moderators and admins write; lists are public; details need a login.
+//! HTTP handlers of the named catalog entities: genres (G1–G5, with their movies), stars (S1–S5), and directors
+//! and certifications, managed like stars. Moderators and admins write; lists are public; details need a login.
 
 use axum::Json;
-use axum::extract::{Extension, OriginalUri, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{Extension, State};
+use axum::http::StatusCode;
 
-use super::cache::CatalogCache;
-use super::names::{
-    self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameList, NameListQuery,
-    NameRequest, StarListResponse,
-};
-use super::query::Scope;
-use super::service;
-use super::types::*;
 use crate::accounts::auth::{AuthUser, RequireModerator};
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::http::MessageResponse;
+use crate::movies::cache::CatalogCache;
+use crate::movies::names::{
+    self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameList, NameListQuery,
+    NameRequest, StarListResponse,
+};
+use crate::movies::service;
+use crate::movies::types::*;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::state::AppState;
-
-/// Create a movie. Names of the certification, genres, directors and stars are matched case-insensitively and
-/// created when unknown.
-#[utoipa::path(post, path = "/movies/create/", tag = "movies", request_body = CreateMovieRequest, security(("bearer" = [])), responses(
-    (status = 201, description = "The created movie", body = MovieDetail),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 403, description = "`Access denied. Moderator or admin required.` or `Inactive user.`", body = ErrorBody),
-    (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.` (also when only the name is taken)", body = ErrorBody),
-    (status = 422, description = "Field rules", body = ValidationErrorBody),
-))]
-pub async fn create_movie(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    _moderator: RequireModerator,
-    ValidJson(input): ValidJson<CreateMovieRequest>,
-) -> ApiResult<(StatusCode, Json<MovieDetail>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state, &cache, input).await?)))
-}
-
-/// Update any subset of a movie's fields, with the create rules; lists replace the whole association.
-#[utoipa::path(patch, path = "/movies/{movie_uuid}/", tag = "movies", request_body = UpdateMovieRequest, security(("bearer" = [])),
-    params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
-    (status = 200, description = "The updated movie", body = MovieDetail),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
-    (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.`", body = ErrorBody),
-    (status = 422, description = "Malformed uuid or field rules", body = ValidationErrorBody),
-))]
-pub async fn update_movie(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    _moderator: RequireModerator,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-    ValidJson(changes): ValidJson<UpdateMovieRequest>,
-) -> ApiResult<Json<MovieDetail>> {
-    Ok(Json(service::update(&state, &cache, movie_uuid, changes).await?))
-}
-
-/// A movie with its certification, genres, directors, stars and engagement counters.
-#[utoipa::path(get, path = "/movies/{movie_uuid}/", tag = "movies", security(("bearer" = [])),
-    params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
-    (status = 200, description = "The movie", body = MovieDetail),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
-    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
-))]
-pub async fn get_movie(
-    State(state): State<AppState>,
-    _user: AuthUser,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-) -> ApiResult<Json<MovieDetail>> {
-    Ok(Json(service::detail(&state, movie_uuid).await?))
-}
-
-/// Delete a movie that is in nobody's cart and was bought by nobody.
-#[utoipa::path(delete, path = "/movies/{movie_uuid}/", tag = "movies", security(("bearer" = [])),
-    params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
-    (status = 200, description = "`Movie deleted successfully`", body = MessageResponse),
-    (status = 400, description = "`Movie is in users' carts and cannot be deleted.` or `Movie purchased by some user and cannot be deleted.`", body = ErrorBody),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
-    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
-))]
-pub async fn delete_movie(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    _moderator: RequireModerator,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::delete(&state, &cache, movie_uuid).await?;
-    Ok(Json(MessageResponse::new("Movie deleted successfully")))
-}
-
-/// The catalog: filters, search and sort (pagination links carry them all, `sort` included).
-#[utoipa::path(get, path = "/movies/", tag = "movies", params(MovieListQuery), responses(
-    (status = 200, description = "A page of movies", body = MovieListResponse),
-    (status = 422, description = "Malformed filters or pagination", body = ValidationErrorBody),
-))]
-pub async fn list_movies(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    base: PageLinkBase,
-    OriginalUri(uri): OriginalUri,
-    ValidQuery(list): ValidQuery<MovieListQuery>,
-) -> ApiResult<Response> {
-    // The page depends only on the link base and the query, never on the caller.
-    let key = format!("{}?{}", base.0, uri.query().unwrap_or_default());
-    let body = service::list_cached(&state, &cache, key, &list, &base).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
-}
-
-/// The caller's favorite movies, with the catalog's filters, search and sort.
-#[utoipa::path(get, path = "/movies/favorites/", tag = "engagement", params(MovieListQuery), security(("bearer" = [])), responses(
-    (status = 200, description = "A page of the caller's favorites", body = MovieListResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 422, description = "Malformed filters or pagination", body = ValidationErrorBody),
-))]
-pub async fn list_favorites(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    user: AuthUser,
-    base: PageLinkBase,
-    ValidQuery(list): ValidQuery<MovieListQuery>,
-) -> ApiResult<Json<MovieListResponse>> {
-    Ok(Json(service::list(&state, &cache, Scope::Favorites(user.id), &list, &base).await?))
-}
 
 async fn create_named(state: &AppState, cache: &CatalogCache, kind: Kind, name: &str) -> ApiResult<NamedRef> {
     let mut conn = shared::db::conn(&state.pool).await?;
@@ -319,7 +210,9 @@ pub async fn get_genre(
     ValidPath(GenrePath { genre_id }): ValidPath<GenrePath>,
     ValidQuery(page): ValidQuery<PageQuery>,
 ) -> ApiResult<Json<GenreDetailResponse>> {
-    Ok(Json(service::genre_movies(&state, genre_id, page, &base).await?))
+    let (id, name, movies) = service::genre_movies(&state.pool, genre_id, page).await?;
+    let meta = PageMeta::of(page, &movies, &base, &[]);
+    Ok(Json(GenreDetailResponse { id, name, movies: movies.items, meta }))
 }
 
 /// Rename a genre.

@@ -1,0 +1,208 @@
+//! Sessions: login, refresh-token rotation (a reused token revokes its session) and logout.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use shared::db;
+use shared::schema::{refresh_tokens, users};
+use uuid::Uuid;
+
+use crate::accounts::auth::{self, AuthUser};
+use crate::accounts::domain::Email;
+use crate::accounts::models::User;
+use crate::accounts::passwords;
+use crate::accounts::queries::{self, RefreshRow};
+use crate::accounts::rate_limit::{self, ClientIp, Secret};
+use crate::accounts::tokens::{self, TokenError};
+use crate::accounts::types::TokenPair;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+use super::find_user;
+
+/// The token pair of a new session step, and the refresh-token row that records it.
+struct SessionStep {
+    pair: TokenPair,
+    digest: String,
+    expires_at: chrono::DateTime<Utc>,
+}
+
+fn session_step(state: &AppState, user: &User, family: Uuid) -> Result<SessionStep, ApiError> {
+    let now = Utc::now();
+    let refresh_token = state.keys.issue_refresh(user.id, family, now).map_err(ApiError::internal)?;
+    // The family is the session: every access token of it carries the family's id as `sid`.
+    let access_token = state.keys.issue_access(user.id, user.token_version, family, now).map_err(ApiError::internal)?;
+    Ok(SessionStep {
+        digest: tokens::digest(&refresh_token),
+        expires_at: tokens::expiry(now, state.keys.refresh_lifetime),
+        pair: TokenPair { access_token, refresh_token, token_type: "bearer" },
+    })
+}
+
+/// Records `step` as the current token of session `family`.
+fn insert_step<'a>(
+    conn: &mut AsyncPgConnection,
+    step: &'a SessionStep,
+    user_id: i32,
+    family: Uuid,
+) -> BoxFuture<'a, Result<usize, DieselError>> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::token_hash.eq(step.digest.clone()),
+            refresh_tokens::family_id.eq(family),
+            refresh_tokens::user_id.eq(user_id),
+            refresh_tokens::expires_at.eq(step.expires_at),
+        ))
+        .execute(conn)
+        .boxed()
+}
+
+/// Inserts a refresh-token row for a session family and returns the signed pair.
+async fn issue_session(
+    conn: &mut AsyncPgConnection,
+    state: &AppState,
+    user: &User,
+    family: Uuid,
+) -> Result<TokenPair, ApiError> {
+    let step = session_step(state, user, family)?;
+    insert_step(conn, &step, user.id, family).await?;
+    Ok(step.pair)
+}
+
+/// Checks the credentials and opens a new session (other sessions stay open).
+pub async fn login(state: &AppState, ip: ClientIp, email: &Email, password: String) -> Result<TokenPair, ApiError> {
+    let invalid = || ApiError::unauthorized("Invalid email or password.");
+    let guard = rate_limit::guard(state, Secret::Login, ip, email.as_str()).await?;
+    let mut conn = db::conn(&state.pool).await?;
+    let Some(user) = find_user(&mut conn, email).await? else {
+        passwords::verify_dummy(password, state.config.auth.bcrypt_cost).await?;
+        guard.failed().await?;
+        return Err(invalid());
+    };
+    // Give the connection back while bcrypt runs; it is the slow part.
+    drop(conn);
+    if !passwords::verify(password, user.hashed_password.clone()).await? {
+        guard.failed().await?;
+        return Err(invalid());
+    }
+    // The password is right even for an inactive account: no guess to count.
+    guard.succeeded().await;
+    // A banned account answers as one not activated yet (the contract's only 403 here); it is told apart from
+    // a wrong password only after the password matched.
+    if !user.is_active {
+        return Err(ApiError::forbidden("Your account is not activated"));
+    }
+    let mut conn = db::conn(&state.pool).await?;
+    issue_session(&mut conn, state, &user, Uuid::new_v4()).await
+}
+
+enum RefreshOutcome {
+    Rotated(TokenPair),
+    /// A spent token came back: the session (family) it belongs to is revoked.
+    Reused(Uuid),
+    Expired,
+}
+
+/// Rotates a refresh token: the presented one is spent and a new pair is issued in the same family. Presenting a
+/// spent token again means it leaked: the whole family is revoked.
+pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&AuthUser>) -> Result<TokenPair, ApiError> {
+    let claims =
+        state.keys.decode_refresh(refresh_token).map_err(|e: TokenError| ApiError::unauthorized(e.detail()))?;
+    let user_id = claims.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
+    if caller.is_some_and(|caller| caller.id != user_id) {
+        return Err(ApiError::unauthorized("Token does not belong to the authenticated user."));
+    }
+    let digest = tokens::digest(refresh_token);
+    let mut conn = db::conn(&state.pool).await?;
+    let outcome = conn
+        .transaction::<RefreshOutcome, ApiError, _>(|conn| {
+            async move {
+                // The token (locked) and its user, whose id the verified token names: sent together, one round
+                // trip; a refresh costs BEGIN, this, the rotation and COMMIT.
+                // Boxed: the unboxed futures trip the compiler's `Send` check inside the transaction.
+                let token = queries::refresh_token_by_digest(&digest).load::<RefreshRow>(conn).boxed();
+                let user = users::table.find(user_id).select(User::as_select()).load::<User>(conn).boxed();
+                let (mut token, mut user) = futures_util::future::try_join(token, user).await?;
+                let row = token.pop().ok_or_else(|| ApiError::not_found("Refresh token not found."))?;
+                if row.rotated_at.is_some() || row.revoked_at.is_some() {
+                    revoke_families(conn, &[row.family_id]).await?;
+                    return Ok(RefreshOutcome::Reused(row.family_id));
+                }
+                if row.expires_at < Utc::now() {
+                    // The session's current token expired: the session is over, its rotated tokens are useless.
+                    diesel::delete(refresh_tokens::table.filter(refresh_tokens::family_id.eq(row.family_id)))
+                        .execute(conn)
+                        .await?;
+                    return Ok(RefreshOutcome::Expired);
+                }
+                let user = user.pop().ok_or_else(|| ApiError::not_found("User not found."))?;
+                if !user.is_active {
+                    return Err(ApiError::forbidden("Inactive user."));
+                }
+                // The rotation and its successor, sent together.
+                let step = session_step(state, &user, row.family_id)?;
+                let rotate = diesel::update(refresh_tokens::table.find(row.id))
+                    .set(refresh_tokens::rotated_at.eq(diesel::dsl::now))
+                    .execute(conn)
+                    .boxed();
+                let successor = insert_step(conn, &step, user.id, row.family_id);
+                futures_util::future::try_join(rotate, successor).await?;
+                Ok(RefreshOutcome::Rotated(step.pair))
+            }
+            .scope_boxed()
+        })
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated(pair) => Ok(pair),
+        RefreshOutcome::Reused(family) => {
+            tracing::warn!(user_id, "refresh token reused; session family revoked");
+            metrics::counter!("refresh_token_reuse_total").increment(1);
+            // Whoever holds the leaked token (or its victim) may hold access tokens of the session too. Should
+            // Redis fail, the answer is 503 and presenting the token again retries: the family stays revoked.
+            auth::revoke_sessions(state, &[family]).await?;
+            Err(ApiError::unauthorized("Refresh token has been revoked."))
+        }
+        RefreshOutcome::Expired => Err(ApiError::unauthorized("Refresh token expired.")),
+    }
+}
+
+/// Revokes every live refresh token of these login sessions.
+async fn revoke_families(conn: &mut AsyncPgConnection, families: &[Uuid]) -> Result<usize, DieselError> {
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq_any(families))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await
+}
+
+/// Ends the caller's session: the access token's session (`sid`) and the refresh token's family (only if it is the
+/// caller's; normally the same session) are revoked, in the database for refreshing and in Redis for every access
+/// token of them, and the presented access token is blacklisted for the rest of its life (the one mechanism
+/// that also covers a token issued before sessions were tracked, which has no `sid`).
+pub async fn logout(state: &AppState, caller: &AuthUser, refresh_token: &str) -> Result<(), ApiError> {
+    let mut sessions: Vec<Uuid> = caller.token.claims.sid.into_iter().collect();
+    if let Ok(claims) = state.keys.decode_refresh(refresh_token)
+        && claims.user_id == Some(caller.id)
+        && !sessions.contains(&claims.fam)
+    {
+        // The token is signed by us and names the caller, so its family is one of the caller's sessions.
+        sessions.push(claims.fam);
+    }
+    if !sessions.is_empty() {
+        let mut conn = db::conn(&state.pool).await?;
+        revoke_families(&mut conn, &sessions).await?;
+    }
+    let failed = |err| match err {
+        ApiError::Unavailable(_) => ApiError::service_unavailable("Failed to logout. Try again."),
+        other => other,
+    };
+    auth::revoke_sessions(state, &sessions).await.map_err(failed)?;
+    auth::blacklist(state, &caller.token).await.map_err(failed)
+}

@@ -1,0 +1,154 @@
+//! HTTP handlers of the catalog: movies (M1–M5) here, genres, stars, directors and certifications in [`named`].
+//! Moderators and admins write; lists are public; details need a login.
+
+mod named;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, OriginalUri, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use shared::db::DbPool;
+
+use crate::accounts::auth::{AuthUser, RequireModerator};
+use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::http::MessageResponse;
+use crate::movies::cache::CatalogCache;
+use crate::movies::query::Scope;
+use crate::movies::service;
+use crate::movies::types::*;
+use crate::pagination::{PageLinkBase, PageMeta};
+use crate::state::AppState;
+
+pub use named::*;
+
+/// Create a movie. Names of the certification, genres, directors and stars are matched case-insensitively and
+/// created when unknown.
+#[utoipa::path(post, path = "/movies/create/", tag = "movies", request_body = CreateMovieRequest, security(("bearer" = [])), responses(
+    (status = 201, description = "The created movie", body = MovieDetail),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Moderator or admin required.` or `Inactive user.`", body = ErrorBody),
+    (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.` (also when only the name is taken)", body = ErrorBody),
+    (status = 422, description = "Field rules", body = ValidationErrorBody),
+))]
+pub async fn create_movie(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    _moderator: RequireModerator,
+    ValidJson(input): ValidJson<CreateMovieRequest>,
+) -> ApiResult<(StatusCode, Json<MovieDetail>)> {
+    Ok((StatusCode::CREATED, Json(service::create(&state.pool, &cache, input).await?)))
+}
+
+/// Update any subset of a movie's fields, with the create rules; lists replace the whole association.
+#[utoipa::path(patch, path = "/movies/{movie_uuid}/", tag = "movies", request_body = UpdateMovieRequest, security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
+    (status = 200, description = "The updated movie", body = MovieDetail),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid or field rules", body = ValidationErrorBody),
+))]
+pub async fn update_movie(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    _moderator: RequireModerator,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+    ValidJson(changes): ValidJson<UpdateMovieRequest>,
+) -> ApiResult<Json<MovieDetail>> {
+    Ok(Json(service::update(&state.pool, &cache, movie_uuid, changes).await?))
+}
+
+/// A movie with its certification, genres, directors, stars and engagement counters.
+#[utoipa::path(get, path = "/movies/{movie_uuid}/", tag = "movies", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
+    (status = 200, description = "The movie", body = MovieDetail),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+))]
+pub async fn get_movie(
+    State(state): State<AppState>,
+    _user: AuthUser,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+) -> ApiResult<Json<MovieDetail>> {
+    Ok(Json(service::detail(&state.pool, movie_uuid).await?))
+}
+
+/// Delete a movie that is in nobody's cart and was bought by nobody.
+#[utoipa::path(delete, path = "/movies/{movie_uuid}/", tag = "movies", security(("bearer" = [])),
+    params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
+    (status = 200, description = "`Movie deleted successfully`", body = MessageResponse),
+    (status = 400, description = "`Movie is in users' carts and cannot be deleted.` or `Movie purchased by some user and cannot be deleted.`", body = ErrorBody),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+))]
+pub async fn delete_movie(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    _moderator: RequireModerator,
+    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::delete(&state.pool, &cache, movie_uuid).await?;
+    Ok(Json(MessageResponse::new("Movie deleted successfully")))
+}
+
+/// The catalog: filters, search and sort (pagination links carry them all, `sort` included).
+#[utoipa::path(get, path = "/movies/", tag = "movies", params(MovieListQuery), responses(
+    (status = 200, description = "A page of movies", body = MovieListResponse),
+    (status = 422, description = "Malformed filters or pagination", body = ValidationErrorBody),
+))]
+pub async fn list_movies(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    base: PageLinkBase,
+    OriginalUri(uri): OriginalUri,
+    ValidQuery(list): ValidQuery<MovieListQuery>,
+) -> ApiResult<Response> {
+    // The page depends only on the link base and the query, never on the caller.
+    let key = format!("{}?{}", base.0, uri.query().unwrap_or_default());
+    let (pool, builder_cache) = (state.pool, cache.clone());
+    let body = cache
+        .page(key, move || {
+            let (pool, cache, list, base) = (pool.clone(), builder_cache.clone(), list.clone(), base.clone());
+            async move {
+                let page = movie_page(&pool, &cache, Scope::Catalog, &list, &base).await?;
+                serde_json::to_vec(&page).map(Bytes::from).map_err(ApiError::internal)
+            }
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A page of movies in the contract's envelope; its links carry the request's filters.
+async fn movie_page(
+    pool: &DbPool,
+    cache: &CatalogCache,
+    scope: Scope,
+    list: &MovieList,
+    base: &PageLinkBase,
+) -> ApiResult<MovieListResponse> {
+    let found = service::list(pool, cache, scope, list).await?;
+    let meta = PageMeta::of(list.page, &found, base, &list.link_params());
+    Ok(MovieListResponse { movies: found.items, meta })
+}
+
+/// The caller's favorite movies, with the catalog's filters, search and sort.
+#[utoipa::path(get, path = "/movies/favorites/", tag = "engagement", params(MovieListQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of the caller's favorites", body = MovieListResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 422, description = "Malformed filters or pagination", body = ValidationErrorBody),
+))]
+pub async fn list_favorites(
+    State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
+    user: AuthUser,
+    base: PageLinkBase,
+    ValidQuery(list): ValidQuery<MovieListQuery>,
+) -> ApiResult<Json<MovieListResponse>> {
+    Ok(Json(movie_page(&state.pool, &cache, Scope::Favorites(user.id), &list, &base).await?))
+}

@@ -1,0 +1,62 @@
+//! HTTP handlers of `/notifications/...`: the caller's notifications and marking them read.
+
+use axum::Json;
+use axum::extract::State;
+use shared::ids::UserId;
+
+use super::service;
+use super::types::*;
+use crate::accounts::auth::AuthUser;
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::{ValidPath, ValidQuery};
+use crate::http::MessageResponse;
+use crate::pagination::{PageLinkBase, PageMeta};
+use crate::state::AppState;
+
+/// The caller's notifications, newest first; `unread=true` for unread ones only.
+#[utoipa::path(get, path = "/notifications/", tag = "notifications", params(NotificationListQuery), security(("bearer" = [])), responses(
+    (status = 200, description = "A page of notifications", body = NotificationListResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 422, description = "Malformed pagination or filter", body = ValidationErrorBody),
+))]
+pub async fn list_notifications(
+    State(state): State<AppState>,
+    user: AuthUser,
+    base: PageLinkBase,
+    ValidQuery(list): ValidQuery<NotificationListQuery>,
+) -> ApiResult<Json<NotificationListResponse>> {
+    let found = service::list(&state.pool, UserId::from(user.id), &list).await?;
+    let filters: Vec<(&str, String)> = if list.unread_only { vec![("unread", "true".into())] } else { Vec::new() };
+    Ok(Json(NotificationListResponse {
+        notifications: found.notifications,
+        unread_count: found.unread_count,
+        meta: PageMeta::new(list.page, found.total, &base, &filters),
+    }))
+}
+
+/// Mark one notification read.
+#[utoipa::path(post, path = "/notifications/{notification_id}/read/", tag = "notifications", security(("bearer" = [])),
+    params(("notification_id" = i32, Path)), responses(
+    (status = 200, description = "`Notification marked as read.`", body = MessageResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    (status = 404, description = "`Notification not found.` (also for another user's)", body = ErrorBody),
+    (status = 422, description = "Malformed id", body = ValidationErrorBody),
+))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ValidPath(NotificationPath { notification_id }): ValidPath<NotificationPath>,
+) -> ApiResult<Json<MessageResponse>> {
+    service::mark_read(&state.pool, UserId::from(user.id), notification_id).await?;
+    Ok(Json(MessageResponse::new("Notification marked as read.")))
+}
+
+/// Mark every notification read.
+#[utoipa::path(post, path = "/notifications/read-all/", tag = "notifications", security(("bearer" = [])), responses(
+    (status = 200, description = "`All notifications marked as read.`", body = MessageResponse),
+    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+))]
+pub async fn mark_all_read(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
+    service::mark_all_read(&state.pool, UserId::from(user.id)).await?;
+    Ok(Json(MessageResponse::new("All notifications marked as read.")))
+}

@@ -1,0 +1,187 @@
+//! Notification use cases, free of HTTP: recording one (and queueing its email) inside the transaction of the
+//! reply or like that causes it, listing the caller's, and marking them read.
+
+use chrono::Utc;
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::json;
+use shared::db::{self, DbPool};
+use shared::ids::{CommentId, MovieId, UserId};
+use shared::jobs::outbox::Jobs;
+use shared::jobs::{EmailJob, EmailKind, Job};
+use shared::schema::{movies, notifications, users};
+use uuid::Uuid;
+
+use super::types::{Notification, NotificationKind, NotificationList, NotificationPage};
+use crate::error::ApiError;
+
+/// Something that happened to a user's comment.
+pub struct Event<'a> {
+    pub kind: NotificationKind,
+    /// The comment's author.
+    pub recipient: UserId,
+    /// Who replied or liked.
+    pub actor: UserId,
+    pub movie: MovieId,
+    pub comment: CommentId,
+    pub comment_body: &'a str,
+    /// The reply's text, for a reply.
+    pub reply_body: Option<&'a str>,
+}
+
+/// Text for an email preview: the first 200 characters.
+fn excerpt(text: &str) -> String {
+    let mut excerpt: String = text.chars().take(200).collect();
+    if text.chars().count() > 200 {
+        excerpt.push('…');
+    }
+    excerpt
+}
+
+/// Records a notification for the author of the comment, unless the author is the actor (or, for likes, was already
+/// told about this actor's like), and queues its email while the author got fewer than `emails_per_hour` of them in
+/// the last hour, on the caller's transaction (see [`Relay::commit`](shared::jobs::outbox::Relay::commit)).
+pub async fn notify(
+    conn: &mut AsyncPgConnection,
+    jobs: &Jobs,
+    emails_per_hour: u32,
+    event: Event<'_>,
+) -> Result<(), ApiError> {
+    let Event { kind, recipient, actor, movie, comment, comment_body, reply_body } = event;
+    if recipient == actor {
+        return Ok(());
+    }
+    if kind == NotificationKind::CommentLike {
+        // A like taken back and given again is news only once.
+        let told: bool = diesel::select(diesel::dsl::exists(
+            notifications::table
+                .filter(notifications::user_id.eq(recipient))
+                .filter(notifications::actor_id.eq(actor))
+                .filter(notifications::comment_id.eq(comment))
+                .filter(notifications::kind.eq(kind.as_str())),
+        ))
+        .get_result(conn)
+        .await?;
+        if told {
+            return Ok(());
+        }
+    }
+    // Locking the recipient's row serialises notifications to one person across transactions and api replicas, so
+    // the count below stays exact under concurrent replies and likes; NO KEY UPDATE leaves inserts that merely
+    // reference the user (their own comments, logins) unblocked.
+    let email: String = users::table.find(recipient).select(users::email).for_no_key_update().first(conn).await?;
+    let now = Utc::now();
+    let emailed_last_hour: i64 = notifications::table
+        .filter(notifications::user_id.eq(recipient))
+        .filter(notifications::emailed_at.gt(now.checked_sub_signed(chrono::Duration::hours(1)).unwrap_or(now)))
+        .count()
+        .get_result(conn)
+        .await?;
+    let send_email = emailed_last_hour < i64::from(emails_per_hour);
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::user_id.eq(recipient),
+            notifications::kind.eq(kind.as_str()),
+            notifications::actor_id.eq(actor),
+            notifications::movie_id.eq(movie),
+            notifications::comment_id.eq(comment),
+            notifications::emailed_at.eq(send_email.then_some(now)),
+        ))
+        .execute(conn)
+        .await?;
+    if !send_email {
+        return Ok(());
+    }
+    let (movie_name, movie_uuid): (String, Uuid) =
+        movies::table.find(movie).select((movies::name, movies::uuid)).first(conn).await?;
+    let event = match kind {
+        NotificationKind::CommentReply => "reply",
+        NotificationKind::CommentLike => "like",
+    };
+    let job = Job::SendEmail(EmailJob {
+        kind: EmailKind::CommentNotification,
+        to: email,
+        context: json!({
+            "event": event,
+            "movie_name": movie_name,
+            "movie_uuid": movie_uuid,
+            "comment_excerpt": excerpt(comment_body),
+            "reply_excerpt": reply_body.map(excerpt),
+        }),
+    });
+    jobs.enqueue(conn, &job).await?;
+    Ok(())
+}
+
+/// The user's notifications, newest first: one count, one unread count and one page query (joined to movies).
+pub async fn list(pool: &DbPool, user: UserId, list: &NotificationList) -> Result<NotificationPage, ApiError> {
+    let mut conn = db::conn(pool).await?;
+    let scoped = || {
+        let query = notifications::table.filter(notifications::user_id.eq(user)).into_boxed();
+        if list.unread_only { query.filter(notifications::read_at.is_null()) } else { query }
+    };
+    let total: i64 = scoped().count().get_result(&mut conn).await?;
+    let unread_count: i64 = notifications::table
+        .filter(notifications::user_id.eq(user))
+        .filter(notifications::read_at.is_null())
+        .count()
+        .get_result(&mut conn)
+        .await?;
+    type Row =
+        (i32, String, Uuid, String, Option<i32>, Option<i32>, Option<chrono::DateTime<Utc>>, chrono::DateTime<Utc>);
+    let rows: Vec<Row> = scoped()
+        .inner_join(movies::table)
+        .select((
+            notifications::id,
+            notifications::kind,
+            movies::uuid,
+            movies::name,
+            notifications::comment_id,
+            notifications::actor_id,
+            notifications::read_at,
+            notifications::created_at,
+        ))
+        .order(notifications::id.desc())
+        .offset(list.page.offset())
+        .limit(list.page.limit())
+        .load(&mut conn)
+        .await?;
+    let notifications = rows
+        .into_iter()
+        .map(|(id, kind, movie_uuid, movie_name, comment_id, actor_id, read_at, created_at)| Notification {
+            id,
+            kind,
+            movie_uuid,
+            movie_name,
+            comment_id,
+            actor_id,
+            read: read_at.is_some(),
+            created_at,
+        })
+        .collect();
+    Ok(NotificationPage { notifications, total, unread_count })
+}
+
+/// Marks one of the user's notifications read (again is fine).
+pub async fn mark_read(pool: &DbPool, user: UserId, id: i32) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
+    let found: Option<i32> =
+        diesel::update(notifications::table.filter(notifications::id.eq(id)).filter(notifications::user_id.eq(user)))
+            .set(notifications::read_at.eq(Some(Utc::now())))
+            .returning(notifications::id)
+            .get_result(&mut conn)
+            .await
+            .optional()?;
+    found.map(|_| ()).ok_or_else(|| ApiError::not_found("Notification not found."))
+}
+
+/// Marks every unread notification of the user read; returns how many.
+pub async fn mark_all_read(pool: &DbPool, user: UserId) -> Result<usize, ApiError> {
+    let mut conn = db::conn(pool).await?;
+    Ok(diesel::update(
+        notifications::table.filter(notifications::user_id.eq(user)).filter(notifications::read_at.is_null()),
+    )
+    .set(notifications::read_at.eq(Some(Utc::now())))
+    .execute(&mut conn)
+    .await?)
+}
