@@ -6,6 +6,9 @@
 //! once however many requests ask for it at the same moment. Counts of a filter set are kept for [`COUNT_TTL`],
 //! since counting a million rows is the expensive part of a page.
 //!
+//! A movie's detail is kept the same way (it carries no per-caller field); an engagement write through this process
+//! forgets that movie's detail at once.
+//!
 //! Catalog writes through this process clear everything at once (and a rebuild that started before the write
 //! cannot put its result back). Engagement counters (likes, ratings) may lag by [`FRESH`]; writes through another
 //! replica or the import command show within [`STALE`] at most.
@@ -17,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use moka::future::Cache;
+use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::pagination::Total;
@@ -116,12 +120,34 @@ impl CatalogCache {
         self.counts.try_get_with(key, count).await.map_err(unshare)
     }
 
+    /// The rendered detail of the movie `uuid`, kept like a page (the detail is the same for every caller): from
+    /// memory when there, else built by `build` once for every request waiting on it.
+    pub async fn detail<F, Fut>(&self, uuid: Uuid, build: F) -> Result<Bytes, ApiError>
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<Bytes, ApiError>> + Send + 'static,
+    {
+        self.page(detail_key(uuid), build).await
+    }
+
+    /// Forgets the movie's detail after a write through this process changed its counters (likes, favorites,
+    /// ratings, comments), so its author sees the change at once; a rebuild already running is discarded.
+    pub async fn movie_changed(&self, uuid: Uuid) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.pages.invalidate(&detail_key(uuid)).await;
+    }
+
     /// Forgets everything; called after every catalog write.
     pub fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.pages.invalidate_all();
         self.counts.invalidate_all();
     }
+}
+
+/// Details share the page store (and its byte bound) under keys no page key can take: page keys are URLs.
+fn detail_key(uuid: Uuid) -> String {
+    format!("detail:{uuid}")
 }
 
 /// An error shared by every request that waited for the same build, turned back into an owned one.

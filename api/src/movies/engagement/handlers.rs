@@ -1,5 +1,6 @@
 //! HTTP handlers of engagement: `/movies/{movie_uuid}/reaction/`, `/favorite/`, `/rating/`, `/comments/...`. Every write needs a logged-in user; comment lists are public.
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,6 +13,7 @@ use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::MessageResponse;
+use crate::movies::cache::CatalogCache;
 use crate::movies::types::{CommentPath, MoviePath};
 use crate::pagination::{Page, PageLinkBase, PageMeta, PageQuery};
 use crate::state::AppState;
@@ -26,11 +28,14 @@ use crate::state::AppState;
 ))]
 pub async fn react(
     State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(input): ValidJson<ReactionRequest>,
 ) -> ApiResult<Json<ReactionResponse>> {
-    Ok(Json(service::react(&state.pool, UserId::from(user.id), movie_uuid, input.reaction).await?))
+    let answer = service::react(&state.pool, UserId::from(user.id), movie_uuid, input.reaction).await?;
+    cache.movie_changed(movie_uuid).await;
+    Ok(Json(answer))
 }
 
 /// Remove the caller's reaction (also when there is none).
@@ -43,10 +48,13 @@ pub async fn react(
 ))]
 pub async fn unreact(
     State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<ReactionResponse>> {
-    Ok(Json(service::unreact(&state.pool, UserId::from(user.id), movie_uuid).await?))
+    let answer = service::unreact(&state.pool, UserId::from(user.id), movie_uuid).await?;
+    cache.movie_changed(movie_uuid).await;
+    Ok(Json(answer))
 }
 
 /// Add a movie to the caller's favorites.
@@ -60,10 +68,12 @@ pub async fn unreact(
 ))]
 pub async fn add_favorite(
     State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
     service::add_favorite(&state.pool, UserId::from(user.id), movie_uuid).await?;
+    cache.movie_changed(movie_uuid).await;
     Ok((StatusCode::CREATED, Json(MessageResponse::new("Movie added to favorites."))))
 }
 
@@ -77,10 +87,12 @@ pub async fn add_favorite(
 ))]
 pub async fn remove_favorite(
     State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<MessageResponse>> {
     service::remove_favorite(&state.pool, UserId::from(user.id), movie_uuid).await?;
+    cache.movie_changed(movie_uuid).await;
     Ok(Json(MessageResponse::new("Movie removed from favorites.")))
 }
 
@@ -94,11 +106,14 @@ pub async fn remove_favorite(
 ))]
 pub async fn rate(
     State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(score): ValidJson<RatingRequest>,
 ) -> ApiResult<Json<RatingResponse>> {
-    Ok(Json(service::rate(&state.pool, UserId::from(user.id), movie_uuid, score).await?))
+    let answer = service::rate(&state.pool, UserId::from(user.id), movie_uuid, score).await?;
+    cache.movie_changed(movie_uuid).await;
+    Ok(Json(answer))
 }
 
 /// Withdraw the caller's rating.
@@ -111,10 +126,13 @@ pub async fn rate(
 ))]
 pub async fn unrate(
     State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<RatingResponse>> {
-    Ok(Json(service::unrate(&state.pool, UserId::from(user.id), movie_uuid).await?))
+    let answer = service::unrate(&state.pool, UserId::from(user.id), movie_uuid).await?;
+    cache.movie_changed(movie_uuid).await;
+    Ok(Json(answer))
 }
 
 /// Top-level comments of a movie, newest first; each shows its number of replies.
@@ -142,24 +160,22 @@ pub async fn list_comments(
 ))]
 pub async fn create_comment(
     State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(input): ValidJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            service::create_comment(
-                &state.pool,
-                &state.relay,
-                state.config.notifications.notification_emails_per_hour,
-                UserId::from(user.id),
-                movie_uuid,
-                input,
-            )
-            .await?,
-        ),
-    ))
+    let comment = service::create_comment(
+        &state.pool,
+        &state.relay,
+        state.config.notifications.notification_emails_per_hour,
+        UserId::from(user.id),
+        movie_uuid,
+        input,
+    )
+    .await?;
+    cache.movie_changed(movie_uuid).await;
+    Ok((StatusCode::CREATED, Json(comment)))
 }
 
 /// Replies to a comment, oldest first.
@@ -207,6 +223,7 @@ pub async fn edit_comment(
 ))]
 pub async fn delete_comment(
     State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
     user: AuthUser,
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
 ) -> ApiResult<Json<MessageResponse>> {
@@ -218,6 +235,7 @@ pub async fn delete_comment(
         CommentId(comment_id),
     )
     .await?;
+    cache.movie_changed(movie_uuid).await;
     Ok(Json(MessageResponse::new("Comment deleted successfully.")))
 }
 

@@ -71,10 +71,21 @@ pub async fn update_movie(
 ))]
 pub async fn get_movie(
     State(state): State<AppState>,
+    Extension(cache): Extension<CatalogCache>,
     _user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-) -> ApiResult<Json<MovieDetail>> {
-    Ok(Json(service::detail(&state.pool, movie_uuid).await?))
+) -> ApiResult<Response> {
+    let pool = state.pool.clone();
+    let body = cache
+        .detail(movie_uuid, move || {
+            let pool = pool.clone();
+            async move {
+                let detail = service::detail(&pool, movie_uuid).await?;
+                serde_json::to_vec(&detail).map(Bytes::from).map_err(ApiError::internal)
+            }
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// Delete a movie that is in nobody's cart and was bought by nobody.
