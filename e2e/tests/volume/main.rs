@@ -439,21 +439,27 @@ async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volu
     wait_until_gone(&mut conn, loader.pid).await;
     diesel::sql_query("SELECT pg_stat_reset()").execute(&mut conn).await.unwrap();
     let statuses = drive(&app, &movie.to_string(), users, &people).await;
-    let failed: Vec<_> = statuses.iter().filter(|(_, status)| **status >= 500).collect();
-    assert!(failed.is_empty(), "{failed:?}");
-    let expected_ok =
-        ["refresh", "me", "profile", "detail", "cart", "orders", "purchases", "order create", "favorites"];
+    let mut problems: Vec<String> = statuses
+        .iter()
+        .filter(|(_, status)| **status >= 500)
+        .map(|(name, status)| format!("{name} answered {status}"))
+        .collect();
+    // The hot path's user has no profile: its lookup answers 404, which reads the same index.
+    let expected_ok = ["refresh", "me", "detail", "cart", "orders", "purchases", "order create", "favorites"];
     for name in expected_ok {
-        assert!(statuses.get(name).is_some_and(|s| (200..300).contains(s)), "{name}: {statuses:?}");
+        if !statuses.get(name).is_some_and(|s| (200..300).contains(s)) {
+            problems.push(format!("{name} answered {:?}", statuses.get(name)));
+        }
     }
     // A busy backend writes its counters at most once a second and an idle one within ten (PostgreSQL's
     // PGSTAT_IDLE_INTERVAL): the application's pooled connections are idle now.
     tokio::time::sleep(Duration::from_secs(11)).await;
     let scans = table_scans(&mut conn).await;
-    let read_whole: Vec<&TableScans> =
-        scans.iter().filter(|t| t.seq_scan > 0 && !FIXED_TABLES.contains(&t.relname.as_str())).collect();
-    assert!(read_whole.is_empty(), "hot requests read growing tables whole: {read_whole:?}\n{statuses:?}");
-    assert!(bad_plans.is_empty(), "{}", bad_plans.join("\n\n"));
+    for table in scans.iter().filter(|t| t.seq_scan > 0 && !FIXED_TABLES.contains(&t.relname.as_str())) {
+        problems.push(format!("hot requests read {} whole {} times", table.relname, table.seq_scan));
+    }
+    problems.extend(bad_plans);
+    assert!(problems.is_empty(), "{}\n\nrequests: {statuses:?}", problems.join("\n\n"));
     let used: i64 = scans.iter().map(|t| t.idx_scan).sum();
     assert!(used > 0, "the requests reached the database through indexes: {scans:?}");
     eprintln!("volume: {} requests, {used} index scans, no sequential scan of a growing table", statuses.len());
