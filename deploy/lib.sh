@@ -348,6 +348,18 @@ ensure_venv() {
     printf '%s\n' "$requirements" >"$dir/requirements.done"
 }
 
+# The tools of deploy/observability.sh and deploy/client.sh, in one virtualenv: the client generator (pinned: its
+# output is what the typed-client check runs) and ruff (it formats the output, and client.sh lints it),
+# python-dateutil that the generated code imports, pika (queues) and PyYAML (the alert rules). Sets OPS_VENV and
+# OPS_PYTHON. openapi-python-client stays at 0.27.1: 0.28.0 to 0.29.1 write code that does not import for an
+# operation with a required body in two content types (our profile forms; upstream issue 1451).
+OC_OPS_REQUIREMENTS=(openapi-python-client==0.27.1 ruff==0.17.6 python-dateutil==2.9.0.post0 pika==1.4.4 PyYAML==6.0.2)
+ensure_ops_tools() {
+    OPS_VENV="$OC_CACHE/ops-tools"
+    ensure_venv "$OPS_VENV" "${OC_OPS_REQUIREMENTS[@]}"
+    OPS_PYTHON="$OPS_VENV/bin/python"
+}
+
 # --- a private stack of the debug binaries ---------------------------------------------------------------------
 #
 # For the scripts that check the running binaries (schemathesis.sh, observability.sh, client.sh): a throw-away
