@@ -2,7 +2,8 @@
 
   check_metrics.py names DASHBOARD RULES         print every metric name the dashboard and the rules use
   check_metrics.py wait SECONDS URL NAME...      wait until the exposition at URL has a sample of every NAME
-  check_metrics.py compare DASHBOARD RULES URL... fail unless every name used is exported at one of the URLs
+  check_metrics.py compare DASHBOARD RULES NAME=URL...
+                                                 fail unless every name used is exported at one of the URLs
   check_metrics.py dead-letter AMQP_URL QUEUE    publish a message no worker can decode to QUEUE
 
 Metric names are read from the PromQL of the dashboard's targets and the rules' `expr` by dropping what is not
@@ -96,10 +97,10 @@ def main(argv):
             time.sleep(0.25)
     elif command == "compare":
         names = used_names(args[0], args[1])
-        by_url = {url: exported(url) for url in args[2:]}
-        missing = sorted(name for name in names - PROMETHEUS_OWN if not any(name in e for e in by_url.values()))
+        by_binary = {binary: exported(url) for binary, url in (arg.split("=", 1) for arg in args[2:])}
+        missing = sorted(name for name in names - PROMETHEUS_OWN if not any(name in e for e in by_binary.values()))
         for name in sorted(names):
-            where = [url for url, e in by_url.items() if name in e]
+            where = [binary for binary, e in by_binary.items() if name in e]
             print(f"  {name}: {', '.join(where) if where else ('Prometheus' if name in PROMETHEUS_OWN else '-')}")
         if missing:
             sys.exit(f"used by the dashboard or the rules but exported by no binary: {', '.join(missing)}")
