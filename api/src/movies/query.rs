@@ -229,7 +229,11 @@ pub fn page_query<'a>(scope: Scope, list: &'a MovieList) -> BoxedPage<'a> {
 }
 
 /// One page of movie rows.
-pub async fn page_rows(conn: &mut AsyncPgConnection, scope: Scope, list: &MovieList) -> Result<Vec<MovieRow>, ApiError> {
+pub async fn page_rows(
+    conn: &mut AsyncPgConnection,
+    scope: Scope,
+    list: &MovieList,
+) -> Result<Vec<MovieRow>, ApiError> {
     Ok(page_query(scope, list).load(conn).await?)
 }
 

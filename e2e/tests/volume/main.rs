@@ -308,7 +308,10 @@ async fn drive(app: &TestApp, movie: &str, users: i64, people: &[String]) -> BTr
     if users * 10 > query::COUNT_CAP {
         assert_eq!(body["total_items_capped"], true, "{body}");
         assert_eq!((body["total_items"].as_i64(), body["total_pages"].as_i64()), (Some(query::COUNT_CAP), Some(500)));
-        assert!(body["next_page"].as_str().is_some_and(|link| link.ends_with("imdb_from=1.0&page=2&per_page=20")), "{body}");
+        assert!(
+            body["next_page"].as_str().is_some_and(|link| link.ends_with("imdb_from=1.0&page=2&per_page=20")),
+            "{body}"
+        );
     }
     for query in people {
         let path = format!("/movies/?{query}");
@@ -408,10 +411,25 @@ async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volu
     // EXPLAIN of every filter and sort of the list (page and capped count), as the service builds them.
     let (mut planned, mut bad_plans) = (Vec::new(), Vec::new());
     let fixed = [
-        "", "year=1999", "year_from=1990&year_to=1995", "imdb=7.5", "imdb_from=8.5&imdb_to=9", "price_from=2&price_to=3",
-        "genre=western", "certification=PG-13",
-        "search=midnight", "sort=name", "sort=-year", "sort=imdb", "sort=-price", "sort=votes", "sort=-newest",
-        "sort=rating", "sort=-likes", "genre=drama&sort=-imdb", "year_from=2000&genre=comedy&sort=-votes",
+        "",
+        "year=1999",
+        "year_from=1990&year_to=1995",
+        "imdb=7.5",
+        "imdb_from=8.5&imdb_to=9",
+        "price_from=2&price_to=3",
+        "genre=western",
+        "certification=PG-13",
+        "search=midnight",
+        "sort=name",
+        "sort=-year",
+        "sort=imdb",
+        "sort=-price",
+        "sort=votes",
+        "sort=-newest",
+        "sort=rating",
+        "sort=-likes",
+        "genre=drama&sort=-imdb",
+        "year_from=2000&genre=comedy&sort=-votes",
     ];
     for query in fixed.iter().copied().chain(people.iter().map(String::as_str)) {
         let raw: MovieListQuery = serde_urlencoded::from_str(query).unwrap();
@@ -444,7 +462,8 @@ async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volu
     let statuses = drive(&app, &movie.to_string(), users, &people).await;
     let failed: Vec<_> = statuses.iter().filter(|(_, status)| **status >= 500).collect();
     assert!(failed.is_empty(), "{failed:?}");
-    let expected_ok = ["refresh", "me", "profile", "detail", "cart", "orders", "purchases", "order create", "favorites"];
+    let expected_ok =
+        ["refresh", "me", "profile", "detail", "cart", "orders", "purchases", "order create", "favorites"];
     for name in expected_ok {
         assert!(statuses.get(name).is_some_and(|s| (200..300).contains(s)), "{name}: {statuses:?}");
     }
