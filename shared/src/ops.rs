@@ -203,6 +203,19 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn readiness_is_a_gauge_per_dependency_for_prometheus() {
+        let handle = telemetry::metrics_handle();
+        let checks = [
+            Check::new("gauge_test_up", || async { Ok(()) }),
+            Check::new("gauge_test_down", || async { Err("refused".to_owned()) }),
+        ];
+        readiness(&checks).await;
+        let text = handle.render();
+        assert!(text.contains(r#"readiness_check_up{dependency="gauge_test_up"} 1"#), "{text}");
+        assert!(text.contains(r#"readiness_check_up{dependency="gauge_test_down"} 0"#), "{text}");
+    }
+
+    #[tokio::test]
     async fn readiness_names_what_is_down_without_its_error_text() {
         let checks = [
             Check::new("postgres", || async { Ok(()) }),
