@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks deploy/observability/: the alert rules (`promtool check rules`, `promtool check config` of the example
-# prometheus.yml, and the unit tests of rules.test.yml with `promtool test rules`), the dashboard's JSON, and that
-# every metric the dashboard and the rules name is exported by the running binaries.
+# prometheus.yml, and the unit tests of rules.test.yml with `promtool test rules`), the dashboard (its JSON, and
+# its queries parsed by promtool as recording rules), and that every metric the dashboard and the rules name is
+# exported by the running binaries.
 #
 # Usage: ./deploy/observability.sh   (deploy/test.sh calls it)
 #
@@ -37,8 +38,11 @@ ensure_maildev_installed
 check() {
     "$OPS_PYTHON" "$OBS/check_metrics.py" "$@"
 }
-# Validates the dashboard too (its data source variable, a query per panel).
+# The dashboard: its data source variable, a query per panel, and queries that parse.
 check names "$DASHBOARD" "$RULES" >/dev/null
+check dashboard-rules "$DASHBOARD" >"$STACK_WORK/dashboard-queries.yml"
+promtool check rules "$STACK_WORK/dashboard-queries.yml" >/dev/null ||
+    die "the dashboard's queries do not parse: promtool check rules $STACK_WORK/dashboard-queries.yml"
 
 SMTP_PORT="$(free_port)"
 MAILDEV_URL="http://127.0.0.1:$(free_port)"

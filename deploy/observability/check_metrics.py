@@ -1,6 +1,8 @@
 """Checks of deploy/observability/ against the running binaries (deploy/observability.sh runs them).
 
   check_metrics.py names DASHBOARD RULES         print every metric name the dashboard and the rules use
+  check_metrics.py dashboard-rules DASHBOARD     print the dashboard's queries as recording rules, so that
+                                                 `promtool check rules` parses their PromQL
   check_metrics.py wait SECONDS URL NAME...      wait until the exposition at URL has a sample of every NAME
   check_metrics.py compare DASHBOARD RULES NAME=URL...
                                                  fail unless every name used is exported at one of the URLs
@@ -86,6 +88,11 @@ def main(argv):
     command, args = argv[1], argv[2:]
     if command == "names":
         print("\n".join(sorted(used_names(*args))))
+    elif command == "dashboard-rules":
+        # Grafana's interval variables are no PromQL; any duration parses the same.
+        exprs = [re.sub(r"\$__(?:rate_)?interval|\$__range", "5m", expr) for expr in dashboard_exprs(args[0])]
+        rules = [{"record": f"dashboard:query_{i}", "expr": expr} for i, expr in enumerate(exprs)]
+        print(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
     elif command == "wait":
         deadline, url, wanted = time.monotonic() + float(args[0]), args[1], set(args[2:])
         while True:
