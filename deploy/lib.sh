@@ -306,6 +306,12 @@ ensure_maildev() {
     if port_open 127.0.0.1 1025 && port_open 127.0.0.1 1080; then
         return 0
     fi
+    ensure_maildev_installed
+}
+
+# Installs MailDev into the cache even when another inbox already answers on the standard ports: for the scripts
+# that start a private one on ports of their own.
+ensure_maildev_installed() {
     if [[ -x "$OC_MAILDEV_BIN" && "$(maildev_installed_version)" == "$OC_MAILDEV_VERSION" ]]; then
         return 0
     fi
@@ -320,6 +326,161 @@ ensure_maildev() {
     (cd "$OC_MAILDEV_DIR" && npm install --no-audit --no-fund --save-exact --loglevel=error "maildev@$OC_MAILDEV_VERSION") ||
         die "npm install maildev@$OC_MAILDEV_VERSION failed"
     [[ -x "$OC_MAILDEV_BIN" ]] || die "MailDev was installed but $OC_MAILDEV_BIN is missing"
+}
+
+# --- Python tools ----------------------------------------------------------------------------------------------
+
+# ensure_venv DIR REQUIREMENT...: a virtualenv at DIR holding exactly these pinned requirements. The venv records
+# what it was made with; any other pin rebuilds it.
+ensure_venv() {
+    local dir="$1"
+    shift
+    local requirements="$*"
+    if [[ "$(cat "$dir/requirements.done" 2>/dev/null)" == "$requirements" ]]; then
+        return 0
+    fi
+    have python3 || apt_install python3
+    python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+    log "installing $requirements into $dir"
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check "$@" || die "pip install $requirements failed"
+    printf '%s\n' "$requirements" >"$dir/requirements.done"
+}
+
+# The tools of deploy/observability.sh and deploy/client.sh, in one virtualenv: the client generator (pinned: its
+# output is what the typed-client check runs) and ruff (it formats the output, and client.sh lints it),
+# python-dateutil that the generated code imports, pika (queues) and PyYAML (the alert rules). Sets OPS_VENV and
+# OPS_PYTHON. openapi-python-client stays at 0.27.1: 0.28.0 to 0.29.1 write code that does not import for an
+# operation with a required body in two content types (our profile forms; upstream issue 1451).
+OC_OPS_REQUIREMENTS=(openapi-python-client==0.27.1 ruff==0.17.6 python-dateutil==2.9.0.post0 pika==1.4.4 PyYAML==6.0.2)
+ensure_ops_tools() {
+    OPS_VENV="$OC_CACHE/ops-tools"
+    ensure_venv "$OPS_VENV" "${OC_OPS_REQUIREMENTS[@]}"
+    OPS_PYTHON="$OPS_VENV/bin/python"
+}
+
+# --- a private stack of the debug binaries ---------------------------------------------------------------------
+#
+# For the scripts that check the running binaries (schemathesis.sh, observability.sh, client.sh): a throw-away
+# database, RabbitMQ and Redis prefixes of their own, free ports, and cleanup of all of it. Usage:
+#   stack_init NAME; trap stack_cleanup EXIT; stack_database [CATALOG]; stack_start api "$STACK_API" serve ...
+# STACK_PYTHON must name a Python with pika before stack_cleanup runs (it removes the queues by name).
+
+# free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# stack_init NAME: names the stack's database (oc_NAME_<random>), prefixes and work folder, builds the debug
+# binaries that are missing, and exports the environment every binary reads (development settings, rate limits
+# off, bcrypt cost 4: these scripts log in a lot and no answer depends on the cost). Ports: STACK_API_PORT (the
+# api, also APP_URL), STACK_METRICS_PORT, STACK_WORKER_PORT, STACK_SCHEDULER_PORT.
+stack_init() {
+    local name="$1" suffix bin
+    ensure_rust
+    export_target_dir
+    ensure_postgres
+    ensure_redis
+    # The management console that ensure_rabbitmq also sets up is not needed here.
+    port_open 127.0.0.1 5672 || ensure_rabbitmq
+    STACK_API="$CARGO_TARGET_DIR/debug/api"
+    STACK_WORKER="$CARGO_TARGET_DIR/debug/worker"
+    STACK_SCHEDULER="$CARGO_TARGET_DIR/debug/scheduler"
+    for bin in api worker scheduler; do
+        if [[ ! -x "$CARGO_TARGET_DIR/debug/$bin" ]]; then
+            log "building $bin"
+            (cd "$OC_ROOT" && cargo build --quiet -p "$bin" --bin "$bin")
+        fi
+    done
+    suffix="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+    STACK_DB="oc_${name}_$suffix"
+    STACK_PREFIX="${name:0:2}_$suffix"
+    STACK_WORK="$(mktemp -d)"
+    STACK_PIDS=()
+    STACK_PYTHON="${STACK_PYTHON:-}"
+    STACK_API_PORT="$(free_port)"
+    STACK_METRICS_PORT="$(free_port)"
+    STACK_WORKER_PORT="$(free_port)"
+    STACK_SCHEDULER_PORT="$(free_port)"
+    STACK_BASE="http://127.0.0.1:$STACK_API_PORT"
+    export ENVIRONMENT=development LOG_FORMAT=pretty RUST_LOG="${RUST_LOG:-warn}"
+    export POSTGRES_DB="$STACK_DB" POSTGRES_USER="$OC_PG_USER" POSTGRES_PASSWORD="$PG_PASSWORD" DB_HOST="$OC_PG_HOST"
+    export DB_PORT="$OC_PG_PORT"
+    export REDIS_HOST=127.0.0.1 REDIS_PORT="$OC_REDIS_PORT" REDIS_DB=0 REDIS_KEY_PREFIX="$STACK_PREFIX:"
+    export RABBITMQ_URL="${RABBITMQ_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}" RABBITMQ_PREFIX="$STACK_PREFIX"
+    export SECRET_KEY_ACCESS="stack-access-secret-0123456789abcdef0123456"
+    export SECRET_KEY_REFRESH="stack-refresh-secret-0123456789abcdef012345"
+    export BCRYPT_COST=4 RATE_LIMIT_ENABLED=false
+    export API_ADDR="127.0.0.1:$STACK_API_PORT" METRICS_ADDR="127.0.0.1:$STACK_METRICS_PORT" APP_URL="$STACK_BASE/"
+    export WORKER_ADDR="127.0.0.1:$STACK_WORKER_PORT" SCHEDULER_ADDR="127.0.0.1:$STACK_SCHEDULER_PORT"
+    export MEDIA_ROOT="$STACK_WORK/media"
+}
+
+# stack_database [CATALOG]: creates and migrates the stack's database, and imports CATALOG when given. Runs in the
+# work folder, away from the repository, so that a developer's .env (found in the working directory or above) is
+# not read; the caller stays there too for the same reason.
+stack_database() {
+    cd "$STACK_WORK"
+    pg_psql -d postgres -c "CREATE DATABASE \"$STACK_DB\"" >/dev/null
+    "$STACK_API" migrate >/dev/null
+    if [[ -n "${1:-}" ]]; then
+        "$STACK_API" import-movies "$1" >/dev/null
+    fi
+}
+
+# stack_start NAME HEALTH_URL COMMAND...: starts COMMAND in the background (output in $STACK_WORK/NAME.log) and
+# waits until HEALTH_URL answers 200; on failure prints the end of the log and dies.
+stack_start() {
+    local name="$1" url="$2" pid i
+    shift 2
+    "$@" >"$STACK_WORK/$name.log" 2>&1 &
+    pid=$!
+    STACK_PIDS+=("$pid")
+    for ((i = 0; i < 150; i++)); do
+        if python3 -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=1)' "$url" 2>/dev/null; then
+            return 0
+        fi
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.2
+    done
+    tail -n 20 "$STACK_WORK/$name.log" >&2
+    die "$name did not start (no answer from $url)"
+}
+
+# stack_cleanup: stops what stack_start started, drops the database, removes the stack's exchanges, queues and
+# Redis keys and the work folder; keeps the exit status. Meant for `trap stack_cleanup EXIT`.
+stack_cleanup() {
+    local status=$? pid
+    for pid in "${STACK_PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    pg_psql -d postgres -c "DROP DATABASE IF EXISTS \"$STACK_DB\" WITH (FORCE)" >/dev/null 2>&1 ||
+        warn "could not drop the database $STACK_DB"
+    if [[ -n "$STACK_PYTHON" ]]; then
+        "$STACK_PYTHON" - "$RABBITMQ_URL" "$STACK_PREFIX" <<'PY' >/dev/null 2>&1 ||
+import sys, pika
+url, prefix = sys.argv[1], sys.argv[2]
+connection = pika.BlockingConnection(pika.URLParameters(url))
+channel = connection.channel()
+queues = [f"{prefix}.dead"]
+for queue in ("email", "maintenance"):
+    queues.append(f"{prefix}.{queue}")
+    queues += [f"{prefix}.{queue}.retry.{n}" for n in range(1, 11)]
+for queue in queues:
+    channel.queue_delete(queue)
+for exchange in (f"{prefix}.jobs", f"{prefix}.dlx"):
+    channel.exchange_delete(exchange)
+connection.close()
+PY
+            warn "could not remove the RabbitMQ queues of $STACK_PREFIX"
+    fi
+    redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" --scan --pattern "$STACK_PREFIX:*" 2>/dev/null |
+        xargs -r redis-cli -h "$REDIS_HOST" -p "$REDIS_PORT" del >/dev/null 2>&1 || true
+    cd /
+    rm -rf "$STACK_WORK"
+    exit "$status"
 }
 
 # What every benchmark script needs: the toolchain and target folder, the three services, wrk and curl.

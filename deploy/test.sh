@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Run every check of the workspace: formatting, clippy (warnings are errors), schema drift (shared/src/schema.rs
-# against the migrations), the test suite, and schemathesis against the running api (deploy/schemathesis.sh).
+# against the migrations), the test suite, the alert rules and the dashboard against the running binaries
+# (deploy/observability.sh), a client generated from the api's OpenAPI document (deploy/client.sh), and
+# schemathesis against the running api (deploy/schemathesis.sh).
 # PostgreSQL, Redis and RabbitMQ are installed and started when nothing listens on their ports yet (the tests
 # catch mail with an in-process SMTP sink, so MailDev is not needed). Non-interactive and idempotent.
 #
@@ -89,19 +91,27 @@ cargo test --workspace "${locked[@]}" 2>&1 | tee "$results"
 test_status=${PIPESTATUS[0]}
 set -e
 totals="$(awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed", passed, failed }' "$results")"
-# The published OpenAPI document against the running api (the debug binary built above): every answer must be one
-# the document describes.
-log deploy/schemathesis.sh
-schema_status=0
-"$OC_ROOT/deploy/schemathesis.sh" || schema_status=$?
+# The checks below run the debug binaries built above; each runs even when an earlier one failed, and the run ends
+# with all their results.
+checks=(observability client schemathesis)
+declare -A check_status
+# observability: promtool on the alert rules, and every metric the dashboard and the rules name must be exported.
+# client: a Python client generated from /openapi.json drives register → activate → login → search → cart → order.
+# schemathesis: the published OpenAPI document against the running api; every answer must be one it describes.
+for check in "${checks[@]}"; do
+    log "deploy/$check.sh"
+    check_status[$check]=0
+    "$OC_ROOT/deploy/$check.sh" || check_status[$check]=$?
+done
 echo "test.sh: all checks done"
 echo "tests: $totals"
-if [[ "$schema_status" -eq 0 ]]; then
-    echo "schemathesis: no failures"
-else
-    echo "schemathesis: FAILED (exit $schema_status)"
-fi
-if [[ "$test_status" -ne 0 ]]; then
-    exit "$test_status"
-fi
-exit "$schema_status"
+final_status="$test_status"
+for check in "${checks[@]}"; do
+    if [[ "${check_status[$check]}" -eq 0 ]]; then
+        echo "$check: no failures"
+    else
+        echo "$check: FAILED (exit ${check_status[$check]})"
+        [[ "$final_status" -ne 0 ]] || final_status="${check_status[$check]}"
+    fi
+done
+exit "$final_status"

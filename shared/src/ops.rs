@@ -88,9 +88,9 @@ impl Check {
 
 const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// Runs every check concurrently; 200 with each status when all pass, 503 naming what is down otherwise. The
-/// endpoint is public, so a failure's text (addresses, user names, driver messages) goes to the log only.
-pub async fn readiness(checks: &[Check]) -> Response {
+/// Runs every check concurrently, each within [`CHECK_TIMEOUT`]; records `readiness_check_up{dependency}` (1 up, 0
+/// down) so that Prometheus sees readiness too, and logs each failure's text.
+async fn run_checks(checks: &[Check]) -> Vec<(&'static str, Result<(), String>)> {
     let results = futures_util::future::join_all(checks.iter().map(|check| async move {
         let outcome = match tokio::time::timeout(CHECK_TIMEOUT, (check.run)()).await {
             Ok(result) => result,
@@ -99,18 +99,25 @@ pub async fn readiness(checks: &[Check]) -> Response {
         (check.name, outcome)
     }))
     .await;
+    for (name, result) in &results {
+        if let Err(error) = result {
+            tracing::warn!(dependency = name, error = %error, "readiness check failed");
+        }
+        metrics::gauge!("readiness_check_up", "dependency" => *name).set(if result.is_ok() { 1.0 } else { 0.0 });
+    }
+    results
+}
+
+/// Runs every check concurrently; 200 with each status when all pass, 503 naming what is down otherwise. The
+/// endpoint is public, so a failure's text (addresses, user names, driver messages) goes to the log only.
+pub async fn readiness(checks: &[Check]) -> Response {
+    let results = run_checks(checks).await;
     let down: Vec<&str> = results.iter().filter(|(_, r)| r.is_err()).map(|(name, _)| *name).collect();
     let checks_json: serde_json::Map<String, serde_json::Value> = results
         .iter()
         .map(|(name, result)| {
-            let value = match result {
-                Ok(()) => json!({"status": "up"}),
-                Err(error) => {
-                    tracing::warn!(dependency = name, error = %error, "readiness check failed");
-                    json!({"status": "down"})
-                }
-            };
-            ((*name).to_owned(), value)
+            let status = if result.is_ok() { "up" } else { "down" };
+            ((*name).to_owned(), json!({"status": status}))
         })
         .collect();
     if down.is_empty() {
@@ -155,7 +162,10 @@ pub fn ops_router(checks: Vec<Check>, pool: DbPool) -> Router {
         .route("/health/ready", get(|State(ops): State<OpsState>| async move { readiness(&ops.checks).await }))
         .route(
             "/metrics",
+            // The checks run at every scrape: a load balancer's probes of `/health/ready` are not seen by
+            // Prometheus, and the readiness alert needs a current value (a few round trips per scrape).
             get(|State(ops): State<OpsState>| async move {
+                run_checks(&ops.checks).await;
                 record_pool(&ops.pool);
                 metrics().await
             }),
@@ -191,6 +201,19 @@ pub async fn serve_ops_on(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn readiness_is_a_gauge_per_dependency_for_prometheus() {
+        let handle = telemetry::metrics_handle();
+        let checks = [
+            Check::new("gauge_test_up", || async { Ok(()) }),
+            Check::new("gauge_test_down", || async { Err("refused".to_owned()) }),
+        ];
+        readiness(&checks).await;
+        let text = handle.render();
+        assert!(text.contains(r#"readiness_check_up{dependency="gauge_test_up"} 1"#), "{text}");
+        assert!(text.contains(r#"readiness_check_up{dependency="gauge_test_down"} 0"#), "{text}");
+    }
 
     #[tokio::test]
     async fn readiness_names_what_is_down_without_its_error_text() {

@@ -39,12 +39,20 @@ static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
 
 const LATENCY_BUCKETS: &[f64] = &[0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
+/// A job waits in the outbox and the queue for minutes when workers fall behind; the alert on queue lag over a minute
+/// needs buckets past the request latencies' 10 s, or every slow job would land in `+Inf` alike.
+const QUEUE_LAG_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0, 3600.0];
+
 /// The process-wide Prometheus recorder, installed on first use.
 pub fn metrics_handle() -> PrometheusHandle {
     PROMETHEUS
         .get_or_init(|| {
+            // A full name wins over a suffix, whatever the order of the calls.
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .and_then(|b| {
+                    b.set_buckets_for_metric(Matcher::Full("job_queue_lag_seconds".into()), QUEUE_LAG_BUCKETS)
+                })
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
@@ -53,4 +61,24 @@ pub fn metrics_handle() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_lag_buckets_reach_past_a_minute_and_request_latencies_stop_at_ten_seconds() {
+        let handle = metrics_handle();
+        metrics::histogram!("job_queue_lag_seconds", "kind" => "bucket_test").record(90.0);
+        metrics::histogram!("http_request_duration_seconds", "route" => "/bucket-test/").record(0.2);
+        let text = handle.render();
+        assert!(text.contains(r#"job_queue_lag_seconds_bucket{kind="bucket_test",le="60"} 0"#), "{text}");
+        assert!(text.contains(r#"job_queue_lag_seconds_bucket{kind="bucket_test",le="120"} 1"#), "{text}");
+        let latency_buckets: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("http_request_duration_seconds_bucket{route=\"/bucket-test/\""))
+            .collect();
+        assert_eq!(latency_buckets.len(), LATENCY_BUCKETS.len() + 1, "{text}");
+    }
 }
