@@ -85,9 +85,9 @@ step cargo build --workspace --bins "${locked[@]}"
 # ends with the totals over all targets on one line.
 results="$(mktemp)"
 trap 'rm -f "$results"' EXIT
-log cargo test --workspace "${locked[@]}"
+log cargo test --workspace --no-fail-fast "${locked[@]}"
 set +e
-cargo test --workspace "${locked[@]}" 2>&1 | tee "$results"
+cargo test --workspace --no-fail-fast "${locked[@]}" 2>&1 | tee "$results"
 test_status=${PIPESTATUS[0]}
 set -e
 totals="$(awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed", passed, failed }' "$results")"
