@@ -77,15 +77,19 @@ pub async fn revert_all_migrations(url: &str) -> Result<usize> {
     .map_err(|e| Error::context("migration task", e))?
 }
 
-/// Refreshes the planner's statistics of `tables` (`ANALYZE`). Bulk loads call it for the tables they wrote, so
-/// queries are planned for the new contents at once rather than whenever autovacuum gets to them. The names are
-/// the callers' constants, never input.
+/// Refreshes the planner's statistics of `tables` and tidies them as autovacuum would (`VACUUM (ANALYZE)`). Bulk
+/// loads call it for the tables they wrote, so queries are planned for the new contents at once rather than
+/// whenever autovacuum gets to them. A plain `ANALYZE` is not enough: the rows a bulk load adds to a GIN index wait
+/// in its pending list, which every trigram or full-text search then reads through (and the planner, pricing that
+/// in, falls back to reading the table), and only a vacuum moves them into the index; it also marks the pages
+/// all-visible, so index-only scans need not visit them. Must run outside a transaction. The names are the
+/// callers' constants, never input.
 pub async fn analyze(conn: &mut AsyncPgConnection, tables: &[&'static str]) -> Result<()> {
     use diesel_async::RunQueryDsl;
     if tables.is_empty() {
         return Ok(());
     }
-    diesel::sql_query(format!("ANALYZE {}", tables.join(", "))).execute(conn).await?;
+    diesel::sql_query(format!("VACUUM (ANALYZE) {}", tables.join(", "))).execute(conn).await?;
     Ok(())
 }
 
