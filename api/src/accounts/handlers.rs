@@ -5,13 +5,32 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::auth::{AuthUser, MaybeAuthUser};
-use super::rate_limit::ClientIp;
+use super::rate_limit::{ClientIp, Limiter};
 use super::service;
 use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::http::MessageResponse;
 use crate::state::AppState;
+
+impl AppState {
+    /// What the account use cases use.
+    pub fn accounts(&self) -> service::Accounts<'_> {
+        service::Accounts {
+            pool: &self.pool,
+            relay: &self.relay,
+            keys: &self.keys,
+            auth_cache: self.auth_cache(),
+            limiter: self.limiter(),
+            settings: &self.config.auth,
+        }
+    }
+
+    /// The rate limits' Redis handle, key prefix and settings.
+    pub fn limiter(&self) -> Limiter<'_> {
+        Limiter { cache: &self.cache, prefix: &self.config.redis.redis_key_prefix, settings: &self.config.rate_limit }
+    }
+}
 
 /// Register a new (inactive) account; the activation email follows through the job queue.
 #[utoipa::path(post, path = "/accounts/register/", tag = "accounts", request_body = RegisterRequest, responses(
@@ -27,7 +46,7 @@ pub async fn register(
     ValidJson(input): ValidJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
     let email = input.email.as_str().to_owned();
-    let id = service::register(&state, ip, &input.submitted_email, input.email, input.password).await?;
+    let id = service::register(state.accounts(), ip, &input.submitted_email, input.email, input.password).await?;
     Ok((StatusCode::CREATED, Json(RegisterResponse { id, email })))
 }
 
@@ -43,7 +62,7 @@ pub async fn resend_activation(
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::resend_activation(&state, ip, &email).await?;
+    service::resend_activation(state.accounts(), ip, &email).await?;
     Ok(Json(MessageResponse::new("A new activation link has been sent.")))
 }
 
@@ -57,7 +76,7 @@ pub async fn activate(
     State(state): State<AppState>,
     ValidQuery(input): ValidQuery<ActivationQuery>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::activate(&state, &input.email, &input.token).await?;
+    service::activate(state.accounts(), &input.email, &input.token).await?;
     Ok(Json(MessageResponse::new("User account activated successfully.")))
 }
 
@@ -71,7 +90,7 @@ pub async fn activate_post(
     State(state): State<AppState>,
     ValidJson(input): ValidJson<ActivationQuery>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::activate(&state, &input.email, &input.token).await?;
+    service::activate(state.accounts(), &input.email, &input.token).await?;
     Ok(Json(MessageResponse::new("User account activated successfully.")))
 }
 
@@ -88,7 +107,7 @@ pub async fn login(
     ip: ClientIp,
     ValidJson(input): ValidJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(service::login(&state, ip, &input.email, input.password).await?))
+    Ok(Json(service::login(state.accounts(), ip, &input.email, input.password).await?))
 }
 
 /// Log out: ends the session (its refresh tokens and every access token of it) and blacklists the presented token.
@@ -103,7 +122,7 @@ pub async fn logout(
     user: AuthUser,
     ValidJson(input): ValidJson<LogoutRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::logout(&state, &user, &input.refresh_token).await?;
+    service::logout(state.accounts(), &user, &input.refresh_token).await?;
     Ok(Json(MessageResponse::new("Logged out successfully.")))
 }
 
@@ -120,7 +139,7 @@ pub async fn refresh(
     MaybeAuthUser(caller): MaybeAuthUser,
     ValidJson(input): ValidJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(service::refresh(&state, &input.refresh_token, caller.as_ref()).await?))
+    Ok(Json(service::refresh(state.accounts(), &input.refresh_token, caller.as_ref()).await?))
 }
 
 /// Change the caller's password; every session (including this one) ends.
@@ -137,7 +156,7 @@ pub async fn change_password(
     user: AuthUser,
     ValidJson(input): ValidJson<ChangePasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::change_password(&state, ip, &user, input.old_password, input.new_password).await?;
+    service::change_password(state.accounts(), ip, &user, input.old_password, input.new_password).await?;
     Ok(Json(MessageResponse::new("Password has been changed successfully!")))
 }
 
@@ -153,7 +172,7 @@ pub async fn reset_password_request(
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::request_password_reset(&state, ip, &email).await?;
+    service::request_password_reset(state.accounts(), ip, &email).await?;
     Ok(Json(MessageResponse::new("If you have an account, you will receive an email with instructions.")))
 }
 
@@ -170,7 +189,7 @@ pub async fn reset_password_complete(
     ip: ClientIp,
     ValidJson(input): ValidJson<ResetPasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::complete_password_reset(&state, ip, &input.email, input.password, &input.token).await?;
+    service::complete_password_reset(state.accounts(), ip, &input.email, input.password, &input.token).await?;
     Ok(Json(MessageResponse::new("Your password has been successfully changed!")))
 }
 

@@ -83,7 +83,7 @@ async fn activate_target(
                 .await?;
             let (before, after) = (json!({ "is_active": false }), json!({ "is_active": true }));
             audit::record(conn, Some(admin_id), action, UserId(user.id), before, after).await?;
-            auth::invalidate_user(state, user.id).await?;
+            auth::invalidate_user(state.auth_cache(), user.id).await?;
             Ok(done.into())
         }
         .scope_boxed()
@@ -125,7 +125,7 @@ pub async fn change_group(state: &AppState, admin_id: UserId, change: &GroupChan
                 json!({ "group_id": group.id(), "group": group }),
             )
             .await?;
-            auth::invalidate_user(state, user.id).await?;
+            auth::invalidate_user(state.auth_cache(), user.id).await?;
             Ok(format!("User group successfully changed to {group_id}."))
         }
         .scope_boxed()
@@ -186,7 +186,7 @@ pub async fn deactivate(state: &AppState, admin_id: UserId, user_id: UserId) -> 
                 }),
             )
             .await?;
-            auth::invalidate_user(state, user.id).await?;
+            auth::invalidate_user(state.auth_cache(), user.id).await?;
             Ok("User account deactivated successfully.".into())
         }
         .scope_boxed()
