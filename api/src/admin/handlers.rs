@@ -33,7 +33,9 @@ pub async fn activate(
     RequireAdmin(admin): RequireAdmin,
     ValidJson(target): ValidJson<ActivateRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::activate(&state, UserId::from(admin.id), &target).await?)))
+    Ok(Json(MessageResponse::new(
+        service::activate(&state.pool, state.auth_cache(), UserId::from(admin.id), &target).await?,
+    )))
 }
 
 /// Move an account to another group (1 admin, 2 user, 3 moderator). An admin cannot change their own group.
@@ -53,7 +55,9 @@ pub async fn change_group(
     RequireAdmin(admin): RequireAdmin,
     ValidJson(change): ValidJson<ChangeGroupRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::change_group(&state, UserId::from(admin.id), &change).await?)))
+    Ok(Json(MessageResponse::new(
+        service::change_group(&state.pool, state.auth_cache(), UserId::from(admin.id), &change).await?,
+    )))
 }
 
 /// List users with their group, state and profile summary; filter by group, active state and email substring.
@@ -73,7 +77,7 @@ pub async fn list_users(
     ValidQuery(filters): ValidQuery<UserListQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<UserListResponse>> {
-    let (users, total) = service::list_users(&state, page, &filters).await?;
+    let (users, total) = service::list_users(&state.pool, state.storage.as_ref(), page, &filters).await?;
     Ok(Json(UserListResponse { users, meta: PageMeta::new(page, total, &base, &filters.link_params) }))
 }
 
@@ -94,7 +98,7 @@ pub async fn get_user(
     RequireAdmin(_admin): RequireAdmin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<AdminUserDetail>> {
-    Ok(Json(service::get_user(&state, UserId(user_id)).await?))
+    Ok(Json(service::get_user(&state.pool, state.storage.as_ref(), UserId(user_id)).await?))
 }
 
 /// Ban an account (active or not activated yet): its refresh tokens are revoked, its activation and reset links
@@ -115,7 +119,9 @@ pub async fn deactivate(
     RequireAdmin(admin): RequireAdmin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::deactivate(&state, UserId::from(admin.id), UserId(user_id)).await?)))
+    Ok(Json(MessageResponse::new(
+        service::deactivate(&state.pool, state.auth_cache(), UserId::from(admin.id), UserId(user_id)).await?,
+    )))
 }
 
 /// Lift a ban and activate the account by id; the user logs in again.
@@ -135,7 +141,9 @@ pub async fn reactivate(
     RequireAdmin(admin): RequireAdmin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::reactivate(&state, UserId::from(admin.id), UserId(user_id)).await?)))
+    Ok(Json(MessageResponse::new(
+        service::reactivate(&state.pool, state.auth_cache(), UserId::from(admin.id), UserId(user_id)).await?,
+    )))
 }
 
 /// The audit log of admin changes, newest first.
@@ -155,6 +163,6 @@ pub async fn list_audit(
     ValidQuery(filters): ValidQuery<AuditQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<AuditListResponse>> {
-    let (entries, total) = service::list_audit(&state, page, &filters).await?;
+    let (entries, total) = service::list_audit(&state.pool, page, &filters).await?;
     Ok(Json(AuditListResponse { entries, meta: PageMeta::new(page, total, &base, &filters.link_params) }))
 }

@@ -21,7 +21,7 @@ use crate::state::AppState;
     (status = 403, description = "`Inactive user.`", body = ErrorBody),
 ))]
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list(&state, UserId::from(user.id)).await? }))
+    Ok(Json(CartResponse { cart_items: service::list(&state.pool, UserId::from(user.id)).await? }))
 }
 
 /// Add a movie to the cart.
@@ -38,7 +38,7 @@ pub async fn add(
     user: AuthUser,
     ValidJson(input): ValidJson<AddToCart>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::add(&state, UserId::from(user.id), input.movie_uuid).await?;
+    service::add(&state.pool, UserId::from(user.id), input.movie_uuid).await?;
     Ok(Json(MessageResponse::new("Movie has been added to cart successfully.")))
 }
 
@@ -54,7 +54,7 @@ pub async fn remove(
     user: AuthUser,
     ValidPath(movie_uuid): ValidPath<Uuid>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::remove(&state, UserId::from(user.id), movie_uuid).await?;
+    service::remove(&state.pool, UserId::from(user.id), movie_uuid).await?;
     Ok(Json(MessageResponse::new("Movie removed from cart.")))
 }
 
@@ -64,7 +64,7 @@ pub async fn remove(
     (status = 401, description = "Missing or invalid access token", body = ErrorBody),
 ))]
 pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
-    service::clear(&state, UserId::from(user.id)).await?;
+    service::clear(&state.pool, UserId::from(user.id)).await?;
     Ok(Json(MessageResponse::new("All movies removed from cart.")))
 }
 
@@ -81,5 +81,5 @@ pub async fn admin_view(
     _admin: RequireAdmin,
     ValidPath(user_id): ValidPath<i32>,
 ) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list_for_admin(&state, UserId(user_id)).await? }))
+    Ok(Json(CartResponse { cart_items: service::list_for_admin(&state.pool, UserId(user_id)).await? }))
 }

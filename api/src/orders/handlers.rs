@@ -25,7 +25,7 @@ use crate::state::AppState;
     (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
 ))]
 pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state, UserId::from(user.id)).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&state.pool, UserId::from(user.id)).await?)))
 }
 
 /// The caller's orders, newest first.
@@ -40,7 +40,7 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<OrderList>> {
-    let (orders, total) = service::list(&state, UserId::from(user.id), page).await?;
+    let (orders, total) = service::list(&state.pool, UserId::from(user.id), page).await?;
     Ok(Json(OrderList { orders, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -56,7 +56,7 @@ pub async fn purchases(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PurchaseList>> {
-    let (purchases, total) = service::purchases(&state, UserId::from(user.id), page).await?;
+    let (purchases, total) = service::purchases(&state.pool, UserId::from(user.id), page).await?;
     Ok(Json(PurchaseList { purchases, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -73,7 +73,7 @@ pub async fn cancel(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::cancel(&state, UserId::from(user.id), OrderId(order_id)).await?;
+    service::cancel(&state.pool, UserId::from(user.id), OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully cancelled.")))
 }
 
@@ -93,7 +93,7 @@ pub async fn refund(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    refunds::refund_order(&state, UserId::from(user.id), OrderId(order_id)).await?;
+    refunds::refund_order(&state.pool, &state.stripe, UserId::from(user.id), OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully refunded.")))
 }
 
@@ -113,6 +113,6 @@ pub async fn admin_list(
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminOrderList>> {
     let filters = query.check::<OrderStatus>(ORDER_FILTER_LINKS)?;
-    let (orders, total) = service::admin_list(&state, &filters, page).await?;
+    let (orders, total) = service::admin_list(&state.pool, &filters, page).await?;
     Ok(Json(AdminOrderList { orders, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

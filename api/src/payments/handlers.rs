@@ -27,7 +27,14 @@ use crate::state::AppState;
     (status = 503, description = "`Payments are not configured.`", body = ErrorBody),
 ))]
 pub async fn checkout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CheckoutResponse>> {
-    let checkout_url = checkout::checkout(&state, UserId::from(user.id), &user.email).await?;
+    let checkout_url = checkout::checkout(
+        &state.pool,
+        &state.stripe,
+        state.config.http.app_url.as_str(),
+        UserId::from(user.id),
+        &user.email,
+    )
+    .await?;
     Ok(Json(CheckoutResponse { checkout_url }))
 }
 
@@ -61,7 +68,17 @@ pub async fn webhook(
     body: Bytes,
 ) -> ApiResult<Json<MessageResponse>> {
     let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
-    webhook::handle_webhook(&state, &body, signature).await?;
+    webhook::handle_webhook(
+        webhook::Webhook {
+            pool: &state.pool,
+            relay: &state.relay,
+            stripe: &state.stripe,
+            settings: &state.config.stripe,
+        },
+        &body,
+        signature,
+    )
+    .await?;
     Ok(Json(MessageResponse::new("Webhook handled")))
 }
 
@@ -77,7 +94,7 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PaymentList>> {
-    let (payments, total) = service::list(&state, UserId::from(user.id), page).await?;
+    let (payments, total) = service::list(&state.pool, UserId::from(user.id), page).await?;
     Ok(Json(PaymentList { payments, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -97,6 +114,6 @@ pub async fn admin_list(
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminPaymentList>> {
     let filters = query.check::<PaymentStatus>(PAYMENT_FILTER_LINKS)?;
-    let (payments, total) = service::admin_list(&state, &filters, page).await?;
+    let (payments, total) = service::admin_list(&state.pool, &filters, page).await?;
     Ok(Json(AdminPaymentList { payments, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

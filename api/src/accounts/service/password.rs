@@ -78,7 +78,8 @@ pub async fn change_password(
 /// account is never active: a CHECK constraint ties the two), and past the account's mail limit (the pending token
 /// then stays valid).
 pub async fn request_password_reset(ctx: Accounts<'_>, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
-    if rate_limit::attempt(ctx.limiter, Attempt::PasswordReset, ip, Some(email.as_str())).await? == Allowance::Suppress {
+    if rate_limit::attempt(ctx.limiter, Attempt::PasswordReset, ip, Some(email.as_str())).await? == Allowance::Suppress
+    {
         return Ok(());
     }
     let mut conn = db::conn(ctx.pool).await?;
@@ -88,8 +89,7 @@ pub async fn request_password_reset(ctx: Accounts<'_>, ip: ClientIp, email: &Ema
     }
     let token = tokens::new_opaque_token();
     let expires_at = tokens::expiry(Utc::now(), Duration::hours(ctx.settings.password_reset_token_hours));
-    ctx
-        .relay
+    ctx.relay
         .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
             let token = &token;
             async move {

@@ -109,8 +109,7 @@ enum RefreshOutcome {
 /// Rotates a refresh token: the presented one is spent and a new pair is issued in the same family. Presenting a
 /// spent token again means it leaked: the whole family is revoked.
 pub async fn refresh(ctx: Accounts<'_>, refresh_token: &str, caller: Option<&AuthUser>) -> Result<TokenPair, ApiError> {
-    let claims =
-        ctx.keys.decode_refresh(refresh_token).map_err(|e: TokenError| ApiError::unauthorized(e.detail()))?;
+    let claims = ctx.keys.decode_refresh(refresh_token).map_err(|e: TokenError| ApiError::unauthorized(e.detail()))?;
     let user_id = claims.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
     if caller.is_some_and(|caller| caller.id != user_id) {
         return Err(ApiError::unauthorized("Token does not belong to the authenticated user."));

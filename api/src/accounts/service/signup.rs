@@ -41,8 +41,7 @@ pub async fn register(
     let token = tokens::new_opaque_token();
     let expires_at = tokens::expiry(Utc::now(), Duration::days(ctx.settings.activation_token_life));
     let mut conn = db::conn(ctx.pool).await?;
-    ctx
-        .relay
+    ctx.relay
         .commit::<i32, ApiError, _>(&mut conn, |conn, jobs| {
             let (email, token, conflict) = (&email, &token, &conflict);
             async move {
@@ -78,7 +77,9 @@ pub async fn register(
 /// nothing otherwise (unknown, active or banned), so the answer is the same for every address. Past the account's
 /// mail limit it does nothing either.
 pub async fn resend_activation(ctx: Accounts<'_>, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
-    if rate_limit::attempt(ctx.limiter, Attempt::ResendActivation, ip, Some(email.as_str())).await? == Allowance::Suppress {
+    if rate_limit::attempt(ctx.limiter, Attempt::ResendActivation, ip, Some(email.as_str())).await?
+        == Allowance::Suppress
+    {
         return Ok(());
     }
     let mut conn = db::conn(ctx.pool).await?;
@@ -88,8 +89,7 @@ pub async fn resend_activation(ctx: Accounts<'_>, ip: ClientIp, email: &Email) -
     }
     let token = tokens::new_opaque_token();
     let expires_at = tokens::expiry(Utc::now(), Duration::days(ctx.settings.activation_token_life));
-    ctx
-        .relay
+    ctx.relay
         .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
             let token = &token;
             async move {
@@ -122,8 +122,7 @@ pub async fn activate(ctx: Accounts<'_>, email: &Email, token: &str) -> Result<(
     let invalid = || ApiError::bad_request("Invalid or expired token");
     let digest = tokens::digest(token);
     let mut conn = db::conn(ctx.pool).await?;
-    ctx
-        .relay
+    ctx.relay
         .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
             async move {
                 let user_id: i32 = queries::activation_user(email.as_str(), &digest, Utc::now())
