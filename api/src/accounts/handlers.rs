@@ -11,6 +11,7 @@ use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::http::MessageResponse;
+use crate::responses::{InvalidEmail, InvalidEmailOrPassword, UnauthorizedOrBlacklisted};
 use crate::state::AppState;
 
 impl AppState {
@@ -36,7 +37,7 @@ impl AppState {
 #[utoipa::path(post, path = "/accounts/register/", tag = "accounts", request_body = RegisterRequest, responses(
     (status = 201, description = "Account created", body = RegisterResponse),
     (status = 409, description = "`User with this email {email} already exists.`", body = ErrorBody),
-    (status = 422, description = "Invalid email or password rules", body = ValidationErrorBody),
+    InvalidEmailOrPassword,
     (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
     (status = 503, description = "A dependency is unavailable", body = ErrorBody),
 ))]
@@ -54,7 +55,7 @@ pub async fn register(
 /// limit (then nothing is sent).
 #[utoipa::path(post, path = "/accounts/resend-activation/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`A new activation link has been sent.`", body = MessageResponse),
-    (status = 422, description = "Invalid email", body = ValidationErrorBody),
+    InvalidEmail,
     (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn resend_activation(
@@ -99,7 +100,7 @@ pub async fn activate_post(
     (status = 200, description = "Access and refresh tokens", body = TokenPair),
     (status = 401, description = "`Invalid email or password.`", body = ErrorBody),
     (status = 403, description = "`Your account is not activated`", body = ErrorBody),
-    (status = 422, description = "Invalid email", body = ValidationErrorBody),
+    InvalidEmail,
     (status = 429, description = "Too many failed logins from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn login(
@@ -113,7 +114,7 @@ pub async fn login(
 /// Log out: ends the session (its refresh tokens and every access token of it) and blacklists the presented token.
 #[utoipa::path(post, path = "/accounts/logout/", tag = "accounts", request_body = LogoutRequest, security(("bearer" = [])), responses(
     (status = 200, description = "`Logged out successfully.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+    UnauthorizedOrBlacklisted,
     (status = 403, description = "`Inactive user.`", body = ErrorBody),
     (status = 503, description = "`Failed to logout. Try again.` (token blacklist unavailable)", body = ErrorBody),
 ))]
@@ -164,7 +165,7 @@ pub async fn change_password(
 /// nothing is sent and the pending token stays valid).
 #[utoipa::path(post, path = "/accounts/reset-password/request/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`If you have an account, you will receive an email with instructions.`", body = MessageResponse),
-    (status = 422, description = "Invalid email", body = ValidationErrorBody),
+    InvalidEmail,
     (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn reset_password_request(
@@ -181,7 +182,7 @@ pub async fn reset_password_request(
     (status = 200, description = "`Your password has been successfully changed!`", body = MessageResponse),
     (status = 400, description = "`Invalid email or token.`", body = ErrorBody),
     (status = 404, description = "`Token not found.`", body = ErrorBody),
-    (status = 422, description = "Invalid email or password rules", body = ValidationErrorBody),
+    InvalidEmailOrPassword,
     (status = 429, description = "Too many failed completions from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn reset_password_complete(
@@ -196,7 +197,7 @@ pub async fn reset_password_complete(
 /// The authenticated caller.
 #[utoipa::path(get, path = "/accounts/me/", tag = "accounts", security(("bearer" = [])), responses(
     (status = 200, description = "The caller", body = MeResponse),
-    (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+    UnauthorizedOrBlacklisted,
     (status = 403, description = "`Inactive user.`", body = ErrorBody),
     (status = 404, description = "`User not found.`", body = ErrorBody),
     (status = 503, description = "Token blacklist unavailable", body = ErrorBody),

@@ -14,6 +14,7 @@ use crate::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::profiles::types::UserIdPath;
+use crate::responses::{NonIntegerUserId, UnauthorizedOrBlacklisted};
 use crate::state::AppState;
 
 /// Activate an account by email (no email is sent). A banned account is refused: only reactivation lifts a ban.
@@ -21,7 +22,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account activated successfully by admin.` or `User account is already active.`", body = MessageResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given email {email} not found.`", body = ErrorBody),
         (status = 409, description = "`User account has been deactivated by an admin; reactivate it instead.`", body = ErrorBody),
@@ -44,7 +45,7 @@ pub async fn activate(
     responses(
         (status = 200, description = "`User group successfully changed to {group_id}.` or `User already belongs to group {group_id}.`", body = MessageResponse),
         (status = 400, description = "`Invalid group ID.`", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Prevent changing the group of a user with the same ID as you.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given email {email} not found.`", body = ErrorBody),
         (status = 422, description = "Invalid email, non-integer `group_id` or body", body = ValidationErrorBody),
@@ -65,7 +66,7 @@ pub async fn change_group(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of users", body = UserListResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 422, description = "Invalid page, filter or sort", body = ValidationErrorBody),
     )
@@ -87,10 +88,10 @@ pub async fn list_users(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = AdminUserDetail),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
-        (status = 422, description = "Non-integer `user_id`", body = ValidationErrorBody),
+        NonIntegerUserId,
     )
 )]
 pub async fn get_user(
@@ -108,10 +109,10 @@ pub async fn get_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account deactivated successfully.` or `User account is already inactive.`", body = MessageResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`You cannot deactivate your own account.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
-        (status = 422, description = "Non-integer `user_id`", body = ValidationErrorBody),
+        NonIntegerUserId,
     )
 )]
 pub async fn deactivate(
@@ -130,10 +131,10 @@ pub async fn deactivate(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account reactivated successfully.` or `User account is already active.`", body = MessageResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
-        (status = 422, description = "Non-integer `user_id`", body = ValidationErrorBody),
+        NonIntegerUserId,
     )
 )]
 pub async fn reactivate(
@@ -151,7 +152,7 @@ pub async fn reactivate(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of audit entries", body = AuditListResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 422, description = "Invalid page or filter", body = ValidationErrorBody),
     )

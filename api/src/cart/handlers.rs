@@ -12,12 +12,13 @@ use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
 use crate::http::MessageResponse;
+use crate::responses::{InvalidAccessToken, NotAnInteger, UnauthorizedOrBlacklisted};
 use crate::state::AppState;
 
 /// The caller's cart, oldest item first.
 #[utoipa::path(get, path = "/cart/", tag = "cart", security(("bearer" = [])), responses(
     (status = 200, description = "The cart (empty when nothing was added)", body = CartResponse),
-    (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+    UnauthorizedOrBlacklisted,
     (status = 403, description = "`Inactive user.`", body = ErrorBody),
 ))]
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
@@ -28,7 +29,7 @@ pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Js
 #[utoipa::path(post, path = "/cart/add/", tag = "cart", request_body = AddToCart, security(("bearer" = [])), responses(
     (status = 200, description = "`Movie has been added to cart successfully.`", body = MessageResponse),
     (status = 400, description = "`Movie already purchased.` or `Movie is currently in the order in the pending status.`", body = ErrorBody),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 404, description = "`Movie with given UUID was not found.`", body = ErrorBody),
     (status = 409, description = "`Movie already in cart.`", body = ErrorBody),
     (status = 422, description = "`movie_uuid` missing or not a UUID", body = ValidationErrorBody),
@@ -45,7 +46,7 @@ pub async fn add(
 /// Remove one movie from the cart.
 #[utoipa::path(delete, path = "/cart/items/{movie_uuid}/", tag = "cart", params(("movie_uuid" = Uuid, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "`Movie removed from cart.`", body = MessageResponse),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 404, description = "`Movie not found in cart.`", body = ErrorBody),
     (status = 422, description = "Not a UUID", body = ValidationErrorBody),
 ))]
@@ -61,7 +62,7 @@ pub async fn remove(
 /// Empty the cart.
 #[utoipa::path(delete, path = "/cart/items/", tag = "cart", security(("bearer" = [])), responses(
     (status = 200, description = "`All movies removed from cart.`", body = MessageResponse),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
 ))]
 pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
     service::clear(&state.pool, UserId::from(user.id)).await?;
@@ -71,10 +72,10 @@ pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<J
 /// Any user's cart (admin only).
 #[utoipa::path(get, path = "/admin/carts/{user_id}/", tag = "admin", params(("user_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "The user's cart", body = CartResponse),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
     (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
-    (status = 422, description = "Not an integer", body = ValidationErrorBody),
+    NotAnInteger,
 ))]
 pub async fn admin_view(
     State(state): State<AppState>,

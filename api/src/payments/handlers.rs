@@ -10,18 +10,19 @@ use shared::ids::UserId;
 use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
 use super::{checkout, service, webhook};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
-use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ValidQuery;
 use crate::history::HistoryQuery;
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::responses::{InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId};
 use crate::state::AppState;
 
 /// Open a Stripe Checkout session for the caller's pending order.
 #[utoipa::path(post, path = "/payments/checkout-session/", tag = "payments", security(("bearer" = [])), responses(
     (status = 200, description = "The Checkout page to send the user to", body = CheckoutResponse),
     (status = 400, description = "`Order has no items.`", body = ErrorBody),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 404, description = "`No pending order found.`", body = ErrorBody),
     (status = 502, description = "Stripe refused or could not be reached; nothing was changed", body = ErrorBody),
     (status = 503, description = "`Payments are not configured.`", body = ErrorBody),
@@ -85,8 +86,8 @@ pub async fn webhook(
 /// The caller's payments, newest first.
 #[utoipa::path(get, path = "/payments/", tag = "payments", params(PageQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of payments", body = PaymentList),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
-    (status = 422, description = "Invalid pagination", body = ValidationErrorBody),
+    InvalidAccessToken,
+    InvalidPagination,
 ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -102,9 +103,9 @@ pub async fn list(
 #[utoipa::path(get, path = "/admin/payments/", tag = "admin", params(PageQuery, HistoryQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of payments with their payers", body = AdminPaymentList),
     (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['successful', 'cancelled', 'refunded']`", body = ErrorBody),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
-    (status = 422, description = "Invalid pagination or user id", body = ValidationErrorBody),
+    InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(
     State(state): State<AppState>,
