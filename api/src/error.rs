@@ -102,6 +102,15 @@ impl ApiError {
     pub fn service_unavailable(detail: impl Into<String>) -> Self {
         Self::status(StatusCode::SERVICE_UNAVAILABLE, detail)
     }
+    /// A 502: a provider (Stripe) failed or refused, with the operation's message.
+    pub fn bad_gateway(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::BAD_GATEWAY, detail)
+    }
+    /// A 500 with the operation's own message instead of the generic one (the original's refund and expiry
+    /// errors); log the cause before.
+    pub fn server_error(detail: impl Into<String>) -> Self {
+        Self::status(StatusCode::INTERNAL_SERVER_ERROR, detail)
+    }
     /// An unexpected failure: an error (its causes are kept) or a message.
     pub fn internal(err: impl Into<BoxError>) -> Self {
         Self::Internal(Arc::from(err.into()))

@@ -25,6 +25,7 @@ pub mod orders;
 pub mod pagination;
 pub mod payments;
 pub mod profiles;
+pub mod responses;
 pub mod settings;
 pub mod state;
 pub mod storage;

@@ -20,12 +20,13 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
-use shared::db;
+use shared::cache::Cache;
+use shared::db::{self, DbPool};
 use shared::schema::users;
 use uuid::Uuid;
 
 use super::models::Group;
-use super::tokens::{self, AccessClaims};
+use super::tokens::{self, AccessClaims, TokenKeys};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -83,16 +84,27 @@ fn invalid_header() -> ApiError {
     ApiError::unauthorized("Invalid Authorization header format. Expected 'Bearer <token>'")
 }
 
-fn blacklist_key(state: &AppState, digest: &str) -> String {
-    format!("{}bl:{digest}", state.config.redis.redis_key_prefix)
+/// The Redis side of authentication: the handle, the prefix of every key, and the longest a request may run (an
+/// invalidated auth record is held past it, see [`invalidate_user`]).
+#[derive(Clone, Copy)]
+pub struct AuthCache<'a> {
+    pub cache: &'a Cache,
+    pub prefix: &'a str,
+    pub request_timeout_secs: u64,
 }
 
-fn user_key(state: &AppState, user_id: i32) -> String {
-    format!("{}user:{user_id}", state.config.redis.redis_key_prefix)
-}
+impl AuthCache<'_> {
+    fn blacklist_key(self, digest: &str) -> String {
+        format!("{}bl:{digest}", self.prefix)
+    }
 
-fn session_key(state: &AppState, sid: Uuid) -> String {
-    format!("{}sess:{sid}", state.config.redis.redis_key_prefix)
+    fn user_key(self, user_id: i32) -> String {
+        format!("{}user:{user_id}", self.prefix)
+    }
+
+    fn session_key(self, sid: Uuid) -> String {
+        format!("{}sess:{sid}", self.prefix)
+    }
 }
 
 fn blacklist_unavailable() -> ApiError {
@@ -100,17 +112,22 @@ fn blacklist_unavailable() -> ApiError {
 }
 
 /// Decodes and checks a raw access token; shared by the extractor and by endpoints with optional auth.
-pub async fn authenticate(state: &AppState, raw: &str) -> Result<AuthUser, ApiError> {
-    let claims = state.keys.decode_access(raw).map_err(|e| ApiError::unauthorized(e.detail()))?;
+pub async fn authenticate(
+    pool: &DbPool,
+    keys: &TokenKeys,
+    redis: AuthCache<'_>,
+    raw: &str,
+) -> Result<AuthUser, ApiError> {
+    let claims = keys.decode_access(raw).map_err(|e| ApiError::unauthorized(e.detail()))?;
     let user_id = claims.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
     let digest = tokens::digest(raw);
 
-    let mut conn = state.cache.conn().await.map_err(|_| blacklist_unavailable())?;
+    let mut conn = redis.cache.conn().await.map_err(|_| blacklist_unavailable())?;
     let mut mget = redis::cmd("MGET");
-    mget.arg(blacklist_key(state, &digest)).arg(user_key(state, user_id));
+    mget.arg(redis.blacklist_key(&digest)).arg(redis.user_key(user_id));
     // Tokens minted before sessions were tracked have no `sid`; the other two mechanisms still apply to them.
     if let Some(sid) = claims.sid {
-        mget.arg(session_key(state, sid));
+        mget.arg(redis.session_key(sid));
     }
     let values: Vec<Option<String>> = mget.query_async(&mut conn).await.map_err(|err| {
         tracing::warn!(error = %err, "blacklist check failed");
@@ -128,7 +145,7 @@ pub async fn authenticate(state: &AppState, raw: &str) -> Result<AuthUser, ApiEr
     let record = match cached.and_then(|json| serde_json::from_str::<AuthRecord>(&json).ok()) {
         Some(record) => record,
         None => {
-            let mut db = db::conn(&state.pool).await?;
+            let mut db = db::conn(pool).await?;
             let record: AuthRecord = users::table
                 .find(user_id)
                 .select(AuthRecord::as_select())
@@ -139,7 +156,7 @@ pub async fn authenticate(state: &AppState, raw: &str) -> Result<AuthUser, ApiEr
             if let Ok(json) = serde_json::to_string(&record) {
                 // NX: a record read before a change committed must not replace that change's invalidation.
                 let _: Result<Option<String>, _> = redis::cmd("SET")
-                    .arg(user_key(state, user_id))
+                    .arg(redis.user_key(user_id))
                     .arg(json)
                     .arg("NX")
                     .arg("EX")
@@ -161,12 +178,27 @@ pub async fn authenticate(state: &AppState, raw: &str) -> Result<AuthUser, ApiEr
     Ok(AuthUser { id: record.id, email: record.email, group, token: PresentedToken { digest, claims } })
 }
 
+impl AppState {
+    /// The Redis side of authentication, lent from the state.
+    pub fn auth_cache(&self) -> AuthCache<'_> {
+        AuthCache {
+            cache: &self.cache,
+            prefix: &self.config.redis.redis_key_prefix,
+            request_timeout_secs: self.config.http.request_timeout_secs,
+        }
+    }
+
+    async fn authenticate(&self, raw: &str) -> Result<AuthUser, ApiError> {
+        authenticate(&self.pool, &self.keys, self.auth_cache(), raw).await
+    }
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let raw = bearer(parts)?;
-        authenticate(state, raw).await
+        state.authenticate(raw).await
     }
 }
 
@@ -178,7 +210,7 @@ impl FromRequestParts<AppState> for MaybeAuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Ok(raw) = bearer(parts) else { return Ok(Self(None)) };
-        match authenticate(state, raw).await {
+        match state.authenticate(raw).await {
             Ok(user) => Ok(Self(Some(user))),
             Err(ApiError::Unavailable(dependency)) => Err(ApiError::Unavailable(dependency)),
             Err(_) => Ok(Self(None)),
@@ -217,14 +249,14 @@ impl FromRequestParts<AppState> for RequireAdmin {
 }
 
 /// Puts an access token on the blacklist until it would have expired anyway.
-pub async fn blacklist(state: &AppState, token: &PresentedToken) -> Result<(), ApiError> {
+pub async fn blacklist(redis: AuthCache<'_>, token: &PresentedToken) -> Result<(), ApiError> {
     let ttl = token.claims.exp.saturating_sub(Utc::now().timestamp());
     if ttl <= 0 {
         return Ok(());
     }
-    let mut conn = state.cache.conn().await.map_err(|_| blacklist_unavailable())?;
+    let mut conn = redis.cache.conn().await.map_err(|_| blacklist_unavailable())?;
     redis::cmd("SET")
-        .arg(blacklist_key(state, &token.digest))
+        .arg(redis.blacklist_key(&token.digest))
         .arg("blacklisted")
         .arg("EX")
         .arg(ttl)
@@ -235,16 +267,20 @@ pub async fn blacklist(state: &AppState, token: &PresentedToken) -> Result<(), A
 
 /// Ends sessions: every access token carrying one of these session ids is refused from now on. A key lives as
 /// long as an access token can (all of the session's were issued before now), then nothing is left to refuse.
-pub async fn revoke_sessions(state: &AppState, sessions: &[Uuid]) -> Result<(), ApiError> {
-    let ttl = state.keys.access_lifetime.num_seconds();
+pub async fn revoke_sessions(
+    redis: AuthCache<'_>,
+    access_lifetime: chrono::Duration,
+    sessions: &[Uuid],
+) -> Result<(), ApiError> {
+    let ttl = access_lifetime.num_seconds();
     if sessions.is_empty() || ttl <= 0 {
         return Ok(());
     }
     let mut pipe = redis::pipe();
     for sid in sessions {
-        pipe.cmd("SET").arg(session_key(state, *sid)).arg("revoked").arg("EX").arg(ttl).ignore();
+        pipe.cmd("SET").arg(redis.session_key(*sid)).arg("revoked").arg("EX").arg(ttl).ignore();
     }
-    let mut conn = state.cache.conn().await.map_err(|_| blacklist_unavailable())?;
+    let mut conn = redis.cache.conn().await.map_err(|_| blacklist_unavailable())?;
     pipe.query_async::<()>(&mut conn).await.map_err(|err| {
         tracing::warn!(error = %err, "could not revoke sessions");
         blacklist_unavailable()
@@ -256,11 +292,11 @@ pub async fn revoke_sessions(state: &AppState, sessions: &[Uuid]) -> Result<(), 
 /// fills (`SET NX`) cannot overwrite for longer than any request may run, so a reader that loaded the old record
 /// before the commit can never cache it afterwards. A failure fails the change (503): it never commits with a
 /// stale cache entry left behind.
-pub async fn invalidate_user(state: &AppState, user_id: i32) -> Result<(), ApiError> {
-    let hold = USER_CACHE_SECS.max(state.config.http.request_timeout_secs.saturating_add(1));
-    let mut conn = state.cache.conn().await.map_err(|_| ApiError::Unavailable("auth cache".into()))?;
+pub async fn invalidate_user(redis: AuthCache<'_>, user_id: i32) -> Result<(), ApiError> {
+    let hold = USER_CACHE_SECS.max(redis.request_timeout_secs.saturating_add(1));
+    let mut conn = redis.cache.conn().await.map_err(|_| ApiError::Unavailable("auth cache".into()))?;
     redis::cmd("SET")
-        .arg(user_key(state, user_id))
+        .arg(redis.user_key(user_id))
         .arg(STALE_RECORD)
         .arg("EX")
         .arg(hold)

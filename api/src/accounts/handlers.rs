@@ -5,19 +5,39 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::auth::{AuthUser, MaybeAuthUser};
-use super::rate_limit::ClientIp;
+use super::rate_limit::{ClientIp, Limiter};
 use super::service;
 use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::http::MessageResponse;
+use crate::responses::{InvalidEmail, InvalidEmailOrPassword, UnauthorizedOrBlacklisted};
 use crate::state::AppState;
+
+impl AppState {
+    /// What the account use cases use.
+    pub fn accounts(&self) -> service::Accounts<'_> {
+        service::Accounts {
+            pool: &self.pool,
+            relay: &self.relay,
+            keys: &self.keys,
+            auth_cache: self.auth_cache(),
+            limiter: self.limiter(),
+            settings: &self.config.auth,
+        }
+    }
+
+    /// The rate limits' Redis handle, key prefix and settings.
+    pub fn limiter(&self) -> Limiter<'_> {
+        Limiter { cache: &self.cache, prefix: &self.config.redis.redis_key_prefix, settings: &self.config.rate_limit }
+    }
+}
 
 /// Register a new (inactive) account; the activation email follows through the job queue.
 #[utoipa::path(post, path = "/accounts/register/", tag = "accounts", request_body = RegisterRequest, responses(
     (status = 201, description = "Account created", body = RegisterResponse),
     (status = 409, description = "`User with this email {email} already exists.`", body = ErrorBody),
-    (status = 422, description = "Invalid email or password rules", body = ValidationErrorBody),
+    InvalidEmailOrPassword,
     (status = 429, description = "Too many attempts (`Retry-After`)", body = ErrorBody),
     (status = 503, description = "A dependency is unavailable", body = ErrorBody),
 ))]
@@ -27,7 +47,7 @@ pub async fn register(
     ValidJson(input): ValidJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
     let email = input.email.as_str().to_owned();
-    let id = service::register(&state, ip, &input.submitted_email, input.email, input.password).await?;
+    let id = service::register(state.accounts(), ip, &input.submitted_email, input.email, input.password).await?;
     Ok((StatusCode::CREATED, Json(RegisterResponse { id, email })))
 }
 
@@ -35,7 +55,7 @@ pub async fn register(
 /// limit (then nothing is sent).
 #[utoipa::path(post, path = "/accounts/resend-activation/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`A new activation link has been sent.`", body = MessageResponse),
-    (status = 422, description = "Invalid email", body = ValidationErrorBody),
+    InvalidEmail,
     (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn resend_activation(
@@ -43,7 +63,7 @@ pub async fn resend_activation(
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::resend_activation(&state, ip, &email).await?;
+    service::resend_activation(state.accounts(), ip, &email).await?;
     Ok(Json(MessageResponse::new("A new activation link has been sent.")))
 }
 
@@ -57,7 +77,7 @@ pub async fn activate(
     State(state): State<AppState>,
     ValidQuery(input): ValidQuery<ActivationQuery>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::activate(&state, &input.email, &input.token).await?;
+    service::activate(state.accounts(), &input.email, &input.token).await?;
     Ok(Json(MessageResponse::new("User account activated successfully.")))
 }
 
@@ -71,7 +91,7 @@ pub async fn activate_post(
     State(state): State<AppState>,
     ValidJson(input): ValidJson<ActivationQuery>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::activate(&state, &input.email, &input.token).await?;
+    service::activate(state.accounts(), &input.email, &input.token).await?;
     Ok(Json(MessageResponse::new("User account activated successfully.")))
 }
 
@@ -80,7 +100,7 @@ pub async fn activate_post(
     (status = 200, description = "Access and refresh tokens", body = TokenPair),
     (status = 401, description = "`Invalid email or password.`", body = ErrorBody),
     (status = 403, description = "`Your account is not activated`", body = ErrorBody),
-    (status = 422, description = "Invalid email", body = ValidationErrorBody),
+    InvalidEmail,
     (status = 429, description = "Too many failed logins from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn login(
@@ -88,13 +108,13 @@ pub async fn login(
     ip: ClientIp,
     ValidJson(input): ValidJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(service::login(&state, ip, &input.email, input.password).await?))
+    Ok(Json(service::login(state.accounts(), ip, &input.email, input.password).await?))
 }
 
 /// Log out: ends the session (its refresh tokens and every access token of it) and blacklists the presented token.
 #[utoipa::path(post, path = "/accounts/logout/", tag = "accounts", request_body = LogoutRequest, security(("bearer" = [])), responses(
     (status = 200, description = "`Logged out successfully.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+    UnauthorizedOrBlacklisted,
     (status = 403, description = "`Inactive user.`", body = ErrorBody),
     (status = 503, description = "`Failed to logout. Try again.` (token blacklist unavailable)", body = ErrorBody),
 ))]
@@ -103,7 +123,7 @@ pub async fn logout(
     user: AuthUser,
     ValidJson(input): ValidJson<LogoutRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::logout(&state, &user, &input.refresh_token).await?;
+    service::logout(state.accounts(), &user, &input.refresh_token).await?;
     Ok(Json(MessageResponse::new("Logged out successfully.")))
 }
 
@@ -120,7 +140,7 @@ pub async fn refresh(
     MaybeAuthUser(caller): MaybeAuthUser,
     ValidJson(input): ValidJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(service::refresh(&state, &input.refresh_token, caller.as_ref()).await?))
+    Ok(Json(service::refresh(state.accounts(), &input.refresh_token, caller.as_ref()).await?))
 }
 
 /// Change the caller's password; every session (including this one) ends.
@@ -137,7 +157,7 @@ pub async fn change_password(
     user: AuthUser,
     ValidJson(input): ValidJson<ChangePasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::change_password(&state, ip, &user, input.old_password, input.new_password).await?;
+    service::change_password(state.accounts(), ip, &user, input.old_password, input.new_password).await?;
     Ok(Json(MessageResponse::new("Password has been changed successfully!")))
 }
 
@@ -145,7 +165,7 @@ pub async fn change_password(
 /// nothing is sent and the pending token stays valid).
 #[utoipa::path(post, path = "/accounts/reset-password/request/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`If you have an account, you will receive an email with instructions.`", body = MessageResponse),
-    (status = 422, description = "Invalid email", body = ValidationErrorBody),
+    InvalidEmail,
     (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn reset_password_request(
@@ -153,7 +173,7 @@ pub async fn reset_password_request(
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::request_password_reset(&state, ip, &email).await?;
+    service::request_password_reset(state.accounts(), ip, &email).await?;
     Ok(Json(MessageResponse::new("If you have an account, you will receive an email with instructions.")))
 }
 
@@ -162,7 +182,7 @@ pub async fn reset_password_request(
     (status = 200, description = "`Your password has been successfully changed!`", body = MessageResponse),
     (status = 400, description = "`Invalid email or token.`", body = ErrorBody),
     (status = 404, description = "`Token not found.`", body = ErrorBody),
-    (status = 422, description = "Invalid email or password rules", body = ValidationErrorBody),
+    InvalidEmailOrPassword,
     (status = 429, description = "Too many failed completions from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn reset_password_complete(
@@ -170,14 +190,14 @@ pub async fn reset_password_complete(
     ip: ClientIp,
     ValidJson(input): ValidJson<ResetPasswordRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::complete_password_reset(&state, ip, &input.email, input.password, &input.token).await?;
+    service::complete_password_reset(state.accounts(), ip, &input.email, input.password, &input.token).await?;
     Ok(Json(MessageResponse::new("Your password has been successfully changed!")))
 }
 
 /// The authenticated caller.
 #[utoipa::path(get, path = "/accounts/me/", tag = "accounts", security(("bearer" = [])), responses(
     (status = 200, description = "The caller", body = MeResponse),
-    (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+    UnauthorizedOrBlacklisted,
     (status = 403, description = "`Inactive user.`", body = ErrorBody),
     (status = 404, description = "`User not found.`", body = ErrorBody),
     (status = 503, description = "Token blacklist unavailable", body = ErrorBody),

@@ -13,10 +13,20 @@
 //! request gets the same answer as always but sends nothing and keeps the pending token: the account's owner has
 //! just been sent that mail, so a stranger can flood neither the inbox nor the owner's own requests away.
 
+use shared::cache::Cache;
+use shared::config::RateLimitSettings;
+
 use crate::error::ApiError;
-use crate::state::AppState;
 
 pub use crate::client_ip::ClientIp;
+
+/// What the limits use: the Redis handle, the prefix of every key and the limits themselves.
+#[derive(Clone, Copy)]
+pub struct Limiter<'a> {
+    pub cache: &'a Cache,
+    pub prefix: &'a str,
+    pub settings: &'a RateLimitSettings,
+}
 
 /// A check of a secret that could be guessed; only failures count.
 #[derive(Debug, Clone, Copy)]
@@ -43,8 +53,7 @@ impl Secret {
         }
     }
 
-    fn limits(self, state: &AppState) -> SecretLimits {
-        let s = &state.config.rate_limit;
+    fn limits(self, s: &RateLimitSettings) -> SecretLimits {
         let (per_ip, per_account_and_ip, per_account) = match self {
             Secret::Login => {
                 (s.rate_limit_login_per_ip, s.rate_limit_login_per_account_and_ip, s.rate_limit_login_per_account)
@@ -82,8 +91,7 @@ impl Attempt {
     }
 
     /// (per address, per account) attempts in one window.
-    fn limits(self, state: &AppState) -> (u32, Option<u32>) {
-        let s = &state.config.rate_limit;
+    fn limits(self, s: &RateLimitSettings) -> (u32, Option<u32>) {
         match self {
             Attempt::Register => (s.rate_limit_register_per_ip, None),
             Attempt::PasswordReset => {
@@ -96,8 +104,8 @@ impl Attempt {
     }
 }
 
-fn key(state: &AppState, action: &str, scope: std::fmt::Arguments<'_>) -> String {
-    format!("{}rl:{action}:{scope}", state.config.redis.redis_key_prefix)
+fn key(limiter: Limiter<'_>, action: &str, scope: std::fmt::Arguments<'_>) -> String {
+    format!("{}rl:{action}:{scope}", limiter.prefix)
 }
 
 /// Accounts are keyed by a digest: Redis holds no email addresses.
@@ -105,8 +113,8 @@ fn account_id(account: &str) -> String {
     crate::accounts::tokens::digest(account)
 }
 
-async fn query<T: redis::FromRedisValue>(state: &AppState, pipe: &redis::Pipeline) -> Result<T, ApiError> {
-    let mut conn = state.cache.conn().await.map_err(|_| ApiError::Unavailable("redis".into()))?;
+async fn query<T: redis::FromRedisValue>(limiter: Limiter<'_>, pipe: &redis::Pipeline) -> Result<T, ApiError> {
+    let mut conn = limiter.cache.conn().await.map_err(|_| ApiError::Unavailable("redis".into()))?;
     pipe.query_async(&mut conn).await.map_err(|err| {
         tracing::warn!(error = %err, "rate limit round trip failed");
         ApiError::Unavailable("redis".into())
@@ -145,7 +153,7 @@ fn wait_secs(limits: SecretLimits, pair: Failures, ip: Failures, account: Failur
 /// The counters of one secret check; report its outcome with [`Guard::failed`] or [`Guard::succeeded`].
 /// Dropping it records nothing (the check did not happen: a database error, say).
 pub struct Guard<'a> {
-    state: &'a AppState,
+    limiter: Limiter<'a>,
     /// `None` when the limits are off.
     keys: Option<GuardKeys>,
 }
@@ -159,26 +167,26 @@ struct GuardKeys {
 /// Before checking `secret` for `account` from `ip`: refuses with 429 and `Retry-After` while a limit is reached.
 /// One Redis round trip.
 pub async fn guard<'a>(
-    state: &'a AppState,
+    limiter: Limiter<'a>,
     secret: Secret,
     ip: ClientIp,
     account: &str,
 ) -> Result<Guard<'a>, ApiError> {
-    if !state.config.rate_limit.rate_limit_enabled {
-        return Ok(Guard { state, keys: None });
+    if !limiter.settings.rate_limit_enabled {
+        return Ok(Guard { limiter, keys: None });
     }
     let action = secret.name();
     let account = account_id(account);
     let keys = GuardKeys {
-        pair: key(state, action, format_args!("pair:{account}:{ip}")),
-        ip: key(state, action, format_args!("ip:{ip}")),
-        account: key(state, action, format_args!("acct:{account}")),
+        pair: key(limiter, action, format_args!("pair:{account}:{ip}")),
+        ip: key(limiter, action, format_args!("ip:{ip}")),
+        account: key(limiter, action, format_args!("acct:{account}")),
     };
     let mut pipe = redis::pipe();
     for key in [&keys.pair, &keys.ip, &keys.account] {
         pipe.cmd("GET").arg(key).cmd("TTL").arg(key);
     }
-    let replies: Vec<Option<i64>> = query(state, &pipe).await?;
+    let replies: Vec<Option<i64>> = query(limiter, &pipe).await?;
     // Two replies per key, in the keys' order: the count (GET) and the window's remaining seconds (TTL).
     let mut counters = replies.chunks(2).map(|reply| Failures {
         count: reply.first().copied().flatten().unwrap_or_default(),
@@ -186,10 +194,10 @@ pub async fn guard<'a>(
     });
     let (pair, ip, account) =
         (counters.next().unwrap_or_default(), counters.next().unwrap_or_default(), counters.next().unwrap_or_default());
-    if let Some(secs) = wait_secs(secret.limits(state), pair, ip, account) {
+    if let Some(secs) = wait_secs(secret.limits(limiter.settings), pair, ip, account) {
         return Err(refused(action, secs));
     }
-    Ok(Guard { state, keys: Some(keys) })
+    Ok(Guard { limiter, keys: Some(keys) })
 }
 
 impl Guard<'_> {
@@ -197,14 +205,14 @@ impl Guard<'_> {
     /// Fails with 503 when Redis is down, which also hides the outcome of a guess that could not be counted.
     pub async fn failed(self) -> Result<(), ApiError> {
         let Some(keys) = self.keys else { return Ok(()) };
-        let window = self.state.config.rate_limit.rate_limit_window_secs;
+        let window = self.limiter.settings.rate_limit_window_secs;
         // Atomic, so that no counter is ever left without its expiry.
         let mut pipe = redis::pipe();
         pipe.atomic();
         for key in [&keys.pair, &keys.ip, &keys.account] {
             pipe.cmd("INCR").arg(key).ignore().cmd("EXPIRE").arg(key).arg(window).arg("NX").ignore();
         }
-        query::<()>(self.state, &pipe).await
+        query::<()>(self.limiter, &pipe).await
     }
 
     /// The secret was right: this address starts afresh on this account. The other counters stay, so a success
@@ -213,7 +221,7 @@ impl Guard<'_> {
         let Some(keys) = self.keys else { return };
         let mut pipe = redis::pipe();
         pipe.cmd("DEL").arg(&keys.pair).ignore();
-        if let Err(err) = query::<()>(self.state, &pipe).await {
+        if let Err(err) = query::<()>(self.limiter, &pipe).await {
             tracing::warn!(error = %err, "could not clear a rate limit counter");
         }
     }
@@ -243,20 +251,20 @@ return {0, 0}
 /// Counts one attempt: 429 with `Retry-After` past the address's limit, [`Allowance::Suppress`] past the account's.
 /// One Redis round trip.
 pub async fn attempt(
-    state: &AppState,
+    limiter: Limiter<'_>,
     action: Attempt,
     ip: ClientIp,
     account: Option<&str>,
 ) -> Result<Allowance, ApiError> {
-    let settings = &state.config.rate_limit;
+    let settings = limiter.settings;
     if !settings.rate_limit_enabled {
         return Ok(Allowance::Proceed);
     }
     let name = action.name();
-    let (per_ip, per_account) = action.limits(state);
-    let mut keys = vec![key(state, name, format_args!("ip:{ip}"))];
+    let (per_ip, per_account) = action.limits(settings);
+    let mut keys = vec![key(limiter, name, format_args!("ip:{ip}"))];
     if let Some(account) = account.filter(|_| per_account.is_some()) {
-        keys.push(key(state, name, format_args!("acct:{}", account_id(account))));
+        keys.push(key(limiter, name, format_args!("acct:{}", account_id(account))));
     }
     let mut pipe = redis::pipe();
     pipe.cmd("EVAL")
@@ -266,7 +274,7 @@ pub async fn attempt(
         .arg(settings.rate_limit_window_secs)
         .arg(per_ip)
         .arg(per_account.unwrap_or(u32::MAX));
-    let (verdict, ttl): (i64, i64) = query::<((i64, i64),)>(state, &pipe).await?.0;
+    let (verdict, ttl): (i64, i64) = query::<((i64, i64),)>(limiter, &pipe).await?.0;
     match verdict {
         0 => Ok(Allowance::Proceed),
         1 => Err(refused(name, ttl.max(1) as u64)),

@@ -14,6 +14,7 @@ use crate::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::profiles::types::UserIdPath;
+use crate::responses::{NonIntegerUserId, UnauthorizedOrBlacklisted};
 use crate::state::AppState;
 
 /// Activate an account by email (no email is sent). A banned account is refused: only reactivation lifts a ban.
@@ -21,7 +22,7 @@ use crate::state::AppState;
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account activated successfully by admin.` or `User account is already active.`", body = MessageResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given email {email} not found.`", body = ErrorBody),
         (status = 409, description = "`User account has been deactivated by an admin; reactivate it instead.`", body = ErrorBody),
@@ -33,7 +34,9 @@ pub async fn activate(
     RequireAdmin(admin): RequireAdmin,
     ValidJson(target): ValidJson<ActivateRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::activate(&state, UserId::from(admin.id), &target).await?)))
+    Ok(Json(MessageResponse::new(
+        service::activate(&state.pool, state.auth_cache(), UserId::from(admin.id), &target).await?,
+    )))
 }
 
 /// Move an account to another group (1 admin, 2 user, 3 moderator). An admin cannot change their own group.
@@ -42,7 +45,7 @@ pub async fn activate(
     responses(
         (status = 200, description = "`User group successfully changed to {group_id}.` or `User already belongs to group {group_id}.`", body = MessageResponse),
         (status = 400, description = "`Invalid group ID.`", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Prevent changing the group of a user with the same ID as you.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given email {email} not found.`", body = ErrorBody),
         (status = 422, description = "Invalid email, non-integer `group_id` or body", body = ValidationErrorBody),
@@ -53,7 +56,9 @@ pub async fn change_group(
     RequireAdmin(admin): RequireAdmin,
     ValidJson(change): ValidJson<ChangeGroupRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::change_group(&state, UserId::from(admin.id), &change).await?)))
+    Ok(Json(MessageResponse::new(
+        service::change_group(&state.pool, state.auth_cache(), UserId::from(admin.id), &change).await?,
+    )))
 }
 
 /// List users with their group, state and profile summary; filter by group, active state and email substring.
@@ -61,7 +66,7 @@ pub async fn change_group(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of users", body = UserListResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 422, description = "Invalid page, filter or sort", body = ValidationErrorBody),
     )
@@ -73,7 +78,7 @@ pub async fn list_users(
     ValidQuery(filters): ValidQuery<UserListQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<UserListResponse>> {
-    let (users, total) = service::list_users(&state, page, &filters).await?;
+    let (users, total) = service::list_users(&state.pool, state.storage.as_ref(), page, &filters).await?;
     Ok(Json(UserListResponse { users, meta: PageMeta::new(page, total, &base, &filters.link_params) }))
 }
 
@@ -83,10 +88,10 @@ pub async fn list_users(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = AdminUserDetail),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
-        (status = 422, description = "Non-integer `user_id`", body = ValidationErrorBody),
+        NonIntegerUserId,
     )
 )]
 pub async fn get_user(
@@ -94,7 +99,7 @@ pub async fn get_user(
     RequireAdmin(_admin): RequireAdmin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<AdminUserDetail>> {
-    Ok(Json(service::get_user(&state, UserId(user_id)).await?))
+    Ok(Json(service::get_user(&state.pool, state.storage.as_ref(), UserId(user_id)).await?))
 }
 
 /// Ban an account (active or not activated yet): its refresh tokens are revoked, its activation and reset links
@@ -104,10 +109,10 @@ pub async fn get_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account deactivated successfully.` or `User account is already inactive.`", body = MessageResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`You cannot deactivate your own account.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
-        (status = 422, description = "Non-integer `user_id`", body = ValidationErrorBody),
+        NonIntegerUserId,
     )
 )]
 pub async fn deactivate(
@@ -115,7 +120,9 @@ pub async fn deactivate(
     RequireAdmin(admin): RequireAdmin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::deactivate(&state, UserId::from(admin.id), UserId(user_id)).await?)))
+    Ok(Json(MessageResponse::new(
+        service::deactivate(&state.pool, state.auth_cache(), UserId::from(admin.id), UserId(user_id)).await?,
+    )))
 }
 
 /// Lift a ban and activate the account by id; the user logs in again.
@@ -124,10 +131,10 @@ pub async fn deactivate(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account reactivated successfully.` or `User account is already active.`", body = MessageResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
-        (status = 422, description = "Non-integer `user_id`", body = ValidationErrorBody),
+        NonIntegerUserId,
     )
 )]
 pub async fn reactivate(
@@ -135,7 +142,9 @@ pub async fn reactivate(
     RequireAdmin(admin): RequireAdmin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::reactivate(&state, UserId::from(admin.id), UserId(user_id)).await?)))
+    Ok(Json(MessageResponse::new(
+        service::reactivate(&state.pool, state.auth_cache(), UserId::from(admin.id), UserId(user_id)).await?,
+    )))
 }
 
 /// The audit log of admin changes, newest first.
@@ -143,7 +152,7 @@ pub async fn reactivate(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of audit entries", body = AuditListResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         (status = 422, description = "Invalid page or filter", body = ValidationErrorBody),
     )
@@ -155,6 +164,6 @@ pub async fn list_audit(
     ValidQuery(filters): ValidQuery<AuditQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<AuditListResponse>> {
-    let (entries, total) = service::list_audit(&state, page, &filters).await?;
+    let (entries, total) = service::list_audit(&state.pool, page, &filters).await?;
     Ok(Json(AuditListResponse { entries, meta: PageMeta::new(page, total, &base, &filters.link_params) }))
 }

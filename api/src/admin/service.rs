@@ -6,20 +6,20 @@ use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
-use shared::db;
+use shared::db::{self, DbPool};
 use shared::ids::UserId;
 use shared::schema::{activation_tokens, admin_audit_log, password_reset_tokens, refresh_tokens, user_profiles, users};
 
 use super::audit::{self, AuditAction};
 use super::models::{AuditRow, UserListRow};
 use super::types::*;
-use crate::accounts::auth;
+use crate::accounts::auth::{self, AuthCache};
 use crate::accounts::models::{Group, User};
 use crate::error::ApiError;
 use crate::pagination::Page;
 use crate::profiles::models::Profile;
 use crate::profiles::types::{ProfileResponse, avatar_urls};
-use crate::state::AppState;
+use crate::storage::Storage;
 
 /// How an endpoint names its target account.
 #[derive(Clone, Copy)]
@@ -50,13 +50,14 @@ fn user_not_found() -> ApiError {
 /// [`AuditAction::Reactivate`] lifts a ban: activation by email refuses a banned account, so a ban never ends
 /// as a side effect of the contract's activation endpoint.
 async fn activate_target(
-    state: &AppState,
+    pool: &DbPool,
+    auth_cache: AuthCache<'_>,
     admin_id: UserId,
     target: Target<'_>,
     action: AuditAction,
     done: &'static str,
 ) -> Result<String, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let lifts_ban = action == AuditAction::Reactivate;
     conn.transaction::<String, ApiError, _>(|conn| {
         async move {
@@ -83,7 +84,7 @@ async fn activate_target(
                 .await?;
             let (before, after) = (json!({ "is_active": false }), json!({ "is_active": true }));
             audit::record(conn, Some(admin_id), action, UserId(user.id), before, after).await?;
-            auth::invalidate_user(state, user.id).await?;
+            auth::invalidate_user(auth_cache, user.id).await?;
             Ok(done.into())
         }
         .scope_boxed()
@@ -92,15 +93,25 @@ async fn activate_target(
 }
 
 /// AD1: activates the account with this email.
-pub async fn activate(state: &AppState, admin_id: UserId, target: &TargetEmail) -> Result<String, ApiError> {
+pub async fn activate(
+    pool: &DbPool,
+    auth_cache: AuthCache<'_>,
+    admin_id: UserId,
+    target: &TargetEmail,
+) -> Result<String, ApiError> {
     let done = "User account activated successfully by admin.";
-    activate_target(state, admin_id, Target::Email(target), AuditAction::Activate, done).await
+    activate_target(pool, auth_cache, admin_id, Target::Email(target), AuditAction::Activate, done).await
 }
 
 /// AD2: moves the account with this email to `group_id`. The checks keep the contract's order: unknown user,
 /// the caller themselves (so an admin can never drop their own role), already in the group, unknown group.
-pub async fn change_group(state: &AppState, admin_id: UserId, change: &GroupChange) -> Result<String, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn change_group(
+    pool: &DbPool,
+    auth_cache: AuthCache<'_>,
+    admin_id: UserId,
+    change: &GroupChange,
+) -> Result<String, ApiError> {
+    let mut conn = db::conn(pool).await?;
     conn.transaction::<String, ApiError, _>(|conn| {
         async move {
             let user = lock(conn, Target::Email(&change.target)).await?;
@@ -125,7 +136,7 @@ pub async fn change_group(state: &AppState, admin_id: UserId, change: &GroupChan
                 json!({ "group_id": group.id(), "group": group }),
             )
             .await?;
-            auth::invalidate_user(state, user.id).await?;
+            auth::invalidate_user(auth_cache, user.id).await?;
             Ok(format!("User group successfully changed to {group_id}."))
         }
         .scope_boxed()
@@ -136,8 +147,13 @@ pub async fn change_group(state: &AppState, admin_id: UserId, change: &GroupChan
 /// Bans an account (active or not activated yet): it can no longer log in nor activate itself, its refresh tokens
 /// are revoked, its activation and reset tokens deleted, and the token version moves on, so every access token
 /// already issued fails at its next use. Only [`reactivate`] lifts the ban.
-pub async fn deactivate(state: &AppState, admin_id: UserId, user_id: UserId) -> Result<String, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn deactivate(
+    pool: &DbPool,
+    auth_cache: AuthCache<'_>,
+    admin_id: UserId,
+    user_id: UserId,
+) -> Result<String, ApiError> {
+    let mut conn = db::conn(pool).await?;
     conn.transaction::<String, ApiError, _>(|conn| {
         async move {
             let user = lock(conn, Target::Id(user_id)).await?;
@@ -186,7 +202,7 @@ pub async fn deactivate(state: &AppState, admin_id: UserId, user_id: UserId) -> 
                 }),
             )
             .await?;
-            auth::invalidate_user(state, user.id).await?;
+            auth::invalidate_user(auth_cache, user.id).await?;
             Ok("User account deactivated successfully.".into())
         }
         .scope_boxed()
@@ -196,9 +212,14 @@ pub async fn deactivate(state: &AppState, admin_id: UserId, user_id: UserId) -> 
 
 /// Lifts a ban and activates the account by id (after a deactivation, or instead of the emailed link). Tokens
 /// revoked by the deactivation stay revoked: the user logs in again.
-pub async fn reactivate(state: &AppState, admin_id: UserId, user_id: UserId) -> Result<String, ApiError> {
+pub async fn reactivate(
+    pool: &DbPool,
+    auth_cache: AuthCache<'_>,
+    admin_id: UserId,
+    user_id: UserId,
+) -> Result<String, ApiError> {
     let done = "User account reactivated successfully.";
-    activate_target(state, admin_id, Target::Id(user_id), AuditAction::Reactivate, done).await
+    activate_target(pool, auth_cache, admin_id, Target::Id(user_id), AuditAction::Reactivate, done).await
 }
 
 /// Applies the listing filters to a boxed query over `users` (alone for the count, joined for the page).
@@ -224,11 +245,12 @@ macro_rules! filter_users {
 /// One page of users with their profile summary: one query for the page (users left-joined to profiles) and
 /// one count.
 pub async fn list_users(
-    state: &AppState,
+    pool: &DbPool,
+    storage: &dyn Storage,
     page: Page,
     filters: &UserFilters,
 ) -> Result<(Vec<AdminUserItem>, i64), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let total: i64 = filter_users!(users::table.into_boxed(), filters).count().get_result(&mut conn).await?;
     let query = filter_users!(users::table.left_join(user_profiles::table).into_boxed(), filters);
     let query = match filters.sort {
@@ -254,7 +276,6 @@ pub async fn list_users(
         .offset(page.offset())
         .load(&mut conn)
         .await?;
-    let storage = state.storage.as_ref();
     let items = rows
         .into_iter()
         .map(|row| AdminUserItem {
@@ -279,8 +300,8 @@ pub async fn list_users(
     Ok((items, total))
 }
 
-pub async fn get_user(state: &AppState, user_id: UserId) -> Result<AdminUserDetail, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn get_user(pool: &DbPool, storage: &dyn Storage, user_id: UserId) -> Result<AdminUserDetail, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let (user, profile): (User, Option<Profile>) = users::table
         .left_join(user_profiles::table)
         .filter(users::id.eq(user_id))
@@ -299,7 +320,7 @@ pub async fn get_user(state: &AppState, user_id: UserId) -> Result<AdminUserDeta
         deactivated_by: user.deactivated_by,
         created_at: user.created_at,
         updated_at: user.updated_at,
-        profile: profile.map(|profile| ProfileResponse::new(profile, state.storage.as_ref())),
+        profile: profile.map(|profile| ProfileResponse::new(profile, storage)),
     })
 }
 
@@ -322,12 +343,8 @@ macro_rules! filter_audit {
 
 /// One page of the audit log, newest first (ids grow with time and order the entries of one transaction), with
 /// the acting admin's email: one query and one count.
-pub async fn list_audit(
-    state: &AppState,
-    page: Page,
-    filters: &AuditFilters,
-) -> Result<(Vec<AuditEntry>, i64), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn list_audit(pool: &DbPool, page: Page, filters: &AuditFilters) -> Result<(Vec<AuditEntry>, i64), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let total: i64 = filter_audit!(admin_audit_log::table.into_boxed(), filters).count().get_result(&mut conn).await?;
     let rows: Vec<(AuditRow, Option<String>)> =
         filter_audit!(admin_audit_log::table.left_join(users::table).into_boxed(), filters)

@@ -12,23 +12,24 @@ use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
 use crate::http::MessageResponse;
+use crate::responses::{InvalidAccessToken, NotAnInteger, UnauthorizedOrBlacklisted};
 use crate::state::AppState;
 
 /// The caller's cart, oldest item first.
 #[utoipa::path(get, path = "/cart/", tag = "cart", security(("bearer" = [])), responses(
     (status = 200, description = "The cart (empty when nothing was added)", body = CartResponse),
-    (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+    UnauthorizedOrBlacklisted,
     (status = 403, description = "`Inactive user.`", body = ErrorBody),
 ))]
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list(&state, UserId::from(user.id)).await? }))
+    Ok(Json(CartResponse { cart_items: service::list(&state.pool, UserId::from(user.id)).await? }))
 }
 
 /// Add a movie to the cart.
 #[utoipa::path(post, path = "/cart/add/", tag = "cart", request_body = AddToCart, security(("bearer" = [])), responses(
     (status = 200, description = "`Movie has been added to cart successfully.`", body = MessageResponse),
     (status = 400, description = "`Movie already purchased.` or `Movie is currently in the order in the pending status.`", body = ErrorBody),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 404, description = "`Movie with given UUID was not found.`", body = ErrorBody),
     (status = 409, description = "`Movie already in cart.`", body = ErrorBody),
     (status = 422, description = "`movie_uuid` missing or not a UUID", body = ValidationErrorBody),
@@ -38,14 +39,14 @@ pub async fn add(
     user: AuthUser,
     ValidJson(input): ValidJson<AddToCart>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::add(&state, UserId::from(user.id), input.movie_uuid).await?;
+    service::add(&state.pool, UserId::from(user.id), input.movie_uuid).await?;
     Ok(Json(MessageResponse::new("Movie has been added to cart successfully.")))
 }
 
 /// Remove one movie from the cart.
 #[utoipa::path(delete, path = "/cart/items/{movie_uuid}/", tag = "cart", params(("movie_uuid" = Uuid, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "`Movie removed from cart.`", body = MessageResponse),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 404, description = "`Movie not found in cart.`", body = ErrorBody),
     (status = 422, description = "Not a UUID", body = ValidationErrorBody),
 ))]
@@ -54,32 +55,32 @@ pub async fn remove(
     user: AuthUser,
     ValidPath(movie_uuid): ValidPath<Uuid>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::remove(&state, UserId::from(user.id), movie_uuid).await?;
+    service::remove(&state.pool, UserId::from(user.id), movie_uuid).await?;
     Ok(Json(MessageResponse::new("Movie removed from cart.")))
 }
 
 /// Empty the cart.
 #[utoipa::path(delete, path = "/cart/items/", tag = "cart", security(("bearer" = [])), responses(
     (status = 200, description = "`All movies removed from cart.`", body = MessageResponse),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
 ))]
 pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
-    service::clear(&state, UserId::from(user.id)).await?;
+    service::clear(&state.pool, UserId::from(user.id)).await?;
     Ok(Json(MessageResponse::new("All movies removed from cart.")))
 }
 
 /// Any user's cart (admin only).
 #[utoipa::path(get, path = "/admin/carts/{user_id}/", tag = "admin", params(("user_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "The user's cart", body = CartResponse),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
     (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
-    (status = 422, description = "Not an integer", body = ValidationErrorBody),
+    NotAnInteger,
 ))]
 pub async fn admin_view(
     State(state): State<AppState>,
     _admin: RequireAdmin,
     ValidPath(user_id): ValidPath<i32>,
 ) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list_for_admin(&state, UserId(user_id)).await? }))
+    Ok(Json(CartResponse { cart_items: service::list_for_admin(&state.pool, UserId(user_id)).await? }))
 }

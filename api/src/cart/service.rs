@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use shared::db;
+use shared::db::{self, DbPool};
 use shared::ids::{MovieId, UserId};
 use shared::schema::{cart_items, carts, movies, order_items, orders, purchases, users};
 use uuid::Uuid;
@@ -12,7 +12,6 @@ use uuid::Uuid;
 use super::types::CartItem;
 use crate::error::{ApiError, unique_violation};
 use crate::orders::types::OrderStatus;
-use crate::state::AppState;
 
 /// The user's cart id, creating the cart if the user has none yet (users made before carts existed, or by admins).
 pub async fn cart_id(conn: &mut AsyncPgConnection, user_id: UserId) -> Result<i32, ApiError> {
@@ -37,14 +36,14 @@ pub async fn items(conn: &mut AsyncPgConnection, user_id: UserId) -> Result<Vec<
         .await?)
 }
 
-pub async fn list(state: &AppState, user_id: UserId) -> Result<Vec<CartItem>, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn list(pool: &DbPool, user_id: UserId) -> Result<Vec<CartItem>, ApiError> {
+    let mut conn = db::conn(pool).await?;
     items(&mut conn, user_id).await
 }
 
 /// The admin's view: 404 for an unknown user, an empty list for a user without a cart.
-pub async fn list_for_admin(state: &AppState, user_id: UserId) -> Result<Vec<CartItem>, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn list_for_admin(pool: &DbPool, user_id: UserId) -> Result<Vec<CartItem>, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let exists: bool = diesel::select(diesel::dsl::exists(users::table.find(user_id))).get_result(&mut conn).await?;
     if !exists {
         return Err(ApiError::not_found("User with given ID was not found."));
@@ -53,8 +52,8 @@ pub async fn list_for_admin(state: &AppState, user_id: UserId) -> Result<Vec<Car
 }
 
 /// Adds a movie, refusing in the contract's order: unknown movie, owned, in a pending order, already in the cart.
-pub async fn add(state: &AppState, user_id: UserId, movie_uuid: Uuid) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn add(pool: &DbPool, user_id: UserId, movie_uuid: Uuid) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let movie_id: MovieId = movies::table
         .filter(movies::uuid.eq(movie_uuid))
         .select(movies::id)
@@ -91,8 +90,8 @@ pub async fn add(state: &AppState, user_id: UserId, movie_uuid: Uuid) -> Result<
     Ok(())
 }
 
-pub async fn remove(state: &AppState, user_id: UserId, movie_uuid: Uuid) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn remove(pool: &DbPool, user_id: UserId, movie_uuid: Uuid) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let cart = cart_id(&mut conn, user_id).await?;
     let movie = movies::table.filter(movies::uuid.eq(movie_uuid)).select(movies::id);
     let removed = diesel::delete(
@@ -106,8 +105,8 @@ pub async fn remove(state: &AppState, user_id: UserId, movie_uuid: Uuid) -> Resu
     Ok(())
 }
 
-pub async fn clear(state: &AppState, user_id: UserId) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn clear(pool: &DbPool, user_id: UserId) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let cart = cart_id(&mut conn, user_id).await?;
     diesel::delete(cart_items::table.filter(cart_items::cart_id.eq(cart))).execute(&mut conn).await?;
     Ok(())

@@ -11,12 +11,13 @@ use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidPath, ValidQuery};
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta};
+use crate::responses::{MalformedId, Unauthorized};
 use crate::state::AppState;
 
 /// The caller's notifications, newest first; `unread=true` for unread ones only.
 #[utoipa::path(get, path = "/notifications/", tag = "notifications", params(NotificationListQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of notifications", body = NotificationListResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 422, description = "Malformed pagination or filter", body = ValidationErrorBody),
 ))]
 pub async fn list_notifications(
@@ -38,9 +39,9 @@ pub async fn list_notifications(
 #[utoipa::path(post, path = "/notifications/{notification_id}/read/", tag = "notifications", security(("bearer" = [])),
     params(("notification_id" = i32, Path)), responses(
     (status = 200, description = "`Notification marked as read.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Notification not found.` (also for another user's)", body = ErrorBody),
-    (status = 422, description = "Malformed id", body = ValidationErrorBody),
+    MalformedId,
 ))]
 pub async fn mark_read(
     State(state): State<AppState>,
@@ -54,7 +55,7 @@ pub async fn mark_read(
 /// Mark every notification read.
 #[utoipa::path(post, path = "/notifications/read-all/", tag = "notifications", security(("bearer" = [])), responses(
     (status = 200, description = "`All notifications marked as read.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
 ))]
 pub async fn mark_all_read(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
     service::mark_all_read(&state.pool, UserId::from(user.id)).await?;

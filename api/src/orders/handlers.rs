@@ -9,30 +9,31 @@ use shared::ids::{OrderId, UserId};
 use super::service;
 use super::types::{AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, OrderList, OrderStatus, PurchaseList};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
-use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::{ValidPath, ValidQuery};
 use crate::history::HistoryQuery;
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::payments::refunds;
+use crate::responses::{InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId, NotAnInteger};
 use crate::state::AppState;
 
 /// Turn the cart into a pending order (prices from the catalog, now).
 #[utoipa::path(post, path = "/orders/create/", tag = "orders", security(("bearer" = [])), responses(
     (status = 201, description = "The pending order with its movies", body = CreatedOrder),
     (status = 400, description = "`Cart is empty.` or `You already have an unpaid (pending) order.`", body = ErrorBody),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
 ))]
 pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state, UserId::from(user.id)).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&state.pool, UserId::from(user.id)).await?)))
 }
 
 /// The caller's orders, newest first.
 #[utoipa::path(get, path = "/orders/", tag = "orders", params(PageQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of orders", body = OrderList),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
-    (status = 422, description = "Invalid pagination", body = ValidationErrorBody),
+    InvalidAccessToken,
+    InvalidPagination,
 ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -40,15 +41,15 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<OrderList>> {
-    let (orders, total) = service::list(&state, UserId::from(user.id), page).await?;
+    let (orders, total) = service::list(&state.pool, UserId::from(user.id), page).await?;
     Ok(Json(OrderList { orders, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
 /// The movies the caller owns (bought and not refunded), most recent first.
 #[utoipa::path(get, path = "/purchases/", tag = "orders", params(PageQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of owned movies", body = PurchaseList),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
-    (status = 422, description = "Invalid pagination", body = ValidationErrorBody),
+    InvalidAccessToken,
+    InvalidPagination,
 ))]
 pub async fn purchases(
     State(state): State<AppState>,
@@ -56,24 +57,24 @@ pub async fn purchases(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PurchaseList>> {
-    let (purchases, total) = service::purchases(&state, UserId::from(user.id), page).await?;
+    let (purchases, total) = service::purchases(&state.pool, UserId::from(user.id), page).await?;
     Ok(Json(PurchaseList { purchases, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
 /// Cancel a pending order.
 #[utoipa::path(post, path = "/orders/cancel/{order_id}/", tag = "orders", params(("order_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "`Order successfully cancelled.`", body = MessageResponse),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 404, description = "`Order with given ID was not found.`", body = ErrorBody),
     (status = 409, description = "`Paid orders cannot be cancelled. Please request a refund.` or `Order is already cancelled.`", body = ErrorBody),
-    (status = 422, description = "Not an integer", body = ValidationErrorBody),
+    NotAnInteger,
 ))]
 pub async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::cancel(&state, UserId::from(user.id), OrderId(order_id)).await?;
+    service::cancel(&state.pool, UserId::from(user.id), OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully cancelled.")))
 }
 
@@ -81,7 +82,7 @@ pub async fn cancel(
 #[utoipa::path(post, path = "/orders/refund/{order_id}/", tag = "orders", params(("order_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "`Order successfully refunded.`", body = MessageResponse),
     (status = 400, description = "`No valid payment found to refund.` or `Stripe refund error: {message}`", body = ErrorBody),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 404, description = "`Order with given ID was not found.`", body = ErrorBody),
     (status = 409, description = "`Cancelled orders cannot be refunded.` or `Order is not paid.`", body = ErrorBody),
     (status = 500, description = "`Database error during refund processing.` (the refund is completed by a retry or by Stripe's webhook)", body = ErrorBody),
@@ -93,7 +94,7 @@ pub async fn refund(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    refunds::refund_order(&state, UserId::from(user.id), OrderId(order_id)).await?;
+    refunds::refund_order(&state.pool, &state.stripe, UserId::from(user.id), OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully refunded.")))
 }
 
@@ -101,9 +102,9 @@ pub async fn refund(
 #[utoipa::path(get, path = "/admin/orders/", tag = "admin", params(PageQuery, HistoryQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of orders with their owners", body = AdminOrderList),
     (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['pending', 'paid', 'cancelled']`", body = ErrorBody),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
-    (status = 422, description = "Invalid pagination or user id", body = ValidationErrorBody),
+    InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(
     State(state): State<AppState>,
@@ -113,6 +114,6 @@ pub async fn admin_list(
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminOrderList>> {
     let filters = query.check::<OrderStatus>(ORDER_FILTER_LINKS)?;
-    let (orders, total) = service::admin_list(&state, &filters, page).await?;
+    let (orders, total) = service::admin_list(&state.pool, &filters, page).await?;
     Ok(Json(AdminOrderList { orders, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

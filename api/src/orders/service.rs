@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use shared::db;
+use shared::db::{self, DbPool};
 use shared::ids::{MovieId, OrderId, UserId};
 use shared::schema::{cart_items, carts, movies, order_items, orders, purchases, users};
 use uuid::Uuid;
@@ -17,7 +17,6 @@ use crate::error::{ApiError, unique_violation};
 use crate::history::{HistoryFilters, like_pattern};
 use crate::money::Price;
 use crate::pagination::Page;
-use crate::state::AppState;
 
 fn pending_exists() -> ApiError {
     ApiError::bad_request("You already have an unpaid (pending) order.")
@@ -32,8 +31,8 @@ fn order(id: i32, status: OrderStatus, total: BigDecimal, created_at: DateTime<U
 }
 
 /// Turns the cart into a pending order and empties the cart.
-pub async fn create(state: &AppState, user_id: UserId) -> Result<CreatedOrder, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn create(pool: &DbPool, user_id: UserId) -> Result<CreatedOrder, ApiError> {
+    let mut conn = db::conn(pool).await?;
     conn.transaction::<CreatedOrder, ApiError, _>(|conn| {
         async move {
             let cart = cart_id(conn, user_id).await?;
@@ -109,8 +108,8 @@ pub async fn create(state: &AppState, user_id: UserId) -> Result<CreatedOrder, A
 type OrderRow = (i32, OrderStatus, BigDecimal, DateTime<Utc>);
 
 /// The caller's orders, newest first.
-pub async fn list(state: &AppState, user_id: UserId, page: Page) -> Result<(Vec<Order>, i64), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Order>, i64), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let total: i64 = orders::table.filter(orders::user_id.eq(user_id)).count().get_result(&mut conn).await?;
     let rows: Vec<OrderRow> = orders::table
         .filter(orders::user_id.eq(user_id))
@@ -125,8 +124,8 @@ pub async fn list(state: &AppState, user_id: UserId, page: Page) -> Result<(Vec<
 }
 
 /// The movies the caller owns, most recently bought first.
-pub async fn purchases(state: &AppState, user_id: UserId, page: Page) -> Result<(Vec<Purchase>, i64), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn purchases(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Purchase>, i64), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let total: i64 = purchases::table.filter(purchases::user_id.eq(user_id)).count().get_result(&mut conn).await?;
     let rows = purchases::table
         .inner_join(movies::table)
@@ -141,8 +140,8 @@ pub async fn purchases(state: &AppState, user_id: UserId, page: Page) -> Result<
 }
 
 /// Cancels a pending order of the caller.
-pub async fn cancel(state: &AppState, user_id: UserId, order_id: OrderId) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn cancel(pool: &DbPool, user_id: UserId, order_id: OrderId) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let cancelled = diesel::update(
         orders::table
             .find(order_id)
@@ -171,11 +170,11 @@ pub async fn cancel(state: &AppState, user_id: UserId, order_id: OrderId) -> Res
 
 /// Everyone's orders for admins, newest first, in one page query and one count.
 pub async fn admin_list(
-    state: &AppState,
+    pool: &DbPool,
     filters: &HistoryFilters<OrderStatus>,
     page: Page,
 ) -> Result<(Vec<AdminOrder>, i64), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let filtered = || {
         let mut query = orders::table.inner_join(users::table).into_boxed();
         if let Some(user_id) = filters.user_id {

@@ -1,19 +1,17 @@
 //! Opening a Stripe Checkout session for the caller's pending order, at the prices the order keeps.
 
-use axum::http::StatusCode;
 use bigdecimal::{BigDecimal, ToPrimitive};
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use shared::db;
+use shared::db::{self, DbPool};
 use shared::ids::{OrderId, UserId};
 use shared::schema::{movies, order_items, orders};
 
 use super::service::stripe_error;
-use super::stripe::{CheckoutRequest, LineItem};
+use super::stripe::{CheckoutRequest, LineItem, StripeClient};
 use crate::error::ApiError;
 use crate::orders::types::OrderStatus;
-use crate::state::AppState;
 
 /// How long a Checkout session stays open (the original's 30 minutes).
 const CHECKOUT_LIFETIME_MINUTES: i64 = 30;
@@ -24,9 +22,16 @@ fn cents(price: &BigDecimal) -> Result<i64, ApiError> {
     digits.to_i64().ok_or_else(|| ApiError::internal("price out of range"))
 }
 
-/// Opens a Stripe Checkout session for the caller's pending order and returns its URL.
-pub async fn checkout(state: &AppState, user_id: UserId, email: &str) -> Result<String, ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+/// Opens a Stripe Checkout session for the caller's pending order and returns its URL; Stripe sends the customer
+/// back under `app_url`.
+pub async fn checkout(
+    pool: &DbPool,
+    stripe: &StripeClient,
+    app_url: &str,
+    user_id: UserId,
+    email: &str,
+) -> Result<String, ApiError> {
+    let mut conn = db::conn(pool).await?;
     let order_id: OrderId = orders::table
         .filter(orders::user_id.eq(user_id))
         .filter(orders::status.eq(OrderStatus::Pending))
@@ -50,7 +55,7 @@ pub async fn checkout(state: &AppState, user_id: UserId, email: &str) -> Result<
         .iter()
         .map(|(name, price)| Ok(LineItem { name: name.clone(), unit_amount_cents: cents(price)? }))
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let app_url = shared::config::with_trailing_slash(state.config.http.app_url.as_str());
+    let app_url = shared::config::with_trailing_slash(app_url);
     let request = CheckoutRequest {
         order_id,
         user_id,
@@ -63,12 +68,10 @@ pub async fn checkout(state: &AppState, user_id: UserId, email: &str) -> Result<
             .ok_or_else(|| ApiError::internal("checkout expiry out of range"))?,
         idempotency_key: format!("checkout-{order_id}-{}", uuid::Uuid::new_v4()),
     };
-    let session = state.stripe.create_checkout_session(&request).await.map_err(|err| {
-        stripe_error(err, |message| {
-            ApiError::status(StatusCode::BAD_GATEWAY, format!("Payment provider error: {message}"))
-        })
+    let session = stripe.create_checkout_session(&request).await.map_err(|err| {
+        stripe_error(err, |message| ApiError::bad_gateway(format!("Payment provider error: {message}")))
     })?;
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     // Only the newest session's expiry may cancel the order.
     diesel::update(orders::table.find(order_id).filter(orders::status.eq(OrderStatus::Pending)))
         .set(orders::checkout_session_id.eq(&session.id))

@@ -10,24 +10,32 @@ use shared::ids::UserId;
 use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
 use super::{checkout, service, webhook};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
-use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ValidQuery;
 use crate::history::HistoryQuery;
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::responses::{InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId};
 use crate::state::AppState;
 
 /// Open a Stripe Checkout session for the caller's pending order.
 #[utoipa::path(post, path = "/payments/checkout-session/", tag = "payments", security(("bearer" = [])), responses(
     (status = 200, description = "The Checkout page to send the user to", body = CheckoutResponse),
     (status = 400, description = "`Order has no items.`", body = ErrorBody),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 404, description = "`No pending order found.`", body = ErrorBody),
     (status = 502, description = "Stripe refused or could not be reached; nothing was changed", body = ErrorBody),
     (status = 503, description = "`Payments are not configured.`", body = ErrorBody),
 ))]
 pub async fn checkout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CheckoutResponse>> {
-    let checkout_url = checkout::checkout(&state, UserId::from(user.id), &user.email).await?;
+    let checkout_url = checkout::checkout(
+        &state.pool,
+        &state.stripe,
+        state.config.http.app_url.as_str(),
+        UserId::from(user.id),
+        &user.email,
+    )
+    .await?;
     Ok(Json(CheckoutResponse { checkout_url }))
 }
 
@@ -61,15 +69,25 @@ pub async fn webhook(
     body: Bytes,
 ) -> ApiResult<Json<MessageResponse>> {
     let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
-    webhook::handle_webhook(&state, &body, signature).await?;
+    webhook::handle_webhook(
+        webhook::Webhook {
+            pool: &state.pool,
+            relay: &state.relay,
+            stripe: &state.stripe,
+            settings: &state.config.stripe,
+        },
+        &body,
+        signature,
+    )
+    .await?;
     Ok(Json(MessageResponse::new("Webhook handled")))
 }
 
 /// The caller's payments, newest first.
 #[utoipa::path(get, path = "/payments/", tag = "payments", params(PageQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of payments", body = PaymentList),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
-    (status = 422, description = "Invalid pagination", body = ValidationErrorBody),
+    InvalidAccessToken,
+    InvalidPagination,
 ))]
 pub async fn list(
     State(state): State<AppState>,
@@ -77,7 +95,7 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PaymentList>> {
-    let (payments, total) = service::list(&state, UserId::from(user.id), page).await?;
+    let (payments, total) = service::list(&state.pool, UserId::from(user.id), page).await?;
     Ok(Json(PaymentList { payments, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -85,9 +103,9 @@ pub async fn list(
 #[utoipa::path(get, path = "/admin/payments/", tag = "admin", params(PageQuery, HistoryQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of payments with their payers", body = AdminPaymentList),
     (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['successful', 'cancelled', 'refunded']`", body = ErrorBody),
-    (status = 401, description = "Missing or invalid access token", body = ErrorBody),
+    InvalidAccessToken,
     (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
-    (status = 422, description = "Invalid pagination or user id", body = ValidationErrorBody),
+    InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(
     State(state): State<AppState>,
@@ -97,6 +115,6 @@ pub async fn admin_list(
     base: PageLinkBase,
 ) -> ApiResult<Json<AdminPaymentList>> {
     let filters = query.check::<PaymentStatus>(PAYMENT_FILTER_LINKS)?;
-    let (payments, total) = service::admin_list(&state, &filters, page).await?;
+    let (payments, total) = service::admin_list(&state.pool, &filters, page).await?;
     Ok(Json(AdminPaymentList { payments, meta: PageMeta::new(page, total, &base, &filters.links) }))
 }

@@ -2,27 +2,31 @@
 //! that cannot take it refunded automatically, and the database side of a full refund (also reached from
 //! Stripe's `charge.refunded` event).
 
-use axum::http::StatusCode;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use shared::db;
+use shared::db::{self, DbPool};
 use shared::error::Chain;
 use shared::ids::{OrderId, UserId};
 use shared::schema::{order_items, orders, payments, purchases};
 
 use super::service::stripe_error;
+use super::stripe::StripeClient;
 use super::types::PaymentStatus;
 use crate::error::ApiError;
 use crate::orders::service::order_not_found;
 use crate::orders::types::OrderStatus;
-use crate::state::AppState;
 
 /// Refunds a paid order in full. Stripe is asked first, with an idempotency key per payment, and the database
 /// follows; if the database step fails, a retry (or Stripe's `charge.refunded` webhook) completes it without a
 /// second refund.
-pub async fn refund_order(state: &AppState, user_id: UserId, order_id: OrderId) -> Result<(), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn refund_order(
+    pool: &DbPool,
+    stripe: &StripeClient,
+    user_id: UserId,
+    order_id: OrderId,
+) -> Result<(), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let status: OrderStatus = orders::table
         .find(order_id)
         .filter(orders::user_id.eq(user_id))
@@ -50,25 +54,24 @@ pub async fn refund_order(state: &AppState, user_id: UserId, order_id: OrderId) 
         return Err(no_payment());
     }
     drop(conn);
-    let refund =
-        state.stripe.refund(&intent, &format!("refund-payment-{payment_id}")).await.map_err(|err| {
-            stripe_error(err, |message| ApiError::bad_request(format!("Stripe refund error: {message}")))
-        })?;
-    let mut conn = db::conn(&state.pool).await?;
+    let refund = stripe
+        .refund(&intent, &format!("refund-payment-{payment_id}"))
+        .await
+        .map_err(|err| stripe_error(err, |message| ApiError::bad_request(format!("Stripe refund error: {message}"))))?;
+    let mut conn = db::conn(pool).await?;
     apply_refund(&mut conn, payment_id, Some(&refund.id)).await.map_err(|err| {
         tracing::error!(payment_id, refund_id = %refund.id, error = %Chain(&err), "refund done at Stripe but not recorded");
-        ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, "Database error during refund processing.")
+        ApiError::server_error("Database error during refund processing.")
     })
 }
 
 /// Refunds in full a payment that arrived for an order that cannot take it (already paid by another session, or
 /// cancelled). The idempotency key is the PaymentIntent's, so a redelivered event never refunds twice.
-pub async fn refund_unpayable(state: &AppState, intent: &str) -> Result<(), ApiError> {
-    state.stripe.refund(intent, &format!("refund-intent-{intent}")).await.map_err(|err| {
-        stripe_error(err, |message| {
-            ApiError::status(StatusCode::BAD_GATEWAY, format!("Stripe refund error: {message}"))
-        })
-    })?;
+pub async fn refund_unpayable(stripe: &StripeClient, intent: &str) -> Result<(), ApiError> {
+    stripe
+        .refund(intent, &format!("refund-intent-{intent}"))
+        .await
+        .map_err(|err| stripe_error(err, |message| ApiError::bad_gateway(format!("Stripe refund error: {message}"))))?;
     metrics::counter!("payments_auto_refunded_total").increment(1);
     Ok(())
 }

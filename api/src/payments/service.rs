@@ -1,12 +1,11 @@
 //! The payment listings (the caller's and the admins'), and how a Stripe failure answers. Opening a Checkout
 //! session is in [`super::checkout`], Stripe's events in [`super::webhook`], refunds in [`super::refunds`].
 
-use axum::http::StatusCode;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use shared::db;
+use shared::db::{self, DbPool};
 use shared::ids::UserId;
 use shared::schema::{payments, users};
 
@@ -16,24 +15,23 @@ use crate::error::ApiError;
 use crate::history::{HistoryFilters, like_pattern};
 use crate::money::Price;
 use crate::pagination::Page;
-use crate::state::AppState;
 
 /// Maps a Stripe failure: not configured → 503, unreachable → 502 (nothing changed on our side), refused → the
 /// caller's message.
 pub fn stripe_error(err: StripeError, rejected: impl FnOnce(String) -> ApiError) -> ApiError {
     match err {
-        StripeError::NotConfigured => ApiError::status(StatusCode::SERVICE_UNAVAILABLE, "Payments are not configured."),
+        StripeError::NotConfigured => ApiError::service_unavailable("Payments are not configured."),
         StripeError::Unavailable(message) => {
             tracing::warn!(error = %message, "Stripe unavailable");
-            ApiError::status(StatusCode::BAD_GATEWAY, "Payment provider unavailable. Try again later.")
+            ApiError::bad_gateway("Payment provider unavailable. Try again later.")
         }
         StripeError::Rejected(message) => rejected(message),
     }
 }
 
 /// The caller's payments, newest first.
-pub async fn list(state: &AppState, user_id: UserId, page: Page) -> Result<(Vec<Payment>, i64), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Payment>, i64), ApiError> {
+    let mut conn = db::conn(pool).await?;
     let total: i64 = payments::table.filter(payments::user_id.eq(user_id)).count().get_result(&mut conn).await?;
     let rows: Vec<(DateTime<Utc>, BigDecimal, PaymentStatus)> = payments::table
         .filter(payments::user_id.eq(user_id))
@@ -54,11 +52,11 @@ type AdminPaymentRow = (i32, DateTime<Utc>, BigDecimal, PaymentStatus, String, i
 
 /// Everyone's payments for admins, newest first, in one page query and one count.
 pub async fn admin_list(
-    state: &AppState,
+    pool: &DbPool,
     filters: &HistoryFilters<PaymentStatus>,
     page: Page,
 ) -> Result<(Vec<AdminPayment>, i64), ApiError> {
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let filtered = || {
         let mut query = payments::table.inner_join(users::table).into_boxed();
         if let Some(user_id) = filters.user_id {

@@ -2,29 +2,29 @@
 //! paid at most once (a unique index guards it too), a payment for an order that can no longer be paid is
 //! refunded, and every event id is applied once.
 
-use axum::http::StatusCode;
 use bigdecimal::BigDecimal;
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
-use shared::db;
+use shared::config::StripeSettings;
+use shared::db::{self, DbPool};
 use shared::error::Chain;
 use shared::ids::{MovieId, OrderId, UserId};
-use shared::jobs::{EmailJob, EmailKind, Job, outbox};
+use shared::jobs::outbox::Relay;
+use shared::jobs::{EmailJob, EmailKind, Job};
 use shared::schema::{
     cart_items, carts, movies, order_items, orders, payment_items, payments, purchases, stripe_events, users,
 };
 
 use super::events::{self, Charge, CheckoutSession, EventBody, EventHeader};
 use super::refunds::{apply_refund, refund_unpayable};
-use super::stripe::verify_signature;
+use super::stripe::{StripeClient, verify_signature};
 use super::types::PaymentStatus;
 use crate::error::ApiError;
 use crate::money::Price;
 use crate::orders::types::OrderStatus;
-use crate::state::AppState;
 
 fn bad_payload() -> ApiError {
     ApiError::bad_request("Invalid Stripe webhook payload.")
@@ -38,10 +38,20 @@ enum Applied {
     RefundNeeded(String),
 }
 
+/// What applying Stripe's events uses: the database, the relay (the payment email), the client (refunds of
+/// unpayable orders) and the webhook's secret and tolerance.
+#[derive(Clone, Copy)]
+pub struct Webhook<'a> {
+    pub pool: &'a DbPool,
+    pub relay: &'a Relay,
+    pub stripe: &'a StripeClient,
+    pub settings: &'a StripeSettings,
+}
+
 /// Verifies and applies one Stripe event. Every event type answers 200 once verified; unknown types are ignored.
-pub async fn handle_webhook(state: &AppState, payload: &[u8], signature: Option<&str>) -> Result<(), ApiError> {
+pub async fn handle_webhook(webhook: Webhook<'_>, payload: &[u8], signature: Option<&str>) -> Result<(), ApiError> {
     let header = signature.ok_or_else(|| ApiError::bad_request("Missing Stripe signature header"))?;
-    let stripe = &state.config.stripe;
+    let Webhook { pool, relay, stripe: client, settings: stripe } = webhook;
     let secret = stripe.webhook_secret().ok_or_else(|| {
         tracing::warn!("webhook refused: STRIPE_WEBHOOK_SECRET is not set");
         ApiError::bad_request("Invalid Stripe webhook signature.")
@@ -50,9 +60,9 @@ pub async fn handle_webhook(state: &AppState, payload: &[u8], signature: Option<
         .map_err(|_| ApiError::bad_request("Invalid Stripe webhook signature."))?;
     let (EventHeader { id, kind }, body) = events::parse(payload).map_err(|_| bad_payload())?;
     let applied = match body {
-        EventBody::CheckoutSessionCompleted { data } => session_completed(state, &id, data.object).await?,
-        EventBody::CheckoutSessionExpired { data } => session_expired(state, &id, data.object).await?,
-        EventBody::ChargeRefunded { data } => charge_refunded(state, &id, data.object).await?,
+        EventBody::CheckoutSessionCompleted { data } => session_completed(pool, relay, &id, data.object).await?,
+        EventBody::CheckoutSessionExpired { data } => session_expired(pool, &id, data.object).await?,
+        EventBody::ChargeRefunded { data } => charge_refunded(pool, &id, data.object).await?,
         EventBody::PaymentFailed { data } => {
             tracing::info!(event_id = %id, payment_intent = ?data.object.id, "payment failed at Stripe");
             Applied::Done
@@ -64,9 +74,9 @@ pub async fn handle_webhook(state: &AppState, payload: &[u8], signature: Option<
     };
     if let Applied::RefundNeeded(intent) = applied {
         // Refund first, record the event after: if Stripe is down the event is retried and refunded then.
-        refund_unpayable(state, &intent).await?;
+        refund_unpayable(client, &intent).await?;
         tracing::warn!(event_id = %id, payment_intent = %intent, "payment for an order that cannot be paid was refunded");
-        let mut conn = db::conn(&state.pool).await?;
+        let mut conn = db::conn(pool).await?;
         record_event(&mut conn, &id, &kind).await?;
     }
     Ok(())
@@ -103,15 +113,20 @@ async fn lock_order(conn: &mut AsyncPgConnection, order_id: OrderId) -> Result<O
 
 /// `checkout.session.completed`: in one transaction, the order becomes paid, the payment and its items are
 /// recorded, the movies become the user's, they leave the cart, and the confirmation email is queued.
-async fn session_completed(state: &AppState, event_id: &str, session: CheckoutSession) -> Result<Applied, ApiError> {
+async fn session_completed(
+    pool: &DbPool,
+    relay: &Relay,
+    event_id: &str,
+    session: CheckoutSession,
+) -> Result<Applied, ApiError> {
     let order_id = session.order_id().map_err(|_| bad_payload())?.ok_or_else(bad_payload)?;
     let intent = session.payment_intent;
     let session_id = session.id.unwrap_or_default();
     // Stripe's amount is what was charged; the original recomputed it from current prices.
     let charged = session.amount_total.map(|cents| BigDecimal::new(cents.into(), 2));
-    let mut conn = db::conn(&state.pool).await?;
-    let applied = conn
-        .transaction::<Applied, ApiError, _>(|conn| {
+    let mut conn = db::conn(pool).await?;
+    relay
+        .commit::<Applied, ApiError, _>(&mut conn, |conn, jobs| {
             async move {
                 if !record_event(conn, event_id, "checkout.session.completed").await? {
                     return Ok(Applied::Done);
@@ -189,22 +204,20 @@ async fn session_completed(state: &AppState, event_id: &str, session: CheckoutSe
                     "payment_id": intent.clone().unwrap_or_else(|| session_id.clone()),
                     "items": lines.iter().map(|(_, _, price, name)| json!({"name": name, "price": Price::from(price.clone()).as_string()})).collect::<Vec<_>>(),
                 });
-                outbox::enqueue(conn, &Job::SendEmail(EmailJob { kind: EmailKind::PaymentSuccess, to: email, context })).await?;
+                jobs.enqueue(conn, &Job::SendEmail(EmailJob { kind: EmailKind::PaymentSuccess, to: email, context })).await?;
                 Ok(Applied::Done)
             }
             .scope_boxed()
         })
-        .await?;
-    state.relay.notify();
-    Ok(applied)
+        .await
 }
 
 /// `checkout.session.expired`: the newest session of a pending order expired, so the order is cancelled (with a
 /// cancelled payment row, as the original records it).
-async fn session_expired(state: &AppState, event_id: &str, session: CheckoutSession) -> Result<Applied, ApiError> {
+async fn session_expired(pool: &DbPool, event_id: &str, session: CheckoutSession) -> Result<Applied, ApiError> {
     let Some(order_id) = session.order_id().map_err(|_| bad_payload())? else { return Ok(Applied::Done) };
     let session_id = session.id;
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
             if !record_event(conn, event_id, "checkout.session.expired").await? {
@@ -237,7 +250,7 @@ async fn session_expired(state: &AppState, event_id: &str, session: CheckoutSess
     .map_err(|err| match err {
         ApiError::Internal(source) => {
             tracing::error!(error = %Chain(&*source), %order_id, "expiring an order failed");
-            ApiError::status(StatusCode::INTERNAL_SERVER_ERROR, "Error occurred while cancelling expired order.")
+            ApiError::server_error("Error occurred while cancelling expired order.")
         }
         other => other,
     })?;
@@ -246,14 +259,14 @@ async fn session_expired(state: &AppState, event_id: &str, session: CheckoutSess
 
 /// `charge.refunded` (a full refund, from our refund endpoint or Stripe's dashboard): the payment becomes
 /// refunded, the order cancelled and the movies purchasable again.
-async fn charge_refunded(state: &AppState, event_id: &str, charge: Charge) -> Result<Applied, ApiError> {
+async fn charge_refunded(pool: &DbPool, event_id: &str, charge: Charge) -> Result<Applied, ApiError> {
     let refund_id = charge.refund_id().map(str::to_owned);
     let Some(intent) = charge.payment_intent else { return Ok(Applied::Done) };
     if charge.refunded != Some(true) {
         // A partial refund does not cancel the order.
         return Ok(Applied::Done);
     }
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
             if !record_event(conn, event_id, "charge.refunded").await? {

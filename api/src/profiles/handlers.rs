@@ -10,8 +10,9 @@ use super::form;
 use super::service::{self, Access};
 use super::types::{ProfileForm, ProfileResponse, UserIdPath};
 use crate::accounts::auth::AuthUser;
-use crate::error::{ApiResult, ErrorBody, FormErrorBody, ValidationErrorBody};
+use crate::error::{ApiResult, ErrorBody, FormErrorBody};
 use crate::extract::ValidPath;
+use crate::responses::{NonIntegerUserId, UnauthorizedOrBlacklisted};
 use crate::state::AppState;
 
 /// Create a user's profile (the owner or an admin).
@@ -25,7 +26,7 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Profile created", body = ProfileResponse),
         (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body` (malformed multipart, e.g. no boundary)", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can create profile.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
         (status = 409, description = "`Profile already exists.`", body = ErrorBody),
@@ -56,7 +57,7 @@ pub async fn create_profile(
     responses(
         (status = 200, description = "The updated profile", body = ProfileResponse),
         (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body`", body = ErrorBody),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can update profile.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`Profile with given user ID was not found.`", body = ErrorBody),
         (status = 413, description = "Request body over the server's limit", body = ErrorBody),
@@ -81,10 +82,10 @@ pub async fn update_profile(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = ProfileResponse),
-        (status = 401, description = "Missing, malformed, expired, blacklisted or revoked access token", body = ErrorBody),
+        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can view profile.` or `Inactive user.`", body = ErrorBody),
         (status = 404, description = "`Profile with given user ID was not found.`", body = ErrorBody),
-        (status = 422, description = "Non-integer `user_id`", body = ValidationErrorBody),
+        NonIntegerUserId,
     )
 )]
 pub async fn get_profile(

@@ -81,7 +81,7 @@ async fn take_keys(state: &AppState) -> Vec<(String, i64)> {
 
 /// Seconds of a 429, or `None` when the check may go ahead.
 async fn login_wait(state: &AppState, from: ClientIp, account: &str) -> Option<u64> {
-    match rate_limit::guard(state, Secret::Login, from, account).await {
+    match rate_limit::guard(state.limiter(), Secret::Login, from, account).await {
         Ok(_) => None,
         Err(ApiError::RateLimited { retry_after_secs }) => Some(retry_after_secs),
         Err(other) => panic!("unexpected {other}"),
@@ -89,7 +89,7 @@ async fn login_wait(state: &AppState, from: ClientIp, account: &str) -> Option<u
 }
 
 async fn fail_login(state: &AppState, from: ClientIp, account: &str) {
-    let Ok(guard) = rate_limit::guard(state, Secret::Login, from, account).await else { panic!("refused") };
+    let Ok(guard) = rate_limit::guard(state.limiter(), Secret::Login, from, account).await else { panic!("refused") };
     guard.failed().await.unwrap();
 }
 
@@ -121,7 +121,7 @@ async fn a_success_clears_only_its_own_address_and_account_counter() {
     }
     assert!(login_wait(&state, ip(1), "ada@example.com").await.is_some());
     // The owner logs in from another address; the stranger's record stays.
-    let Ok(guard) = rate_limit::guard(&state, Secret::Login, ip(2), "ada@example.com").await else { panic!() };
+    let Ok(guard) = rate_limit::guard(state.limiter(), Secret::Login, ip(2), "ada@example.com").await else { panic!() };
     guard.succeeded().await;
     assert!(login_wait(&state, ip(1), "ada@example.com").await.is_some());
     take_keys(&state).await;
@@ -153,7 +153,7 @@ async fn failures_from_one_address_over_many_accounts_refuse_the_address() {
 #[tokio::test]
 async fn attempts_past_the_address_limit_are_429_and_past_the_account_limit_send_nothing() {
     let state = state(test_redis(), true);
-    let reset = |from, account| rate_limit::attempt(&state, Attempt::PasswordReset, from, Some(account));
+    let reset = |from, account| rate_limit::attempt(state.limiter(), Attempt::PasswordReset, from, Some(account));
     assert_eq!(reset(ip(1), "ada@example.com").await.unwrap(), Allowance::Proceed);
     assert_eq!(reset(ip(2), "ada@example.com").await.unwrap(), Allowance::Suppress, "one mail per account");
     assert_eq!(reset(ip(1), "bob@example.com").await.unwrap(), Allowance::Proceed);
@@ -173,7 +173,7 @@ async fn disabled_limits_never_refuse_and_write_nothing() {
     let state = state(test_redis(), false);
     for _ in 0..10 {
         fail_login(&state, ip(1), "ada@example.com").await;
-        let allowance = rate_limit::attempt(&state, Attempt::Register, ip(1), None).await.unwrap();
+        let allowance = rate_limit::attempt(state.limiter(), Attempt::Register, ip(1), None).await.unwrap();
         assert_eq!(allowance, Allowance::Proceed);
     }
     assert!(take_keys(&state).await.is_empty());
@@ -184,8 +184,8 @@ async fn an_unreachable_redis_fails_closed_with_503() {
     // A port that was free a moment ago: nothing listens there.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let state = state(("127.0.0.1".into(), port), true);
-    let refused = rate_limit::guard(&state, Secret::Login, ip(1), "ada@example.com").await;
+    let refused = rate_limit::guard(state.limiter(), Secret::Login, ip(1), "ada@example.com").await;
     assert!(matches!(refused, Err(ApiError::Unavailable(_))), "{:?}", refused.err().map(|e| e.to_string()));
-    let refused = rate_limit::attempt(&state, Attempt::Register, ip(1), None).await;
+    let refused = rate_limit::attempt(state.limiter(), Attempt::Register, ip(1), None).await;
     assert!(matches!(refused, Err(ApiError::Unavailable(_))), "{:?}", refused.err().map(|e| e.to_string()));
 }

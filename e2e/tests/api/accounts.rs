@@ -277,7 +277,7 @@ async fn authorization_header_errors_follow_the_contract_order() {
 
     let mut conn = app.conn().await;
     diesel::update(users::table.find(id)).set(users::is_active.eq(false)).execute(&mut conn).await.unwrap();
-    api::accounts::auth::invalidate_user(&test_state(&app), id).await.unwrap();
+    api::accounts::auth::invalidate_user(test_state(&app).auth_cache(), id).await.unwrap();
     let (status, body) = json(call(Some(format!("Bearer {token}"))).await.unwrap()).await;
     assert_eq!((status, body["detail"].as_str()), (403, Some("Inactive user.")));
 }

@@ -17,9 +17,8 @@ use crate::accounts::queries::{self};
 use crate::accounts::rate_limit::{self, Allowance, Attempt, ClientIp, Secret};
 use crate::accounts::tokens::{self};
 use crate::error::ApiError;
-use crate::state::AppState;
 
-use super::{email_job, find_user};
+use super::{Accounts, email_job, find_user};
 
 /// Bumps the user's token version (every access token issued so far stops working, whatever its session) and
 /// revokes every refresh token: after a password change or reset, no old session survives. The caller
@@ -42,15 +41,15 @@ async fn end_all_sessions(conn: &mut AsyncPgConnection, user_id: i32) -> Result<
 /// Sets a new password after checking the old one (limited like login: a stolen access token must not become a
 /// password oracle).
 pub async fn change_password(
-    state: &AppState,
+    ctx: Accounts<'_>,
     ip: ClientIp,
     caller: &AuthUser,
     old: String,
     new: Password,
 ) -> Result<(), ApiError> {
     // Keyed by id, which outlives an email change.
-    let guard = rate_limit::guard(state, Secret::ChangePassword, ip, &format!("user:{}", caller.id)).await?;
-    let mut conn = db::conn(&state.pool).await?;
+    let guard = rate_limit::guard(ctx.limiter, Secret::ChangePassword, ip, &format!("user:{}", caller.id)).await?;
+    let mut conn = db::conn(ctx.pool).await?;
     let hashed: String = users::table.find(caller.id).select(users::hashed_password).first(&mut conn).await?;
     drop(conn);
     if !passwords::verify(old.clone(), hashed).await? {
@@ -61,14 +60,14 @@ pub async fn change_password(
     if old == new.expose() {
         return Err(ApiError::conflict("New password cannot be same as the old one."));
     }
-    let new_hash = passwords::hash(new.expose().to_owned(), state.config.auth.bcrypt_cost).await?;
-    let mut conn = db::conn(&state.pool).await?;
+    let new_hash = passwords::hash(new.expose().to_owned(), ctx.settings.bcrypt_cost).await?;
+    let mut conn = db::conn(ctx.pool).await?;
     let user_id = caller.id;
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
             diesel::update(users::table.find(user_id)).set(users::hashed_password.eq(&new_hash)).execute(conn).await?;
             end_all_sessions(conn, user_id).await?;
-            auth::invalidate_user(state, user_id).await
+            auth::invalidate_user(ctx.auth_cache, user_id).await
         }
         .scope_boxed()
     })
@@ -78,19 +77,19 @@ pub async fn change_password(
 /// For an existing active account: replaces its reset token and queues the reset email. Silent otherwise (a banned
 /// account is never active: a CHECK constraint ties the two), and past the account's mail limit (the pending token
 /// then stays valid).
-pub async fn request_password_reset(state: &AppState, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
-    if rate_limit::attempt(state, Attempt::PasswordReset, ip, Some(email.as_str())).await? == Allowance::Suppress {
+pub async fn request_password_reset(ctx: Accounts<'_>, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
+    if rate_limit::attempt(ctx.limiter, Attempt::PasswordReset, ip, Some(email.as_str())).await? == Allowance::Suppress
+    {
         return Ok(());
     }
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(ctx.pool).await?;
     let Some(user) = find_user(&mut conn, email).await? else { return Ok(()) };
     if !user.is_active {
         return Ok(());
     }
     let token = tokens::new_opaque_token();
-    let expires_at = tokens::expiry(Utc::now(), Duration::hours(state.config.auth.password_reset_token_hours));
-    state
-        .relay
+    let expires_at = tokens::expiry(Utc::now(), Duration::hours(ctx.settings.password_reset_token_hours));
+    ctx.relay
         .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
             let token = &token;
             async move {
@@ -121,15 +120,15 @@ pub async fn request_password_reset(state: &AppState, ip: ClientIp, email: &Emai
 /// Sets a new password with a valid reset token. A wrong token does not burn the real one (the original let anyone
 /// cancel a pending reset); tokens are 256-bit and attempts are rate limited.
 pub async fn complete_password_reset(
-    state: &AppState,
+    ctx: Accounts<'_>,
     ip: ClientIp,
     email: &Email,
     password: Password,
     token: &str,
 ) -> Result<(), ApiError> {
     let invalid = || ApiError::bad_request("Invalid email or token.");
-    let guard = rate_limit::guard(state, Secret::ResetComplete, ip, email.as_str()).await?;
-    let mut conn = db::conn(&state.pool).await?;
+    let guard = rate_limit::guard(ctx.limiter, Secret::ResetComplete, ip, email.as_str()).await?;
+    let mut conn = db::conn(ctx.pool).await?;
     let Some(user) = find_user(&mut conn, email).await?.filter(|u| u.is_active) else {
         guard.failed().await?;
         return Err(invalid());
@@ -153,10 +152,10 @@ pub async fn complete_password_reset(
     }
     guard.succeeded().await;
     drop(conn);
-    let new_hash = passwords::hash(password.expose().to_owned(), state.config.auth.bcrypt_cost).await?;
-    let mut conn = db::conn(&state.pool).await?;
+    let new_hash = passwords::hash(password.expose().to_owned(), ctx.settings.bcrypt_cost).await?;
+    let mut conn = db::conn(ctx.pool).await?;
     let digest = tokens::digest(token);
-    let changed = state
+    let changed = ctx
         .relay
         .commit::<bool, ApiError, _>(&mut conn, |conn, jobs| {
             let user = &user;
@@ -172,7 +171,7 @@ pub async fn complete_password_reset(
                     .await?;
                 end_all_sessions(conn, user.id).await?;
                 jobs.enqueue(conn, &email_job(EmailKind::PasswordResetCompletion, &user.email, json!({}))).await?;
-                auth::invalidate_user(state, user.id).await?;
+                auth::invalidate_user(ctx.auth_cache, user.id).await?;
                 Ok(true)
             }
             .scope_boxed()

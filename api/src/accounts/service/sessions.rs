@@ -17,12 +17,11 @@ use crate::accounts::models::User;
 use crate::accounts::passwords;
 use crate::accounts::queries::{self, RefreshRow};
 use crate::accounts::rate_limit::{self, ClientIp, Secret};
-use crate::accounts::tokens::{self, TokenError};
+use crate::accounts::tokens::{self, TokenError, TokenKeys};
 use crate::accounts::types::TokenPair;
 use crate::error::ApiError;
-use crate::state::AppState;
 
-use super::find_user;
+use super::{Accounts, find_user};
 
 /// The token pair of a new session step, and the refresh-token row that records it.
 struct SessionStep {
@@ -31,14 +30,14 @@ struct SessionStep {
     expires_at: chrono::DateTime<Utc>,
 }
 
-fn session_step(state: &AppState, user: &User, family: Uuid) -> Result<SessionStep, ApiError> {
+fn session_step(keys: &TokenKeys, user: &User, family: Uuid) -> Result<SessionStep, ApiError> {
     let now = Utc::now();
-    let refresh_token = state.keys.issue_refresh(user.id, family, now).map_err(ApiError::internal)?;
+    let refresh_token = keys.issue_refresh(user.id, family, now).map_err(ApiError::internal)?;
     // The family is the session: every access token of it carries the family's id as `sid`.
-    let access_token = state.keys.issue_access(user.id, user.token_version, family, now).map_err(ApiError::internal)?;
+    let access_token = keys.issue_access(user.id, user.token_version, family, now).map_err(ApiError::internal)?;
     Ok(SessionStep {
         digest: tokens::digest(&refresh_token),
-        expires_at: tokens::expiry(now, state.keys.refresh_lifetime),
+        expires_at: tokens::expiry(now, keys.refresh_lifetime),
         pair: TokenPair { access_token, refresh_token, token_type: "bearer" },
     })
 }
@@ -64,22 +63,22 @@ fn insert_step<'a>(
 /// Inserts a refresh-token row for a session family and returns the signed pair.
 async fn issue_session(
     conn: &mut AsyncPgConnection,
-    state: &AppState,
+    keys: &TokenKeys,
     user: &User,
     family: Uuid,
 ) -> Result<TokenPair, ApiError> {
-    let step = session_step(state, user, family)?;
+    let step = session_step(keys, user, family)?;
     insert_step(conn, &step, user.id, family).await?;
     Ok(step.pair)
 }
 
 /// Checks the credentials and opens a new session (other sessions stay open).
-pub async fn login(state: &AppState, ip: ClientIp, email: &Email, password: String) -> Result<TokenPair, ApiError> {
+pub async fn login(ctx: Accounts<'_>, ip: ClientIp, email: &Email, password: String) -> Result<TokenPair, ApiError> {
     let invalid = || ApiError::unauthorized("Invalid email or password.");
-    let guard = rate_limit::guard(state, Secret::Login, ip, email.as_str()).await?;
-    let mut conn = db::conn(&state.pool).await?;
+    let guard = rate_limit::guard(ctx.limiter, Secret::Login, ip, email.as_str()).await?;
+    let mut conn = db::conn(ctx.pool).await?;
     let Some(user) = find_user(&mut conn, email).await? else {
-        passwords::verify_dummy(password, state.config.auth.bcrypt_cost).await?;
+        passwords::verify_dummy(password, ctx.settings.bcrypt_cost).await?;
         guard.failed().await?;
         return Err(invalid());
     };
@@ -96,8 +95,8 @@ pub async fn login(state: &AppState, ip: ClientIp, email: &Email, password: Stri
     if !user.is_active {
         return Err(ApiError::forbidden("Your account is not activated"));
     }
-    let mut conn = db::conn(&state.pool).await?;
-    issue_session(&mut conn, state, &user, Uuid::new_v4()).await
+    let mut conn = db::conn(ctx.pool).await?;
+    issue_session(&mut conn, ctx.keys, &user, Uuid::new_v4()).await
 }
 
 enum RefreshOutcome {
@@ -109,15 +108,14 @@ enum RefreshOutcome {
 
 /// Rotates a refresh token: the presented one is spent and a new pair is issued in the same family. Presenting a
 /// spent token again means it leaked: the whole family is revoked.
-pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&AuthUser>) -> Result<TokenPair, ApiError> {
-    let claims =
-        state.keys.decode_refresh(refresh_token).map_err(|e: TokenError| ApiError::unauthorized(e.detail()))?;
+pub async fn refresh(ctx: Accounts<'_>, refresh_token: &str, caller: Option<&AuthUser>) -> Result<TokenPair, ApiError> {
+    let claims = ctx.keys.decode_refresh(refresh_token).map_err(|e: TokenError| ApiError::unauthorized(e.detail()))?;
     let user_id = claims.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
     if caller.is_some_and(|caller| caller.id != user_id) {
         return Err(ApiError::unauthorized("Token does not belong to the authenticated user."));
     }
     let digest = tokens::digest(refresh_token);
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(ctx.pool).await?;
     let outcome = conn
         .transaction::<RefreshOutcome, ApiError, _>(|conn| {
             async move {
@@ -144,7 +142,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&Auth
                     return Err(ApiError::forbidden("Inactive user."));
                 }
                 // The rotation and its successor, sent together.
-                let step = session_step(state, &user, row.family_id)?;
+                let step = session_step(ctx.keys, &user, row.family_id)?;
                 let rotate = diesel::update(refresh_tokens::table.find(row.id))
                     .set(refresh_tokens::rotated_at.eq(diesel::dsl::now))
                     .execute(conn)
@@ -163,7 +161,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str, caller: Option<&Auth
             metrics::counter!("refresh_token_reuse_total").increment(1);
             // Whoever holds the leaked token (or its victim) may hold access tokens of the session too. Should
             // Redis fail, the answer is 503 and presenting the token again retries: the family stays revoked.
-            auth::revoke_sessions(state, &[family]).await?;
+            auth::revoke_sessions(ctx.auth_cache, ctx.keys.access_lifetime, &[family]).await?;
             Err(ApiError::unauthorized("Refresh token has been revoked."))
         }
         RefreshOutcome::Expired => Err(ApiError::unauthorized("Refresh token expired.")),
@@ -186,9 +184,9 @@ async fn revoke_families(conn: &mut AsyncPgConnection, families: &[Uuid]) -> Res
 /// caller's; normally the same session) are revoked, in the database for refreshing and in Redis for every access
 /// token of them, and the presented access token is blacklisted for the rest of its life (the one mechanism
 /// that also covers a token issued before sessions were tracked, which has no `sid`).
-pub async fn logout(state: &AppState, caller: &AuthUser, refresh_token: &str) -> Result<(), ApiError> {
+pub async fn logout(ctx: Accounts<'_>, caller: &AuthUser, refresh_token: &str) -> Result<(), ApiError> {
     let mut sessions: Vec<Uuid> = caller.token.claims.sid.into_iter().collect();
-    if let Ok(claims) = state.keys.decode_refresh(refresh_token)
+    if let Ok(claims) = ctx.keys.decode_refresh(refresh_token)
         && claims.user_id == Some(caller.id)
         && !sessions.contains(&claims.fam)
     {
@@ -196,13 +194,13 @@ pub async fn logout(state: &AppState, caller: &AuthUser, refresh_token: &str) ->
         sessions.push(claims.fam);
     }
     if !sessions.is_empty() {
-        let mut conn = db::conn(&state.pool).await?;
+        let mut conn = db::conn(ctx.pool).await?;
         revoke_families(&mut conn, &sessions).await?;
     }
     let failed = |err| match err {
         ApiError::Unavailable(_) => ApiError::service_unavailable("Failed to logout. Try again."),
         other => other,
     };
-    auth::revoke_sessions(state, &sessions).await.map_err(failed)?;
-    auth::blacklist(state, &caller.token).await.map_err(failed)
+    auth::revoke_sessions(ctx.auth_cache, ctx.keys.access_lifetime, &sessions).await.map_err(failed)?;
+    auth::blacklist(ctx.auth_cache, &caller.token).await.map_err(failed)
 }

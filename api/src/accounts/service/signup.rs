@@ -17,33 +17,31 @@ use crate::accounts::queries::{self};
 use crate::accounts::rate_limit::{self, Allowance, Attempt, ClientIp};
 use crate::accounts::tokens::{self};
 use crate::error::{ApiError, unique_violation};
-use crate::state::AppState;
 
-use super::{email_job, find_user};
+use super::{Accounts, email_job, find_user};
 
 /// Creates an inactive user with an activation token and queues the activation email. Returns the user id.
 pub async fn register(
-    state: &AppState,
+    ctx: Accounts<'_>,
     ip: ClientIp,
     submitted_email: &str,
     email: Email,
     password: Password,
 ) -> Result<i32, ApiError> {
-    rate_limit::attempt(state, Attempt::Register, ip, None).await?;
+    rate_limit::attempt(ctx.limiter, Attempt::Register, ip, None).await?;
     let conflict_message = format!("User with this email {} already exists.", submitted_email.trim());
     let conflict = || ApiError::conflict(conflict_message.clone());
     {
-        let mut conn = db::conn(&state.pool).await?;
+        let mut conn = db::conn(ctx.pool).await?;
         if find_user(&mut conn, &email).await?.is_some() {
             return Err(conflict());
         }
     }
-    let hashed = passwords::hash(password.expose().to_owned(), state.config.auth.bcrypt_cost).await?;
+    let hashed = passwords::hash(password.expose().to_owned(), ctx.settings.bcrypt_cost).await?;
     let token = tokens::new_opaque_token();
-    let expires_at = tokens::expiry(Utc::now(), Duration::days(state.config.auth.activation_token_life));
-    let mut conn = db::conn(&state.pool).await?;
-    state
-        .relay
+    let expires_at = tokens::expiry(Utc::now(), Duration::days(ctx.settings.activation_token_life));
+    let mut conn = db::conn(ctx.pool).await?;
+    ctx.relay
         .commit::<i32, ApiError, _>(&mut conn, |conn, jobs| {
             let (email, token, conflict) = (&email, &token, &conflict);
             async move {
@@ -78,19 +76,20 @@ pub async fn register(
 /// Replaces the activation token of an existing account that is not activated yet and queues a new email; does
 /// nothing otherwise (unknown, active or banned), so the answer is the same for every address. Past the account's
 /// mail limit it does nothing either.
-pub async fn resend_activation(state: &AppState, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
-    if rate_limit::attempt(state, Attempt::ResendActivation, ip, Some(email.as_str())).await? == Allowance::Suppress {
+pub async fn resend_activation(ctx: Accounts<'_>, ip: ClientIp, email: &Email) -> Result<(), ApiError> {
+    if rate_limit::attempt(ctx.limiter, Attempt::ResendActivation, ip, Some(email.as_str())).await?
+        == Allowance::Suppress
+    {
         return Ok(());
     }
-    let mut conn = db::conn(&state.pool).await?;
+    let mut conn = db::conn(ctx.pool).await?;
     let Some(user) = find_user(&mut conn, email).await? else { return Ok(()) };
     if user.is_active || user.is_banned() {
         return Ok(());
     }
     let token = tokens::new_opaque_token();
-    let expires_at = tokens::expiry(Utc::now(), Duration::days(state.config.auth.activation_token_life));
-    state
-        .relay
+    let expires_at = tokens::expiry(Utc::now(), Duration::days(ctx.settings.activation_token_life));
+    ctx.relay
         .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
             let token = &token;
             async move {
@@ -119,12 +118,11 @@ pub async fn resend_activation(state: &AppState, ip: ClientIp, email: &Email) ->
 
 /// Activates the account whose unexpired token matches; the token is single use. A banned account's tokens are
 /// deleted by the ban, and refused here as well whatever their age.
-pub async fn activate(state: &AppState, email: &Email, token: &str) -> Result<(), ApiError> {
+pub async fn activate(ctx: Accounts<'_>, email: &Email, token: &str) -> Result<(), ApiError> {
     let invalid = || ApiError::bad_request("Invalid or expired token");
     let digest = tokens::digest(token);
-    let mut conn = db::conn(&state.pool).await?;
-    state
-        .relay
+    let mut conn = db::conn(ctx.pool).await?;
+    ctx.relay
         .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
             async move {
                 let user_id: i32 = queries::activation_user(email.as_str(), &digest, Utc::now())
@@ -140,7 +138,7 @@ pub async fn activate(state: &AppState, email: &Email, token: &str) -> Result<()
                     .execute(conn)
                     .await?;
                 jobs.enqueue(conn, &email_job(EmailKind::ActivationConfirmation, email.as_str(), json!({}))).await?;
-                auth::invalidate_user(state, user_id).await
+                auth::invalidate_user(ctx.auth_cache, user_id).await
             }
             .scope_boxed()
         })

@@ -16,13 +16,14 @@ use crate::http::MessageResponse;
 use crate::movies::cache::CatalogCache;
 use crate::movies::types::{CommentPath, MoviePath};
 use crate::pagination::{Page, PageLinkBase, PageMeta, PageQuery};
+use crate::responses::{MalformedPath, MalformedUuid, Unauthorized};
 use crate::state::AppState;
 
 /// Like or dislike a movie; sending the other reaction switches it.
 #[utoipa::path(put, path = "/movies/{movie_uuid}/reaction/", tag = "engagement", request_body = ReactionRequest, security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "The caller's reaction and the movie's counts", body = ReactionResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
     (status = 422, description = "Malformed uuid, or reaction not `like`/`dislike`", body = ValidationErrorBody),
 ))]
@@ -42,9 +43,9 @@ pub async fn react(
 #[utoipa::path(delete, path = "/movies/{movie_uuid}/reaction/", tag = "engagement", security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "No reaction now, and the movie's counts", body = ReactionResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
-    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+    MalformedUuid,
 ))]
 pub async fn unreact(
     State(state): State<AppState>,
@@ -61,10 +62,10 @@ pub async fn unreact(
 #[utoipa::path(post, path = "/movies/{movie_uuid}/favorite/", tag = "engagement", security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 201, description = "`Movie added to favorites.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
     (status = 409, description = "`Movie is already in favorites.`", body = ErrorBody),
-    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+    MalformedUuid,
 ))]
 pub async fn add_favorite(
     State(state): State<AppState>,
@@ -81,9 +82,9 @@ pub async fn add_favorite(
 #[utoipa::path(delete, path = "/movies/{movie_uuid}/favorite/", tag = "engagement", security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "`Movie removed from favorites.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.` or `Movie is not in favorites.`", body = ErrorBody),
-    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+    MalformedUuid,
 ))]
 pub async fn remove_favorite(
     State(state): State<AppState>,
@@ -100,7 +101,7 @@ pub async fn remove_favorite(
 #[utoipa::path(put, path = "/movies/{movie_uuid}/rating/", tag = "engagement", request_body = RatingRequest, security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "The caller's score and the movie's average and count", body = RatingResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
     (status = 422, description = "Malformed uuid, or score outside 1–10", body = ValidationErrorBody),
 ))]
@@ -120,9 +121,9 @@ pub async fn rate(
 #[utoipa::path(delete, path = "/movies/{movie_uuid}/rating/", tag = "engagement", security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "No score now, and the movie's average and count", body = RatingResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.` or `You have not rated this movie.`", body = ErrorBody),
-    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+    MalformedUuid,
 ))]
 pub async fn unrate(
     State(state): State<AppState>,
@@ -154,7 +155,7 @@ pub async fn list_comments(
 #[utoipa::path(post, path = "/movies/{movie_uuid}/comments/", tag = "engagement", request_body = CommentRequest, security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 201, description = "The comment", body = Comment),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.` (parent)", body = ErrorBody),
     (status = 422, description = "Malformed uuid, or body blank or over 2000 characters", body = ValidationErrorBody),
 ))]
@@ -198,7 +199,7 @@ pub async fn list_replies(
 #[utoipa::path(patch, path = "/movies/{movie_uuid}/comments/{comment_id}/", tag = "engagement", request_body = CommentEditRequest,
     security(("bearer" = [])), params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
     (status = 200, description = "The edited comment", body = Comment),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 403, description = "`You can only edit your own comments.`", body = ErrorBody),
     (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
     (status = 422, description = "Malformed path, or body blank or over 2000 characters", body = ValidationErrorBody),
@@ -216,10 +217,10 @@ pub async fn edit_comment(
 #[utoipa::path(delete, path = "/movies/{movie_uuid}/comments/{comment_id}/", tag = "engagement", security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
     (status = 200, description = "`Comment deleted successfully.`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 403, description = "`You can only delete your own comments.`", body = ErrorBody),
     (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
-    (status = 422, description = "Malformed path", body = ValidationErrorBody),
+    MalformedPath,
 ))]
 pub async fn delete_comment(
     State(state): State<AppState>,
@@ -243,10 +244,10 @@ pub async fn delete_comment(
 #[utoipa::path(post, path = "/movies/{movie_uuid}/comments/{comment_id}/like/", tag = "engagement", security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
     (status = 200, description = "Liked, with the comment's like count", body = CommentLikesResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
     (status = 409, description = "`Comment already liked.`", body = ErrorBody),
-    (status = 422, description = "Malformed path", body = ValidationErrorBody),
+    MalformedPath,
 ))]
 pub async fn like_comment(
     State(state): State<AppState>,
@@ -270,9 +271,9 @@ pub async fn like_comment(
 #[utoipa::path(delete, path = "/movies/{movie_uuid}/comments/{comment_id}/like/", tag = "engagement", security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
     (status = 200, description = "Not liked, with the comment's like count", body = CommentLikesResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.`, `Comment not found.` or `Comment is not liked.`", body = ErrorBody),
-    (status = 422, description = "Malformed path", body = ValidationErrorBody),
+    MalformedPath,
 ))]
 pub async fn unlike_comment(
     State(state): State<AppState>,

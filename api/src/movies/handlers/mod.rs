@@ -19,6 +19,7 @@ use crate::movies::query::Scope;
 use crate::movies::service;
 use crate::movies::types::*;
 use crate::pagination::{PageLinkBase, PageMeta};
+use crate::responses::{MalformedFiltersOrPagination, MalformedUuid, Unauthorized};
 use crate::state::AppState;
 
 pub use named::*;
@@ -27,7 +28,7 @@ pub use named::*;
 /// created when unknown.
 #[utoipa::path(post, path = "/movies/create/", tag = "movies", request_body = CreateMovieRequest, security(("bearer" = [])), responses(
     (status = 201, description = "The created movie", body = MovieDetail),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 403, description = "`Access denied. Moderator or admin required.` or `Inactive user.`", body = ErrorBody),
     (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.` (also when only the name is taken)", body = ErrorBody),
     (status = 422, description = "Field rules", body = ValidationErrorBody),
@@ -45,7 +46,7 @@ pub async fn create_movie(
 #[utoipa::path(patch, path = "/movies/{movie_uuid}/", tag = "movies", request_body = UpdateMovieRequest, security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
     (status = 200, description = "The updated movie", body = MovieDetail),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
     (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
     (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.`", body = ErrorBody),
@@ -65,9 +66,9 @@ pub async fn update_movie(
 #[utoipa::path(get, path = "/movies/{movie_uuid}/", tag = "movies", security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
     (status = 200, description = "The movie", body = MovieDetail),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
-    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+    MalformedUuid,
 ))]
 pub async fn get_movie(
     State(state): State<AppState>,
@@ -93,10 +94,10 @@ pub async fn get_movie(
     params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
     (status = 200, description = "`Movie deleted successfully`", body = MessageResponse),
     (status = 400, description = "`Movie is in users' carts and cannot be deleted.` or `Movie purchased by some user and cannot be deleted.`", body = ErrorBody),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
     (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
-    (status = 422, description = "Malformed uuid", body = ValidationErrorBody),
+    MalformedUuid,
 ))]
 pub async fn delete_movie(
     State(state): State<AppState>,
@@ -111,7 +112,7 @@ pub async fn delete_movie(
 /// The catalog: filters, search and sort (pagination links carry them all, `sort` included).
 #[utoipa::path(get, path = "/movies/", tag = "movies", params(MovieListQuery), responses(
     (status = 200, description = "A page of movies", body = MovieListResponse),
-    (status = 422, description = "Malformed filters or pagination", body = ValidationErrorBody),
+    MalformedFiltersOrPagination,
 ))]
 pub async fn list_movies(
     State(state): State<AppState>,
@@ -151,8 +152,8 @@ async fn movie_page(
 /// The caller's favorite movies, with the catalog's filters, search and sort.
 #[utoipa::path(get, path = "/movies/favorites/", tag = "engagement", params(MovieListQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of the caller's favorites", body = MovieListResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
-    (status = 422, description = "Malformed filters or pagination", body = ValidationErrorBody),
+    Unauthorized,
+    MalformedFiltersOrPagination,
 ))]
 pub async fn list_favorites(
     State(state): State<AppState>,

@@ -17,6 +17,7 @@ use crate::movies::names::{
 use crate::movies::service;
 use crate::movies::types::*;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::responses::{InvalidName, MalformedId, MalformedIdOrName, MalformedPagination, Unauthorized};
 use crate::state::AppState;
 
 async fn create_named(state: &AppState, cache: &CatalogCache, kind: Kind, name: &str) -> ApiResult<NamedRef> {
@@ -70,10 +71,10 @@ macro_rules! named_handlers {
         #[doc = concat!("Create a ", $item, ".")]
         #[utoipa::path(post, path = $create_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), responses(
             (status = 201, description = "Created", body = NamedRef),
-            (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+            Unauthorized,
             (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
             (status = 409, description = $conflict, body = ErrorBody),
-            (status = 422, description = "Name missing, blank or longer than 100 characters", body = ValidationErrorBody),
+            InvalidName,
         ))]
         pub async fn $create(
             State(state): State<AppState>,
@@ -87,9 +88,9 @@ macro_rules! named_handlers {
         #[doc = concat!("One ", $item, ".")]
         #[utoipa::path(get, path = $item_path, tag = $tag, security(("bearer" = [])), params(("id" = i32, Path)), responses(
             (status = 200, description = "Found", body = NamedRef),
-            (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+            Unauthorized,
             (status = 404, description = $not_found, body = ErrorBody),
-            (status = 422, description = "Malformed id", body = ValidationErrorBody),
+            MalformedId,
         ))]
         pub async fn $get(
             State(state): State<AppState>,
@@ -102,11 +103,11 @@ macro_rules! named_handlers {
         #[doc = concat!("Rename a ", $item, ".")]
         #[utoipa::path(patch, path = $item_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), params(("id" = i32, Path)), responses(
             (status = 200, description = "Renamed", body = NamedRef),
-            (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+            Unauthorized,
             (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
             (status = 404, description = $not_found, body = ErrorBody),
             (status = 409, description = $conflict, body = ErrorBody),
-            (status = 422, description = "Malformed id or name", body = ValidationErrorBody),
+            MalformedIdOrName,
         ))]
         pub async fn $update(
             State(state): State<AppState>,
@@ -121,11 +122,11 @@ macro_rules! named_handlers {
         #[doc = concat!("Delete a ", $item, "; its movies stay.")]
         #[utoipa::path(delete, path = $item_path, tag = $tag, security(("bearer" = [])), params(("id" = i32, Path)), responses(
             (status = 200, description = $deleted, body = MessageResponse),
-            (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+            Unauthorized,
             (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
             (status = 404, description = $not_found, body = ErrorBody),
             $((status = 409, description = $delete_conflict, body = ErrorBody),)?
-            (status = 422, description = "Malformed id", body = ValidationErrorBody),
+            MalformedId,
         ))]
         pub async fn $delete(
             State(state): State<AppState>,
@@ -139,7 +140,7 @@ macro_rules! named_handlers {
         #[doc = concat!("Every ", $item, ", by name, optionally narrowed by `search`.")]
         #[utoipa::path(get, path = $list_path, tag = $tag, params(NameListQuery), responses(
             (status = 200, description = "A page", body = $response),
-            (status = 422, description = "Malformed pagination", body = ValidationErrorBody),
+            MalformedPagination,
         ))]
         pub async fn $list(
             State(state): State<AppState>,
@@ -182,10 +183,10 @@ named_handlers!(
 /// Create a genre.
 #[utoipa::path(post, path = "/movies/genres/create/", tag = "genres", request_body = NameRequest, security(("bearer" = [])), responses(
     (status = 201, description = "Created", body = NamedRef),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
     (status = 409, description = "`A genre with name '{name}' already exists.` (case-insensitive equality)", body = ErrorBody),
-    (status = 422, description = "Name missing, blank or longer than 100 characters", body = ValidationErrorBody),
+    InvalidName,
 ))]
 pub async fn create_genre(
     State(state): State<AppState>,
@@ -199,7 +200,7 @@ pub async fn create_genre(
 /// A genre with a page of its movies (short shape, by name).
 #[utoipa::path(get, path = "/movies/genres/{genre_id}/", tag = "genres", params(("genre_id" = i32, Path), PageQuery), security(("bearer" = [])), responses(
     (status = 200, description = "The genre and a page of its movies", body = GenreDetailResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
     (status = 422, description = "Malformed id or pagination", body = ValidationErrorBody),
 ))]
@@ -218,11 +219,11 @@ pub async fn get_genre(
 /// Rename a genre.
 #[utoipa::path(patch, path = "/movies/genres/{genre_id}/", tag = "genres", request_body = NameRequest, params(("genre_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "Renamed", body = NamedRef),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
     (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
     (status = 409, description = "`A genre with name '{name}' already exists.` (the original answered 500)", body = ErrorBody),
-    (status = 422, description = "Malformed id or name", body = ValidationErrorBody),
+    MalformedIdOrName,
 ))]
 pub async fn update_genre(
     State(state): State<AppState>,
@@ -237,10 +238,10 @@ pub async fn update_genre(
 /// Delete a genre; its movies stay.
 #[utoipa::path(delete, path = "/movies/genres/{genre_id}/", tag = "genres", params(("genre_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "`Genre deleted successfully`", body = MessageResponse),
-    (status = 401, description = "Missing, malformed, expired or revoked access token", body = ErrorBody),
+    Unauthorized,
     (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
     (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
-    (status = 422, description = "Malformed id", body = ValidationErrorBody),
+    MalformedId,
 ))]
 pub async fn delete_genre(
     State(state): State<AppState>,
@@ -254,7 +255,7 @@ pub async fn delete_genre(
 /// Every genre with its number of movies, by name.
 #[utoipa::path(get, path = "/movies/genres/", tag = "genres", params(PageQuery), responses(
     (status = 200, description = "A page of genres", body = GenreListResponse),
-    (status = 422, description = "Malformed pagination", body = ValidationErrorBody),
+    MalformedPagination,
 ))]
 pub async fn list_genres(
     State(state): State<AppState>,
