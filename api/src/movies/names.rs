@@ -8,11 +8,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::fields::Issues;
-use super::query::{contains_pattern, lower};
+use super::query::{EXACT_COUNT_LIMIT, contains_pattern, lower};
 use super::types::{ENTITY_NAME_MAX, NamedRef};
 use crate::error::{ApiError, FieldIssue, unique_violation};
 use crate::extract::Validate;
-use crate::pagination::{Page, PageMeta};
+use crate::pagination::{Listed, Page, PageMeta, Total};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -211,9 +211,9 @@ pub async fn list(
     kind: Kind,
     page: Page,
     search: Option<&str>,
-) -> Result<(Vec<NamedRef>, i64), ApiError> {
+) -> Result<Listed<NamedRef>, ApiError> {
     let pattern = search.map(contains_pattern);
-    let (rows, total): (Vec<(i32, String)>, i64) = with_table!(kind, t => {
+    let (rows, total): (Vec<(i32, String)>, Total) = with_table!(kind, t => {
         let filtered = || {
             let mut query = t::table.into_boxed();
             if let Some(pattern) = &pattern {
@@ -221,7 +221,16 @@ pub async fn list(
             }
             query
         };
-        let total: i64 = filtered().count().get_result(conn).await?;
+        // Counted like movie lists (see `query::EXACT_COUNT_LIMIT`): a name list grows with the catalog.
+        let estimate = shared::explain::estimated_rows(conn, filtered().select(t::id)).await?;
+        let total = if estimate > EXACT_COUNT_LIMIT {
+            Total::Estimated(estimate)
+        } else {
+            let found: Vec<i32> =
+                filtered().select(t::id).order(t::id).limit(EXACT_COUNT_LIMIT.saturating_add(1)).load(conn).await?;
+            let found = i64::try_from(found.len()).unwrap_or(i64::MAX);
+            if found > EXACT_COUNT_LIMIT { Total::Estimated(estimate.max(found)) } else { Total::Exact(found) }
+        };
         let rows = filtered()
             .select((t::id, t::name))
             .order((t::name.asc(), t::id.asc()))
@@ -231,7 +240,7 @@ pub async fn list(
             .await?;
         (rows, total)
     });
-    Ok((rows.into_iter().map(|(id, name)| NamedRef { id, name }).collect(), total))
+    Ok(Listed { items: rows.into_iter().map(|(id, name)| NamedRef { id, name }).collect(), total })
 }
 
 /// The ids of `names` (in order), matched by case-insensitive equality; unknown names are created with the spelling

@@ -53,9 +53,10 @@ async fn list_named(
     base: &PageLinkBase,
 ) -> ApiResult<(Vec<NamedRef>, PageMeta)> {
     let mut conn = shared::db::conn(&state.pool).await?;
-    let (items, total) = names::list(&mut conn, kind, list.page, list.search.as_deref()).await?;
+    let found = names::list(&mut conn, kind, list.page, list.search.as_deref()).await?;
     let filters: Vec<(&str, String)> = list.search.iter().map(|search| ("search", search.clone())).collect();
-    Ok((items, PageMeta::new(list.page, total, base, &filters)))
+    let meta = PageMeta::of(list.page, &found, base, &filters);
+    Ok((found.items, meta))
 }
 
 /// Generates the create/get/update/delete/list handlers of stars, directors and certifications, which differ
