@@ -52,6 +52,23 @@ enum Command {
         #[arg(long, default_value_t = 10_000)]
         count: u64,
     },
+    /// The job pipeline's state, for operators and cron checks.
+    #[command(subcommand)]
+    Jobs(JobsCommand),
+}
+
+#[derive(Subcommand)]
+enum JobsCommand {
+    /// Print the outbox backlog, every queue's depth and consumers, and the dead letters by kind; exit 1 when the
+    /// oldest unpublished job waited longer than --max-age.
+    Status {
+        /// Seconds the oldest unpublished job may wait before the check fails.
+        #[arg(long, default_value_t = 300)]
+        max_age: u64,
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[tokio::main]
@@ -65,6 +82,7 @@ async fn main() -> ExitCode {
         Command::CreateAdmin { email } => with_config(|config| cli::create_admin::run(config, email)).await,
         Command::ImportMovies { path } => with_database(|database| cli::import_movies::run(database, path)).await,
         Command::SeedMovies { count } => with_database(|database| cli::seed_movies::run(database, count)).await,
+        Command::Jobs(JobsCommand::Status { max_age, json }) => jobs_status(max_age, json).await,
     }
 }
 
@@ -98,6 +116,28 @@ where
     finish(command(database).await)
 }
 
+/// `api jobs status`: needs the database and the broker (and the management API if set), not the server's secrets.
+async fn jobs_status(max_age: u64, json: bool) -> ExitCode {
+    let settings = config::from_env::<RuntimeSettings>().and_then(|runtime| {
+        let settings = cli::jobs_status::Settings {
+            database: config::from_env()?,
+            broker: config::from_env()?,
+            management: config::from_env()?,
+        };
+        Ok((runtime, settings))
+    });
+    let (runtime, settings) = match settings {
+        Ok(settings) => settings,
+        Err(err) => return settings_error(err),
+    };
+    shared::telemetry::init_tracing(&runtime);
+    match cli::jobs_status::run(settings, max_age, json).await {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => finish(Err(err)),
+    }
+}
+
 /// A missing or malformed setting: one line, exit code 2.
 fn settings_error(err: impl std::fmt::Display) -> ExitCode {
     eprintln!("{err}");
@@ -108,7 +148,7 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("api: {err:#}");
+            eprintln!("api: {}", shared::error::Chain(err.as_ref()));
             ExitCode::FAILURE
         }
     }

@@ -16,10 +16,12 @@ use lapin::{BasicProperties, Channel};
 use shared::config::BrokerSettings;
 use shared::jobs::Envelope;
 use shared::jobs::broker::{self, connect_with_backoff};
+use shared::jobs::dead::{LAST_ERROR_HEADER, ORIGINAL_QUEUE_HEADER, UNDECODABLE};
 use shared::jobs::topology::{Topology, WorkQueue};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use uuid::Uuid;
 
 use crate::jobs::{JobContext, JobError};
 use crate::retry::{self, Decision};
@@ -140,9 +142,17 @@ impl Handler {
             }
             Err(err) => {
                 tracing::error!(error = %err, "undecodable job; dead-lettering");
-                metrics::counter!("jobs_dead_lettered_total", "kind" => "undecodable").increment(1);
+                metrics::counter!("jobs_dead_lettered_total", "kind" => UNDECODABLE).increment(1);
                 let data = delivery.data.clone();
-                self.finish(delivery, self.dead_letter(queue, &data, None, &format!("undecodable job: {err}"))).await;
+                // Keep the publisher's message id, or give one, so `worker dead drop --id` can name the message.
+                let id = delivery
+                    .properties
+                    .message_id()
+                    .as_ref()
+                    .map_or_else(|| Uuid::new_v4().to_string(), ToString::to_string);
+                let error = format!("undecodable job: {err}");
+                let dead = self.dead_letter(queue, &data, &id, UNDECODABLE, &error);
+                self.finish(delivery, dead).await;
             }
         }
     }
@@ -150,7 +160,7 @@ impl Handler {
     async fn process(&self, queue: WorkQueue, delivery: Delivery, envelope: Envelope) {
         let kind = envelope.job.kind();
         if envelope.attempt == 1 {
-            let lag = (Utc::now() - envelope.created_at).num_milliseconds().max(0) as f64 / 1000.0;
+            let lag = (Utc::now() - envelope.queued_at()).num_milliseconds().max(0) as f64 / 1000.0;
             metrics::histogram!("job_queue_lag_seconds", "kind" => kind).record(lag);
         }
         // A panicking handler must not leave the delivery unacknowledged forever (it would loop on redelivery).
@@ -175,7 +185,9 @@ impl Handler {
                 metrics::counter!("jobs_consumed_total", "kind" => kind, "outcome" => "dead").increment(1);
                 metrics::counter!("jobs_dead_lettered_total", "kind" => kind).increment(1);
                 let body = serde_json::to_vec(&envelope).unwrap_or_else(|_| delivery.data.clone());
-                self.finish(delivery, self.dead_letter(queue, &body, Some(&envelope), &error)).await;
+                let id = envelope.id.to_string();
+                let dead = self.dead_letter(queue, &body, &id, kind, &error);
+                self.finish(delivery, dead).await;
             }
         }
     }
@@ -200,24 +212,27 @@ impl Handler {
         broker::publish_confirmed(&self.channel, "", delay_queue, properties, &body).await
     }
 
+    /// Publishes `body` to the dead-letter queue with what `worker dead list` shows: the message id, the kind, the
+    /// queue it came from, its last error and (as the AMQP timestamp) when it was given up.
     async fn dead_letter(
         &self,
         queue: WorkQueue,
         body: &[u8],
-        envelope: Option<&Envelope>,
+        id: &str,
+        kind: &str,
         error: &str,
     ) -> shared::Result<()> {
         let mut headers = FieldTable::default();
-        headers.insert(ShortString::from("x-last-error"), AMQPValue::LongString(LongString::from(error.to_owned())));
-        headers.insert(ShortString::from("x-original-queue"), AMQPValue::LongString(self.topology.queue(queue).into()));
-        let mut properties = BasicProperties::default()
+        headers.insert(ShortString::from(LAST_ERROR_HEADER), AMQPValue::LongString(LongString::from(error.to_owned())));
+        headers
+            .insert(ShortString::from(ORIGINAL_QUEUE_HEADER), AMQPValue::LongString(self.topology.queue(queue).into()));
+        let properties = BasicProperties::default()
             .with_delivery_mode(2)
             .with_content_type("application/json".into())
+            .with_message_id(id.into())
+            .with_type(kind.into())
+            .with_timestamp(u64::try_from(Utc::now().timestamp()).unwrap_or_default())
             .with_headers(headers);
-        if let Some(envelope) = envelope {
-            properties =
-                properties.with_message_id(envelope.id.to_string().into()).with_type(envelope.job.kind().into());
-        }
         broker::publish_confirmed(&self.channel, "", &self.topology.dead_letter_queue(), properties, body).await
     }
 }

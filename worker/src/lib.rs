@@ -3,6 +3,7 @@
 //! queue with its error.
 
 pub mod consumer;
+pub mod dead;
 pub mod jobs;
 pub mod mailer;
 pub mod retry;

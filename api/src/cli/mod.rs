@@ -4,6 +4,7 @@
 pub mod create_admin;
 pub mod hash_benchmark;
 pub mod import_movies;
+pub mod jobs_status;
 pub mod migrate;
 pub mod seed_movies;
 pub mod serve;

@@ -11,6 +11,7 @@ mod commerce;
 mod engagement;
 mod foundation;
 mod input;
+mod operators;
 mod pipeline;
 mod profiles;
 mod scale;

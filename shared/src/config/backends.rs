@@ -160,6 +160,17 @@ pub struct BrokerSettings {
     pub worker_prefetch: u16,
 }
 
+impl BrokerSettings {
+    /// The virtual host named by `RABBITMQ_URL` (`/` for `%2f`), as the management API addresses it.
+    pub fn vhost(&self) -> Result<String, ConfigError> {
+        self.rabbitmq_url
+            .expose_secret()
+            .parse::<lapin::uri::AMQPUri>()
+            .map(|uri| uri.vhost)
+            .map_err(|err| ConfigError::new("RABBITMQ_URL", err))
+    }
+}
+
 impl Validate for BrokerSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         parse_url("RABBITMQ_URL", self.rabbitmq_url.expose_secret(), &["amqp"]).map_err(|_| {
@@ -181,5 +192,30 @@ impl Validate for BrokerSettings {
             return Err(ConfigError::new("JOB_RETRY_BASE_MS", "must be between 1 and 3600000 (an hour)"));
         }
         positive("WORKER_PREFETCH", u64::from(self.worker_prefetch))
+    }
+}
+
+/// The RabbitMQ management API, read by `api jobs status` for unacknowledged counts; without it the command reads
+/// queues with passive declares.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ManagementSettings {
+    /// `http://user:password@host:15672`; a secret because it carries the password.
+    #[serde(default)]
+    pub rabbitmq_management_url: Option<SecretString>,
+}
+
+impl ManagementSettings {
+    /// The API's base URL, when one is set (an empty value counts as unset).
+    pub fn url(&self) -> Option<&SecretString> {
+        self.rabbitmq_management_url.as_ref().filter(|url| !url.expose_secret().trim().is_empty())
+    }
+}
+
+impl Validate for ManagementSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(url) = self.url() {
+            parse_url("RABBITMQ_MANAGEMENT_URL", url.expose_secret(), &["http", "https"])?;
+        }
+        Ok(())
     }
 }

@@ -2,7 +2,9 @@
 //! ([`broker`], [`outbox`]).
 
 pub mod broker;
+pub mod dead;
 pub mod outbox;
+pub mod queues;
 pub mod topology;
 
 use chrono::{DateTime, Utc};
@@ -83,6 +85,9 @@ pub enum Job {
 }
 
 impl Job {
+    /// Every value [`Job::kind`] returns.
+    pub const KINDS: [&'static str; 2] = ["send_email", "purge_expired_tokens"];
+
     pub fn kind(&self) -> &'static str {
         match self {
             Job::SendEmail(_) => "send_email",
@@ -131,11 +136,20 @@ pub struct Envelope {
     /// 1 on the first delivery, incremented by each retry.
     pub attempt: u32,
     pub created_at: DateTime<Utc>,
+    /// When an operator replayed it from the dead-letter queue (`worker dead replay`): its queue lag counts from
+    /// then, not from when it was first written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replayed_at: Option<DateTime<Utc>>,
 }
 
 impl Envelope {
     pub fn new(job: Job) -> Self {
-        Self { id: Uuid::new_v4(), job, attempt: 1, created_at: Utc::now() }
+        Self { id: Uuid::new_v4(), job, attempt: 1, created_at: Utc::now(), replayed_at: None }
+    }
+
+    /// When the job last entered its work queue for a first attempt: its queue lag counts from here.
+    pub fn queued_at(&self) -> DateTime<Utc> {
+        self.replayed_at.unwrap_or(self.created_at)
     }
 
     /// Rebuilds an envelope from its outbox row.
@@ -146,7 +160,7 @@ impl Envelope {
         created_at: DateTime<Utc>,
     ) -> serde_json::Result<Self> {
         let job: Job = serde_json::from_value(serde_json::json!({ "kind": kind, "payload": payload }))?;
-        Ok(Self { id, job, attempt: 1, created_at })
+        Ok(Self { id, job, attempt: 1, created_at, replayed_at: None })
     }
 }
 

@@ -172,11 +172,7 @@ impl Relay {
     /// Unpublished rows and the age of the oldest, exported as metrics.
     pub async fn record_backlog(&self) -> Result<i64> {
         let mut conn = db::conn(&self.pool).await?;
-        let (count, oldest): (i64, Option<DateTime<Utc>>) = job_outbox::table
-            .filter(job_outbox::published_at.is_null())
-            .select((diesel::dsl::count_star(), diesel::dsl::min(job_outbox::created_at)))
-            .first(&mut conn)
-            .await?;
+        let (count, oldest) = pending(&mut conn).await?;
         metrics::gauge!("outbox_backlog").set(count as f64);
         let age = oldest.map(|t| (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0).unwrap_or(0.0);
         metrics::gauge!("outbox_oldest_pending_seconds").set(age);
@@ -214,4 +210,64 @@ impl Relay {
             tracing::warn!(error = %err, "final outbox pass failed; rows stay for the next relay");
         }
     }
+}
+
+/// How many rows wait to be published, and since when the oldest does (both through the pending index).
+async fn pending(conn: &mut AsyncPgConnection) -> Result<(i64, Option<DateTime<Utc>>)> {
+    Ok(job_outbox::table
+        .filter(job_outbox::published_at.is_null())
+        .select((diesel::dsl::count_star(), diesel::dsl::min(job_outbox::created_at)))
+        .first(conn)
+        .await?)
+}
+
+/// The oldest unpublished row as an operator sees it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OldestPending {
+    pub id: Uuid,
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    /// Failed publishing attempts so far, with the last failure.
+    pub attempts: i32,
+    pub last_error: Option<String>,
+}
+
+/// The outbox's backlog, for `api jobs status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Backlog {
+    pub pending: i64,
+    pub oldest: Option<OldestPending>,
+}
+
+impl Backlog {
+    /// How long the oldest unpublished row has waited.
+    pub fn age(&self, now: DateTime<Utc>) -> Option<chrono::Duration> {
+        self.oldest.as_ref().map(|oldest| now - oldest.created_at)
+    }
+}
+
+/// Reads the backlog: the count and the oldest pending row with its failures.
+pub async fn backlog(conn: &mut AsyncPgConnection) -> Result<Backlog> {
+    let (pending, _) = pending(conn).await?;
+    let oldest = job_outbox::table
+        .filter(job_outbox::published_at.is_null())
+        .order(job_outbox::created_at.asc())
+        .select((
+            job_outbox::id,
+            job_outbox::kind,
+            job_outbox::created_at,
+            job_outbox::attempts,
+            job_outbox::last_error,
+        ))
+        .first::<(Uuid, String, DateTime<Utc>, i32, Option<String>)>(conn)
+        .await
+        .optional()?
+        .map(|(id, kind, created_at, attempts, last_error)| OldestPending {
+            id,
+            kind,
+            created_at,
+            attempts,
+            last_error,
+        });
+    Ok(Backlog { pending, oldest })
 }
