@@ -74,12 +74,12 @@ enum JobsCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     match Cli::parse().command.unwrap_or(Command::Serve) {
-        Command::Serve => with_config(cli::serve::run).await,
-        Command::Migrate { revert_all } => with_config(|config| cli::migrate::run(config, revert_all)).await,
+        Command::Serve => with_config(true, cli::serve::run).await,
+        Command::Migrate { revert_all } => with_config(false, |config| cli::migrate::run(config, revert_all)).await,
         Command::HashBenchmark { iterations } => {
-            with_config(|config| cli::hash_benchmark::run(config.auth.bcrypt_cost, iterations)).await
+            with_config(false, |config| cli::hash_benchmark::run(config.auth.bcrypt_cost, iterations)).await
         }
-        Command::CreateAdmin { email } => with_config(|config| cli::create_admin::run(config, email)).await,
+        Command::CreateAdmin { email } => with_config(false, |config| cli::create_admin::run(config, email)).await,
         Command::ImportMovies { path } => with_database(|database| cli::import_movies::run(database, path)).await,
         Command::SeedMovies { count } => with_database(|database| cli::seed_movies::run(database, count)).await,
         Command::Jobs(JobsCommand::Status { max_age, json }) => jobs_status(max_age, json).await,
@@ -87,7 +87,7 @@ async fn main() -> ExitCode {
 }
 
 /// Runs a command that needs the server's settings (secrets included).
-async fn with_config<F, R>(command: F) -> ExitCode
+async fn with_config<F, R>(server: bool, command: F) -> ExitCode
 where
     F: FnOnce(ApiConfig) -> R,
     R: Future<Output = anyhow::Result<()>>,
@@ -96,7 +96,7 @@ where
         Ok(config) => config,
         Err(err) => return settings_error(err),
     };
-    shared::telemetry::init_tracing(&config.runtime);
+    init_logs(&config.runtime, server);
     finish(command(config).await)
 }
 
@@ -112,7 +112,7 @@ where
         Ok(settings) => settings,
         Err(err) => return settings_error(err),
     };
-    shared::telemetry::init_tracing(&runtime);
+    init_logs(&runtime, false);
     finish(command(database).await)
 }
 
@@ -130,11 +130,20 @@ async fn jobs_status(max_age: u64, json: bool) -> ExitCode {
         Ok(settings) => settings,
         Err(err) => return settings_error(err),
     };
-    shared::telemetry::init_tracing(&runtime);
+    init_logs(&runtime, false);
     match cli::jobs_status::run(settings, max_age, json).await {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(err) => finish(Err(err)),
+    }
+}
+
+/// The server logs on standard output; the other commands on standard error, which keeps their output clean.
+fn init_logs(runtime: &RuntimeSettings, server: bool) {
+    if server {
+        shared::telemetry::init_tracing(runtime);
+    } else {
+        shared::telemetry::init_command_tracing(runtime);
     }
 }
 

@@ -1,17 +1,30 @@
 //! Logging and metrics set-up shared by every binary.
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::RuntimeSettings;
 
-/// Installs the global `tracing` subscriber: JSON lines in production (or with `LOG_FORMAT=json`), readable text
-/// otherwise. Safe to call more than once (later calls are ignored), which the test harness relies on.
+/// Installs the global `tracing` subscriber of a server: JSON lines in production (or with `LOG_FORMAT=json`),
+/// readable text otherwise, on standard output. Safe to call more than once (later calls are ignored), which the
+/// test harness relies on.
 pub fn init_tracing(runtime: &RuntimeSettings) {
+    install(runtime, BoxMakeWriter::new(std::io::stdout), std::io::stdout().is_terminal());
+}
+
+/// The same for a command whose standard output is its result (`api jobs status --json`, `worker dead list`):
+/// logs go to standard error, so they never mix with what a script reads.
+pub fn init_command_tracing(runtime: &RuntimeSettings) {
+    install(runtime, BoxMakeWriter::new(std::io::stderr), std::io::stderr().is_terminal());
+}
+
+fn install(runtime: &RuntimeSettings, writer: BoxMakeWriter, terminal: bool) {
     let filter = runtime
         .rust_log
         .as_deref()
@@ -25,13 +38,13 @@ pub fn init_tracing(runtime: &RuntimeSettings) {
                     .json()
                     .flatten_event(true)
                     .with_current_span(true)
-                    .with_span_list(false),
+                    .with_span_list(false)
+                    .with_writer(writer),
             )
             .try_init()
     } else {
         // Colours only on a terminal: log files and pipes get plain text.
-        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
-        registry.with(tracing_subscriber::fmt::layer().compact().with_ansi(ansi)).try_init()
+        registry.with(tracing_subscriber::fmt::layer().compact().with_ansi(terminal).with_writer(writer)).try_init()
     };
 }
 

@@ -26,6 +26,11 @@ struct Run {
 }
 
 impl Run {
+    /// The output as one JSON document.
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|err| panic!("{err}: {}\n{}", self.stdout, self.stderr))
+    }
+
     fn json_lines(&self) -> Vec<Value> {
         self.stdout.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
     }
@@ -196,7 +201,7 @@ async fn jobs_status_shows_the_backlog_queues_and_dead_letters_and_fails_when_th
 
     let healthy = run(&app, "api", &["jobs", "status", "--json"], &[]).await;
     assert_eq!(healthy.code, 0, "{}{}", healthy.stdout, healthy.stderr);
-    let status: Value = serde_json::from_str(&healthy.stdout).unwrap();
+    let status: Value = healthy.json();
     assert_eq!(status["outbox"]["pending"], 0);
     assert_eq!(status["stale"], false);
     assert_eq!(status["queue_source"], "passive_declare");
@@ -232,7 +237,7 @@ async fn jobs_status_shows_the_backlog_queues_and_dead_letters_and_fails_when_th
     }
     let stale = run(&app, "api", &["jobs", "status", "--json"], &[]).await;
     assert_eq!(stale.code, 1, "{}{}", stale.stdout, stale.stderr);
-    let status: Value = serde_json::from_str(&stale.stdout).unwrap();
+    let status: Value = stale.json();
     assert_eq!(status["stale"], true);
     assert_eq!(status["outbox"]["pending"], 1);
     assert_eq!(status["outbox"]["oldest"]["kind"], "send_email");
@@ -256,7 +261,7 @@ async fn jobs_status_shows_the_backlog_queues_and_dead_letters_and_fails_when_th
     )
     .await;
     assert_eq!(managed.code, 0, "{}{}", managed.stdout, managed.stderr);
-    let status: Value = serde_json::from_str(&managed.stdout).unwrap();
+    let status: Value = managed.json();
     assert_eq!(status["queue_source"], "management_api", "is the management plugin enabled? {status}");
     let dead = status["queues"].as_array().unwrap().iter().find(|q| q["name"] == format!("{prefix}.dead")).unwrap();
     assert!(dead["unacked"].is_u64(), "{dead}");
@@ -274,6 +279,17 @@ async fn jobs_status_shows_the_backlog_queues_and_dead_letters_and_fails_when_th
     let malformed = run(&app, "api", &["jobs", "status"], &[("RABBITMQ_MANAGEMENT_URL", "ftp://nowhere")]).await;
     assert_eq!(malformed.code, 2);
     assert!(malformed.stderr.contains("RABBITMQ_MANAGEMENT_URL"), "{}", malformed.stderr);
+
+    // Run with other job settings than the deployment's (whose delay queues have other TTLs): nothing clashes,
+    // and delay queues that do not exist read as empty.
+    let other = [("JOB_RETRY_BASE_MS", "12345"), ("JOB_MAX_ATTEMPTS", "6")];
+    let elsewhere = run(&app, "api", &["jobs", "status", "--json", "--max-age", "3600"], &other).await;
+    assert_eq!(elsewhere.code, 0, "{}{}", elsewhere.stdout, elsewhere.stderr);
+    let status: Value = elsewhere.json();
+    let missing = status["queues"].as_array().unwrap().iter().find(|q| q["name"] == format!("{prefix}.email.retry.5"));
+    assert_eq!(missing.unwrap()["ready"], 0);
+    let listed = run(&app, "worker", &["dead", "list", "--json"], &other).await;
+    assert_eq!((listed.code, listed.json_lines().len()), (0, 1), "{}", listed.stderr);
 
     assert_eq!(dead_list(&app, &[]).await.len(), 1, "reading the status consumes no dead letter");
     app.stop().await;

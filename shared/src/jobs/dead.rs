@@ -122,12 +122,12 @@ pub struct DeadLetters {
 }
 
 impl DeadLetters {
-    /// Connects and declares the topology (so a fresh broker answers with an empty queue, not an error).
+    /// Connects and declares the dead-letter queue (so a fresh broker answers with an empty queue, not an error).
     pub async fn open(url: &SecretString, topology: Topology) -> Result<Self> {
         let connection = connect(url).await?;
         let channel = connection.create_channel().await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
-        topology.declare(&channel).await?;
+        topology.declare_dead_letters(&channel).await?;
         let passive = QueueDeclareOptions { passive: true, durable: true, ..Default::default() };
         let queue = channel.queue_declare(&topology.dead_letter_queue(), passive, FieldTable::default()).await?;
         Ok(Self { connection, channel, topology, remaining: queue.message_count() })

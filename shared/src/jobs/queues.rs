@@ -33,23 +33,26 @@ impl Topology {
     }
 }
 
-/// Reads each queue of the topology with a passive declare (a queue that does not exist yet is declared first, as
-/// every binary does, so a fresh broker reads as empty).
+/// Reads each queue of the topology with a passive declare. Nothing is declared (a tool run with other `JOB_*`
+/// settings than the deployment's must not clash with its queues' arguments); a queue that does not exist yet
+/// reads as empty.
 pub async fn passive_states(url: &SecretString, topology: &Topology) -> Result<Vec<QueueState>> {
     let connection = connect(url).await?;
     let outcome = async {
-        let channel = connection.create_channel().await?;
-        topology.declare(&channel).await?;
         let passive = QueueDeclareOptions { passive: true, durable: true, ..Default::default() };
+        let mut channel = connection.create_channel().await?;
         let mut states = Vec::new();
         for name in topology.queue_names() {
-            let queue = channel.queue_declare(&name, passive, FieldTable::default()).await?;
-            states.push(QueueState {
-                name,
-                ready: queue.message_count(),
-                unacked: None,
-                consumers: queue.consumer_count(),
-            });
+            let (ready, consumers) = match channel.queue_declare(&name, passive, FieldTable::default()).await {
+                Ok(queue) => (queue.message_count(), queue.consumer_count()),
+                // NOT_FOUND closes the channel: go on with a new one (a lost connection fails right there).
+                Err(lapin::Error::ProtocolError(_)) => {
+                    channel = connection.create_channel().await?;
+                    (0, 0)
+                }
+                Err(err) => return Err(err.into()),
+            };
+            states.push(QueueState { name, ready, unacked: None, consumers });
         }
         let _ = channel.close(200, "status read").await;
         Ok(states)

@@ -74,13 +74,11 @@ impl Topology {
         self.retry_base_ms.saturating_mul(4u64.saturating_pow(attempt.saturating_sub(1)))
     }
 
-    /// Declares exchanges, queues and bindings. Safe to run concurrently from every process.
-    pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+    /// Declares the dead-letter exchange and queue only: their arguments never depend on settings, so tools run with
+    /// other `JOB_*` settings than the deployment's (whose delay queues' TTLs would not match) can declare them.
+    pub async fn declare_dead_letters(&self, channel: &Channel) -> lapin::Result<()> {
         let durable_exchange = ExchangeDeclareOptions { durable: true, ..Default::default() };
         let durable_queue = QueueDeclareOptions { durable: true, ..Default::default() };
-        channel
-            .exchange_declare(&self.exchange(), ExchangeKind::Direct, durable_exchange, FieldTable::default())
-            .await?;
         channel
             .exchange_declare(
                 &self.dead_letter_exchange(),
@@ -89,7 +87,6 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-
         channel.queue_declare(&self.dead_letter_queue(), durable_queue, FieldTable::default()).await?;
         channel
             .queue_bind(
@@ -99,7 +96,17 @@ impl Topology {
                 QueueBindOptions::default(),
                 FieldTable::default(),
             )
+            .await
+    }
+
+    /// Declares exchanges, queues and bindings. Safe to run concurrently from every process.
+    pub async fn declare(&self, channel: &Channel) -> lapin::Result<()> {
+        let durable_exchange = ExchangeDeclareOptions { durable: true, ..Default::default() };
+        let durable_queue = QueueDeclareOptions { durable: true, ..Default::default() };
+        channel
+            .exchange_declare(&self.exchange(), ExchangeKind::Direct, durable_exchange, FieldTable::default())
             .await?;
+        self.declare_dead_letters(channel).await?;
 
         for queue in WorkQueue::ALL {
             let mut args = FieldTable::default();
