@@ -522,3 +522,67 @@ async fn the_migration_scrubs_tokens_of_rows_published_before_the_relay_did() {
         assert!(stored.contains(payload), "rows without a token are left alone: {text}");
     }
 }
+
+/// Closes the app's database to new connections and ends the open ones (what a PostgreSQL restart or failover
+/// does to this database), or opens it again. Only this test's database is affected.
+async fn set_database_reachable(app: &TestApp, reachable: bool) {
+    use diesel_async::AsyncConnection;
+    let mut admin = diesel_async::AsyncPgConnection::establish(&crate::support::admin_url()).await.unwrap();
+    diesel::sql_query(format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS {reachable}", app.database.name))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    if !reachable {
+        diesel::sql_query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        )
+        .bind::<diesel::sql_types::Text, _>(&app.database.name)
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_accepted_while_the_database_is_down_is_recorded_when_it_returns_and_not_sent_again() {
+    // Retries come back at 0.2 s, 1 s and 4.2 s: without holding the delivery, the retry after the database
+    // returned would find no record and send the mail again.
+    let app =
+        TestApp::spawn_with(Options { worker: true, max_attempts: 5, retry_base_ms: 200, ..Options::default() }).await;
+    let email = "db-restart@example.com";
+    app.smtp.set_stall(Some(Duration::from_millis(1500)));
+    {
+        let mut conn = app.conn().await;
+        let job =
+            Job::SendEmail(EmailJob { kind: EmailKind::ActivationConfirmation, to: email.into(), context: json!({}) });
+        shared::jobs::outbox::enqueue(&mut conn, &job).await.unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while app.smtp.stalled() == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the worker never reached SMTP DATA");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The SMTP server holds the mail while the database goes away, then accepts it.
+    set_database_reachable(&app, false).await;
+    app.smtp.set_stall(None);
+    app.smtp.wait_for(email, "Account Activated", 1, WAIT).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    set_database_reachable(&app, true).await;
+
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let recorded: i64 = {
+            let mut conn = app.conn().await;
+            shared::schema::processed_jobs::table.count().get_result(&mut conn).await.unwrap()
+        };
+        if recorded == 1 {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the sent mail was never recorded");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Long enough for every retry the old behaviour would have made.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(app.smtp.mails_to(email).await.len(), 1, "sent exactly once");
+    app.stop().await;
+}
