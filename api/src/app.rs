@@ -29,26 +29,29 @@ use crate::client_ip::ProxyTrust;
 use crate::docs::{self, ApiDoc};
 use crate::health;
 use crate::http;
+use crate::movies::cache::CatalogCache;
+use crate::movies::peers::Peers;
 use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
 use crate::state::AppState;
 use crate::{admin, media, notifications, profiles};
 use crate::{cart, orders, payments};
 
-/// A built application: the router and the outbox relay that must run beside it.
+/// A built application: the router, and the outbox relay and catalog cache that must run beside it.
 pub struct App {
     pub router: Router,
     pub state: AppState,
     pub openapi: utoipa::openapi::OpenApi,
+    pub catalog: CatalogCache,
 }
 
 /// Every documented route, before state is attached.
-pub fn api_routes(config: &ApiConfig) -> OpenApiRouter<AppState> {
+pub fn api_routes(catalog: CatalogCache) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .merge(accounts::router())
-        .merge(crate::movies::router(config.http.catalog_cache_max_bytes))
+        .merge(crate::movies::router(catalog))
         .merge(notifications::router())
         .merge(cart::router())
         .merge(orders::router())
@@ -81,7 +84,9 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
     let publisher = Publisher::new(config.broker.rabbitmq_url.clone(), Topology::new(&config.broker));
     let relay = Relay::new(pool.clone(), publisher.clone());
 
-    let (api_router, openapi) = api_routes(&config).split_for_parts();
+    let catalog = CatalogCache::new(config.http.catalog_cache_max_bytes)
+        .shared_with(Peers::new(cache.clone(), &config.redis.redis_key_prefix));
+    let (api_router, openapi) = api_routes(catalog.clone()).split_for_parts();
     let openapi = docs::complete(openapi);
     let mut known_routes = matchit::Router::new();
     for path in openapi.paths.paths.keys() {
@@ -119,7 +124,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         .layer(TraceLayer::new_for_http().make_span_with(http::make_span))
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .with_state(state.clone());
-    Ok(App { router, state, openapi })
+    Ok(App { router, state, openapi, catalog })
 }
 
 /// Serves `/metrics` and `/health/*` of `state` on the internal `listener` (`METRICS_ADDR`) until `shutdown`. Kept
@@ -132,6 +137,7 @@ pub async fn serve_ops(state: AppState, listener: TcpListener, shutdown: Cancell
 /// what was committed.
 pub async fn serve(app: App, listener: TcpListener, shutdown: CancellationToken) -> anyhow::Result<()> {
     let relay = tokio::spawn(app.state.relay.clone().run(shutdown.clone()));
+    let peers = tokio::spawn(app.catalog.clone().follow_peers(shutdown.clone()));
     let publisher = app.state.publisher.clone();
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "api listening");
@@ -141,6 +147,7 @@ pub async fn serve(app: App, listener: TcpListener, shutdown: CancellationToken)
         .await?;
     shutdown.cancel();
     let _ = relay.await;
+    let _ = peers.await;
     publisher.close().await;
     Ok(())
 }

@@ -40,6 +40,20 @@ impl Cache {
         Ok(manager.clone())
     }
 
+    /// A dedicated connection for `SUBSCRIBE` (pub/sub takes a connection of its own).
+    pub async fn pubsub(&self) -> Result<redis::aio::PubSub> {
+        tokio::time::timeout(TIMEOUT * 2, self.client.get_async_pubsub())
+            .await
+            .map_err(|_| Error::Timeout("connecting to Redis".into()))?
+            .map_err(Error::from)
+    }
+
+    /// Publishes `payload` on `channel`; returns how many subscribers got it.
+    pub async fn publish(&self, channel: &str, payload: &str) -> Result<i64> {
+        let mut conn = self.conn().await?;
+        Ok(redis::cmd("PUBLISH").arg(channel).arg(payload).query_async::<i64>(&mut conn).await?)
+    }
+
     pub async fn ping(&self) -> Result<()> {
         let mut conn = self.conn().await?;
         redis::cmd("PING").query_async::<String>(&mut conn).await?;

@@ -10,8 +10,9 @@
 //! forgets that movie's detail at once.
 //!
 //! Catalog writes through this process clear everything at once (and a rebuild that started before the write
-//! cannot put its result back). Engagement counters (likes, ratings) may lag by [`FRESH`]; writes through another
-//! replica or the import command show within [`STALE`] at most.
+//! cannot put its result back), and are announced to the other replicas ([`super::peers`]), which do the same on
+//! receipt. Engagement counters (likes, ratings) in list pages may lag by [`FRESH`]; writes the announcement does
+//! not reach (Redis down, the import command) show within [`STALE`] at most.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -22,6 +23,9 @@ use axum::body::Bytes;
 use moka::future::Cache;
 use uuid::Uuid;
 
+use tokio_util::sync::CancellationToken;
+
+use super::peers::{Change, Peers};
 use crate::error::ApiError;
 use crate::pagination::Total;
 
@@ -53,6 +57,8 @@ pub struct CatalogCache {
     counts: Cache<String, Total>,
     /// Bumped by every invalidation; a rebuild started under an older generation is discarded.
     generation: Arc<AtomicU64>,
+    /// The other replicas, told about every write; `None` for a cache of its own (unit tests).
+    peers: Option<Peers>,
 }
 
 impl CatalogCache {
@@ -76,7 +82,29 @@ impl CatalogCache {
                 .time_to_live(COUNT_TTL)
                 .build(),
             generation: Arc::new(AtomicU64::new(0)),
+            peers: None,
         }
+    }
+
+    /// The same cache, kept in step with the other replicas through `peers`.
+    pub fn shared_with(self, peers: Peers) -> Self {
+        Self { peers: Some(peers), ..self }
+    }
+
+    /// Applies the other replicas' writes until `shutdown` (a no-op without peers).
+    pub async fn follow_peers(self, shutdown: CancellationToken) {
+        let Some(peers) = self.peers.clone() else { return };
+        peers
+            .follow(shutdown, |change| {
+                let this = self.clone();
+                async move {
+                    match change {
+                        Change::Catalog => this.forget_all(),
+                        Change::Movie(uuid) => this.forget_movie(uuid).await,
+                    }
+                }
+            })
+            .await;
     }
 
     /// The rendered page under `key`: from memory when there (rebuilt in the background once older than
@@ -133,15 +161,31 @@ impl CatalogCache {
     /// Forgets the movie's detail after a write through this process changed its counters (likes, favorites,
     /// ratings, comments), so its author sees the change at once; a rebuild already running is discarded.
     pub async fn movie_changed(&self, uuid: Uuid) {
+        self.forget_movie(uuid).await;
+        self.announce(Change::Movie(uuid));
+    }
+
+    /// Forgets everything, here and on every replica; called after every catalog write.
+    pub fn invalidate(&self) {
+        self.forget_all();
+        self.announce(Change::Catalog);
+    }
+
+    async fn forget_movie(&self, uuid: Uuid) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.pages.invalidate(&detail_key(uuid)).await;
     }
 
-    /// Forgets everything; called after every catalog write.
-    pub fn invalidate(&self) {
+    fn forget_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.pages.invalidate_all();
         self.counts.invalidate_all();
+    }
+
+    fn announce(&self, change: Change) {
+        if let Some(peers) = &self.peers {
+            peers.announce(change);
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod import;
 pub mod models;
 pub mod names;
+pub mod peers;
 pub mod query;
 pub mod seed;
 pub mod service;
@@ -20,9 +21,8 @@ use utoipa_axum::routes;
 use crate::state::AppState;
 
 /// Every catalog route. The literal segments (`genres`, `stars`, `directors`, `certifications`, `favorites`,
-/// `create`) win over `/movies/{movie_uuid}/`, as in the original. Rendered list pages are cached up to
-/// `page_cache_bytes`.
-pub fn router(page_cache_bytes: u64) -> OpenApiRouter<AppState> {
+/// `create`) win over `/movies/{movie_uuid}/`, as in the original. Rendered pages and details are kept in `cache`.
+pub fn router(cache: cache::CatalogCache) -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(handlers::list_movies))
         .routes(routes!(handlers::create_movie))
@@ -48,5 +48,5 @@ pub fn router(page_cache_bytes: u64) -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::handlers::list_replies))
         .routes(routes!(engagement::handlers::like_comment, engagement::handlers::unlike_comment))
         // One cache per application instance (tests run many in one process).
-        .layer(Extension(cache::CatalogCache::new(page_cache_bytes)))
+        .layer(Extension(cache))
 }

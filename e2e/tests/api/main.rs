@@ -14,4 +14,5 @@ mod input;
 mod operators;
 mod pipeline;
 mod profiles;
+mod replicas;
 mod scale;
