@@ -464,10 +464,10 @@ import sys, pika
 url, prefix = sys.argv[1], sys.argv[2]
 connection = pika.BlockingConnection(pika.URLParameters(url))
 channel = connection.channel()
-queues = [f"{prefix}.dead"]
+queues = [f"{prefix}.jobs.dead"]
 for queue in ("email", "maintenance"):
-    queues.append(f"{prefix}.{queue}")
-    queues += [f"{prefix}.{queue}.retry.{n}" for n in range(1, 11)]
+    queues.append(f"{prefix}.jobs.{queue}")
+    queues += [f"{prefix}.jobs.{queue}.retry.{n}" for n in range(1, 11)]
 for queue in queues:
     channel.queue_delete(queue)
 for exchange in (f"{prefix}.jobs", f"{prefix}.dlx"):

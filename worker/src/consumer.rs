@@ -17,6 +17,7 @@ use shared::config::BrokerSettings;
 use shared::jobs::Envelope;
 use shared::jobs::broker::{self, connect_with_backoff};
 use shared::jobs::dead::{LAST_ERROR_HEADER, ORIGINAL_QUEUE_HEADER, UNDECODABLE};
+use shared::jobs::legacy;
 use shared::jobs::topology::{Topology, WorkQueue};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -61,6 +62,13 @@ impl Consumer {
         let channel = connection.create_channel().await?;
         channel.confirm_select(ConfirmSelectOptions::default()).await?;
         self.topology.declare(&channel).await?;
+        // Jobs still in the classic queues of an earlier release move to the quorum queues before consuming (a
+        // failure is logged and retried at the next session; the old queues keep their jobs meanwhile).
+        match legacy::migrate(connection, &self.topology).await {
+            Ok(moved) if !moved.is_empty() => tracing::info!(queues = moved.len(), "moved the classic queues"),
+            Ok(_) => {}
+            Err(err) => tracing::warn!(error = %err, "could not move the classic queues yet"),
+        }
         channel.basic_qos(self.settings.worker_prefetch, BasicQosOptions::default()).await?;
 
         let mut streams = Vec::new();

@@ -7,6 +7,7 @@ pub mod dead;
 pub mod jobs;
 pub mod mailer;
 pub mod retry;
+pub mod upgrade;
 
 use shared::config::{BrokerSettings, DatabaseSettings, MailSettings, WorkerSettings};
 use shared::db::DbPool;

@@ -22,6 +22,9 @@ enum Command {
     /// Look at, replay or drop dead-lettered jobs (safe while workers run).
     #[command(subcommand)]
     Dead(DeadCommand),
+    /// Move the jobs of the classic queues of an earlier release into the quorum queues, and delete the old queues
+    /// (every worker also does it when it starts).
+    UpgradeQueues,
 }
 
 #[derive(Subcommand)]
@@ -65,6 +68,10 @@ struct ReplayArgs {
 async fn main() -> ExitCode {
     match Cli::parse().command.unwrap_or(Command::Run) {
         Command::Run => run().await,
+        Command::UpgradeQueues => {
+            let broker: BrokerSettings = config::load_or_exit();
+            report(worker::upgrade::upgrade_queues(&broker, &mut std::io::stdout().lock()).await)
+        }
         Command::Dead(command) => {
             // Only the broker's settings: the commands run on an operator's machine without the mail settings.
             let broker: BrokerSettings = config::load_or_exit();
@@ -79,13 +86,17 @@ async fn main() -> ExitCode {
                 },
                 DeadCommand::Drop { id } => dead::drop(&broker, &id, &mut out).await,
             };
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(err) => {
-                    eprintln!("worker: {}", shared::error::Chain(err.as_ref()));
-                    ExitCode::FAILURE
-                }
-            }
+            report(result)
+        }
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("worker: {}", shared::error::Chain(err.as_ref()));
+            ExitCode::FAILURE
         }
     }
 }

@@ -14,5 +14,6 @@ mod input;
 mod operators;
 mod pipeline;
 mod profiles;
+mod queues;
 mod replicas;
 mod scale;

@@ -112,7 +112,7 @@ async fn dead_letters_are_listed_without_being_consumed_replayed_once_and_droppe
     assert_eq!(dead_list(&app, &[]).await, letters, "listing consumes nothing and keeps the order");
     let first = letters.iter().find(|l| l["job"]["payload"]["to"] == "first@example.com").unwrap();
     assert_eq!(first["kind"], "send_email");
-    assert_eq!(first["queue"], format!("{prefix}.email"));
+    assert_eq!(first["queue"], format!("{prefix}.jobs.email"));
     assert_eq!(first["attempts"], 1);
     assert!(first["last_error"].as_str().unwrap().contains("SMTP"), "{first}");
     assert!(first["created_at"].is_string() && first["dead_lettered_at"].is_string(), "{first}");
@@ -124,7 +124,7 @@ async fn dead_letters_are_listed_without_being_consumed_replayed_once_and_droppe
     assert!(garbage["last_error"].as_str().unwrap().contains("undecodable"), "{garbage}");
 
     assert!(dead_list(&app, &["--queue", "maintenance"]).await.is_empty());
-    assert_eq!(dead_list(&app, &["--queue", &format!("{prefix}.email")]).await.len(), 3);
+    assert_eq!(dead_list(&app, &["--queue", &format!("{prefix}.jobs.email")]).await.len(), 3);
     assert_eq!(dead_list(&app, &["--limit", "1"]).await, letters[..1].to_vec());
     let table = run(&app, "worker", &["dead", "list"], &[]).await;
     assert_eq!(table.code, 0, "{}", table.stderr);
@@ -206,10 +206,10 @@ async fn jobs_status_shows_the_backlog_queues_and_dead_letters_and_fails_when_th
     assert_eq!(status["stale"], false);
     assert_eq!(status["queue_source"], "passive_declare");
     let queues = status["queues"].as_array().unwrap();
-    let email_queue = queues.iter().find(|q| q["name"] == format!("{prefix}.email")).unwrap();
+    let email_queue = queues.iter().find(|q| q["name"] == format!("{prefix}.jobs.email")).unwrap();
     assert!(email_queue["consumers"].as_u64().unwrap() >= 1, "the running worker consumes: {email_queue}");
-    assert!(queues.iter().any(|q| q["name"] == format!("{prefix}.email.retry.2")), "{queues:?}");
-    let dead = queues.iter().find(|q| q["name"] == format!("{prefix}.dead")).unwrap();
+    assert!(queues.iter().any(|q| q["name"] == format!("{prefix}.jobs.email.retry.2")), "{queues:?}");
+    let dead = queues.iter().find(|q| q["name"] == format!("{prefix}.jobs.dead")).unwrap();
     assert_eq!(dead["ready"], 1);
     assert_eq!(status["dead_letters"]["total"], 1);
     assert_eq!(status["dead_letters"]["by_kind"], json!([["send_email", 1]]));
@@ -250,7 +250,7 @@ async fn jobs_status_shows_the_backlog_queues_and_dead_letters_and_fails_when_th
     assert!(text.stdout.contains("outbox: 1 pending; oldest"), "{}", text.stdout);
     assert!(text.stdout.contains("last error: broker: connection refused"), "{}", text.stdout);
     assert!(text.stdout.contains("dead letters: 1 (send_email 1)"), "{}", text.stdout);
-    assert!(text.stdout.contains(&format!("{prefix}.maintenance")), "{}", text.stdout);
+    assert!(text.stdout.contains(&format!("{prefix}.jobs.maintenance")), "{}", text.stdout);
 
     // Through the management API: unacknowledged counts too.
     let managed = run(
@@ -263,7 +263,8 @@ async fn jobs_status_shows_the_backlog_queues_and_dead_letters_and_fails_when_th
     assert_eq!(managed.code, 0, "{}{}", managed.stdout, managed.stderr);
     let status: Value = managed.json();
     assert_eq!(status["queue_source"], "management_api", "is the management plugin enabled? {status}");
-    let dead = status["queues"].as_array().unwrap().iter().find(|q| q["name"] == format!("{prefix}.dead")).unwrap();
+    let dead =
+        status["queues"].as_array().unwrap().iter().find(|q| q["name"] == format!("{prefix}.jobs.dead")).unwrap();
     assert!(dead["unacked"].is_u64(), "{dead}");
 
     // A management API that does not answer: passive declares, with a note; a malformed one stops the command.
@@ -286,7 +287,8 @@ async fn jobs_status_shows_the_backlog_queues_and_dead_letters_and_fails_when_th
     let elsewhere = run(&app, "api", &["jobs", "status", "--json", "--max-age", "3600"], &other).await;
     assert_eq!(elsewhere.code, 0, "{}{}", elsewhere.stdout, elsewhere.stderr);
     let status: Value = elsewhere.json();
-    let missing = status["queues"].as_array().unwrap().iter().find(|q| q["name"] == format!("{prefix}.email.retry.5"));
+    let missing =
+        status["queues"].as_array().unwrap().iter().find(|q| q["name"] == format!("{prefix}.jobs.email.retry.5"));
     assert_eq!(missing.unwrap()["ready"], 0);
     let listed = run(&app, "worker", &["dead", "list", "--json"], &other).await;
     assert_eq!((listed.code, listed.json_lines().len()), (0, 1), "{}", listed.stderr);

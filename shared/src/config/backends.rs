@@ -143,7 +143,8 @@ fn default_prefetch() -> u16 {
 /// RabbitMQ broker and job delivery policy.
 #[derive(Debug, Clone, Deserialize)]
 pub struct BrokerSettings {
-    /// `amqp://user:password@host:port/vhost`; treated as a secret because it carries the password.
+    /// `amqp://user:password@host:port/vhost`, or one such URL per node of a cluster, comma-separated; treated as a
+    /// secret because it carries the password.
     #[serde(default = "default_rabbitmq_url")]
     pub rabbitmq_url: SecretString,
     /// Prefix of every exchange and queue name, so several deployments (or tests) can share one broker.
@@ -161,10 +162,11 @@ pub struct BrokerSettings {
 }
 
 impl BrokerSettings {
-    /// The virtual host named by `RABBITMQ_URL` (`/` for `%2f`), as the management API addresses it.
+    /// The virtual host named by `RABBITMQ_URL` (its first node; `/` for `%2f`), as the management API addresses it.
     pub fn vhost(&self) -> Result<String, ConfigError> {
-        self.rabbitmq_url
-            .expose_secret()
+        crate::jobs::broker::nodes(self.rabbitmq_url.expose_secret())
+            .next()
+            .unwrap_or_default()
             .parse::<lapin::uri::AMQPUri>()
             .map(|uri| uri.vhost)
             .map_err(|err| ConfigError::new("RABBITMQ_URL", err))
@@ -173,9 +175,20 @@ impl BrokerSettings {
 
 impl Validate for BrokerSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        parse_url("RABBITMQ_URL", self.rabbitmq_url.expose_secret(), &["amqp"]).map_err(|_| {
-            ConfigError::new("RABBITMQ_URL", "must be an amqp:// URL such as amqp://guest:guest@127.0.0.1:5672/%2f")
-        })?;
+        let mut nodes = crate::jobs::broker::nodes(self.rabbitmq_url.expose_secret()).peekable();
+        let invalid = || {
+            ConfigError::new(
+                "RABBITMQ_URL",
+                "must be an amqp:// URL such as amqp://guest:guest@127.0.0.1:5672/%2f, or several (one per node of a \
+                 cluster) separated by commas",
+            )
+        };
+        if nodes.peek().is_none() {
+            return Err(invalid());
+        }
+        for node in nodes {
+            parse_url("RABBITMQ_URL", node, &["amqp"]).map_err(|_| invalid())?;
+        }
         if self.rabbitmq_prefix.is_empty()
             || !self.rabbitmq_prefix.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {

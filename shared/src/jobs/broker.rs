@@ -1,6 +1,7 @@
 //! Connections to RabbitMQ: connect with backoff, declare the topology, publish with confirms.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
@@ -18,13 +19,36 @@ use crate::error::{Error, Result};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const PUBLISH_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Opens one AMQP connection on the tokio runtime.
+/// Opens one AMQP connection on the tokio runtime. `url` may list several nodes of one cluster, comma-separated
+/// (`RABBITMQ_URL=amqp://u:p@node1:5672/%2f,amqp://u:p@node2:5672/%2f`): they are tried in turn, each connection
+/// starting with the next node, so processes spread over the nodes and reconnect to a surviving one.
 pub async fn connect(url: &SecretString) -> Result<Connection> {
+    let mut nodes: Vec<&str> = nodes(url.expose_secret()).collect();
+    let start = NEXT_NODE.fetch_add(1, Ordering::Relaxed).checked_rem(nodes.len()).unwrap_or(0);
+    nodes.rotate_left(start);
+    let mut last_error = Error::Other("RABBITMQ_URL names no node".into());
+    for node in nodes {
+        match connect_node(node).await {
+            Ok(connection) => return Ok(connection),
+            Err(err) => last_error = err,
+        }
+    }
+    Err(last_error)
+}
+
+/// The nodes a `RABBITMQ_URL` names.
+pub fn nodes(url: &str) -> impl Iterator<Item = &str> {
+    url.split(',').map(str::trim).filter(|node| !node.is_empty())
+}
+
+static NEXT_NODE: AtomicUsize = AtomicUsize::new(0);
+
+async fn connect_node(url: &str) -> Result<Connection> {
     let properties = ConnectionProperties::default()
         .with_executor(tokio_executor_trait::Tokio::current())
         .with_reactor(tokio_reactor_trait::Tokio)
         .with_connection_name("online-cinema".into());
-    tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url.expose_secret(), properties))
+    tokio::time::timeout(CONNECT_TIMEOUT, Connection::connect(url, properties))
         .await
         .map_err(|_| Error::Timeout("connecting to RabbitMQ".into()))?
         .map_err(Error::from)

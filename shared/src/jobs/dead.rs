@@ -82,7 +82,7 @@ impl DeadLetter {
         self.id.as_deref().is_some_and(|own| own.eq_ignore_ascii_case(id.trim()))
     }
 
-    /// Whether it came from `queue`, given as a queue name (`cinema.email`) or a work queue's name (`email`).
+    /// Whether it came from `queue`, given as a queue name (`cinema.jobs.email`) or a work queue's name (`email`).
     pub fn from_queue(&self, queue: &str) -> bool {
         self.queue.as_deref().is_some_and(|own| own == queue || own.rsplit('.').next() == Some(queue))
     }
@@ -252,13 +252,15 @@ mod tests {
         }));
         let properties = BasicProperties::default().with_timestamp(1_700_000_000).with_headers(headers(&[
             (LAST_ERROR_HEADER, AMQPValue::LongString(LongString::from("smtp: 550 no such user"))),
-            (ORIGINAL_QUEUE_HEADER, AMQPValue::LongString(LongString::from("cinema.email"))),
+            (ORIGINAL_QUEUE_HEADER, AMQPValue::LongString(LongString::from("cinema.jobs.email"))),
         ]));
         let letter = DeadLetter::from_message(7, &properties, &serde_json::to_vec(&envelope).unwrap());
         assert_eq!(letter.id.as_deref(), Some(envelope.id.to_string().as_str()));
         assert_eq!((letter.kind.as_str(), letter.attempts), ("send_email", Some(1)));
         assert_eq!(letter.last_error.as_deref(), Some("smtp: 550 no such user"));
-        assert!(letter.from_queue("email") && letter.from_queue("cinema.email") && !letter.from_queue("maintenance"));
+        assert!(
+            letter.from_queue("email") && letter.from_queue("cinema.jobs.email") && !letter.from_queue("maintenance")
+        );
         assert_eq!(letter.dead_lettered_at.map(|at| at.timestamp()), Some(1_700_000_000));
         assert!(letter.has_id(&envelope.id.to_string().to_uppercase()));
         assert!(letter.replayable());
@@ -269,7 +271,7 @@ mod tests {
     #[test]
     fn a_message_the_broker_dead_lettered_names_its_queue_from_x_death() {
         let mut death = FieldTable::default();
-        death.insert(ShortString::from("queue"), AMQPValue::LongString(LongString::from("cinema.maintenance")));
+        death.insert(ShortString::from("queue"), AMQPValue::LongString(LongString::from("cinema.jobs.maintenance")));
         let deaths = FieldArray::from(vec![AMQPValue::FieldTable(death)]);
         let properties = BasicProperties::default()
             .with_message_id(ShortString::from("m-1"))
@@ -277,7 +279,7 @@ mod tests {
         let letter = DeadLetter::from_message(1, &properties, b"\xff not json");
         assert_eq!(letter.kind, UNDECODABLE);
         assert_eq!(letter.id.as_deref(), Some("m-1"));
-        assert_eq!(letter.queue.as_deref(), Some("cinema.maintenance"));
+        assert_eq!(letter.queue.as_deref(), Some("cinema.jobs.maintenance"));
         assert!(letter.job.is_none() && !letter.replayable() && letter.attempts.is_none());
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod broker;
 pub mod dead;
+pub mod legacy;
 pub mod outbox;
 pub mod queues;
 pub mod topology;

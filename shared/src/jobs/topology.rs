@@ -1,12 +1,15 @@
 //! The RabbitMQ topology, declared in one place by every binary (declarations are idempotent).
 //!
 //! ```text
-//! {p}.jobs (direct) --email--------> {p}.email        --(nack)--> {p}.dlx --> {p}.dead
-//!                   --maintenance--> {p}.maintenance  --(nack)--> {p}.dlx --> {p}.dead
-//! worker failure --> {p}.{queue}.retry.{n} (queue TTL = backoff) --(expired)--> {p}.jobs --{queue}--> {p}.{queue}
+//! {p}.jobs (direct) --email--------> {p}.jobs.email        --(delivery limit)--> {p}.dlx --> {p}.jobs.dead
+//!                   --maintenance--> {p}.jobs.maintenance  --(delivery limit)--> {p}.dlx --> {p}.jobs.dead
+//! worker failure --> {p}.jobs.{queue}.retry.{n} (queue TTL = backoff) --(expired)--> {p}.jobs --{queue}--> {p}.jobs.{queue}
 //! ```
-//! Retry queues have one fixed TTL each (not per-message TTLs), so a long delay never holds up a short one, and one
-//! per work queue, so an expired message returns to the queue it came from.
+//! Every queue is a quorum queue: replicated over the cluster's nodes, so losing a node loses no job. Retry queues
+//! have one fixed TTL each (not per-message TTLs), so a long delay never holds up a short one, and one per work
+//! queue, so an expired message returns to the queue it came from. Dead-lettering is at-least-once (RabbitMQ keeps a
+//! message until the target queue confirmed it), which needs `reject-publish` overflow. Queues of the classic
+//! topology (before quorum queues, under other names) are moved over by [`super::legacy`].
 
 use lapin::options::{ExchangeDeclareOptions, QueueBindOptions, QueueDeclareOptions};
 use lapin::types::{AMQPValue, FieldTable, ShortString};
@@ -60,14 +63,14 @@ impl Topology {
         format!("{}.dlx", self.prefix)
     }
     pub fn queue(&self, queue: WorkQueue) -> String {
-        format!("{}.{}", self.prefix, queue.routing_key())
+        format!("{}.jobs.{}", self.prefix, queue.routing_key())
     }
     pub fn dead_letter_queue(&self) -> String {
-        format!("{}.dead", self.prefix)
+        format!("{}.jobs.dead", self.prefix)
     }
     /// The delay queue used after the `attempt`-th delivery from `queue` failed.
     pub fn retry_queue(&self, queue: WorkQueue, attempt: u32) -> String {
-        format!("{}.{}.retry.{}", self.prefix, queue.routing_key(), attempt)
+        format!("{}.jobs.{}.retry.{}", self.prefix, queue.routing_key(), attempt)
     }
     /// Backoff before delivery `attempt + 1`: base × 4^(attempt − 1).
     pub fn retry_delay_ms(&self, attempt: u32) -> u64 {
@@ -87,7 +90,7 @@ impl Topology {
                 FieldTable::default(),
             )
             .await?;
-        channel.queue_declare(&self.dead_letter_queue(), durable_queue, FieldTable::default()).await?;
+        channel.queue_declare(&self.dead_letter_queue(), durable_queue, quorum(None)).await?;
         channel
             .queue_bind(
                 &self.dead_letter_queue(),
@@ -109,11 +112,10 @@ impl Topology {
         self.declare_dead_letters(channel).await?;
 
         for queue in WorkQueue::ALL {
-            let mut args = FieldTable::default();
-            args.insert(
-                ShortString::from("x-dead-letter-exchange"),
-                AMQPValue::LongString(self.dead_letter_exchange().into()),
-            );
+            let mut args = quorum(Some(&self.dead_letter_exchange()));
+            // A poison guard: a message whose consumers keep dying before they ack (a crash, not a failure, which
+            // the worker republishes as a retry) goes to the dead letters instead of looping forever.
+            args.insert(ShortString::from("x-delivery-limit"), AMQPValue::LongInt(DELIVERY_LIMIT));
             channel.queue_declare(&self.queue(queue), durable_queue, args).await?;
             channel
                 .queue_bind(
@@ -128,9 +130,8 @@ impl Topology {
 
         for queue in WorkQueue::ALL {
             for attempt in 1..self.max_attempts {
-                let mut args = FieldTable::default();
                 // On expiry the message goes back through the jobs exchange to the queue it came from.
-                args.insert(ShortString::from("x-dead-letter-exchange"), AMQPValue::LongString(self.exchange().into()));
+                let mut args = quorum(Some(&self.exchange()));
                 args.insert(
                     ShortString::from("x-dead-letter-routing-key"),
                     AMQPValue::LongString(queue.routing_key().into()),
@@ -146,6 +147,22 @@ impl Topology {
     }
 }
 
+/// Redeliveries of one message (consumers that died holding it) before a work queue dead-letters it.
+const DELIVERY_LIMIT: i32 = 10;
+
+/// The arguments of a quorum queue, dead-lettering at least once to `dead_letter_exchange` when given.
+fn quorum(dead_letter_exchange: Option<&str>) -> FieldTable {
+    let mut args = FieldTable::default();
+    args.insert(ShortString::from("x-queue-type"), AMQPValue::LongString("quorum".into()));
+    if let Some(exchange) = dead_letter_exchange {
+        args.insert(ShortString::from("x-dead-letter-exchange"), AMQPValue::LongString(exchange.into()));
+        args.insert(ShortString::from("x-dead-letter-strategy"), AMQPValue::LongString("at-least-once".into()));
+        // At-least-once dead-lettering requires the queue to refuse publishes when full rather than drop its head.
+        args.insert(ShortString::from("x-overflow"), AMQPValue::LongString("reject-publish".into()));
+    }
+    args
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +173,6 @@ mod tests {
         assert_eq!(topology.retry_delay_ms(1), 1000);
         assert_eq!(topology.retry_delay_ms(2), 4000);
         assert_eq!(topology.retry_delay_ms(4), 64_000);
-        assert_eq!(topology.retry_queue(WorkQueue::Email, 2), "t.email.retry.2");
+        assert_eq!(topology.retry_queue(WorkQueue::Email, 2), "t.jobs.email.retry.2");
     }
 }

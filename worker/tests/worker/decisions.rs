@@ -31,7 +31,7 @@ fn transient_failure_retries_through_the_delay_queue_of_its_attempt() {
     for attempt in 1..5 {
         assert_eq!(
             decide(&topology, WorkQueue::Email, attempt, &transient()),
-            Decision::Retry { delay_queue: format!("t.email.retry.{attempt}"), next_attempt: attempt + 1 }
+            Decision::Retry { delay_queue: format!("t.jobs.email.retry.{attempt}"), next_attempt: attempt + 1 }
         );
     }
 }
@@ -39,7 +39,7 @@ fn transient_failure_retries_through_the_delay_queue_of_its_attempt() {
 #[test]
 fn each_work_queue_retries_through_its_own_delay_queues() {
     let decision = decide(&topology(5), WorkQueue::Maintenance, 2, &transient());
-    assert_eq!(decision, Decision::Retry { delay_queue: "t.maintenance.retry.2".into(), next_attempt: 3 });
+    assert_eq!(decision, Decision::Retry { delay_queue: "t.jobs.maintenance.retry.2".into(), next_attempt: 3 });
 }
 
 #[test]
