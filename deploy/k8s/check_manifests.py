@@ -33,8 +33,14 @@ import yaml
 SECRET_NAME = "online-cinema-secrets"
 # The secrets of the project (README, "Configuration"): never in a ConfigMap or a literal value.
 SECRETS = {
-    "SECRET_KEY_ACCESS", "SECRET_KEY_REFRESH", "POSTGRES_PASSWORD", "REDIS_PASSWORD", "RABBITMQ_URL",
-    "EMAIL_HOST_PASSWORD", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET",
+    "SECRET_KEY_ACCESS",
+    "SECRET_KEY_REFRESH",
+    "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
+    "RABBITMQ_URL",
+    "EMAIL_HOST_PASSWORD",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
 }
 # What each binary reads from the Secret; the required ones must not be `optional`. `api migrate` parses the
 # whole api configuration, so it needs what `api serve` needs.
@@ -132,8 +138,11 @@ def validate_builtin(doc, version, where, problems):
     try:
         kubernetes_validate.validate(doc, version, strict=True)
     except kubernetes_validate.utils.SchemaNotFoundError:
-        problems.add(where, f"unknown kind {doc.get('apiVersion')} {doc.get('kind')}: no Kubernetes {version} schema "
-                            "and no CRD in deploy/k8s/crds/")
+        problems.add(
+            where,
+            f"unknown kind {doc.get('apiVersion')} {doc.get('kind')}: no Kubernetes {version} schema "
+            "and no CRD in deploy/k8s/crds/",
+        )
     except kubernetes_validate.ValidationError as error:
         path = ".".join(str(part) for part in error.path) or "(document)"
         problems.add(where, f"{path}: {error.message}")
@@ -315,9 +324,8 @@ def check_environment(build, binary, env, settings, at, problems):
             if name not in data:
                 problems.add(at, f"{name} is not in the build's Secret {SECRET_NAME}")
     queues = env.get("WORKER_QUEUES")
-    if binary == "worker":
-        if not queues or queues[0] != "value" or queues[1] not in QUEUES:
-            problems.add(at, f"WORKER_QUEUES must name exactly one queue of {sorted(QUEUES)} (one Deployment each)")
+    if binary == "worker" and (not queues or queues[0] != "value" or queues[1] not in QUEUES):
+        problems.add(at, f"WORKER_QUEUES must name exactly one queue of {sorted(QUEUES)} (one Deployment each)")
 
 
 def check_addresses(binary, env, container, at, problems):
@@ -331,8 +339,11 @@ def check_addresses(binary, env, container, at, problems):
         except ValueError:
             unspecified = False
         if not unspecified:
-            problems.add(at, f"{variable}={value!r} must listen on 0.0.0.0 or [::]: the kubelet and Services "
-                             "connect to the pod's address")
+            problems.add(
+                at,
+                f"{variable}={value!r} must listen on 0.0.0.0 or [::]: the kubelet and Services "
+                "connect to the pod's address",
+            )
         if not port.isdigit() or ports.get(int(port)) != port_name:
             problems.add(at, f"{variable}={value!r}: its port must be the container port named {port_name}")
 
@@ -341,18 +352,24 @@ def check_build(build, settings, problems):
     for doc in build.of_kind("Deployment") + build.of_kind("Job"):
         check_pod(build, doc, settings, problems)
     for config_map in build.of_kind("ConfigMap"):
-        leaked = SECRETS & set((config_map.get("data") or {}))
+        leaked = SECRETS & set(config_map.get("data") or {})
         if leaked:
             problems.add(f"{build.label}: {name_of(config_map)}", f"holds secrets {sorted(leaked)}")
     if build.of_kind("Secret") and not build.may_hold_secret:
-        problems.add(build.label, "contains a Secret: only the dev overlay may generate one; the operator creates "
-                                  f"{SECRET_NAME} in production")
+        problems.add(
+            build.label,
+            "contains a Secret: only the dev overlay may generate one; the operator creates "
+            f"{SECRET_NAME} in production",
+        )
     deployments = {doc["metadata"]["name"]: doc for doc in build.of_kind("Deployment")}
     if not deployments:
         return
     if build.of_kind("Job"):
-        problems.add(build.label, "the application's build holds a Job: the migration is applied and awaited "
-                                  "first, from its own kustomization (migrate/)")
+        problems.add(
+            build.label,
+            "the application's build holds a Job: the migration is applied and awaited "
+            "first, from its own kustomization (migrate/)",
+        )
     roles = {}
     for name, doc in deployments.items():
         for container in pod_spec(doc)["containers"]:
@@ -368,21 +385,27 @@ def check_build(build, settings, problems):
         if name in roles.get("worker", []):
             grace = pod_spec(doc).get("terminationGracePeriodSeconds", 30)
             if grace < MIN_WORKER_GRACE_SECONDS:
-                problems.add(where, f"terminationGracePeriodSeconds {grace} < {MIN_WORKER_GRACE_SECONDS}: the "
-                                    "worker drains for 30 s")
+                problems.add(
+                    where,
+                    f"terminationGracePeriodSeconds {grace} < {MIN_WORKER_GRACE_SECONDS}: the worker drains for 30 s",
+                )
         if name in roles.get("scheduler", []) and doc["spec"].get("replicas", 1) < 2:
             problems.add(where, "the scheduler runs two replicas (the tick lock makes it safe)")
         if name in roles.get("api", []):
             labels = doc["spec"]["template"]["metadata"]["labels"]
-            if not any(selector_matches(pdb["spec"]["selector"].get("matchLabels"), labels)
-                       for pdb in build.of_kind("PodDisruptionBudget")):
+            if not any(
+                selector_matches(pdb["spec"]["selector"].get("matchLabels"), labels)
+                for pdb in build.of_kind("PodDisruptionBudget")
+            ):
                 problems.add(where, "no PodDisruptionBudget selects the api's pods")
     check_services(build, deployments, problems)
     for cluster in build.of_kind("RabbitmqCluster"):
         replicas = cluster["spec"].get("replicas", 1)
         if replicas < 3 or replicas % 2 == 0:
-            problems.add(f"{build.label}: {name_of(cluster)}", "quorum queues need an odd number of nodes, three at "
-                                                                 "least, to survive losing one")
+            problems.add(
+                f"{build.label}: {name_of(cluster)}",
+                "quorum queues need an odd number of nodes, three at least, to survive losing one",
+            )
 
 
 def check_autoscaling(build, deployments, roles, problems):
@@ -441,33 +464,45 @@ def check_trigger_authentication(build, trigger, where, problems):
         return
     hosts = [ref for ref in authentication["spec"].get("secretTargetRef", []) if ref.get("parameter") == "host"]
     if not any(ref.get("name") == SECRET_NAME and ref.get("key") == "RABBITMQ_URL" for ref in hosts):
-        problems.add(f"{build.label}: {name_of(authentication)}",
-                     f"the `host` parameter must come from {SECRET_NAME}, key RABBITMQ_URL")
+        problems.add(
+            f"{build.label}: {name_of(authentication)}",
+            f"the `host` parameter must come from {SECRET_NAME}, key RABBITMQ_URL",
+        )
 
 
 def check_services(build, deployments, problems):
     scraped = set()
     services = {doc["metadata"]["name"]: doc for doc in build.of_kind("Service")}
+    backing_of = {}  # Service name -> the Deployments behind it
     for name, service in services.items():
         where = f"{build.label}: Service/{name}"
         selector = service["spec"].get("selector")
-        backing = [deployment for deployment in deployments.values()
-                   if selector_matches(selector, deployment["spec"]["template"]["metadata"]["labels"])]
+        backing = [
+            deployment
+            for deployment in deployments.values()
+            if selector_matches(selector, deployment["spec"]["template"]["metadata"]["labels"])
+        ]
         if not backing:
             problems.add(where, "selects no Deployment's pods")
             continue
-        container_ports = {port.get("name") for deployment in backing
-                           for container in pod_spec(deployment)["containers"]
-                           for port in container.get("ports", [])}
+        container_ports = {
+            port.get("name")
+            for deployment in backing
+            for container in pod_spec(deployment)["containers"]
+            for port in container.get("ports", [])
+        }
         for port in service["spec"]["ports"]:
             target = port.get("targetPort", port["port"])
             if isinstance(target, str) and target not in container_ports:
                 problems.add(where, f"targetPort {target} is no container port of its pods")
-        service["_backing"] = [deployment["metadata"]["name"] for deployment in backing]
+        backing_of[name] = [deployment["metadata"]["name"] for deployment in backing]
     for monitor in build.of_kind("ServiceMonitor"):
         where = f"{build.label}: {name_of(monitor)}"
-        selected = [service for service in services.values()
-                    if selector_matches(monitor["spec"]["selector"].get("matchLabels"), service["metadata"]["labels"])]
+        selected = [
+            service
+            for service in services.values()
+            if selector_matches(monitor["spec"]["selector"].get("matchLabels"), service["metadata"]["labels"])
+        ]
         if not selected:
             problems.add(where, "selects no Service")
         for service in selected:
@@ -476,16 +511,19 @@ def check_services(build, deployments, problems):
             names = {port.get("name") for port in service["spec"]["ports"]}
             for endpoint in monitor["spec"]["endpoints"]:
                 if endpoint.get("port") not in names:
-                    problems.add(where, f"port {endpoint.get('port')} is not a port of Service/{service['metadata']['name']}")
+                    problems.add(
+                        where, f"port {endpoint.get('port')} is not a port of Service/{service['metadata']['name']}"
+                    )
                 elif endpoint.get("port") == "metrics":
-                    scraped.update(service.get("_backing", []))
+                    scraped.update(backing_of.get(service["metadata"]["name"], []))
     for name in sorted(set(deployments) - scraped):
         problems.add(f"{build.label}: Deployment/{name}", "no ServiceMonitor scrapes its `metrics` port")
 
 
 def check_migration_pair(application, migration, problems):
-    jobs = [job for job in migration.of_kind("Job")
-            if any(binary_of(c) == "migrate" for c in pod_spec(job)["containers"])]
+    jobs = [
+        job for job in migration.of_kind("Job") if any(binary_of(c) == "migrate" for c in pod_spec(job)["containers"])
+    ]
     if len(jobs) != 1:
         problems.add(migration.label, f"must hold one Job running `api migrate` (found {len(jobs)})")
     if migration.of_kind("Deployment"):
@@ -495,11 +533,17 @@ def check_migration_pair(application, migration, problems):
         return {doc["metadata"]["name"]: doc.get("data") for doc in build.of_kind("ConfigMap")}
 
     if config_maps(application) != config_maps(migration):
-        problems.add(migration.label, f"its ConfigMaps differ from {application.label}'s: the migration must run with "
-                                      "the application's settings (share the overlay's `env` component)")
-    images = {container["image"] for build in (application, migration)
-              for doc in build.of_kind("Deployment") + build.of_kind("Job")
-              for container in pod_spec(doc)["containers"]}
+        problems.add(
+            migration.label,
+            f"its ConfigMaps differ from {application.label}'s: the migration must run with "
+            "the application's settings (share the overlay's `env` component)",
+        )
+    images = {
+        container["image"]
+        for build in (application, migration)
+        for doc in build.of_kind("Deployment") + build.of_kind("Job")
+        for container in pod_spec(doc)["containers"]
+    }
     if len(images) > 1:
         problems.add(migration.label, f"image differs from the application's: {sorted(images)}")
 
@@ -514,15 +558,19 @@ def main():
 
     # kubernetes-validate reads its (large) definitions file again for every document: read each file once.
     kubernetes_validate.utils.schema_contents = functools.lru_cache(maxsize=None)(
-        kubernetes_validate.utils.schema_contents)
+        kubernetes_validate.utils.schema_contents
+    )
 
     problems = Problems()
     settings = load_env_sample(args.env_sample)
     crds = load_crds(args.root / "crds", args.kubernetes_version, problems)
     folders = [args.root / "base", args.root / "base" / "migrate"]
     # Every overlay folder that builds on its own; the `kind: Component` folders are checked through their users.
-    folders += sorted(path.parent for path in (args.root / "overlays").rglob("kustomization.yaml")
-                      if yaml.safe_load(path.read_text()).get("kind", "Kustomization") == "Kustomization")
+    folders += sorted(
+        path.parent
+        for path in (args.root / "overlays").rglob("kustomization.yaml")
+        if yaml.safe_load(path.read_text()).get("kind", "Kustomization") == "Kustomization"
+    )
     builds = {}
     for folder in folders:
         label = str(folder.relative_to(args.root))
@@ -534,8 +582,9 @@ def main():
         build = Build(label, docs)
         builds[label] = build
         for index, doc in enumerate(docs):
-            validate_document(doc, crds, args.kubernetes_version, f"{label}: {name_of(doc)} (document {index + 1})",
-                              problems)
+            validate_document(
+                doc, crds, args.kubernetes_version, f"{label}: {name_of(doc)} (document {index + 1})", problems
+            )
         check_build(build, settings, problems)
         kinds = {}
         for doc in docs:
@@ -550,8 +599,10 @@ def main():
             problems.add(label, f"no {label}/migrate kustomization: the migration Job must be applied first")
             continue
         check_migration_pair(builds[label], migration, problems)
-    print(f"CRD schemas: {', '.join(sorted(kind for _, kind in crds))}; Kubernetes schemas "
-          f"{args.kubernetes_version} (kubernetes-validate {kubernetes_validate.__version__}, strict)")
+    print(
+        f"CRD schemas: {', '.join(sorted(kind for _, kind in crds))}; Kubernetes schemas "
+        f"{args.kubernetes_version} (kubernetes-validate {kubernetes_validate.__version__}, strict)"
+    )
     sys.stdout.flush()
     if problems.items:
         for item in problems.items:
