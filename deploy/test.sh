@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run every check of the workspace: formatting, clippy (warnings are errors), schema drift (shared/src/schema.rs
 # against the migrations), the test suite, the alert rules and the dashboard against the running binaries
-# (deploy/observability.sh), a client generated from the api's OpenAPI document (deploy/client.sh), and
-# schemathesis against the running api (deploy/schemathesis.sh).
+# (deploy/observability.sh), the Kubernetes manifests built and validated offline (deploy/k8s-check.sh), a client
+# generated from the api's OpenAPI document (deploy/client.sh), and schemathesis against the running api
+# (deploy/schemathesis.sh).
 # PostgreSQL, Redis and RabbitMQ are installed and started when nothing listens on their ports yet (the tests
 # catch mail with an in-process SMTP sink, so MailDev is not needed). Non-interactive and idempotent.
 #
@@ -93,9 +94,10 @@ set -e
 totals="$(awk '/^test result:/ { passed += $4; failed += $6 } END { printf "%d passed, %d failed", passed, failed }' "$results")"
 # The checks below run the debug binaries built above; each runs even when an earlier one failed, and the run ends
 # with all their results.
-checks=(observability client schemathesis)
+checks=(observability k8s-check client schemathesis)
 declare -A check_status
 # observability: promtool on the alert rules, and every metric the dashboard and the rules name must be exported.
+# k8s-check: every kustomize overlay built and validated offline (Kubernetes and CRD schemas, project rules).
 # client: a Python client generated from /openapi.json drives register → activate → login → search → cart → order.
 # schemathesis: the published OpenAPI document against the running api; every answer must be one it describes.
 for check in "${checks[@]}"; do

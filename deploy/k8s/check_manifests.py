@@ -1,0 +1,617 @@
+"""Offline checks of deploy/k8s/ (run by deploy/k8s-check.sh, which installs the pinned tools).
+
+1. Builds every kustomization that is meant to be applied or reused: base/, base/migrate/ and each folder under
+   overlays/ (migrate/ included), with `kubectl kustomize` (no cluster, no network).
+2. Validates every built document: built-in kinds with kubernetes-validate (strict: an unknown field fails, as
+   `kubectl apply` refuses it), custom resources against the openAPIV3Schema of their CRD in crds/ (made strict
+   the same way: the API server rejects unknown fields unless the schema keeps them). A kind that neither knows
+   fails: a typo in a kind or apiVersion, or a custom resource whose CRD is not kept in crds/.
+3. Project checks on the built documents: probes, resources and a non-root read-only securityContext on every pod;
+   every setting of .env.sample reaching the binary that reads it (secrets only through the Secret); workers one
+   per queue, each with a KEDA ScaledObject on its real queue; the api autoscaled with a disruption budget; the
+   scheduler with two replicas; every component scraped; the migration Job in its own build, with the
+   application's configuration.
+
+Usage: check_manifests.py --kubectl PATH --root deploy/k8s --env-sample .env.sample [--kubernetes-version 1.37.0]
+Prints one line per build and every problem found; exits 1 when there is any.
+"""
+
+import argparse
+import copy
+import functools
+import ipaddress
+import pathlib
+import re
+import subprocess
+import sys
+
+import jsonschema
+import kubernetes_validate
+import kubernetes_validate.utils
+import yaml
+
+SECRET_NAME = "online-cinema-secrets"
+# The secrets of the project (README, "Configuration"): never in a ConfigMap or a literal value.
+SECRETS = {
+    "SECRET_KEY_ACCESS",
+    "SECRET_KEY_REFRESH",
+    "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
+    "RABBITMQ_URL",
+    "EMAIL_HOST_PASSWORD",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_WEBHOOK_SECRET",
+}
+# What each binary reads from the Secret; the required ones must not be `optional`. `api migrate` parses the
+# whole api configuration, so it needs what `api serve` needs.
+API_SECRETS = {
+    "required": {"SECRET_KEY_ACCESS", "SECRET_KEY_REFRESH", "POSTGRES_PASSWORD", "RABBITMQ_URL"},
+    "optional": {"REDIS_PASSWORD", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"},
+}
+BINARY_SECRETS = {
+    "api": API_SECRETS,
+    "migrate": API_SECRETS,
+    "worker": {"required": {"POSTGRES_PASSWORD", "RABBITMQ_URL"}, "optional": {"EMAIL_HOST_PASSWORD"}},
+    "scheduler": {"required": {"POSTGRES_PASSWORD", "RABBITMQ_URL"}, "optional": set()},
+}
+# The address each long-running binary listens on for its probes and metrics, and the api's HTTP address.
+OPS_ADDRESS = {"api": "METRICS_ADDR", "worker": "WORKER_ADDR", "scheduler": "SCHEDULER_ADDR"}
+# The work queues of shared/src/jobs/topology.rs (WORKER_QUEUES names).
+QUEUES = {"email", "maintenance"}
+UID = 10001
+MIN_WORKER_GRACE_SECONDS = 40  # the worker drains for 30 s on SIGTERM
+PER_DEPLOYMENT_ENV = {"WORKER_QUEUES"}
+
+
+class Problems:
+    def __init__(self):
+        self.items = []
+
+    def add(self, where, message):
+        self.items.append(f"{where}: {message}")
+
+
+def load_env_sample(path):
+    """The names of the settings .env.sample sets (commented-out lines are optional settings)."""
+    names = set()
+    for line in pathlib.Path(path).read_text().splitlines():
+        match = re.match(r"^([A-Z][A-Z0-9_]*)=", line)
+        if match:
+            names.add(match.group(1))
+    return names
+
+
+def kustomize(kubectl, folder):
+    result = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip() or f"kubectl kustomize {folder} failed")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def strict_schema(schema):
+    """The CRD schema with unknown fields refused wherever the API server would prune or refuse them."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node):
+        if isinstance(node, dict):
+            if (
+                "properties" in node
+                and "additionalProperties" not in node
+                and not node.get("x-kubernetes-preserve-unknown-fields")
+            ):
+                node["additionalProperties"] = False
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    return schema
+
+
+def load_crds(folder, version, problems):
+    """(group/version, kind) -> validator, for every served version of every CRD in the folder."""
+    validators = {}
+    for path in sorted(pathlib.Path(folder).glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc:
+                continue
+            where = f"crds/{path.name}"
+            if doc.get("kind") != "CustomResourceDefinition":
+                problems.add(where, f"not a CustomResourceDefinition ({doc.get('kind')})")
+                continue
+            validate_builtin(doc, version, where, problems)
+            spec = doc["spec"]
+            for served in spec["versions"]:
+                if not served.get("served", False):
+                    continue
+                schema = served["schema"]["openAPIV3Schema"]
+                key = (f"{spec['group']}/{served['name']}", spec["names"]["kind"])
+                # OpenAPI 3.0 schemas are JSON Schema draft 4 with extensions (x-kubernetes-*, nullable), which the
+                # validator ignores.
+                validators[key] = jsonschema.Draft4Validator(strict_schema(schema))
+    return validators
+
+
+def validate_builtin(doc, version, where, problems):
+    try:
+        kubernetes_validate.validate(doc, version, strict=True)
+    except kubernetes_validate.utils.SchemaNotFoundError:
+        problems.add(
+            where,
+            f"unknown kind {doc.get('apiVersion')} {doc.get('kind')}: no Kubernetes {version} schema "
+            "and no CRD in deploy/k8s/crds/",
+        )
+    except kubernetes_validate.ValidationError as error:
+        path = ".".join(str(part) for part in error.path) or "(document)"
+        problems.add(where, f"{path}: {error.message}")
+
+
+def validate_document(doc, crds, version, where, problems):
+    key = (doc.get("apiVersion"), doc.get("kind"))
+    validator = crds.get(key)
+    if validator is None:
+        validate_builtin(doc, version, where, problems)
+        return
+    for error in sorted(validator.iter_errors(doc), key=lambda e: list(e.path)):
+        path = ".".join(str(part) for part in error.path) or "(document)"
+        problems.add(where, f"{path}: {error.message}")
+
+
+def name_of(doc):
+    return f"{doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
+
+
+def pod_spec(doc):
+    if doc.get("kind") in ("Deployment", "StatefulSet", "DaemonSet", "Job"):
+        return doc["spec"]["template"]["spec"]
+    return None
+
+
+def selector_matches(selector, labels):
+    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+def binary_of(container):
+    command = (container.get("command") or []) + (container.get("args") or [])
+    if not command:
+        return None
+    if command[0] == "api":
+        return "migrate" if command[1:2] == ["migrate"] else "api"
+    return command[0] if command[0] in ("worker", "scheduler") else None
+
+
+class Build:
+    """One `kubectl kustomize` result and the lookups the checks need."""
+
+    def __init__(self, label, docs):
+        self.label = label
+        self.docs = docs
+        self.is_overlay = label.startswith("overlays/")
+        # Only the dev overlay generates a (throw-away) Secret; production's is made by the operator.
+        self.may_hold_secret = label.startswith("overlays/dev")
+
+    def of_kind(self, kind):
+        return [doc for doc in self.docs if doc.get("kind") == kind]
+
+    def named(self, kind, name):
+        for doc in self.of_kind(kind):
+            if doc["metadata"]["name"] == name:
+                return doc
+        return None
+
+    def environment(self, container):
+        """name -> ("config", value) | ("value", value) | ("secret", secretKeyRef) as the container sees it."""
+        env = {}
+        for source in container.get("envFrom", []):
+            if "configMapRef" in source:
+                config_map = self.named("ConfigMap", source["configMapRef"]["name"])
+                for key, value in ((config_map or {}).get("data") or {}).items():
+                    env[key] = ("config", value)
+            if "secretRef" in source:
+                env["*"] = ("secretRef", source["secretRef"]["name"])
+        # `env` entries win over `envFrom`, as in the kubelet.
+        for item in container.get("env", []):
+            if "value" in item:
+                env[item["name"]] = ("value", item["value"])
+            elif "secretKeyRef" in item.get("valueFrom", {}):
+                env[item["name"]] = ("secret", item["valueFrom"]["secretKeyRef"])
+            else:
+                env[item["name"]] = ("other", item.get("valueFrom"))
+        return env
+
+
+def check_pod(build, doc, settings, problems):
+    where = f"{build.label}: {name_of(doc)}"
+    spec = pod_spec(doc)
+    pod_security = spec.get("securityContext", {})
+    if spec.get("automountServiceAccountToken") is not False:
+        problems.add(where, "automountServiceAccountToken must be false (the pods never call the Kubernetes API)")
+    volumes = {volume["name"]: volume for volume in spec.get("volumes", [])}
+    for container in spec.get("initContainers", []) + spec["containers"]:
+        at = f"{where}: container {container['name']}"
+        check_resources(container, at, problems)
+        check_security(pod_security, container.get("securityContext", {}), at, problems)
+        mounts = {mount["mountPath"]: mount["name"] for mount in container.get("volumeMounts", [])}
+        if "emptyDir" not in volumes.get(mounts.get("/tmp"), {}):
+            problems.add(at, "/tmp must be an emptyDir (the root filesystem is read-only)")
+        binary = binary_of(container)
+        if binary is None:
+            problems.add(at, "command must run api, api migrate, worker or scheduler")
+            continue
+        env = build.environment(container)
+        check_environment(build, binary, env, settings, at, problems)
+        if doc["kind"] == "Deployment":
+            check_probes(container, at, problems)
+            check_addresses(binary, env, container, at, problems)
+        if binary == "api":
+            media_root = (env.get("MEDIA_ROOT") or (None, None))[1]
+            claim = volumes.get(mounts.get(media_root), {}).get("persistentVolumeClaim", {}).get("claimName")
+            if not claim or not build.named("PersistentVolumeClaim", claim):
+                problems.add(at, f"MEDIA_ROOT ({media_root}) must be a mounted PersistentVolumeClaim of the build")
+        if build.is_overlay:
+            image = container.get("image", "")
+            tag = image.rsplit("/", 1)[-1]
+            if "@" not in tag and (":" not in tag or tag.endswith(":latest")):
+                problems.add(at, f"image {image!r} needs a fixed tag or digest (not latest)")
+
+
+def check_resources(container, at, problems):
+    resources = container.get("resources", {})
+    for kind in ("requests", "limits"):
+        for resource in ("cpu", "memory"):
+            if resource not in resources.get(kind, {}):
+                problems.add(at, f"resources.{kind}.{resource} missing")
+
+
+def check_security(pod, container, at, problems):
+    def setting(key):
+        return container.get(key, pod.get(key))
+
+    if setting("runAsNonRoot") is not True:
+        problems.add(at, "runAsNonRoot must be true")
+    if setting("runAsUser") != UID:
+        problems.add(at, f"runAsUser must be {UID} (the image's user)")
+    if (setting("seccompProfile") or {}).get("type") != "RuntimeDefault":
+        problems.add(at, "seccompProfile must be RuntimeDefault")
+    if container.get("readOnlyRootFilesystem") is not True:
+        problems.add(at, "readOnlyRootFilesystem must be true")
+    if container.get("allowPrivilegeEscalation") is not False:
+        problems.add(at, "allowPrivilegeEscalation must be false")
+    if "ALL" not in container.get("capabilities", {}).get("drop", []):
+        problems.add(at, "capabilities must drop ALL")
+
+
+def check_probes(container, at, problems):
+    ports = {port.get("name"): port["containerPort"] for port in container.get("ports", [])}
+    for probe, path in (("livenessProbe", "/health/live"), ("readinessProbe", "/health/ready")):
+        get = container.get(probe, {}).get("httpGet")
+        if not get:
+            problems.add(at, f"{probe} missing (an HTTP GET of {path})")
+            continue
+        if get.get("path") != path:
+            problems.add(at, f"{probe} must GET {path}, not {get.get('path')}")
+        port = get.get("port")
+        if port != "metrics" and port != ports.get("metrics"):
+            problems.add(at, f"{probe} must use the internal `metrics` port, not {port}")
+
+
+def check_environment(build, binary, env, settings, at, problems):
+    if "*" in env:
+        problems.add(at, "envFrom secretRef hands every secret to every binary: name each with secretKeyRef")
+    for name in sorted(settings - SECRETS - PER_DEPLOYMENT_ENV):
+        if name not in env:
+            problems.add(at, f"{name} (in .env.sample) reaches the container neither from the ConfigMap nor env")
+    for name in sorted(SECRETS):
+        source = env.get(name)
+        if source and source[0] != "secret":
+            problems.add(at, f"{name} is a secret: take it from {SECRET_NAME} with secretKeyRef, not a {source[0]}")
+    needs = BINARY_SECRETS[binary]
+    for name in sorted(needs["required"] | needs["optional"]):
+        source = env.get(name)
+        if not source or source[0] != "secret":
+            problems.add(at, f"{name} missing: {binary} reads it (secretKeyRef to {SECRET_NAME})")
+            continue
+        ref = source[1]
+        if ref.get("name") != SECRET_NAME or ref.get("key") != name:
+            problems.add(at, f"{name} must come from {SECRET_NAME}, key {name}")
+        if name in needs["required"] and ref.get("optional"):
+            problems.add(at, f"{name} is required by {binary}: the reference must not be optional")
+        secret = build.named("Secret", SECRET_NAME)
+        if secret is not None and not ref.get("optional"):
+            data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
+            if name not in data:
+                problems.add(at, f"{name} is not in the build's Secret {SECRET_NAME}")
+    queues = env.get("WORKER_QUEUES")
+    if binary == "worker" and (not queues or queues[0] != "value" or queues[1] not in QUEUES):
+        problems.add(at, f"WORKER_QUEUES must name exactly one queue of {sorted(QUEUES)} (one Deployment each)")
+
+
+def check_addresses(binary, env, container, at, problems):
+    ports = {port["containerPort"]: port.get("name") for port in container.get("ports", [])}
+    addresses = [(OPS_ADDRESS[binary], "metrics")] + ([("API_ADDR", "http")] if binary == "api" else [])
+    for variable, port_name in addresses:
+        value = (env.get(variable) or (None, ""))[1]
+        host, _, port = value.rpartition(":")
+        try:
+            unspecified = ipaddress.ip_address(host.strip("[]")).is_unspecified
+        except ValueError:
+            unspecified = False
+        if not unspecified:
+            problems.add(
+                at,
+                f"{variable}={value!r} must listen on 0.0.0.0 or [::]: the kubelet and Services "
+                "connect to the pod's address",
+            )
+        if not port.isdigit() or ports.get(int(port)) != port_name:
+            problems.add(at, f"{variable}={value!r}: its port must be the container port named {port_name}")
+
+
+def check_build(build, settings, problems):
+    for doc in build.of_kind("Deployment") + build.of_kind("Job"):
+        check_pod(build, doc, settings, problems)
+    for config_map in build.of_kind("ConfigMap"):
+        leaked = SECRETS & set(config_map.get("data") or {})
+        if leaked:
+            problems.add(f"{build.label}: {name_of(config_map)}", f"holds secrets {sorted(leaked)}")
+    if build.of_kind("Secret") and not build.may_hold_secret:
+        problems.add(
+            build.label,
+            "contains a Secret: only the dev overlay may generate one; the operator creates "
+            f"{SECRET_NAME} in production",
+        )
+    deployments = {doc["metadata"]["name"]: doc for doc in build.of_kind("Deployment")}
+    if not deployments:
+        return
+    if build.of_kind("Job"):
+        problems.add(
+            build.label,
+            "the application's build holds a Job: the migration is applied and awaited "
+            "first, from its own kustomization (migrate/)",
+        )
+    roles = {}
+    for name, doc in deployments.items():
+        for container in pod_spec(doc)["containers"]:
+            roles.setdefault(binary_of(container), []).append(name)
+    for binary in ("api", "worker", "scheduler"):
+        if binary not in roles:
+            problems.add(build.label, f"no Deployment runs {binary}")
+    autoscaled = check_autoscaling(build, deployments, roles, problems)
+    for name, doc in deployments.items():
+        where = f"{build.label}: Deployment/{name}"
+        if name in autoscaled and "replicas" in doc["spec"]:
+            problems.add(where, f"autoscaled by {autoscaled[name]}: drop spec.replicas, or every apply resets it")
+        if name in roles.get("worker", []):
+            grace = pod_spec(doc).get("terminationGracePeriodSeconds", 30)
+            if grace < MIN_WORKER_GRACE_SECONDS:
+                problems.add(
+                    where,
+                    f"terminationGracePeriodSeconds {grace} < {MIN_WORKER_GRACE_SECONDS}: the worker drains for 30 s",
+                )
+        if name in roles.get("scheduler", []) and doc["spec"].get("replicas", 1) < 2:
+            problems.add(where, "the scheduler runs two replicas (the tick lock makes it safe)")
+        if name in roles.get("api", []):
+            labels = doc["spec"]["template"]["metadata"]["labels"]
+            if not any(
+                selector_matches(pdb["spec"]["selector"].get("matchLabels"), labels)
+                for pdb in build.of_kind("PodDisruptionBudget")
+            ):
+                problems.add(where, "no PodDisruptionBudget selects the api's pods")
+    check_services(build, deployments, problems)
+    for cluster in build.of_kind("RabbitmqCluster"):
+        replicas = cluster["spec"].get("replicas", 1)
+        if replicas < 3 or replicas % 2 == 0:
+            problems.add(
+                f"{build.label}: {name_of(cluster)}",
+                "quorum queues need an odd number of nodes, three at least, to survive losing one",
+            )
+
+
+def check_autoscaling(build, deployments, roles, problems):
+    """Deployment name -> what scales it; checks every HPA and ScaledObject names a real target and queue."""
+    autoscaled = {}
+    for hpa in build.of_kind("HorizontalPodAutoscaler"):
+        target = hpa["spec"]["scaleTargetRef"]
+        if target.get("kind") != "Deployment" or target.get("name") not in deployments:
+            problems.add(f"{build.label}: {name_of(hpa)}", f"scales {target}, not a Deployment of the build")
+            continue
+        autoscaled[target["name"]] = name_of(hpa)
+    for api in roles.get("api", []):
+        if api not in autoscaled:
+            problems.add(f"{build.label}: Deployment/{api}", "no HorizontalPodAutoscaler scales the api")
+    scaled_queues = {}
+    for scaled in build.of_kind("ScaledObject"):
+        where = f"{build.label}: {name_of(scaled)}"
+        target = scaled["spec"]["scaleTargetRef"]
+        deployment = deployments.get(target.get("name"))
+        if target.get("kind", "Deployment") != "Deployment" or deployment is None:
+            problems.add(where, f"scaleTargetRef {target.get('name')} is not a Deployment of the build")
+            continue
+        if target["name"] in autoscaled:
+            problems.add(where, f"{target['name']} is already scaled by {autoscaled[target['name']]}")
+        autoscaled[target["name"]] = name_of(scaled)
+        container = pod_spec(deployment)["containers"][0]
+        env = build.environment(container)
+        queue = (env.get("WORKER_QUEUES") or (None, None))[1]
+        prefix = (env.get("RABBITMQ_PREFIX") or (None, "cinema"))[1]
+        if binary_of(container) != "worker" or queue not in QUEUES:
+            problems.add(where, f"{target['name']} is not a worker of one queue")
+            continue
+        scaled_queues[queue] = target["name"]
+        expected = f"{prefix}.jobs.{queue}"
+        triggers = scaled["spec"].get("triggers", [])
+        if not triggers:
+            problems.add(where, "no trigger")
+        for trigger in triggers:
+            metadata = trigger.get("metadata", {})
+            if trigger.get("type") != "rabbitmq":
+                problems.add(where, f"trigger {trigger.get('type')}: scale on the RabbitMQ queue (type rabbitmq)")
+            if metadata.get("queueName") != expected:
+                problems.add(where, f"queueName {metadata.get('queueName')!r}: the worker consumes {expected!r}")
+            check_trigger_authentication(build, trigger, where, problems)
+    for queue in sorted(QUEUES):
+        if queue not in scaled_queues:
+            problems.add(build.label, f"no worker Deployment of queue {queue} scaled by a KEDA ScaledObject")
+    return autoscaled
+
+
+def check_trigger_authentication(build, trigger, where, problems):
+    reference = trigger.get("authenticationRef", {})
+    authentication = build.named("TriggerAuthentication", reference.get("name"))
+    if authentication is None:
+        problems.add(where, f"authenticationRef {reference.get('name')!r} is not a TriggerAuthentication of the build")
+        return
+    hosts = [ref for ref in authentication["spec"].get("secretTargetRef", []) if ref.get("parameter") == "host"]
+    if not any(ref.get("name") == SECRET_NAME and ref.get("key") == "RABBITMQ_URL" for ref in hosts):
+        problems.add(
+            f"{build.label}: {name_of(authentication)}",
+            f"the `host` parameter must come from {SECRET_NAME}, key RABBITMQ_URL",
+        )
+
+
+def check_services(build, deployments, problems):
+    scraped = set()
+    services = {doc["metadata"]["name"]: doc for doc in build.of_kind("Service")}
+    backing_of = {}  # Service name -> the Deployments behind it
+    for name, service in services.items():
+        where = f"{build.label}: Service/{name}"
+        selector = service["spec"].get("selector")
+        backing = [
+            deployment
+            for deployment in deployments.values()
+            if selector_matches(selector, deployment["spec"]["template"]["metadata"]["labels"])
+        ]
+        if not backing:
+            problems.add(where, "selects no Deployment's pods")
+            continue
+        container_ports = {
+            port.get("name")
+            for deployment in backing
+            for container in pod_spec(deployment)["containers"]
+            for port in container.get("ports", [])
+        }
+        for port in service["spec"]["ports"]:
+            target = port.get("targetPort", port["port"])
+            if isinstance(target, str) and target not in container_ports:
+                problems.add(where, f"targetPort {target} is no container port of its pods")
+        backing_of[name] = [deployment["metadata"]["name"] for deployment in backing]
+    for monitor in build.of_kind("ServiceMonitor"):
+        where = f"{build.label}: {name_of(monitor)}"
+        selected = [
+            service
+            for service in services.values()
+            if selector_matches(monitor["spec"]["selector"].get("matchLabels"), service["metadata"]["labels"])
+        ]
+        if not selected:
+            problems.add(where, "selects no Service")
+        for service in selected:
+            if not service["metadata"]["name"].startswith("online-cinema"):
+                problems.add(where, f"job label {service['metadata']['name']}: the alerts select online-cinema.*")
+            names = {port.get("name") for port in service["spec"]["ports"]}
+            for endpoint in monitor["spec"]["endpoints"]:
+                if endpoint.get("port") not in names:
+                    problems.add(
+                        where, f"port {endpoint.get('port')} is not a port of Service/{service['metadata']['name']}"
+                    )
+                elif endpoint.get("port") == "metrics":
+                    scraped.update(backing_of.get(service["metadata"]["name"], []))
+    for name in sorted(set(deployments) - scraped):
+        problems.add(f"{build.label}: Deployment/{name}", "no ServiceMonitor scrapes its `metrics` port")
+
+
+def check_migration_pair(application, migration, problems):
+    jobs = [
+        job for job in migration.of_kind("Job") if any(binary_of(c) == "migrate" for c in pod_spec(job)["containers"])
+    ]
+    if len(jobs) != 1:
+        problems.add(migration.label, f"must hold one Job running `api migrate` (found {len(jobs)})")
+    if migration.of_kind("Deployment"):
+        problems.add(migration.label, "holds Deployments: the migration build applies before the application")
+
+    def config_maps(build):
+        return {doc["metadata"]["name"]: doc.get("data") for doc in build.of_kind("ConfigMap")}
+
+    if config_maps(application) != config_maps(migration):
+        problems.add(
+            migration.label,
+            f"its ConfigMaps differ from {application.label}'s: the migration must run with "
+            "the application's settings (share the overlay's `env` component)",
+        )
+    images = {
+        container["image"]
+        for build in (application, migration)
+        for doc in build.of_kind("Deployment") + build.of_kind("Job")
+        for container in pod_spec(doc)["containers"]
+    }
+    if len(images) > 1:
+        problems.add(migration.label, f"image differs from the application's: {sorted(images)}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kubectl", required=True)
+    parser.add_argument("--root", required=True, type=pathlib.Path)
+    parser.add_argument("--env-sample", required=True)
+    parser.add_argument("--kubernetes-version", default="1.37.0")
+    args = parser.parse_args()
+
+    # kubernetes-validate reads its (large) definitions file again for every document: read each file once.
+    kubernetes_validate.utils.schema_contents = functools.lru_cache(maxsize=None)(
+        kubernetes_validate.utils.schema_contents
+    )
+
+    problems = Problems()
+    settings = load_env_sample(args.env_sample)
+    crds = load_crds(args.root / "crds", args.kubernetes_version, problems)
+    folders = [args.root / "base", args.root / "base" / "migrate"]
+    # Every overlay folder that builds on its own; the `kind: Component` folders are checked through their users.
+    folders += sorted(
+        path.parent
+        for path in (args.root / "overlays").rglob("kustomization.yaml")
+        if yaml.safe_load(path.read_text()).get("kind", "Kustomization") == "Kustomization"
+    )
+    builds = {}
+    for folder in folders:
+        label = str(folder.relative_to(args.root))
+        try:
+            docs = kustomize(args.kubectl, folder)
+        except RuntimeError as error:
+            problems.add(label, f"kubectl kustomize failed: {error}")
+            continue
+        build = Build(label, docs)
+        builds[label] = build
+        for index, doc in enumerate(docs):
+            validate_document(
+                doc, crds, args.kubernetes_version, f"{label}: {name_of(doc)} (document {index + 1})", problems
+            )
+        check_build(build, settings, problems)
+        kinds = {}
+        for doc in docs:
+            kinds[doc["kind"]] = kinds.get(doc["kind"], 0) + 1
+        print(f"{label}: {len(docs)} documents ({', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))})")
+    overlays = sorted({label for label in builds if label.startswith("overlays/") and not label.endswith("/migrate")})
+    if not overlays:
+        problems.add("overlays", "no overlay found")
+    for label in overlays:
+        migration = builds.get(f"{label}/migrate")
+        if migration is None:
+            problems.add(label, f"no {label}/migrate kustomization: the migration Job must be applied first")
+            continue
+        check_migration_pair(builds[label], migration, problems)
+    print(
+        f"CRD schemas: {', '.join(sorted(kind for _, kind in crds))}; Kubernetes schemas "
+        f"{args.kubernetes_version} (kubernetes-validate {kubernetes_validate.__version__}, strict)"
+    )
+    sys.stdout.flush()
+    if problems.items:
+        for item in problems.items:
+            print(f"FAIL {item}", file=sys.stderr)
+        print(f"k8s-check: {len(problems.items)} problems", file=sys.stderr)
+        return 1
+    print(f"k8s-check: {len(builds)} builds, {sum(len(b.docs) for b in builds.values())} documents, no problems")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
