@@ -28,7 +28,7 @@ pub struct WorkerConfig {
 /// Runs the consumer and the ops server until `shutdown`; returns after in-flight jobs finished.
 pub async fn run(config: WorkerConfig, pool: DbPool, shutdown: CancellationToken) -> anyhow::Result<()> {
     let topology = Topology::new(&config.broker);
-    let context = jobs::JobContext::new(pool.clone(), &config.mail)?;
+    let context = jobs::JobContext::new(pool.clone(), &config.mail, u32::from(config.broker.worker_prefetch))?;
     let probe = Publisher::new(config.broker.rabbitmq_url.clone(), topology.clone());
     let checks = vec![Check::postgres(pool.clone()), Check::rabbitmq(probe.clone())];
     let ops_server = tokio::spawn(ops::serve_ops(config.worker.addr(), checks, pool.clone(), shutdown.clone()));

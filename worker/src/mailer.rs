@@ -20,7 +20,9 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn new(settings: &MailSettings) -> anyhow::Result<Self> {
+    /// `connections`: SMTP connections kept open at most; the worker passes its prefetch, so every delivery it holds
+    /// can be sending at once.
+    pub fn new(settings: &MailSettings, connections: u32) -> anyhow::Result<Self> {
         let builder = if settings.email_use_tls {
             AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&settings.email_host)?
         } else {
@@ -30,7 +32,7 @@ impl Mailer {
         let mut builder = builder
             .port(settings.email_port)
             .timeout(Some(settings.timeout()))
-            .pool_config(PoolConfig::new().max_size(8).idle_timeout(Duration::from_secs(30)));
+            .pool_config(PoolConfig::new().max_size(connections.max(1)).idle_timeout(Duration::from_secs(30)));
         if let Some(user) = settings.email_host_user.as_deref().filter(|u| !u.is_empty()) {
             let password =
                 settings.email_host_password.as_ref().map(|p| p.expose_secret().to_owned()).unwrap_or_default();

@@ -124,27 +124,32 @@ impl Relay {
                     .skip_locked()
                     .load(conn)
                     .await?;
-                let mut published = Vec::with_capacity(rows.len());
-                let mut scrubbed = Vec::new();
+                let mut envelopes = Vec::with_capacity(rows.len());
                 for row in rows {
-                    let envelope = match Envelope::from_parts(row.id, &row.kind, row.payload, row.created_at) {
-                        Ok(envelope) => envelope,
+                    match Envelope::from_parts(row.id, &row.kind, row.payload, row.created_at) {
+                        Ok(envelope) => envelopes.push(envelope),
                         Err(err) => {
                             // A row no binary can decode would block nothing (it is skipped), but must be seen.
                             tracing::error!(job_id = %row.id, kind = %row.kind, error = %err, "undecodable outbox row");
                             record_failure(conn, row.id, &err.to_string()).await?;
-                            continue;
                         }
-                    };
-                    match publisher.publish(&envelope).await {
+                    }
+                }
+                // The whole batch is published at once and the confirms awaited together (in order on one channel):
+                // one confirm round trip per batch instead of one per job.
+                let outcomes =
+                    futures_util::future::join_all(envelopes.iter().map(|envelope| publisher.publish(envelope))).await;
+                let mut published = Vec::with_capacity(envelopes.len());
+                let mut scrubbed = Vec::new();
+                for (envelope, outcome) in envelopes.iter().zip(outcomes) {
+                    match outcome {
                         Ok(()) => match envelope.job.scrubbed() {
-                            Some(job) => scrubbed.push((row.id, job.payload())),
-                            None => published.push(row.id),
+                            Some(job) => scrubbed.push((envelope.id, job.payload())),
+                            None => published.push(envelope.id),
                         },
                         Err(err) => {
-                            tracing::warn!(job_id = %row.id, error = %err, "publishing outbox job failed; will retry");
-                            record_failure(conn, row.id, &err.to_string()).await?;
-                            break;
+                            tracing::warn!(job_id = %envelope.id, error = %err, "publishing outbox job failed; will retry");
+                            record_failure(conn, envelope.id, &err.to_string()).await?;
                         }
                     }
                 }

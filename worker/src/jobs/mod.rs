@@ -65,8 +65,10 @@ pub struct JobContext {
 }
 
 impl JobContext {
-    pub fn new(pool: DbPool, mail: &MailSettings) -> anyhow::Result<Self> {
-        Ok(Self { pool, mailer: Mailer::new(mail)?, renderer: Arc::new(Renderer::new(mail.app_url.as_str())?) })
+    /// `concurrency`: jobs run at once (the worker's prefetch), which sizes the SMTP connection pool.
+    pub fn new(pool: DbPool, mail: &MailSettings, concurrency: u32) -> anyhow::Result<Self> {
+        let mailer = Mailer::new(mail, concurrency)?;
+        Ok(Self { pool, mailer, renderer: Arc::new(Renderer::new(mail.app_url.as_str())?) })
     }
 
     pub async fn run(&self, envelope: &Envelope) -> Result<(), JobError> {

@@ -91,20 +91,20 @@ async fn smtp_answering_rcpt_with(rcpt_reply: &'static str) -> u16 {
 
 #[tokio::test]
 async fn an_accepted_mail_is_sent() {
-    let mailer = Mailer::new(&mail_settings(smtp_answering_rcpt_with("250 ok").await)).unwrap();
+    let mailer = Mailer::new(&mail_settings(smtp_answering_rcpt_with("250 ok").await), 8).unwrap();
     mailer.send(Uuid::new_v4(), "someone@example.com", email()).await.unwrap();
 }
 
 #[tokio::test]
 async fn an_smtp_5xx_answer_is_permanent() {
-    let mailer = Mailer::new(&mail_settings(smtp_answering_rcpt_with("550 5.1.1 no such mailbox").await)).unwrap();
+    let mailer = Mailer::new(&mail_settings(smtp_answering_rcpt_with("550 5.1.1 no such mailbox").await), 8).unwrap();
     let error = mailer.send(Uuid::new_v4(), "nobody@example.com", email()).await.unwrap_err();
     assert!(is_permanent(&error), "{error}");
 }
 
 #[tokio::test]
 async fn an_smtp_4xx_answer_is_transient() {
-    let mailer = Mailer::new(&mail_settings(smtp_answering_rcpt_with("451 4.3.0 try again later").await)).unwrap();
+    let mailer = Mailer::new(&mail_settings(smtp_answering_rcpt_with("451 4.3.0 try again later").await), 8).unwrap();
     let error = mailer.send(Uuid::new_v4(), "someone@example.com", email()).await.unwrap_err();
     assert!(!is_permanent(&error), "{error}");
 }
@@ -113,7 +113,7 @@ async fn an_smtp_4xx_answer_is_transient() {
 async fn an_unreachable_smtp_server_is_transient() {
     // A port that was free a moment ago: nothing listens, the connection is refused.
     let port = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap().port();
-    let mailer = Mailer::new(&mail_settings(port)).unwrap();
+    let mailer = Mailer::new(&mail_settings(port), 8).unwrap();
     let error = mailer.send(Uuid::new_v4(), "someone@example.com", email()).await.unwrap_err();
     assert!(!is_permanent(&error), "{error}");
 }
@@ -121,7 +121,7 @@ async fn an_unreachable_smtp_server_is_transient() {
 #[tokio::test]
 async fn an_invalid_recipient_is_permanent() {
     // Refused before any connection: the port does not matter.
-    let mailer = Mailer::new(&mail_settings(1)).unwrap();
+    let mailer = Mailer::new(&mail_settings(1), 8).unwrap();
     let error = mailer.send(Uuid::new_v4(), "not an address", email()).await.unwrap_err();
     assert!(is_permanent(&error), "{error}");
 }
