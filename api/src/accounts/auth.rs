@@ -119,7 +119,7 @@ pub async fn authenticate(
     raw: &str,
 ) -> Result<AuthUser, ApiError> {
     let claims = keys.decode_access(raw).map_err(|e| ApiError::unauthorized(e.detail()))?;
-    let user_id = claims.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
+    let user_id = claims.common.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
     let digest = tokens::digest(raw);
 
     let mut conn = redis.cache.conn().await.map_err(|_| blacklist_unavailable())?;
@@ -250,7 +250,7 @@ impl FromRequestParts<AppState> for RequireAdmin {
 
 /// Puts an access token on the blacklist until it would have expired anyway.
 pub async fn blacklist(redis: AuthCache<'_>, token: &PresentedToken) -> Result<(), ApiError> {
-    let ttl = token.claims.exp.saturating_sub(Utc::now().timestamp());
+    let ttl = token.claims.common.exp.saturating_sub(Utc::now().timestamp());
     if ttl <= 0 {
         return Ok(());
     }
