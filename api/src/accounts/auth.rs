@@ -22,6 +22,7 @@ use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use shared::cache::Cache;
 use shared::db::{self, DbPool};
+use shared::ids::UserId;
 use shared::schema::users;
 use uuid::Uuid;
 
@@ -52,7 +53,7 @@ pub struct AuthRecord {
 /// The authenticated caller and the token they presented.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub id: i32,
+    pub id: UserId,
     pub email: String,
     pub group: Group,
     pub token: PresentedToken,
@@ -175,7 +176,7 @@ pub async fn authenticate(
     }
     let group =
         Group::from_id(record.group_id).ok_or_else(|| ApiError::unauthorized("Could not validate credentials."))?;
-    Ok(AuthUser { id: record.id, email: record.email, group, token: PresentedToken { digest, claims } })
+    Ok(AuthUser { id: UserId(record.id), email: record.email, group, token: PresentedToken { digest, claims } })
 }
 
 impl AppState {

@@ -11,7 +11,10 @@ use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::http::MessageResponse;
-use crate::responses::{InvalidEmail, InvalidEmailOrPassword, UnauthorizedOrBlacklisted};
+use crate::responses::{
+    InactiveUser, InvalidEmail, InvalidEmailOrPassword, InvalidOrExpiredToken, TooManyFromAddress,
+    UnauthorizedOrBlacklisted,
+};
 use crate::state::AppState;
 
 impl AppState {
@@ -56,7 +59,7 @@ pub async fn register(
 #[utoipa::path(post, path = "/accounts/resend-activation/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`A new activation link has been sent.`", body = MessageResponse),
     InvalidEmail,
-    (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
+    TooManyFromAddress,
 ))]
 pub async fn resend_activation(
     State(state): State<AppState>,
@@ -70,7 +73,7 @@ pub async fn resend_activation(
 /// Activate an account with the emailed link.
 #[utoipa::path(get, path = "/accounts/activate/", tag = "accounts", params(ActivationQuery), responses(
     (status = 200, description = "`User account activated successfully.`", body = MessageResponse),
-    (status = 400, description = "`Invalid or expired token`", body = ErrorBody),
+    InvalidOrExpiredToken,
     (status = 422, description = "Missing or invalid query parameters", body = ValidationErrorBody),
 ))]
 pub async fn activate(
@@ -84,7 +87,7 @@ pub async fn activate(
 /// Activate an account (the same as the GET link, for clients that prefer not to change state with GET).
 #[utoipa::path(post, path = "/accounts/activate/", tag = "accounts", request_body = ActivationQuery, responses(
     (status = 200, description = "`User account activated successfully.`", body = MessageResponse),
-    (status = 400, description = "`Invalid or expired token`", body = ErrorBody),
+    InvalidOrExpiredToken,
     (status = 422, description = "Invalid body", body = ValidationErrorBody),
 ))]
 pub async fn activate_post(
@@ -115,7 +118,7 @@ pub async fn login(
 #[utoipa::path(post, path = "/accounts/logout/", tag = "accounts", request_body = LogoutRequest, security(("bearer" = [])), responses(
     (status = 200, description = "`Logged out successfully.`", body = MessageResponse),
     UnauthorizedOrBlacklisted,
-    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    InactiveUser,
     (status = 503, description = "`Failed to logout. Try again.` (token blacklist unavailable)", body = ErrorBody),
 ))]
 pub async fn logout(
@@ -132,7 +135,7 @@ pub async fn logout(
 #[utoipa::path(post, path = "/accounts/refresh/", tag = "accounts", request_body = RefreshRequest, security((), ("bearer" = [])), responses(
     (status = 200, description = "A new access token and the rotated refresh token", body = TokenPair),
     (status = 401, description = "`Token has expired`, `Invalid token`, `Refresh token expired.`, `Refresh token has been revoked.` (reuse detected) or `Token does not belong to the authenticated user.`", body = ErrorBody),
-    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    InactiveUser,
     (status = 404, description = "`Refresh token not found.`", body = ErrorBody),
 ))]
 pub async fn refresh(
@@ -166,7 +169,7 @@ pub async fn change_password(
 #[utoipa::path(post, path = "/accounts/reset-password/request/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`If you have an account, you will receive an email with instructions.`", body = MessageResponse),
     InvalidEmail,
-    (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
+    TooManyFromAddress,
 ))]
 pub async fn reset_password_request(
     State(state): State<AppState>,
@@ -198,10 +201,10 @@ pub async fn reset_password_complete(
 #[utoipa::path(get, path = "/accounts/me/", tag = "accounts", security(("bearer" = [])), responses(
     (status = 200, description = "The caller", body = MeResponse),
     UnauthorizedOrBlacklisted,
-    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    InactiveUser,
     (status = 404, description = "`User not found.`", body = ErrorBody),
     (status = 503, description = "Token blacklist unavailable", body = ErrorBody),
 ))]
 pub async fn me(user: AuthUser) -> Json<MeResponse> {
-    Json(MeResponse { id: user.id, email: user.email, group: user.group })
+    Json(MeResponse { id: user.id.get(), email: user.email, group: user.group })
 }

@@ -14,7 +14,9 @@ use crate::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::profiles::types::UserIdPath;
-use crate::responses::{NonIntegerUserId, UnauthorizedOrBlacklisted};
+use crate::responses::{
+    AdminRequiredOrInactive, NonIntegerUserId, UnauthorizedOrBlacklisted, UserEmailNotFound, UserIdNotFound,
+};
 use crate::state::AppState;
 
 /// Activate an account by email (no email is sent). A banned account is refused: only reactivation lifts a ban.
@@ -23,8 +25,8 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "`User account activated successfully by admin.` or `User account is already active.`", body = MessageResponse),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given email {email} not found.`", body = ErrorBody),
+        AdminRequiredOrInactive,
+        UserEmailNotFound,
         (status = 409, description = "`User account has been deactivated by an admin; reactivate it instead.`", body = ErrorBody),
         (status = 422, description = "Invalid email or body", body = ValidationErrorBody),
     )
@@ -34,9 +36,7 @@ pub async fn activate(
     RequireAdmin(admin): RequireAdmin,
     ValidJson(target): ValidJson<ActivateRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(
-        service::activate(&state.pool, state.auth_cache(), UserId::from(admin.id), &target).await?,
-    )))
+    Ok(Json(MessageResponse::new(service::activate(&state.pool, state.auth_cache(), admin.id, &target).await?)))
 }
 
 /// Move an account to another group (1 admin, 2 user, 3 moderator). An admin cannot change their own group.
@@ -47,7 +47,7 @@ pub async fn activate(
         (status = 400, description = "`Invalid group ID.`", body = ErrorBody),
         UnauthorizedOrBlacklisted,
         (status = 403, description = "`Prevent changing the group of a user with the same ID as you.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given email {email} not found.`", body = ErrorBody),
+        UserEmailNotFound,
         (status = 422, description = "Invalid email, non-integer `group_id` or body", body = ValidationErrorBody),
     )
 )]
@@ -56,9 +56,7 @@ pub async fn change_group(
     RequireAdmin(admin): RequireAdmin,
     ValidJson(change): ValidJson<ChangeGroupRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(
-        service::change_group(&state.pool, state.auth_cache(), UserId::from(admin.id), &change).await?,
-    )))
+    Ok(Json(MessageResponse::new(service::change_group(&state.pool, state.auth_cache(), admin.id, &change).await?)))
 }
 
 /// List users with their group, state and profile summary; filter by group, active state and email substring.
@@ -67,7 +65,7 @@ pub async fn change_group(
     responses(
         (status = 200, description = "One page of users", body = UserListResponse),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
+        AdminRequiredOrInactive,
         (status = 422, description = "Invalid page, filter or sort", body = ValidationErrorBody),
     )
 )]
@@ -89,8 +87,8 @@ pub async fn list_users(
     responses(
         (status = 200, description = "The user", body = AdminUserDetail),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+        AdminRequiredOrInactive,
+        UserIdNotFound,
         NonIntegerUserId,
     )
 )]
@@ -111,7 +109,7 @@ pub async fn get_user(
         (status = 200, description = "`User account deactivated successfully.` or `User account is already inactive.`", body = MessageResponse),
         UnauthorizedOrBlacklisted,
         (status = 403, description = "`You cannot deactivate your own account.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+        UserIdNotFound,
         NonIntegerUserId,
     )
 )]
@@ -121,7 +119,7 @@ pub async fn deactivate(
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<MessageResponse>> {
     Ok(Json(MessageResponse::new(
-        service::deactivate(&state.pool, state.auth_cache(), UserId::from(admin.id), UserId(user_id)).await?,
+        service::deactivate(&state.pool, state.auth_cache(), admin.id, UserId(user_id)).await?,
     )))
 }
 
@@ -132,8 +130,8 @@ pub async fn deactivate(
     responses(
         (status = 200, description = "`User account reactivated successfully.` or `User account is already active.`", body = MessageResponse),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+        AdminRequiredOrInactive,
+        UserIdNotFound,
         NonIntegerUserId,
     )
 )]
@@ -143,7 +141,7 @@ pub async fn reactivate(
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<MessageResponse>> {
     Ok(Json(MessageResponse::new(
-        service::reactivate(&state.pool, state.auth_cache(), UserId::from(admin.id), UserId(user_id)).await?,
+        service::reactivate(&state.pool, state.auth_cache(), admin.id, UserId(user_id)).await?,
     )))
 }
 
@@ -153,7 +151,7 @@ pub async fn reactivate(
     responses(
         (status = 200, description = "One page of audit entries", body = AuditListResponse),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
+        AdminRequiredOrInactive,
         (status = 422, description = "Invalid page or filter", body = ValidationErrorBody),
     )
 )]

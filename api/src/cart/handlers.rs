@@ -12,17 +12,19 @@ use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
 use crate::http::MessageResponse;
-use crate::responses::{InvalidAccessToken, NotAnInteger, UnauthorizedOrBlacklisted};
+use crate::responses::{
+    AdminRequired, InactiveUser, InvalidAccessToken, NotAnInteger, UnauthorizedOrBlacklisted, UserIdNotFound,
+};
 use crate::state::AppState;
 
 /// The caller's cart, oldest item first.
 #[utoipa::path(get, path = "/cart/", tag = "cart", security(("bearer" = [])), responses(
     (status = 200, description = "The cart (empty when nothing was added)", body = CartResponse),
     UnauthorizedOrBlacklisted,
-    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    InactiveUser,
 ))]
 pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list(&state.pool, UserId::from(user.id)).await? }))
+    Ok(Json(CartResponse { cart_items: service::list(&state.pool, user.id).await? }))
 }
 
 /// Add a movie to the cart.
@@ -39,7 +41,7 @@ pub async fn add(
     user: AuthUser,
     ValidJson(input): ValidJson<AddToCart>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::add(&state.pool, UserId::from(user.id), input.movie_uuid).await?;
+    service::add(&state.pool, user.id, input.movie_uuid).await?;
     Ok(Json(MessageResponse::new("Movie has been added to cart successfully.")))
 }
 
@@ -55,7 +57,7 @@ pub async fn remove(
     user: AuthUser,
     ValidPath(movie_uuid): ValidPath<Uuid>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::remove(&state.pool, UserId::from(user.id), movie_uuid).await?;
+    service::remove(&state.pool, user.id, movie_uuid).await?;
     Ok(Json(MessageResponse::new("Movie removed from cart.")))
 }
 
@@ -65,7 +67,7 @@ pub async fn remove(
     InvalidAccessToken,
 ))]
 pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
-    service::clear(&state.pool, UserId::from(user.id)).await?;
+    service::clear(&state.pool, user.id).await?;
     Ok(Json(MessageResponse::new("All movies removed from cart.")))
 }
 
@@ -73,8 +75,8 @@ pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<J
 #[utoipa::path(get, path = "/admin/carts/{user_id}/", tag = "admin", params(("user_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "The user's cart", body = CartResponse),
     InvalidAccessToken,
-    (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
-    (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+    AdminRequired,
+    UserIdNotFound,
     NotAnInteger,
 ))]
 pub async fn admin_view(

@@ -2,7 +2,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use shared::ids::UserId;
 
 use super::service;
 use super::types::*;
@@ -26,7 +25,7 @@ pub async fn list_notifications(
     base: PageLinkBase,
     ValidQuery(list): ValidQuery<NotificationListQuery>,
 ) -> ApiResult<Json<NotificationListResponse>> {
-    let found = service::list(&state.pool, UserId::from(user.id), &list).await?;
+    let found = service::list(&state.pool, user.id, &list).await?;
     let filters: Vec<(&str, String)> = if list.unread_only { vec![("unread", "true".into())] } else { Vec::new() };
     Ok(Json(NotificationListResponse {
         notifications: found.notifications,
@@ -48,7 +47,7 @@ pub async fn mark_read(
     user: AuthUser,
     ValidPath(NotificationPath { notification_id }): ValidPath<NotificationPath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::mark_read(&state.pool, UserId::from(user.id), notification_id).await?;
+    service::mark_read(&state.pool, user.id, notification_id).await?;
     Ok(Json(MessageResponse::new("Notification marked as read.")))
 }
 
@@ -58,6 +57,6 @@ pub async fn mark_read(
     Unauthorized,
 ))]
 pub async fn mark_all_read(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
-    service::mark_all_read(&state.pool, UserId::from(user.id)).await?;
+    service::mark_all_read(&state.pool, user.id).await?;
     Ok(Json(MessageResponse::new("All notifications marked as read.")))
 }

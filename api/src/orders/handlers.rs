@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use shared::ids::{OrderId, UserId};
+use shared::ids::OrderId;
 
 use super::service;
 use super::types::{AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, OrderList, OrderStatus, PurchaseList};
@@ -15,7 +15,9 @@ use crate::history::HistoryQuery;
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
 use crate::payments::refunds;
-use crate::responses::{InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId, NotAnInteger};
+use crate::responses::{
+    AdminRequired, InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId, NotAnInteger, OrderNotFound,
+};
 use crate::state::AppState;
 
 /// Turn the cart into a pending order (prices from the catalog, now).
@@ -26,7 +28,7 @@ use crate::state::AppState;
     (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
 ))]
 pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state.pool, UserId::from(user.id)).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&state.pool, user.id).await?)))
 }
 
 /// The caller's orders, newest first.
@@ -41,7 +43,7 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<OrderList>> {
-    let (orders, total) = service::list(&state.pool, UserId::from(user.id), page).await?;
+    let (orders, total) = service::list(&state.pool, user.id, page).await?;
     Ok(Json(OrderList { orders, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -57,7 +59,7 @@ pub async fn purchases(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PurchaseList>> {
-    let (purchases, total) = service::purchases(&state.pool, UserId::from(user.id), page).await?;
+    let (purchases, total) = service::purchases(&state.pool, user.id, page).await?;
     Ok(Json(PurchaseList { purchases, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -65,7 +67,7 @@ pub async fn purchases(
 #[utoipa::path(post, path = "/orders/cancel/{order_id}/", tag = "orders", params(("order_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "`Order successfully cancelled.`", body = MessageResponse),
     InvalidAccessToken,
-    (status = 404, description = "`Order with given ID was not found.`", body = ErrorBody),
+    OrderNotFound,
     (status = 409, description = "`Paid orders cannot be cancelled. Please request a refund.` or `Order is already cancelled.`", body = ErrorBody),
     NotAnInteger,
 ))]
@@ -74,7 +76,7 @@ pub async fn cancel(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::cancel(&state.pool, UserId::from(user.id), OrderId(order_id)).await?;
+    service::cancel(&state.pool, user.id, OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully cancelled.")))
 }
 
@@ -83,7 +85,7 @@ pub async fn cancel(
     (status = 200, description = "`Order successfully refunded.`", body = MessageResponse),
     (status = 400, description = "`No valid payment found to refund.` or `Stripe refund error: {message}`", body = ErrorBody),
     InvalidAccessToken,
-    (status = 404, description = "`Order with given ID was not found.`", body = ErrorBody),
+    OrderNotFound,
     (status = 409, description = "`Cancelled orders cannot be refunded.` or `Order is not paid.`", body = ErrorBody),
     (status = 500, description = "`Database error during refund processing.` (the refund is completed by a retry or by Stripe's webhook)", body = ErrorBody),
     (status = 502, description = "Stripe unavailable; nothing was changed", body = ErrorBody),
@@ -94,7 +96,7 @@ pub async fn refund(
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
 ) -> ApiResult<Json<MessageResponse>> {
-    refunds::refund_order(&state.pool, &state.stripe, UserId::from(user.id), OrderId(order_id)).await?;
+    refunds::refund_order(&state.pool, &state.stripe, user.id, OrderId(order_id)).await?;
     Ok(Json(MessageResponse::new("Order successfully refunded.")))
 }
 
@@ -103,7 +105,7 @@ pub async fn refund(
     (status = 200, description = "A page of orders with their owners", body = AdminOrderList),
     (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['pending', 'paid', 'cancelled']`", body = ErrorBody),
     InvalidAccessToken,
-    (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
+    AdminRequired,
     InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(

@@ -5,8 +5,6 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 
-use shared::ids::UserId;
-
 use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
 use super::{checkout, service, webhook};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
@@ -15,7 +13,7 @@ use crate::extract::ValidQuery;
 use crate::history::HistoryQuery;
 use crate::http::MessageResponse;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
-use crate::responses::{InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId};
+use crate::responses::{AdminRequired, InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId};
 use crate::state::AppState;
 
 /// Open a Stripe Checkout session for the caller's pending order.
@@ -28,14 +26,9 @@ use crate::state::AppState;
     (status = 503, description = "`Payments are not configured.`", body = ErrorBody),
 ))]
 pub async fn checkout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CheckoutResponse>> {
-    let checkout_url = checkout::checkout(
-        &state.pool,
-        &state.stripe,
-        state.config.http.app_url.as_str(),
-        UserId::from(user.id),
-        &user.email,
-    )
-    .await?;
+    let checkout_url =
+        checkout::checkout(&state.pool, &state.stripe, state.config.http.app_url.as_str(), user.id, &user.email)
+            .await?;
     Ok(Json(CheckoutResponse { checkout_url }))
 }
 
@@ -95,7 +88,7 @@ pub async fn list(
     ValidQuery(page): ValidQuery<PageQuery>,
     base: PageLinkBase,
 ) -> ApiResult<Json<PaymentList>> {
-    let (payments, total) = service::list(&state.pool, UserId::from(user.id), page).await?;
+    let (payments, total) = service::list(&state.pool, user.id, page).await?;
     Ok(Json(PaymentList { payments, meta: PageMeta::new(page, total, &base, &[]) }))
 }
 
@@ -104,7 +97,7 @@ pub async fn list(
     (status = 200, description = "A page of payments with their payers", body = AdminPaymentList),
     (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['successful', 'cancelled', 'refunded']`", body = ErrorBody),
     InvalidAccessToken,
-    (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
+    AdminRequired,
     InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(

@@ -62,7 +62,7 @@ pub async fn change_password(
     }
     let new_hash = passwords::hash(new.expose().to_owned(), ctx.settings.bcrypt_cost).await?;
     let mut conn = db::conn(ctx.pool).await?;
-    let user_id = caller.id;
+    let user_id = caller.id.get();
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
             diesel::update(users::table.find(user_id)).set(users::hashed_password.eq(&new_hash)).execute(conn).await?;

@@ -4,7 +4,7 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use shared::ids::{CommentId, UserId};
+use shared::ids::CommentId;
 use uuid::Uuid;
 
 use super::service;
@@ -16,7 +16,7 @@ use crate::http::MessageResponse;
 use crate::movies::cache::CatalogCache;
 use crate::movies::types::{CommentPath, MoviePath};
 use crate::pagination::{Page, PageLinkBase, PageMeta, PageQuery};
-use crate::responses::{MalformedPath, MalformedUuid, Unauthorized};
+use crate::responses::{MalformedPath, MalformedUuid, MovieNotFound, MovieOrCommentNotFound, Unauthorized};
 use crate::state::AppState;
 
 /// Like or dislike a movie; sending the other reaction switches it.
@@ -24,7 +24,7 @@ use crate::state::AppState;
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "The caller's reaction and the movie's counts", body = ReactionResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     (status = 422, description = "Malformed uuid, or reaction not `like`/`dislike`", body = ValidationErrorBody),
 ))]
 pub async fn react(
@@ -34,7 +34,7 @@ pub async fn react(
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(input): ValidJson<ReactionRequest>,
 ) -> ApiResult<Json<ReactionResponse>> {
-    let answer = service::react(&state.pool, UserId::from(user.id), movie_uuid, input.reaction).await?;
+    let answer = service::react(&state.pool, user.id, movie_uuid, input.reaction).await?;
     cache.movie_changed(movie_uuid).await;
     Ok(Json(answer))
 }
@@ -44,7 +44,7 @@ pub async fn react(
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "No reaction now, and the movie's counts", body = ReactionResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     MalformedUuid,
 ))]
 pub async fn unreact(
@@ -53,7 +53,7 @@ pub async fn unreact(
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<ReactionResponse>> {
-    let answer = service::unreact(&state.pool, UserId::from(user.id), movie_uuid).await?;
+    let answer = service::unreact(&state.pool, user.id, movie_uuid).await?;
     cache.movie_changed(movie_uuid).await;
     Ok(Json(answer))
 }
@@ -63,7 +63,7 @@ pub async fn unreact(
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 201, description = "`Movie added to favorites.`", body = MessageResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     (status = 409, description = "`Movie is already in favorites.`", body = ErrorBody),
     MalformedUuid,
 ))]
@@ -73,7 +73,7 @@ pub async fn add_favorite(
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
-    service::add_favorite(&state.pool, UserId::from(user.id), movie_uuid).await?;
+    service::add_favorite(&state.pool, user.id, movie_uuid).await?;
     cache.movie_changed(movie_uuid).await;
     Ok((StatusCode::CREATED, Json(MessageResponse::new("Movie added to favorites."))))
 }
@@ -92,7 +92,7 @@ pub async fn remove_favorite(
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::remove_favorite(&state.pool, UserId::from(user.id), movie_uuid).await?;
+    service::remove_favorite(&state.pool, user.id, movie_uuid).await?;
     cache.movie_changed(movie_uuid).await;
     Ok(Json(MessageResponse::new("Movie removed from favorites.")))
 }
@@ -102,7 +102,7 @@ pub async fn remove_favorite(
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "The caller's score and the movie's average and count", body = RatingResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     (status = 422, description = "Malformed uuid, or score outside 1–10", body = ValidationErrorBody),
 ))]
 pub async fn rate(
@@ -112,7 +112,7 @@ pub async fn rate(
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(score): ValidJson<RatingRequest>,
 ) -> ApiResult<Json<RatingResponse>> {
-    let answer = service::rate(&state.pool, UserId::from(user.id), movie_uuid, score).await?;
+    let answer = service::rate(&state.pool, user.id, movie_uuid, score).await?;
     cache.movie_changed(movie_uuid).await;
     Ok(Json(answer))
 }
@@ -131,7 +131,7 @@ pub async fn unrate(
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Json<RatingResponse>> {
-    let answer = service::unrate(&state.pool, UserId::from(user.id), movie_uuid).await?;
+    let answer = service::unrate(&state.pool, user.id, movie_uuid).await?;
     cache.movie_changed(movie_uuid).await;
     Ok(Json(answer))
 }
@@ -139,7 +139,7 @@ pub async fn unrate(
 /// Top-level comments of a movie, newest first; each shows its number of replies.
 #[utoipa::path(get, path = "/movies/{movie_uuid}/comments/", tag = "engagement", params(("movie_uuid" = Uuid, Path), PageQuery), responses(
     (status = 200, description = "A page of comments", body = CommentListResponse),
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     (status = 422, description = "Malformed uuid or pagination", body = ValidationErrorBody),
 ))]
 pub async fn list_comments(
@@ -170,7 +170,7 @@ pub async fn create_comment(
         &state.pool,
         &state.relay,
         state.config.notifications.notification_emails_per_hour,
-        UserId::from(user.id),
+        user.id,
         movie_uuid,
         input,
     )
@@ -183,7 +183,7 @@ pub async fn create_comment(
 #[utoipa::path(get, path = "/movies/{movie_uuid}/comments/{comment_id}/replies/", tag = "engagement",
     params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path), PageQuery), responses(
     (status = 200, description = "A page of replies", body = CommentListResponse),
-    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    MovieOrCommentNotFound,
     (status = 422, description = "Malformed path or pagination", body = ValidationErrorBody),
 ))]
 pub async fn list_replies(
@@ -201,7 +201,7 @@ pub async fn list_replies(
     (status = 200, description = "The edited comment", body = Comment),
     Unauthorized,
     (status = 403, description = "`You can only edit your own comments.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    MovieOrCommentNotFound,
     (status = 422, description = "Malformed path, or body blank or over 2000 characters", body = ValidationErrorBody),
 ))]
 pub async fn edit_comment(
@@ -210,7 +210,7 @@ pub async fn edit_comment(
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
     ValidJson(body): ValidJson<CommentEditRequest>,
 ) -> ApiResult<Json<Comment>> {
-    Ok(Json(service::edit_comment(&state.pool, UserId::from(user.id), movie_uuid, CommentId(comment_id), body).await?))
+    Ok(Json(service::edit_comment(&state.pool, user.id, movie_uuid, CommentId(comment_id), body).await?))
 }
 
 /// Delete a comment and its replies: the author's own, or any for moderators and admins.
@@ -219,7 +219,7 @@ pub async fn edit_comment(
     (status = 200, description = "`Comment deleted successfully.`", body = MessageResponse),
     Unauthorized,
     (status = 403, description = "`You can only delete your own comments.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    MovieOrCommentNotFound,
     MalformedPath,
 ))]
 pub async fn delete_comment(
@@ -228,14 +228,7 @@ pub async fn delete_comment(
     user: AuthUser,
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
 ) -> ApiResult<Json<MessageResponse>> {
-    service::delete_comment(
-        &state.pool,
-        UserId::from(user.id),
-        user.group.is_staff(),
-        movie_uuid,
-        CommentId(comment_id),
-    )
-    .await?;
+    service::delete_comment(&state.pool, user.id, user.group.is_staff(), movie_uuid, CommentId(comment_id)).await?;
     cache.movie_changed(movie_uuid).await;
     Ok(Json(MessageResponse::new("Comment deleted successfully.")))
 }
@@ -245,7 +238,7 @@ pub async fn delete_comment(
     params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
     (status = 200, description = "Liked, with the comment's like count", body = CommentLikesResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    MovieOrCommentNotFound,
     (status = 409, description = "`Comment already liked.`", body = ErrorBody),
     MalformedPath,
 ))]
@@ -259,7 +252,7 @@ pub async fn like_comment(
             &state.pool,
             &state.relay,
             state.config.notifications.notification_emails_per_hour,
-            UserId::from(user.id),
+            user.id,
             movie_uuid,
             CommentId(comment_id),
         )
@@ -280,7 +273,7 @@ pub async fn unlike_comment(
     user: AuthUser,
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
 ) -> ApiResult<Json<CommentLikesResponse>> {
-    Ok(Json(service::unlike_comment(&state.pool, UserId::from(user.id), movie_uuid, CommentId(comment_id)).await?))
+    Ok(Json(service::unlike_comment(&state.pool, user.id, movie_uuid, CommentId(comment_id)).await?))
 }
 
 /// A page of comments (or of one comment's replies) in the list envelope.

@@ -19,7 +19,7 @@ use crate::movies::query::Scope;
 use crate::movies::service;
 use crate::movies::types::*;
 use crate::pagination::{PageLinkBase, PageMeta};
-use crate::responses::{MalformedFiltersOrPagination, MalformedUuid, Unauthorized};
+use crate::responses::{MalformedFiltersOrPagination, MalformedUuid, ModeratorRequired, MovieNotFound, Unauthorized};
 use crate::state::AppState;
 
 pub use named::*;
@@ -47,8 +47,8 @@ pub async fn create_movie(
     params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
     (status = 200, description = "The updated movie", body = MovieDetail),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    ModeratorRequired,
+    MovieNotFound,
     (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.`", body = ErrorBody),
     (status = 422, description = "Malformed uuid or field rules", body = ValidationErrorBody),
 ))]
@@ -67,7 +67,7 @@ pub async fn update_movie(
     params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
     (status = 200, description = "The movie", body = MovieDetail),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     MalformedUuid,
 ))]
 pub async fn get_movie(
@@ -95,8 +95,8 @@ pub async fn get_movie(
     (status = 200, description = "`Movie deleted successfully`", body = MessageResponse),
     (status = 400, description = "`Movie is in users' carts and cannot be deleted.` or `Movie purchased by some user and cannot be deleted.`", body = ErrorBody),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    ModeratorRequired,
+    MovieNotFound,
     MalformedUuid,
 ))]
 pub async fn delete_movie(
@@ -162,5 +162,5 @@ pub async fn list_favorites(
     base: PageLinkBase,
     ValidQuery(list): ValidQuery<MovieListQuery>,
 ) -> ApiResult<Json<MovieListResponse>> {
-    Ok(Json(movie_page(&state.pool, &cache, Scope::Favorites(user.id), &list, &base).await?))
+    Ok(Json(movie_page(&state.pool, &cache, Scope::Favorites(user.id.get()), &list, &base).await?))
 }

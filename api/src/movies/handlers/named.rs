@@ -17,7 +17,9 @@ use crate::movies::names::{
 use crate::movies::service;
 use crate::movies::types::*;
 use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
-use crate::responses::{InvalidName, MalformedId, MalformedIdOrName, MalformedPagination, Unauthorized};
+use crate::responses::{
+    GenreNotFound, InvalidName, MalformedId, MalformedIdOrName, MalformedPagination, ModeratorRequired, Unauthorized,
+};
 use crate::state::AppState;
 
 async fn create_named(state: &AppState, cache: &CatalogCache, kind: Kind, name: &str) -> ApiResult<NamedRef> {
@@ -73,7 +75,7 @@ macro_rules! named_handlers {
         #[utoipa::path(post, path = $create_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), responses(
             (status = 201, description = "Created", body = NamedRef),
             Unauthorized,
-            (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+            ModeratorRequired,
             (status = 409, description = $conflict, body = ErrorBody),
             InvalidName,
         ))]
@@ -105,7 +107,7 @@ macro_rules! named_handlers {
         #[utoipa::path(patch, path = $item_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), params(("id" = i32, Path)), responses(
             (status = 200, description = "Renamed", body = NamedRef),
             Unauthorized,
-            (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+            ModeratorRequired,
             (status = 404, description = $not_found, body = ErrorBody),
             (status = 409, description = $conflict, body = ErrorBody),
             MalformedIdOrName,
@@ -124,7 +126,7 @@ macro_rules! named_handlers {
         #[utoipa::path(delete, path = $item_path, tag = $tag, security(("bearer" = [])), params(("id" = i32, Path)), responses(
             (status = 200, description = $deleted, body = MessageResponse),
             Unauthorized,
-            (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+            ModeratorRequired,
             (status = 404, description = $not_found, body = ErrorBody),
             $((status = 409, description = $delete_conflict, body = ErrorBody),)?
             MalformedId,
@@ -185,7 +187,7 @@ named_handlers!(
 #[utoipa::path(post, path = "/movies/genres/create/", tag = "genres", request_body = NameRequest, security(("bearer" = [])), responses(
     (status = 201, description = "Created", body = NamedRef),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+    ModeratorRequired,
     (status = 409, description = "`A genre with name '{name}' already exists.` (case-insensitive equality)", body = ErrorBody),
     InvalidName,
 ))]
@@ -202,7 +204,7 @@ pub async fn create_genre(
 #[utoipa::path(get, path = "/movies/genres/{genre_id}/", tag = "genres", params(("genre_id" = i32, Path), PageQuery), security(("bearer" = [])), responses(
     (status = 200, description = "The genre and a page of its movies", body = GenreDetailResponse),
     Unauthorized,
-    (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
+    GenreNotFound,
     (status = 422, description = "Malformed id or pagination", body = ValidationErrorBody),
 ))]
 pub async fn get_genre(
@@ -221,8 +223,8 @@ pub async fn get_genre(
 #[utoipa::path(patch, path = "/movies/genres/{genre_id}/", tag = "genres", request_body = NameRequest, params(("genre_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "Renamed", body = NamedRef),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
+    ModeratorRequired,
+    GenreNotFound,
     (status = 409, description = "`A genre with name '{name}' already exists.` (the original answered 500)", body = ErrorBody),
     MalformedIdOrName,
 ))]
@@ -240,8 +242,8 @@ pub async fn update_genre(
 #[utoipa::path(delete, path = "/movies/genres/{genre_id}/", tag = "genres", params(("genre_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "`Genre deleted successfully`", body = MessageResponse),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
+    ModeratorRequired,
+    GenreNotFound,
     MalformedId,
 ))]
 pub async fn delete_genre(
