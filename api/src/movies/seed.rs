@@ -20,7 +20,7 @@ use shared::schema::{directors, movies, movies_directors, movies_genres, movies_
 use uuid::Uuid;
 
 use super::import::{ImportError, Progress, price_for};
-use super::models::NewMovie;
+use super::models::{MovieFacts, NewMovie};
 use super::names::{self, Kind};
 
 const BATCH: usize = 1000;
@@ -200,14 +200,16 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
             director_picks.push(director);
             batch.push(NewMovie {
                 uuid: Uuid::new_v4(),
-                name,
-                year,
-                time: rng.gen_range(70..=200),
-                imdb,
-                votes,
-                meta_score: rng.gen_bool(0.5).then(|| f64::from(rng.gen_range(0..=100))),
-                gross: rng.gen_bool(0.7).then(|| f64::from(rng.gen_range(10_000..900_000_000))),
-                description,
+                facts: MovieFacts {
+                    name,
+                    year,
+                    time: rng.gen_range(70..=200),
+                    imdb,
+                    votes,
+                    meta_score: rng.gen_bool(0.5).then(|| f64::from(rng.gen_range(0..=100))),
+                    gross: rng.gen_bool(0.7).then(|| f64::from(rng.gen_range(10_000..900_000_000))),
+                    description,
+                },
                 price: price_for(year, imdb, votes),
                 certification_id: certification_ids[rng.gen_range(0..certification_ids.len())],
                 search_text: Some(search_text),

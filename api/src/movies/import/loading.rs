@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::mapping::ImportMovie;
 use super::progress::Progress;
 use super::{ImportError, ImportReport, Skipped};
-use crate::movies::models::NewMovie;
+use crate::movies::models::{MovieFacts, NewMovie};
 use crate::movies::names::{self, Kind};
 
 /// Rows per statement.
@@ -189,14 +189,16 @@ async fn import_batch(
         }
         writes.push(NewMovie {
             uuid: Uuid::new_v4(),
-            name: movie.name.clone(),
-            year: movie.year,
-            time: movie.time,
-            imdb: movie.imdb,
-            votes: movie.votes,
-            meta_score: None,
-            gross: movie.gross,
-            description: movie.description.clone(),
+            facts: MovieFacts {
+                name: movie.name.clone(),
+                year: movie.year,
+                time: movie.time,
+                imdb: movie.imdb,
+                votes: movie.votes,
+                meta_score: None,
+                gross: movie.gross,
+                description: movie.description.clone(),
+            },
             price: movie.price.clone(),
             certification_id,
             search_text: None,
