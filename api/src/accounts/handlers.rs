@@ -10,7 +10,7 @@ use super::service;
 use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
-use crate::http::MessageResponse;
+use crate::http::{Message, MessageResponse, message};
 use crate::responses::{
     InactiveUser, InvalidEmail, InvalidEmailOrPassword, InvalidOrExpiredToken, TooManyFromAddress,
     UnauthorizedOrBlacklisted,
@@ -65,9 +65,9 @@ pub async fn resend_activation(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::resend_activation(state.accounts(), ip, &email).await?;
-    Ok(Json(MessageResponse::new("A new activation link has been sent.")))
+    Ok(message("A new activation link has been sent."))
 }
 
 /// Activate an account with the emailed link.
@@ -78,10 +78,9 @@ pub async fn resend_activation(
 ))]
 pub async fn activate(
     State(state): State<AppState>,
-    ValidQuery(input): ValidQuery<ActivationQuery>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::activate(state.accounts(), &input.email, &input.token).await?;
-    Ok(Json(MessageResponse::new("User account activated successfully.")))
+    ValidQuery(link): ValidQuery<ActivationQuery>,
+) -> ApiResult<Message> {
+    activated(&state, link).await
 }
 
 /// Activate an account (the same as the GET link, for clients that prefer not to change state with GET).
@@ -92,10 +91,15 @@ pub async fn activate(
 ))]
 pub async fn activate_post(
     State(state): State<AppState>,
-    ValidJson(input): ValidJson<ActivationQuery>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::activate(state.accounts(), &input.email, &input.token).await?;
-    Ok(Json(MessageResponse::new("User account activated successfully.")))
+    ValidJson(body): ValidJson<ActivationQuery>,
+) -> ApiResult<Message> {
+    activated(&state, body).await
+}
+
+/// Both forms of activation: the same checks, the same answer.
+async fn activated(state: &AppState, activation: Activation) -> ApiResult<Message> {
+    service::activate(state.accounts(), &activation.email, &activation.token).await?;
+    Ok(message("User account activated successfully."))
 }
 
 /// Log in; every login opens its own session (refresh-token family).
@@ -125,9 +129,9 @@ pub async fn logout(
     State(state): State<AppState>,
     user: AuthUser,
     ValidJson(input): ValidJson<LogoutRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::logout(state.accounts(), &user, &input.refresh_token).await?;
-    Ok(Json(MessageResponse::new("Logged out successfully.")))
+    Ok(message("Logged out successfully."))
 }
 
 /// Exchange a refresh token for a new access token and a rotated refresh token. No access token is needed; if
@@ -159,9 +163,9 @@ pub async fn change_password(
     ip: ClientIp,
     user: AuthUser,
     ValidJson(input): ValidJson<ChangePasswordRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::change_password(state.accounts(), ip, &user, input.old_password, input.new_password).await?;
-    Ok(Json(MessageResponse::new("Password has been changed successfully!")))
+    Ok(message("Password has been changed successfully!"))
 }
 
 /// Ask for a password-reset email. Answers the same for every address, and past the account's mail limit (then
@@ -175,9 +179,9 @@ pub async fn reset_password_request(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::request_password_reset(state.accounts(), ip, &email).await?;
-    Ok(Json(MessageResponse::new("If you have an account, you will receive an email with instructions.")))
+    Ok(message("If you have an account, you will receive an email with instructions."))
 }
 
 /// Set a new password with the emailed token.
@@ -192,9 +196,9 @@ pub async fn reset_password_complete(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(input): ValidJson<ResetPasswordRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::complete_password_reset(state.accounts(), ip, &input.email, input.password, &input.token).await?;
-    Ok(Json(MessageResponse::new("Your password has been successfully changed!")))
+    Ok(message("Your password has been successfully changed!"))
 }
 
 /// The authenticated caller.

@@ -2,22 +2,50 @@
 //! moderators 403 `Access denied. Admin privileges required.`
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 
 use shared::ids::UserId;
 
 use super::service;
 use super::types::*;
 use crate::accounts::auth::RequireAdmin;
-use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::MessageResponse;
-use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::http::{Message, MessageResponse, message};
+use crate::pagination::{PageQuery, Paging};
 use crate::profiles::types::UserIdPath;
 use crate::responses::{
     AdminRequiredOrInactive, NonIntegerUserId, UnauthorizedOrBlacklisted, UserEmailNotFound, UserIdNotFound,
 };
 use crate::state::AppState;
+use crate::storage::Storage;
+
+/// An admin calling (the checks of [`RequireAdmin`]), with the state the administration use cases borrow from.
+pub struct Admin {
+    state: AppState,
+    id: UserId,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let RequireAdmin(admin) = RequireAdmin::from_request_parts(parts, state).await?;
+        Ok(Self { state: state.clone(), id: admin.id })
+    }
+}
+
+impl Admin {
+    /// What a change to an account uses, made by this admin.
+    fn by(&self) -> service::ByAdmin<'_> {
+        service::ByAdmin { pool: &self.state.pool, auth_cache: self.state.auth_cache(), admin_id: self.id }
+    }
+
+    fn storage(&self) -> &dyn Storage {
+        self.state.storage.as_ref()
+    }
+}
 
 /// Activate an account by email (no email is sent). A banned account is refused: only reactivation lifts a ban.
 #[utoipa::path(post, path = "/admin/accounts/activate/", tag = "admin", request_body = ActivateRequest,
@@ -31,12 +59,8 @@ use crate::state::AppState;
         (status = 422, description = "Invalid email or body", body = ValidationErrorBody),
     )
 )]
-pub async fn activate(
-    State(state): State<AppState>,
-    RequireAdmin(admin): RequireAdmin,
-    ValidJson(target): ValidJson<ActivateRequest>,
-) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::activate(&state.pool, state.auth_cache(), admin.id, &target).await?)))
+pub async fn activate(admin: Admin, ValidJson(target): ValidJson<ActivateRequest>) -> ApiResult<Message> {
+    Ok(message(service::activate(admin.by(), &target).await?))
 }
 
 /// Move an account to another group (1 admin, 2 user, 3 moderator). An admin cannot change their own group.
@@ -51,12 +75,8 @@ pub async fn activate(
         (status = 422, description = "Invalid email, non-integer `group_id` or body", body = ValidationErrorBody),
     )
 )]
-pub async fn change_group(
-    State(state): State<AppState>,
-    RequireAdmin(admin): RequireAdmin,
-    ValidJson(change): ValidJson<ChangeGroupRequest>,
-) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(service::change_group(&state.pool, state.auth_cache(), admin.id, &change).await?)))
+pub async fn change_group(admin: Admin, ValidJson(change): ValidJson<ChangeGroupRequest>) -> ApiResult<Message> {
+    Ok(message(service::change_group(admin.by(), &change).await?))
 }
 
 /// List users with their group, state and profile summary; filter by group, active state and email substring.
@@ -70,14 +90,12 @@ pub async fn change_group(
     )
 )]
 pub async fn list_users(
-    State(state): State<AppState>,
-    RequireAdmin(_admin): RequireAdmin,
-    ValidQuery(page): ValidQuery<PageQuery>,
+    admin: Admin,
+    paging: Paging,
     ValidQuery(filters): ValidQuery<UserListQuery>,
-    base: PageLinkBase,
 ) -> ApiResult<Json<UserListResponse>> {
-    let (users, total) = service::list_users(&state.pool, state.storage.as_ref(), page, &filters).await?;
-    Ok(Json(UserListResponse { users, meta: PageMeta::new(page, total, &base, &filters.link_params) }))
+    let (users, total) = service::list_users(&admin.state.pool, admin.storage(), paging.page, &filters).await?;
+    Ok(Json(UserListResponse { users, meta: paging.meta(total, &filters.link_params) }))
 }
 
 /// One user with their group and profile.
@@ -93,11 +111,10 @@ pub async fn list_users(
     )
 )]
 pub async fn get_user(
-    State(state): State<AppState>,
-    RequireAdmin(_admin): RequireAdmin,
+    admin: Admin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<AdminUserDetail>> {
-    Ok(Json(service::get_user(&state.pool, state.storage.as_ref(), UserId(user_id)).await?))
+    Ok(Json(service::get_user(&admin.state.pool, admin.storage(), UserId(user_id)).await?))
 }
 
 /// Ban an account (active or not activated yet): its refresh tokens are revoked, its activation and reset links
@@ -113,14 +130,8 @@ pub async fn get_user(
         NonIntegerUserId,
     )
 )]
-pub async fn deactivate(
-    State(state): State<AppState>,
-    RequireAdmin(admin): RequireAdmin,
-    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
-) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(
-        service::deactivate(&state.pool, state.auth_cache(), admin.id, UserId(user_id)).await?,
-    )))
+pub async fn deactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>) -> ApiResult<Message> {
+    Ok(message(service::deactivate(admin.by(), UserId(user_id)).await?))
 }
 
 /// Lift a ban and activate the account by id; the user logs in again.
@@ -135,14 +146,8 @@ pub async fn deactivate(
         NonIntegerUserId,
     )
 )]
-pub async fn reactivate(
-    State(state): State<AppState>,
-    RequireAdmin(admin): RequireAdmin,
-    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
-) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(
-        service::reactivate(&state.pool, state.auth_cache(), admin.id, UserId(user_id)).await?,
-    )))
+pub async fn reactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>) -> ApiResult<Message> {
+    Ok(message(service::reactivate(admin.by(), UserId(user_id)).await?))
 }
 
 /// The audit log of admin changes, newest first.
@@ -156,12 +161,10 @@ pub async fn reactivate(
     )
 )]
 pub async fn list_audit(
-    State(state): State<AppState>,
-    RequireAdmin(_admin): RequireAdmin,
-    ValidQuery(page): ValidQuery<PageQuery>,
+    admin: Admin,
+    paging: Paging,
     ValidQuery(filters): ValidQuery<AuditQuery>,
-    base: PageLinkBase,
 ) -> ApiResult<Json<AuditListResponse>> {
-    let (entries, total) = service::list_audit(&state.pool, page, &filters).await?;
-    Ok(Json(AuditListResponse { entries, meta: PageMeta::new(page, total, &base, &filters.link_params) }))
+    let (entries, total) = service::list_audit(&admin.state.pool, paging.page, &filters).await?;
+    Ok(Json(AuditListResponse { entries, meta: paging.meta(total, &filters.link_params) }))
 }

@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use uuid::Uuid;
 
+use shared::db::DbPool;
 use shared::ids::UserId;
 
 use super::service;
@@ -11,11 +12,10 @@ use super::types::{AddToCart, CartResponse};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
-use crate::http::MessageResponse;
+use crate::http::{Message, MessageResponse, message};
 use crate::responses::{
     AdminRequired, InactiveUser, InvalidAccessToken, NotAnInteger, UnauthorizedOrBlacklisted, UserIdNotFound,
 };
-use crate::state::AppState;
 
 /// The caller's cart, oldest item first.
 #[utoipa::path(get, path = "/cart/", tag = "cart", security(("bearer" = [])), responses(
@@ -23,8 +23,8 @@ use crate::state::AppState;
     UnauthorizedOrBlacklisted,
     InactiveUser,
 ))]
-pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list(&state.pool, user.id).await? }))
+pub async fn list(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
+    Ok(Json(CartResponse { cart_items: service::list(&pool, user.id).await? }))
 }
 
 /// Add a movie to the cart.
@@ -37,12 +37,12 @@ pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Js
     (status = 422, description = "`movie_uuid` missing or not a UUID", body = ValidationErrorBody),
 ))]
 pub async fn add(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     user: AuthUser,
     ValidJson(input): ValidJson<AddToCart>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::add(&state.pool, user.id, input.movie_uuid).await?;
-    Ok(Json(MessageResponse::new("Movie has been added to cart successfully.")))
+) -> ApiResult<Message> {
+    service::add(&pool, user.id, input.movie_uuid).await?;
+    Ok(message("Movie has been added to cart successfully."))
 }
 
 /// Remove one movie from the cart.
@@ -53,12 +53,12 @@ pub async fn add(
     (status = 422, description = "Not a UUID", body = ValidationErrorBody),
 ))]
 pub async fn remove(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     user: AuthUser,
     ValidPath(movie_uuid): ValidPath<Uuid>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::remove(&state.pool, user.id, movie_uuid).await?;
-    Ok(Json(MessageResponse::new("Movie removed from cart.")))
+) -> ApiResult<Message> {
+    service::remove(&pool, user.id, movie_uuid).await?;
+    Ok(message("Movie removed from cart."))
 }
 
 /// Empty the cart.
@@ -66,9 +66,9 @@ pub async fn remove(
     (status = 200, description = "`All movies removed from cart.`", body = MessageResponse),
     InvalidAccessToken,
 ))]
-pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
-    service::clear(&state.pool, user.id).await?;
-    Ok(Json(MessageResponse::new("All movies removed from cart.")))
+pub async fn clear(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Message> {
+    service::clear(&pool, user.id).await?;
+    Ok(message("All movies removed from cart."))
 }
 
 /// Any user's cart (admin only).
@@ -80,9 +80,9 @@ pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<J
     NotAnInteger,
 ))]
 pub async fn admin_view(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     _admin: RequireAdmin,
     ValidPath(user_id): ValidPath<i32>,
 ) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list_for_admin(&state.pool, UserId(user_id)).await? }))
+    Ok(Json(CartResponse { cart_items: service::list_for_admin(&pool, UserId(user_id)).await? }))
 }

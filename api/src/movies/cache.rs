@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use moka::future::Cache;
 use uuid::Uuid;
 
@@ -142,6 +144,15 @@ impl CatalogCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.pages.invalidate_all();
         self.counts.invalidate_all();
+    }
+}
+
+/// The cache the movies router installs as an extension (a handler takes it like any other extractor).
+impl<S: Send + Sync> FromRequestParts<S> for CatalogCache {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Self>().cloned().ok_or_else(|| ApiError::internal("the catalog cache is not installed"))
     }
 }
 

@@ -4,16 +4,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use shared::db::DbPool;
 use shared::ids::OrderId;
 
 use super::service;
-use super::types::{AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, OrderList, OrderStatus, PurchaseList};
+use super::types::{AdminOrderList, CreatedOrder, OrderList, OrderStatus, PurchaseList};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ValidPath, ValidQuery};
-use crate::history::HistoryQuery;
-use crate::http::MessageResponse;
-use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::extract::ValidPath;
+use crate::history::{HistoryListing, HistoryQuery};
+use crate::http::{Message, MessageResponse, message};
+use crate::pagination::{PageQuery, Paging};
 use crate::payments::refunds;
 use crate::responses::{
     AdminRequired, InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId, NotAnInteger, OrderNotFound,
@@ -27,8 +28,8 @@ use crate::state::AppState;
     InvalidAccessToken,
     (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
 ))]
-pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state.pool, user.id).await?)))
+pub async fn create(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
+    Ok((StatusCode::CREATED, Json(service::create(&pool, user.id).await?)))
 }
 
 /// The caller's orders, newest first.
@@ -37,14 +38,9 @@ pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn list(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    base: PageLinkBase,
-) -> ApiResult<Json<OrderList>> {
-    let (orders, total) = service::list(&state.pool, user.id, page).await?;
-    Ok(Json(OrderList { orders, meta: PageMeta::new(page, total, &base, &[]) }))
+pub async fn list(State(pool): State<DbPool>, user: AuthUser, paging: Paging) -> ApiResult<Json<OrderList>> {
+    let (orders, total) = service::list(&pool, user.id, paging.page).await?;
+    Ok(Json(OrderList { orders, meta: paging.meta(total, &[]) }))
 }
 
 /// The movies the caller owns (bought and not refunded), most recent first.
@@ -53,14 +49,9 @@ pub async fn list(
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn purchases(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    base: PageLinkBase,
-) -> ApiResult<Json<PurchaseList>> {
-    let (purchases, total) = service::purchases(&state.pool, user.id, page).await?;
-    Ok(Json(PurchaseList { purchases, meta: PageMeta::new(page, total, &base, &[]) }))
+pub async fn purchases(State(pool): State<DbPool>, user: AuthUser, paging: Paging) -> ApiResult<Json<PurchaseList>> {
+    let (purchases, total) = service::purchases(&pool, user.id, paging.page).await?;
+    Ok(Json(PurchaseList { purchases, meta: paging.meta(total, &[]) }))
 }
 
 /// Cancel a pending order.
@@ -72,12 +63,12 @@ pub async fn purchases(
     NotAnInteger,
 ))]
 pub async fn cancel(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::cancel(&state.pool, user.id, OrderId(order_id)).await?;
-    Ok(Json(MessageResponse::new("Order successfully cancelled.")))
+) -> ApiResult<Message> {
+    service::cancel(&pool, user.id, OrderId(order_id)).await?;
+    Ok(message("Order successfully cancelled."))
 }
 
 /// Refund a paid order in full through Stripe; the order becomes cancelled and the movies can be bought again.
@@ -95,9 +86,9 @@ pub async fn refund(
     State(state): State<AppState>,
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     refunds::refund_order(&state.pool, &state.stripe, user.id, OrderId(order_id)).await?;
-    Ok(Json(MessageResponse::new("Order successfully refunded.")))
+    Ok(message("Order successfully refunded."))
 }
 
 /// Everyone's orders (admin only), newest first.
@@ -109,13 +100,10 @@ pub async fn refund(
     InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     _admin: RequireAdmin,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    ValidQuery(query): ValidQuery<HistoryQuery>,
-    base: PageLinkBase,
+    listing: HistoryListing<OrderStatus>,
 ) -> ApiResult<Json<AdminOrderList>> {
-    let filters = query.check::<OrderStatus>(ORDER_FILTER_LINKS)?;
-    let (orders, total) = service::admin_list(&state.pool, &filters, page).await?;
-    Ok(Json(AdminOrderList { orders, meta: PageMeta::new(page, total, &base, &filters.links) }))
+    let (orders, total) = service::admin_list(&pool, &listing.filters, listing.paging.page).await?;
+    Ok(Json(AdminOrderList { orders, meta: listing.meta(total) }))
 }

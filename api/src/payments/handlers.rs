@@ -5,14 +5,15 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 
-use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
+use super::types::{AdminPaymentList, CheckoutResponse, PaymentList, PaymentStatus};
 use super::{checkout, service, webhook};
+use shared::db::DbPool;
+
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::ValidQuery;
-use crate::history::HistoryQuery;
-use crate::http::MessageResponse;
-use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::history::{HistoryListing, HistoryQuery};
+use crate::http::{Message, MessageResponse, message};
+use crate::pagination::{PageQuery, Paging};
 use crate::responses::{AdminRequired, InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId};
 use crate::state::AppState;
 
@@ -56,11 +57,7 @@ pub async fn cancel() -> Json<MessageResponse> {
     (status = 500, description = "`Error occurred while cancelling expired order.`", body = ErrorBody),
     (status = 502, description = "A refund that was due could not reach Stripe (Stripe retries the event)", body = ErrorBody),
 ))]
-pub async fn webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<MessageResponse>> {
+pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Message> {
     let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
     webhook::handle_webhook(
         webhook::Webhook {
@@ -73,7 +70,7 @@ pub async fn webhook(
         signature,
     )
     .await?;
-    Ok(Json(MessageResponse::new("Webhook handled")))
+    Ok(message("Webhook handled"))
 }
 
 /// The caller's payments, newest first.
@@ -82,14 +79,9 @@ pub async fn webhook(
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn list(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    base: PageLinkBase,
-) -> ApiResult<Json<PaymentList>> {
-    let (payments, total) = service::list(&state.pool, user.id, page).await?;
-    Ok(Json(PaymentList { payments, meta: PageMeta::new(page, total, &base, &[]) }))
+pub async fn list(State(pool): State<DbPool>, user: AuthUser, paging: Paging) -> ApiResult<Json<PaymentList>> {
+    let (payments, total) = service::list(&pool, user.id, paging.page).await?;
+    Ok(Json(PaymentList { payments, meta: paging.meta(total, &[]) }))
 }
 
 /// Everyone's payments (admin only), newest first.
@@ -101,13 +93,10 @@ pub async fn list(
     InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     _admin: RequireAdmin,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    ValidQuery(query): ValidQuery<HistoryQuery>,
-    base: PageLinkBase,
+    listing: HistoryListing<PaymentStatus>,
 ) -> ApiResult<Json<AdminPaymentList>> {
-    let filters = query.check::<PaymentStatus>(PAYMENT_FILTER_LINKS)?;
-    let (payments, total) = service::admin_list(&state.pool, &filters, page).await?;
-    Ok(Json(AdminPaymentList { payments, meta: PageMeta::new(page, total, &base, &filters.links) }))
+    let (payments, total) = service::admin_list(&pool, &listing.filters, listing.paging.page).await?;
+    Ok(Json(AdminPaymentList { payments, meta: listing.meta(total) }))
 }

@@ -6,18 +6,24 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use shared::db::{self, DbPool};
+use shared::db::{self, DbConn, DbPool};
 use shared::ids::{CommentId, MovieId, UserId};
-use shared::jobs::outbox::Relay;
 use shared::schema::{comment_likes, comments, favorites, movie_reactions, movies, ratings};
 use uuid::Uuid;
 
 use super::types::*;
 use crate::error::{ApiError, unique_violation};
 use crate::movies::service::movie_id;
-use crate::notifications::service::{Event, notify};
+use crate::notifications::service::{Event, Notifier, notify};
 use crate::notifications::types::NotificationKind;
 use crate::pagination::{Listed, Page, Total};
+
+/// A connection, and the id of the movie `uuid` (or the contract's 404).
+async fn movie_conn(pool: &DbPool, uuid: Uuid) -> Result<(DbConn, MovieId), ApiError> {
+    let mut conn = db::conn(pool).await?;
+    let movie = movie_id(&mut conn, uuid).await?;
+    Ok((conn, movie))
+}
 
 fn comment_not_found() -> ApiError {
     ApiError::not_found("Comment not found.")
@@ -29,8 +35,7 @@ async fn reaction_counts(conn: &mut AsyncPgConnection, movie: MovieId) -> Result
 
 /// Sets the caller's reaction, replacing a previous one.
 pub async fn react(pool: &DbPool, user: UserId, uuid: Uuid, reaction: Reaction) -> Result<ReactionResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     diesel::insert_into(movie_reactions::table)
         .values((
             movie_reactions::user_id.eq(user),
@@ -49,16 +54,14 @@ pub async fn react(pool: &DbPool, user: UserId, uuid: Uuid, reaction: Reaction) 
 
 /// Removes the caller's reaction; removing none is not an error.
 pub async fn unreact(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<ReactionResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     diesel::delete(movie_reactions::table.find((user, movie))).execute(&mut conn).await?;
     let (likes, dislikes) = reaction_counts(&mut conn, movie).await?;
     Ok(ReactionResponse { reaction: None, likes, dislikes })
 }
 
 pub async fn add_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<(), ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     diesel::insert_into(favorites::table)
         .values((favorites::user_id.eq(user), favorites::movie_id.eq(movie)))
         .execute(&mut conn)
@@ -68,8 +71,7 @@ pub async fn add_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<(),
 }
 
 pub async fn remove_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<(), ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let removed = diesel::delete(favorites::table.find((user, movie))).execute(&mut conn).await?;
     if removed == 0 {
         return Err(ApiError::not_found("Movie is not in favorites."));
@@ -85,8 +87,7 @@ async fn rating_state(conn: &mut AsyncPgConnection, movie: MovieId) -> Result<(O
 
 /// Sets the caller's score (1–10), replacing a previous one.
 pub async fn rate(pool: &DbPool, user: UserId, uuid: Uuid, score: i16) -> Result<RatingResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     diesel::insert_into(ratings::table)
         .values((ratings::user_id.eq(user), ratings::movie_id.eq(movie), ratings::score.eq(score)))
         .on_conflict((ratings::user_id, ratings::movie_id))
@@ -99,8 +100,7 @@ pub async fn rate(pool: &DbPool, user: UserId, uuid: Uuid, score: i16) -> Result
 }
 
 pub async fn unrate(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<RatingResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let removed = diesel::delete(ratings::table.find((user, movie))).execute(&mut conn).await?;
     if removed == 0 {
         return Err(ApiError::not_found("You have not rated this movie."));
@@ -161,8 +161,7 @@ pub async fn list_comments(
     parent: Option<CommentId>,
     page: Page,
 ) -> Result<Listed<Comment>, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let scoped = || {
         let query = comments::table.filter(comments::movie_id.eq(movie)).into_boxed();
         match parent {
@@ -183,17 +182,17 @@ pub async fn list_comments(
     Ok(Listed { items: rows.into_iter().map(to_comment).collect(), total: Total::Exact(total) })
 }
 
-/// Posts a comment or a reply; a reply notifies the parent's author, by email too within `emails_per_hour`.
+/// Posts a comment or a reply; a reply notifies the parent's author (by email too, within the notifier's cap).
 pub async fn create_comment(
     pool: &DbPool,
-    relay: &Relay,
-    emails_per_hour: u32,
+    notifier: Notifier<'_>,
     user: UserId,
     uuid: Uuid,
     input: NewComment,
 ) -> Result<Comment, ApiError> {
     let mut conn = db::conn(pool).await?;
-    relay
+    notifier
+        .relay
         .commit::<Comment, ApiError, _>(&mut conn, |conn, jobs| {
             async move {
                 let movie = movie_id(conn, uuid).await?;
@@ -221,7 +220,7 @@ pub async fn create_comment(
                         comment_body: &parent_body,
                         reply_body: Some(&input.body),
                     };
-                    notify(conn, &jobs, emails_per_hour, event).await?;
+                    notify(conn, &jobs, notifier.emails_per_hour, event).await?;
                 }
                 Ok(to_comment(row))
             }
@@ -238,8 +237,7 @@ pub async fn edit_comment(
     id: CommentId,
     body: String,
 ) -> Result<Comment, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let (author, _) = find_comment(&mut conn, movie, id).await?;
     if author != user {
         return Err(ApiError::forbidden("You can only edit your own comments."));
@@ -260,8 +258,7 @@ pub async fn delete_comment(
     uuid: Uuid,
     id: CommentId,
 ) -> Result<(), ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let (author, _) = find_comment(&mut conn, movie, id).await?;
     if author != user && !moderates {
         return Err(ApiError::forbidden("You can only delete your own comments."));
@@ -274,17 +271,17 @@ async fn comment_likes_count(conn: &mut AsyncPgConnection, id: CommentId) -> Res
     Ok(comments::table.find(id).select(comments::likes).first(conn).await?)
 }
 
-/// Likes a comment; the author hears about it once (by email too within `emails_per_hour`).
+/// Likes a comment; the author hears about it once (by email too, within the notifier's cap).
 pub async fn like_comment(
     pool: &DbPool,
-    relay: &Relay,
-    emails_per_hour: u32,
+    notifier: Notifier<'_>,
     user: UserId,
     uuid: Uuid,
     id: CommentId,
 ) -> Result<CommentLikesResponse, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let likes = relay
+    let likes = notifier
+        .relay
         .commit::<i32, ApiError, _>(&mut conn, |conn, jobs| {
             async move {
                 let movie = movie_id(conn, uuid).await?;
@@ -305,7 +302,7 @@ pub async fn like_comment(
                     comment_body: &body,
                     reply_body: None,
                 };
-                notify(conn, &jobs, emails_per_hour, event).await?;
+                notify(conn, &jobs, notifier.emails_per_hour, event).await?;
                 comment_likes_count(conn, id).await
             }
             .scope_boxed()
@@ -320,8 +317,7 @@ pub async fn unlike_comment(
     uuid: Uuid,
     id: CommentId,
 ) -> Result<CommentLikesResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     find_comment(&mut conn, movie, id).await?;
     let removed = diesel::delete(comment_likes::table.find((user, id))).execute(&mut conn).await?;
     if removed == 0 {
