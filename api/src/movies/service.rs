@@ -189,27 +189,19 @@ pub async fn delete(pool: &DbPool, cache: &CatalogCache, uuid: Uuid) -> Result<(
                 .await
                 .optional()?
                 .ok_or_else(movie_not_found)?;
-            let in_carts: bool =
-                diesel::select(diesel::dsl::exists(cart_items::table.filter(cart_items::movie_id.eq(id))))
-                    .get_result(conn)
-                    .await?;
-            if in_carts {
-                return Err(ApiError::bad_request(IN_CARTS));
-            }
-            let purchased: bool =
-                diesel::select(diesel::dsl::exists(purchases::table.filter(purchases::movie_id.eq(id))))
-                    .get_result(conn)
-                    .await?;
-            if purchased {
-                return Err(ApiError::bad_request(PURCHASED));
-            }
+            use diesel::dsl::exists;
             // Order lines keep their movie for the order history (the original cascaded them away).
-            let ordered: bool =
-                diesel::select(diesel::dsl::exists(order_items::table.filter(order_items::movie_id.eq(id))))
-                    .get_result(conn)
-                    .await?;
-            if ordered {
-                return Err(ApiError::bad_request(IN_ORDERS));
+            let held: (bool, bool, bool) = diesel::select((
+                exists(cart_items::table.filter(cart_items::movie_id.eq(id))),
+                exists(purchases::table.filter(purchases::movie_id.eq(id))),
+                exists(order_items::table.filter(order_items::movie_id.eq(id))),
+            ))
+            .get_result(conn)
+            .await?;
+            let refusal =
+                [(held.0, IN_CARTS), (held.1, PURCHASED), (held.2, IN_ORDERS)].into_iter().find(|(yes, _)| *yes);
+            if let Some((_, reason)) = refusal {
+                return Err(ApiError::bad_request(reason));
             }
             diesel::delete(movies::table.find(id)).execute(conn).await.map_err(|err| {
                 crate::error::foreign_key_violation(err, |table| match table {

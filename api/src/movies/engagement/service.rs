@@ -29,8 +29,14 @@ fn comment_not_found() -> ApiError {
     ApiError::not_found("Comment not found.")
 }
 
-async fn reaction_counts(conn: &mut AsyncPgConnection, movie: MovieId) -> Result<(i32, i32), ApiError> {
-    Ok(movies::table.find(movie).select((movies::likes, movies::dislikes)).first(conn).await?)
+/// The answer of a reaction write: the caller's reaction now, and the movie's counts.
+async fn reactions(
+    conn: &mut AsyncPgConnection,
+    movie: MovieId,
+    reaction: Option<Reaction>,
+) -> Result<ReactionResponse, ApiError> {
+    let (likes, dislikes) = movies::table.find(movie).select((movies::likes, movies::dislikes)).first(conn).await?;
+    Ok(ReactionResponse { reaction, likes, dislikes })
 }
 
 /// Sets the caller's reaction, replacing a previous one.
@@ -48,16 +54,14 @@ pub async fn react(pool: &DbPool, user: UserId, uuid: Uuid, reaction: Reaction) 
         .set(movie_reactions::kind.eq(reaction.as_str()))
         .execute(&mut conn)
         .await?;
-    let (likes, dislikes) = reaction_counts(&mut conn, movie).await?;
-    Ok(ReactionResponse { reaction: Some(reaction), likes, dislikes })
+    reactions(&mut conn, movie, Some(reaction)).await
 }
 
 /// Removes the caller's reaction; removing none is not an error.
 pub async fn unreact(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<ReactionResponse, ApiError> {
     let (mut conn, movie) = movie_conn(pool, uuid).await?;
     diesel::delete(movie_reactions::table.find((user, movie))).execute(&mut conn).await?;
-    let (likes, dislikes) = reaction_counts(&mut conn, movie).await?;
-    Ok(ReactionResponse { reaction: None, likes, dislikes })
+    reactions(&mut conn, movie, None).await
 }
 
 pub async fn add_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<(), ApiError> {
@@ -79,10 +83,12 @@ pub async fn remove_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<
     Ok(())
 }
 
-async fn rating_state(conn: &mut AsyncPgConnection, movie: MovieId) -> Result<(Option<f64>, i32), ApiError> {
-    let (rating, count): (f64, i32) =
+/// The answer of a rating write: the caller's score now, and the movie's average (none while nobody rated it) and
+/// count.
+async fn ratings(conn: &mut AsyncPgConnection, movie: MovieId, score: Option<i16>) -> Result<RatingResponse, ApiError> {
+    let (rating, ratings_count): (f64, i32) =
         movies::table.find(movie).select((movies::rating, movies::ratings_count)).first(conn).await?;
-    Ok(((count > 0).then_some(rating), count))
+    Ok(RatingResponse { score, rating: (ratings_count > 0).then_some(rating), ratings_count })
 }
 
 /// Sets the caller's score (1–10), replacing a previous one.
@@ -95,8 +101,7 @@ pub async fn rate(pool: &DbPool, user: UserId, uuid: Uuid, score: i16) -> Result
         .set((ratings::score.eq(score), ratings::updated_at.eq(Utc::now())))
         .execute(&mut conn)
         .await?;
-    let (rating, ratings_count) = rating_state(&mut conn, movie).await?;
-    Ok(RatingResponse { score: Some(score), rating, ratings_count })
+    ratings(&mut conn, movie, Some(score)).await
 }
 
 pub async fn unrate(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<RatingResponse, ApiError> {
@@ -105,8 +110,7 @@ pub async fn unrate(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<RatingRes
     if removed == 0 {
         return Err(ApiError::not_found("You have not rated this movie."));
     }
-    let (rating, ratings_count) = rating_state(&mut conn, movie).await?;
-    Ok(RatingResponse { score: None, rating, ratings_count })
+    ratings(&mut conn, movie, None).await
 }
 
 type CommentColumns = (
