@@ -222,24 +222,12 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
             async move {
                 let ids: Vec<i32> =
                     diesel::insert_into(movies::table).values(&batch).returning(movies::id).get_results(conn).await?;
-                let genre_rows: Vec<_> = ids
-                    .iter()
-                    .zip(&genre_picks)
-                    .flat_map(|(movie, genres)| {
-                        genres
-                            .iter()
-                            .map(move |genre| (movies_genres::movie_id.eq(*movie), movies_genres::genre_id.eq(*genre)))
-                    })
+                let genre_rows: Vec<_> = links(&ids, &genre_picks)
+                    .map(|(movie, genre)| (movies_genres::movie_id.eq(movie), movies_genres::genre_id.eq(genre)))
                     .collect();
                 diesel::insert_into(movies_genres::table).values(genre_rows).execute(conn).await?;
-                let star_rows: Vec<_> = ids
-                    .iter()
-                    .zip(&star_picks)
-                    .flat_map(|(movie, stars)| {
-                        stars
-                            .iter()
-                            .map(move |star| (movies_stars::movie_id.eq(*movie), movies_stars::star_id.eq(*star)))
-                    })
+                let star_rows: Vec<_> = links(&ids, &star_picks)
+                    .map(|(movie, star)| (movies_stars::movie_id.eq(movie), movies_stars::star_id.eq(star)))
                     .collect();
                 diesel::insert_into(movies_stars::table).values(star_rows).execute(conn).await?;
                 let director_rows: Vec<_> = ids
@@ -262,4 +250,9 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
     shared::db::analyze(&mut conn, WRITTEN_TABLES).await?;
     progress.finish();
     Ok(SeedReport { movies: count, stars: cast_pool.len() as u64, directors: director_pool.len() as u64 })
+}
+
+/// Each movie of a batch (by id) with each of its picks, as (movie, pick) pairs.
+fn links<'a>(ids: &'a [i32], picks: &'a [Vec<i32>]) -> impl Iterator<Item = (i32, i32)> + 'a {
+    ids.iter().zip(picks).flat_map(|(movie, picked)| picked.iter().map(move |pick| (*movie, *pick)))
 }
