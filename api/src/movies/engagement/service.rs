@@ -113,34 +113,6 @@ pub async fn unrate(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<RatingRes
     ratings(&mut conn, movie, None).await
 }
 
-type CommentColumns = (
-    comments::id,
-    comments::user_id,
-    comments::parent_id,
-    comments::body,
-    comments::likes,
-    comments::replies_count,
-    comments::created_at,
-    comments::updated_at,
-);
-const COMMENT_COLUMNS: CommentColumns = (
-    comments::id,
-    comments::user_id,
-    comments::parent_id,
-    comments::body,
-    comments::likes,
-    comments::replies_count,
-    comments::created_at,
-    comments::updated_at,
-);
-
-type CommentRow = (i32, i32, Option<i32>, String, i32, i32, chrono::DateTime<Utc>, chrono::DateTime<Utc>);
-
-fn to_comment(row: CommentRow) -> Comment {
-    let (id, user_id, parent_id, body, likes, replies_count, created_at, updated_at) = row;
-    Comment { id, user_id, parent_id, body, likes, replies_count, created_at, updated_at }
-}
-
 /// The comment `id` of movie `movie` with its author.
 async fn find_comment(
     conn: &mut AsyncPgConnection,
@@ -181,9 +153,8 @@ pub async fn list_comments(
         Some(_) => scoped().order(comments::id.asc()),
         None => scoped().order(comments::id.desc()),
     };
-    let rows: Vec<CommentRow> =
-        ordered.select(COMMENT_COLUMNS).offset(page.offset()).limit(page.limit()).load(&mut conn).await?;
-    Ok(Listed { items: rows.into_iter().map(to_comment).collect(), total: Total::Exact(total) })
+    let items = ordered.select(Comment::as_select()).offset(page.offset()).limit(page.limit()).load(&mut conn).await?;
+    Ok(Listed { items, total: Total::Exact(total) })
 }
 
 /// Posts a comment or a reply; a reply notifies the parent's author (by email too, within the notifier's cap).
@@ -204,14 +175,14 @@ pub async fn create_comment(
                     Some(parent) => Some((parent, find_comment(conn, movie, parent).await?)),
                     None => None,
                 };
-                let row: CommentRow = diesel::insert_into(comments::table)
+                let comment = diesel::insert_into(comments::table)
                     .values((
                         comments::movie_id.eq(movie),
                         comments::user_id.eq(user),
                         comments::parent_id.eq(input.parent_id),
                         comments::body.eq(&input.body),
                     ))
-                    .returning(COMMENT_COLUMNS)
+                    .returning(Comment::as_returning())
                     .get_result(conn)
                     .await?;
                 if let Some((parent, (author, parent_body))) = parent {
@@ -226,7 +197,7 @@ pub async fn create_comment(
                     };
                     notify(conn, &jobs, notifier.emails_per_hour, event).await?;
                 }
-                Ok(to_comment(row))
+                Ok(comment)
             }
             .scope_boxed()
         })
@@ -246,12 +217,11 @@ pub async fn edit_comment(
     if author != user {
         return Err(ApiError::forbidden("You can only edit your own comments."));
     }
-    let row: CommentRow = diesel::update(comments::table.find(id))
+    Ok(diesel::update(comments::table.find(id))
         .set((comments::body.eq(body), comments::updated_at.eq(Utc::now())))
-        .returning(COMMENT_COLUMNS)
+        .returning(Comment::as_returning())
         .get_result(&mut conn)
-        .await?;
-    Ok(to_comment(row))
+        .await?)
 }
 
 /// Deletes a comment (with its replies): its author may, and so may moderators and admins (`moderates`).
