@@ -157,26 +157,37 @@ fn json_response(description: &str, schema: &str) -> oas::Response {
         .build()
 }
 
+/// A documentation page: the head both pages share (the title, charset and viewport), then `$head`, then `$body`.
+macro_rules! docs_page {
+    ($title:literal, $head:literal, $body:literal) => {
+        concat!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n  <title>",
+            $title,
+            "</title>\n  <meta charset=\"utf-8\">\n",
+            "  <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n",
+            $head,
+            "</head>\n<body>\n",
+            $body,
+            "</body>\n</html>"
+        )
+    };
+}
+
 /// Swagger UI's page with its assets under absolute paths, so it works at `/docs` as well as at `/docs/` (the
 /// bundled page refers to them relatively, which only works with the trailing slash). Title as in the original.
-const SWAGGER_HTML: &str = r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-  <title>Docs</title>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <link rel="stylesheet" type="text/css" href="/docs/swagger-ui.css">
+const SWAGGER_HTML: &str = docs_page!(
+    "Docs",
+    r#"  <link rel="stylesheet" type="text/css" href="/docs/swagger-ui.css">
   <link rel="stylesheet" type="text/css" href="/docs/index.css">
   <link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
   <link rel="icon" type="image/png" href="/docs/favicon-16x16.png" sizes="16x16">
-</head>
-<body>
-  <div id="swagger-ui"></div>
+"#,
+    r#"  <div id="swagger-ui"></div>
   <script src="/docs/swagger-ui-bundle.js" charset="UTF-8"></script>
   <script src="/docs/swagger-ui-standalone-preset.js" charset="UTF-8"></script>
   <script src="/docs/swagger-initializer.js" charset="UTF-8"></script>
-</body>
-</html>"#;
+"#
+);
 
 /// One of Swagger UI's bundled files (`swagger-initializer.js` is rendered with `config`, which points it at
 /// `/openapi.json`).
@@ -193,19 +204,13 @@ async fn swagger_asset(config: Arc<Config<'static>>, file: Result<Path<String>, 
 
 const REDOC_JS: &[u8] = include_bytes!("../assets/redoc.standalone.js");
 
-const REDOC_HTML: &str = r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-  <title>Redoc</title>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <style>body { margin: 0; padding: 0; }</style>
-</head>
-<body>
-  <redoc spec-url="/openapi.json"></redoc>
+const REDOC_HTML: &str = docs_page!(
+    "Redoc",
+    "  <style>body { margin: 0; padding: 0; }</style>\n",
+    r#"  <redoc spec-url="/openapi.json"></redoc>
   <script src="/redoc/redoc.standalone.js"></script>
-</body>
-</html>"#;
+"#
+);
 
 /// Outside development the documentation is for admins only (the original's rule); in development it is public so a
 /// browser can open it.

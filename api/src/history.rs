@@ -2,13 +2,17 @@
 //! calendar day or date range, status and a part of the owner's email. Empty values and `user_id=0` are ignored,
 //! as in the original; a bad date or status is the contract's 400.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use serde::Deserialize;
 use shared::text_enum::TextEnum;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, FieldIssue};
+use crate::extract::ValidQuery;
 use crate::no_extra_rules;
+use crate::pagination::{PageMeta, Paging};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -143,6 +147,60 @@ impl HistoryQuery {
 
 /// `%`, `_` and `\\` match themselves in a substring filter.
 pub use shared::db::like_pattern;
+
+/// A status the admin listings filter by, with the order their links repeat the filters in.
+pub trait HistoryStatus: TextEnum + Send {
+    const LINK_ORDER: &'static [&'static str];
+}
+
+/// An admin listing's request: the page and the checked filters (a bad date or status is the contract's 400).
+pub struct HistoryListing<S> {
+    pub paging: Paging,
+    pub filters: HistoryFilters<S>,
+}
+
+impl<S: HistoryStatus, St: Send + Sync> FromRequestParts<St> for HistoryListing<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+        let paging = Paging::from_request_parts(parts, state).await?;
+        let ValidQuery(query) = ValidQuery::<HistoryQuery>::from_request_parts(parts, state).await?;
+        Ok(Self { paging, filters: query.check(S::LINK_ORDER)? })
+    }
+}
+
+impl<S> HistoryListing<S> {
+    /// The links and counts of this page of `total` rows; the links repeat the filters.
+    pub fn meta(&self, total: i64) -> PageMeta {
+        self.paging.meta(total, &self.filters.links)
+    }
+}
+
+/// `$table` (with `user_id`, `created_at` and `status` columns) joined to its owners in `users`, boxed, with the
+/// [`HistoryFilters`] `$filters` applied: what the count and the page of an admin listing select from.
+macro_rules! filtered_history {
+    ($table:ident, $filters:expr) => {{
+        let filters = $filters;
+        let mut query = $table::table.inner_join(shared::schema::users::table).into_boxed();
+        if let Some(user_id) = filters.user_id {
+            query = query.filter($table::user_id.eq(user_id));
+        }
+        if let Some(since) = filters.since {
+            query = query.filter($table::created_at.ge(since));
+        }
+        if let Some(until) = filters.until {
+            query = query.filter($table::created_at.lt(until));
+        }
+        if let Some(status) = filters.status {
+            query = query.filter($table::status.eq(status));
+        }
+        if let Some(email) = &filters.email {
+            query = query.filter(shared::schema::users::email.like($crate::history::like_pattern(email)).escape('\\'));
+        }
+        query
+    }};
+}
+pub(crate) use filtered_history;
 
 #[cfg(test)]
 mod tests {

@@ -28,6 +28,14 @@ impl MessageResponse {
     }
 }
 
+/// The answer of a handler that only confirms.
+pub type Message = Json<MessageResponse>;
+
+/// A [`Message`] saying `text`.
+pub fn message(text: impl Into<String>) -> Message {
+    Json(MessageResponse::new(text))
+}
+
 /// The span each request runs in: its id (also returned as `x-request-id`), method and route.
 pub fn make_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let request_id = request

@@ -1,8 +1,9 @@
 //! The contract's pagination (section 1.4): `page` ≥ 1 and `per_page` 1–20 in the query, and an envelope with
 //! absolute `prev_page`/`next_page` links that carry the endpoint's filters.
 //!
-//! A list endpoint extracts [`PageQuery`] (alongside its own filter query) and [`PageLinkBase`], runs a count and
-//! a page query, and flattens a [`PageMeta`] into its response next to its list field (`movies`, `genres`, ...).
+//! A list endpoint extracts [`Paging`] (the checked [`PageQuery`] and the [`PageLinkBase`]) alongside its own
+//! filter query, runs a count and a page query, and flattens a [`PageMeta`] into its response next to its list
+//! field (`movies`, `genres`, ...).
 
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
@@ -11,7 +12,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, FieldIssue};
-use crate::extract::Validate;
+use crate::extract::{ValidQuery, Validate};
 
 pub const MAX_PER_PAGE: i64 = 20;
 
@@ -105,6 +106,36 @@ impl<S: Send + Sync> FromRequestParts<S> for PageLinkBase {
         let host = parts.headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("localhost");
         let scheme = parts.headers.get("x-forwarded-proto").and_then(|h| h.to_str().ok()).unwrap_or("http");
         Ok(Self(format!("{scheme}://{host}{path}")))
+    }
+}
+
+/// What a list request asks for: the checked page (a malformed one is the 422 of [`ValidQuery`]) and the base of
+/// its links.
+#[derive(Debug, Clone)]
+pub struct Paging {
+    pub page: Page,
+    pub base: PageLinkBase,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Paging {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let ValidQuery(page) = ValidQuery::<PageQuery>::from_request_parts(parts, state).await?;
+        let base = PageLinkBase::from_request_parts(parts, state).await?;
+        Ok(Self { page, base })
+    }
+}
+
+impl Paging {
+    /// The links and counts of this page of a list of `total` items, filtered by `filters` (see [`PageMeta::new`]).
+    pub fn meta(&self, total: i64, filters: &[(&str, String)]) -> PageMeta {
+        PageMeta::new(self.page, total, &self.base, filters)
+    }
+
+    /// The links and counts of this page as a service found it (see [`PageMeta::of`]).
+    pub fn meta_of<T>(&self, found: &Listed<T>, filters: &[(&str, String)]) -> PageMeta {
+        PageMeta::of(self.page, found, &self.base, filters)
     }
 }
 

@@ -29,6 +29,24 @@ response!(
     InvalidAccessToken: 401, "Missing or invalid access token", ErrorBody
 );
 
+response!(InvalidOrExpiredToken: 400, "`Invalid or expired token`", ErrorBody);
+
+response!(InactiveUser: 403, "`Inactive user.`", ErrorBody);
+response!(ModeratorRequired: 403, "`Access denied. Moderator or admin required.`", ErrorBody);
+response!(AdminRequired: 403, "`Access denied. Admin privileges required.`", ErrorBody);
+response!(AdminRequiredOrInactive: 403, "`Access denied. Admin privileges required.` or `Inactive user.`", ErrorBody);
+
+response!(MovieNotFound: 404, "`Movie with the given ID was not found.`", ErrorBody);
+response!(MovieOrCommentNotFound: 404, "`Movie with the given ID was not found.` or `Comment not found.`", ErrorBody);
+response!(GenreNotFound: 404, "`Genre with the given ID was not found.`", ErrorBody);
+response!(UserIdNotFound: 404, "`User with given ID was not found.`", ErrorBody);
+response!(UserEmailNotFound: 404, "`User with given email {email} not found.`", ErrorBody);
+response!(ProfileNotFound: 404, "`Profile with given user ID was not found.`", ErrorBody);
+response!(OrderNotFound: 404, "`Order with given ID was not found.`", ErrorBody);
+
+response!(BodyTooLarge: 413, "Request body over the server's limit", ErrorBody);
+response!(TooManyFromAddress: 429, "Too many requests from this address (`Retry-After`)", ErrorBody);
+
 response!(MalformedUuid: 422, "Malformed uuid", ValidationErrorBody);
 response!(MalformedId: 422, "Malformed id", ValidationErrorBody);
 response!(MalformedIdOrName: 422, "Malformed id or name", ValidationErrorBody);

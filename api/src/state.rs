@@ -33,6 +33,13 @@ pub struct AppState {
     pub routes: Arc<matchit::Router<()>>,
 }
 
+/// For handlers that need only the database: `State(pool): State<DbPool>`.
+impl FromRef<AppState> for DbPool {
+    fn from_ref(state: &AppState) -> Self {
+        state.pool.clone()
+    }
+}
+
 /// For the [`ClientIp`](crate::client_ip::ClientIp) extractor.
 impl FromRef<AppState> for Arc<ProxyTrust> {
     fn from_ref(state: &AppState) -> Self {

@@ -13,17 +13,36 @@ use sha2::{Digest, Sha256};
 use shared::config::{AuthSettings, JwtAlgorithm};
 use uuid::Uuid;
 
-/// Claims of an access token. `user_id` and `exp` are the original's; `iat`, `jti`, `ver` and `sid` are ours (`ver`
-/// is the user's token version: bumping it revokes every access token issued before; `sid` is the session, the
-/// refresh family the token was issued in: ending the session revokes all of its access tokens).
+/// What both kinds of token carry: `user_id` and `exp` are the original's, `iat` and `jti` (which makes two tokens
+/// of the same second differ) ours.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AccessClaims {
+pub struct CommonClaims {
     pub user_id: Option<i32>,
     pub exp: i64,
     #[serde(default)]
     pub iat: i64,
     #[serde(default)]
     pub jti: String,
+}
+
+impl CommonClaims {
+    fn issue(user_id: i32, now: DateTime<Utc>, lifetime: Duration) -> Self {
+        Self {
+            user_id: Some(user_id),
+            exp: expiry(now, lifetime).timestamp(),
+            iat: now.timestamp(),
+            jti: Uuid::new_v4().simple().to_string(),
+        }
+    }
+}
+
+/// Claims of an access token: the common ones, `ver` (the user's token version: bumping it revokes every access
+/// token issued before) and `sid` (the session, the refresh family the token was issued in: ending the session
+/// revokes all of its access tokens).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccessClaims {
+    #[serde(flatten)]
+    pub common: CommonClaims,
     #[serde(default)]
     pub ver: i32,
     /// Absent from tokens issued before sessions were tracked; those stay valid until they expire.
@@ -34,12 +53,8 @@ pub struct AccessClaims {
 /// Claims of a refresh token; `fam` ties the rotations of one login session together.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshClaims {
-    pub user_id: Option<i32>,
-    pub exp: i64,
-    #[serde(default)]
-    pub iat: i64,
-    #[serde(default)]
-    pub jti: String,
+    #[serde(flatten)]
+    pub common: CommonClaims,
     pub fam: Uuid,
 }
 
@@ -111,10 +126,7 @@ impl TokenKeys {
         now: DateTime<Utc>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let claims = AccessClaims {
-            user_id: Some(user_id),
-            exp: expiry(now, self.access_lifetime).timestamp(),
-            iat: now.timestamp(),
-            jti: Uuid::new_v4().simple().to_string(),
+            common: CommonClaims::issue(user_id, now, self.access_lifetime),
             ver: version,
             sid: Some(session),
         };
@@ -127,13 +139,7 @@ impl TokenKeys {
         family: Uuid,
         now: DateTime<Utc>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
-        let claims = RefreshClaims {
-            user_id: Some(user_id),
-            exp: expiry(now, self.refresh_lifetime).timestamp(),
-            iat: now.timestamp(),
-            jti: Uuid::new_v4().simple().to_string(),
-            fam: family,
-        };
+        let claims = RefreshClaims { common: CommonClaims::issue(user_id, now, self.refresh_lifetime), fam: family };
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.refresh_encoding)
     }
 
@@ -195,7 +201,7 @@ mod tests {
         let b = keys.issue_access(7, 3, session, now).unwrap();
         assert_ne!(a, b, "a jti makes tokens of the same second differ");
         let claims = keys.decode_access(&a).unwrap();
-        assert_eq!((claims.user_id, claims.ver, claims.sid), (Some(7), 3, Some(session)));
+        assert_eq!((claims.common.user_id, claims.ver, claims.sid), (Some(7), 3, Some(session)));
     }
 
     #[test]
@@ -203,7 +209,7 @@ mod tests {
         let keys = keys();
         let legacy = forge(Algorithm::HS256, serde_json::json!({"user_id": 7, "exp": Utc::now().timestamp() + 60}));
         let claims = keys.decode_access(&legacy).unwrap();
-        assert_eq!((claims.user_id, claims.ver, claims.sid), (Some(7), 0, None));
+        assert_eq!((claims.common.user_id, claims.ver, claims.sid), (Some(7), 0, None));
     }
 
     #[test]
@@ -231,7 +237,7 @@ mod tests {
         let keys = keys();
         let now = Utc::now().timestamp();
         let valid = forge(Algorithm::HS256, serde_json::json!({"user_id": 1, "exp": now + 60}));
-        assert_eq!(keys.decode_access(&valid).unwrap().user_id, Some(1));
+        assert_eq!(keys.decode_access(&valid).unwrap().common.user_id, Some(1));
         let just_expired = forge(Algorithm::HS256, serde_json::json!({"user_id": 1, "exp": now - 1}));
         assert_eq!(keys.decode_access(&just_expired).unwrap_err(), TokenError::Expired, "no leeway");
         let no_exp = forge(Algorithm::HS256, serde_json::json!({"user_id": 1}));

@@ -22,6 +22,7 @@ use diesel_async::RunQueryDsl;
 use serde::{Deserialize, Serialize};
 use shared::cache::Cache;
 use shared::db::{self, DbPool};
+use shared::ids::UserId;
 use shared::schema::users;
 use uuid::Uuid;
 
@@ -52,7 +53,7 @@ pub struct AuthRecord {
 /// The authenticated caller and the token they presented.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub id: i32,
+    pub id: UserId,
     pub email: String,
     pub group: Group,
     pub token: PresentedToken,
@@ -119,7 +120,7 @@ pub async fn authenticate(
     raw: &str,
 ) -> Result<AuthUser, ApiError> {
     let claims = keys.decode_access(raw).map_err(|e| ApiError::unauthorized(e.detail()))?;
-    let user_id = claims.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
+    let user_id = claims.common.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
     let digest = tokens::digest(raw);
 
     let mut conn = redis.cache.conn().await.map_err(|_| blacklist_unavailable())?;
@@ -175,7 +176,7 @@ pub async fn authenticate(
     }
     let group =
         Group::from_id(record.group_id).ok_or_else(|| ApiError::unauthorized("Could not validate credentials."))?;
-    Ok(AuthUser { id: record.id, email: record.email, group, token: PresentedToken { digest, claims } })
+    Ok(AuthUser { id: UserId(record.id), email: record.email, group, token: PresentedToken { digest, claims } })
 }
 
 impl AppState {
@@ -250,7 +251,7 @@ impl FromRequestParts<AppState> for RequireAdmin {
 
 /// Puts an access token on the blacklist until it would have expired anyway.
 pub async fn blacklist(redis: AuthCache<'_>, token: &PresentedToken) -> Result<(), ApiError> {
-    let ttl = token.claims.exp.saturating_sub(Utc::now().timestamp());
+    let ttl = token.claims.common.exp.saturating_sub(Utc::now().timestamp());
     if ttl <= 0 {
         return Ok(());
     }

@@ -10,8 +10,11 @@ use super::service;
 use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
-use crate::http::MessageResponse;
-use crate::responses::{InvalidEmail, InvalidEmailOrPassword, UnauthorizedOrBlacklisted};
+use crate::http::{Message, MessageResponse, message};
+use crate::responses::{
+    InactiveUser, InvalidEmail, InvalidEmailOrPassword, InvalidOrExpiredToken, TooManyFromAddress,
+    UnauthorizedOrBlacklisted,
+};
 use crate::state::AppState;
 
 impl AppState {
@@ -56,43 +59,47 @@ pub async fn register(
 #[utoipa::path(post, path = "/accounts/resend-activation/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`A new activation link has been sent.`", body = MessageResponse),
     InvalidEmail,
-    (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
+    TooManyFromAddress,
 ))]
 pub async fn resend_activation(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::resend_activation(state.accounts(), ip, &email).await?;
-    Ok(Json(MessageResponse::new("A new activation link has been sent.")))
+    Ok(message("A new activation link has been sent."))
 }
 
 /// Activate an account with the emailed link.
 #[utoipa::path(get, path = "/accounts/activate/", tag = "accounts", params(ActivationQuery), responses(
     (status = 200, description = "`User account activated successfully.`", body = MessageResponse),
-    (status = 400, description = "`Invalid or expired token`", body = ErrorBody),
+    InvalidOrExpiredToken,
     (status = 422, description = "Missing or invalid query parameters", body = ValidationErrorBody),
 ))]
 pub async fn activate(
     State(state): State<AppState>,
-    ValidQuery(input): ValidQuery<ActivationQuery>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::activate(state.accounts(), &input.email, &input.token).await?;
-    Ok(Json(MessageResponse::new("User account activated successfully.")))
+    ValidQuery(link): ValidQuery<ActivationQuery>,
+) -> ApiResult<Message> {
+    activated(&state, link).await
 }
 
 /// Activate an account (the same as the GET link, for clients that prefer not to change state with GET).
 #[utoipa::path(post, path = "/accounts/activate/", tag = "accounts", request_body = ActivationQuery, responses(
     (status = 200, description = "`User account activated successfully.`", body = MessageResponse),
-    (status = 400, description = "`Invalid or expired token`", body = ErrorBody),
+    InvalidOrExpiredToken,
     (status = 422, description = "Invalid body", body = ValidationErrorBody),
 ))]
 pub async fn activate_post(
     State(state): State<AppState>,
-    ValidJson(input): ValidJson<ActivationQuery>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::activate(state.accounts(), &input.email, &input.token).await?;
-    Ok(Json(MessageResponse::new("User account activated successfully.")))
+    ValidJson(body): ValidJson<ActivationQuery>,
+) -> ApiResult<Message> {
+    activated(&state, body).await
+}
+
+/// Both forms of activation: the same checks, the same answer.
+async fn activated(state: &AppState, activation: Activation) -> ApiResult<Message> {
+    service::activate(state.accounts(), &activation.email, &activation.token).await?;
+    Ok(message("User account activated successfully."))
 }
 
 /// Log in; every login opens its own session (refresh-token family).
@@ -115,16 +122,16 @@ pub async fn login(
 #[utoipa::path(post, path = "/accounts/logout/", tag = "accounts", request_body = LogoutRequest, security(("bearer" = [])), responses(
     (status = 200, description = "`Logged out successfully.`", body = MessageResponse),
     UnauthorizedOrBlacklisted,
-    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    InactiveUser,
     (status = 503, description = "`Failed to logout. Try again.` (token blacklist unavailable)", body = ErrorBody),
 ))]
 pub async fn logout(
     State(state): State<AppState>,
     user: AuthUser,
     ValidJson(input): ValidJson<LogoutRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::logout(state.accounts(), &user, &input.refresh_token).await?;
-    Ok(Json(MessageResponse::new("Logged out successfully.")))
+    Ok(message("Logged out successfully."))
 }
 
 /// Exchange a refresh token for a new access token and a rotated refresh token. No access token is needed; if
@@ -132,7 +139,7 @@ pub async fn logout(
 #[utoipa::path(post, path = "/accounts/refresh/", tag = "accounts", request_body = RefreshRequest, security((), ("bearer" = [])), responses(
     (status = 200, description = "A new access token and the rotated refresh token", body = TokenPair),
     (status = 401, description = "`Token has expired`, `Invalid token`, `Refresh token expired.`, `Refresh token has been revoked.` (reuse detected) or `Token does not belong to the authenticated user.`", body = ErrorBody),
-    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    InactiveUser,
     (status = 404, description = "`Refresh token not found.`", body = ErrorBody),
 ))]
 pub async fn refresh(
@@ -156,9 +163,9 @@ pub async fn change_password(
     ip: ClientIp,
     user: AuthUser,
     ValidJson(input): ValidJson<ChangePasswordRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::change_password(state.accounts(), ip, &user, input.old_password, input.new_password).await?;
-    Ok(Json(MessageResponse::new("Password has been changed successfully!")))
+    Ok(message("Password has been changed successfully!"))
 }
 
 /// Ask for a password-reset email. Answers the same for every address, and past the account's mail limit (then
@@ -166,15 +173,15 @@ pub async fn change_password(
 #[utoipa::path(post, path = "/accounts/reset-password/request/", tag = "accounts", request_body = EmailRequest, responses(
     (status = 200, description = "`If you have an account, you will receive an email with instructions.`", body = MessageResponse),
     InvalidEmail,
-    (status = 429, description = "Too many requests from this address (`Retry-After`)", body = ErrorBody),
+    TooManyFromAddress,
 ))]
 pub async fn reset_password_request(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(email): ValidJson<EmailRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::request_password_reset(state.accounts(), ip, &email).await?;
-    Ok(Json(MessageResponse::new("If you have an account, you will receive an email with instructions.")))
+    Ok(message("If you have an account, you will receive an email with instructions."))
 }
 
 /// Set a new password with the emailed token.
@@ -189,19 +196,19 @@ pub async fn reset_password_complete(
     State(state): State<AppState>,
     ip: ClientIp,
     ValidJson(input): ValidJson<ResetPasswordRequest>,
-) -> ApiResult<Json<MessageResponse>> {
+) -> ApiResult<Message> {
     service::complete_password_reset(state.accounts(), ip, &input.email, input.password, &input.token).await?;
-    Ok(Json(MessageResponse::new("Your password has been successfully changed!")))
+    Ok(message("Your password has been successfully changed!"))
 }
 
 /// The authenticated caller.
 #[utoipa::path(get, path = "/accounts/me/", tag = "accounts", security(("bearer" = [])), responses(
     (status = 200, description = "The caller", body = MeResponse),
     UnauthorizedOrBlacklisted,
-    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    InactiveUser,
     (status = 404, description = "`User not found.`", body = ErrorBody),
     (status = 503, description = "Token blacklist unavailable", body = ErrorBody),
 ))]
 pub async fn me(user: AuthUser) -> Json<MeResponse> {
-    Json(MeResponse { id: user.id, email: user.email, group: user.group })
+    Json(MeResponse { id: user.id.get(), email: user.email, group: user.group })
 }

@@ -2,20 +2,50 @@
 //! moderators 403 `Access denied. Admin privileges required.`
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 
 use shared::ids::UserId;
 
 use super::service;
 use super::types::*;
 use crate::accounts::auth::RequireAdmin;
-use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::MessageResponse;
-use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::http::{Message, MessageResponse, message};
+use crate::pagination::{PageQuery, Paging};
 use crate::profiles::types::UserIdPath;
-use crate::responses::{NonIntegerUserId, UnauthorizedOrBlacklisted};
+use crate::responses::{
+    AdminRequiredOrInactive, NonIntegerUserId, UnauthorizedOrBlacklisted, UserEmailNotFound, UserIdNotFound,
+};
 use crate::state::AppState;
+use crate::storage::Storage;
+
+/// An admin calling (the checks of [`RequireAdmin`]), with the state the administration use cases borrow from.
+pub struct Admin {
+    state: AppState,
+    id: UserId,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let RequireAdmin(admin) = RequireAdmin::from_request_parts(parts, state).await?;
+        Ok(Self { state: state.clone(), id: admin.id })
+    }
+}
+
+impl Admin {
+    /// What a change to an account uses, made by this admin.
+    fn by(&self) -> service::ByAdmin<'_> {
+        service::ByAdmin { pool: &self.state.pool, auth_cache: self.state.auth_cache(), admin_id: self.id }
+    }
+
+    fn storage(&self) -> &dyn Storage {
+        self.state.storage.as_ref()
+    }
+}
 
 /// Activate an account by email (no email is sent). A banned account is refused: only reactivation lifts a ban.
 #[utoipa::path(post, path = "/admin/accounts/activate/", tag = "admin", request_body = ActivateRequest,
@@ -23,20 +53,14 @@ use crate::state::AppState;
     responses(
         (status = 200, description = "`User account activated successfully by admin.` or `User account is already active.`", body = MessageResponse),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given email {email} not found.`", body = ErrorBody),
+        AdminRequiredOrInactive,
+        UserEmailNotFound,
         (status = 409, description = "`User account has been deactivated by an admin; reactivate it instead.`", body = ErrorBody),
         (status = 422, description = "Invalid email or body", body = ValidationErrorBody),
     )
 )]
-pub async fn activate(
-    State(state): State<AppState>,
-    RequireAdmin(admin): RequireAdmin,
-    ValidJson(target): ValidJson<ActivateRequest>,
-) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(
-        service::activate(&state.pool, state.auth_cache(), UserId::from(admin.id), &target).await?,
-    )))
+pub async fn activate(admin: Admin, ValidJson(target): ValidJson<ActivateRequest>) -> ApiResult<Message> {
+    Ok(message(service::activate(admin.by(), &target).await?))
 }
 
 /// Move an account to another group (1 admin, 2 user, 3 moderator). An admin cannot change their own group.
@@ -47,18 +71,12 @@ pub async fn activate(
         (status = 400, description = "`Invalid group ID.`", body = ErrorBody),
         UnauthorizedOrBlacklisted,
         (status = 403, description = "`Prevent changing the group of a user with the same ID as you.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given email {email} not found.`", body = ErrorBody),
+        UserEmailNotFound,
         (status = 422, description = "Invalid email, non-integer `group_id` or body", body = ValidationErrorBody),
     )
 )]
-pub async fn change_group(
-    State(state): State<AppState>,
-    RequireAdmin(admin): RequireAdmin,
-    ValidJson(change): ValidJson<ChangeGroupRequest>,
-) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(
-        service::change_group(&state.pool, state.auth_cache(), UserId::from(admin.id), &change).await?,
-    )))
+pub async fn change_group(admin: Admin, ValidJson(change): ValidJson<ChangeGroupRequest>) -> ApiResult<Message> {
+    Ok(message(service::change_group(admin.by(), &change).await?))
 }
 
 /// List users with their group, state and profile summary; filter by group, active state and email substring.
@@ -67,19 +85,17 @@ pub async fn change_group(
     responses(
         (status = 200, description = "One page of users", body = UserListResponse),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
+        AdminRequiredOrInactive,
         (status = 422, description = "Invalid page, filter or sort", body = ValidationErrorBody),
     )
 )]
 pub async fn list_users(
-    State(state): State<AppState>,
-    RequireAdmin(_admin): RequireAdmin,
-    ValidQuery(page): ValidQuery<PageQuery>,
+    admin: Admin,
+    paging: Paging,
     ValidQuery(filters): ValidQuery<UserListQuery>,
-    base: PageLinkBase,
 ) -> ApiResult<Json<UserListResponse>> {
-    let (users, total) = service::list_users(&state.pool, state.storage.as_ref(), page, &filters).await?;
-    Ok(Json(UserListResponse { users, meta: PageMeta::new(page, total, &base, &filters.link_params) }))
+    let (users, total) = service::list_users(&admin.state.pool, admin.storage(), paging.page, &filters).await?;
+    Ok(Json(UserListResponse { users, meta: paging.meta(total, &filters.link_params) }))
 }
 
 /// One user with their group and profile.
@@ -89,17 +105,16 @@ pub async fn list_users(
     responses(
         (status = 200, description = "The user", body = AdminUserDetail),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+        AdminRequiredOrInactive,
+        UserIdNotFound,
         NonIntegerUserId,
     )
 )]
 pub async fn get_user(
-    State(state): State<AppState>,
-    RequireAdmin(_admin): RequireAdmin,
+    admin: Admin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<AdminUserDetail>> {
-    Ok(Json(service::get_user(&state.pool, state.storage.as_ref(), UserId(user_id)).await?))
+    Ok(Json(service::get_user(&admin.state.pool, admin.storage(), UserId(user_id)).await?))
 }
 
 /// Ban an account (active or not activated yet): its refresh tokens are revoked, its activation and reset links
@@ -111,18 +126,12 @@ pub async fn get_user(
         (status = 200, description = "`User account deactivated successfully.` or `User account is already inactive.`", body = MessageResponse),
         UnauthorizedOrBlacklisted,
         (status = 403, description = "`You cannot deactivate your own account.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+        UserIdNotFound,
         NonIntegerUserId,
     )
 )]
-pub async fn deactivate(
-    State(state): State<AppState>,
-    RequireAdmin(admin): RequireAdmin,
-    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
-) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(
-        service::deactivate(&state.pool, state.auth_cache(), UserId::from(admin.id), UserId(user_id)).await?,
-    )))
+pub async fn deactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>) -> ApiResult<Message> {
+    Ok(message(service::deactivate(admin.by(), UserId(user_id)).await?))
 }
 
 /// Lift a ban and activate the account by id; the user logs in again.
@@ -132,19 +141,13 @@ pub async fn deactivate(
     responses(
         (status = 200, description = "`User account reactivated successfully.` or `User account is already active.`", body = MessageResponse),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+        AdminRequiredOrInactive,
+        UserIdNotFound,
         NonIntegerUserId,
     )
 )]
-pub async fn reactivate(
-    State(state): State<AppState>,
-    RequireAdmin(admin): RequireAdmin,
-    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
-) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(MessageResponse::new(
-        service::reactivate(&state.pool, state.auth_cache(), UserId::from(admin.id), UserId(user_id)).await?,
-    )))
+pub async fn reactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>) -> ApiResult<Message> {
+    Ok(message(service::reactivate(admin.by(), UserId(user_id)).await?))
 }
 
 /// The audit log of admin changes, newest first.
@@ -153,17 +156,15 @@ pub async fn reactivate(
     responses(
         (status = 200, description = "One page of audit entries", body = AuditListResponse),
         UnauthorizedOrBlacklisted,
-        (status = 403, description = "`Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
+        AdminRequiredOrInactive,
         (status = 422, description = "Invalid page or filter", body = ValidationErrorBody),
     )
 )]
 pub async fn list_audit(
-    State(state): State<AppState>,
-    RequireAdmin(_admin): RequireAdmin,
-    ValidQuery(page): ValidQuery<PageQuery>,
+    admin: Admin,
+    paging: Paging,
     ValidQuery(filters): ValidQuery<AuditQuery>,
-    base: PageLinkBase,
 ) -> ApiResult<Json<AuditListResponse>> {
-    let (entries, total) = service::list_audit(&state.pool, page, &filters).await?;
-    Ok(Json(AuditListResponse { entries, meta: PageMeta::new(page, total, &base, &filters.link_params) }))
+    let (entries, total) = service::list_audit(&admin.state.pool, paging.page, &filters).await?;
+    Ok(Json(AuditListResponse { entries, meta: paging.meta(total, &filters.link_params) }))
 }

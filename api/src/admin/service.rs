@@ -21,6 +21,15 @@ use crate::profiles::models::Profile;
 use crate::profiles::types::{ProfileResponse, avatar_urls};
 use crate::storage::Storage;
 
+/// An admin changing an account, with what the change uses: the pool, and the auth cache the target's record is
+/// invalidated in.
+#[derive(Clone, Copy)]
+pub struct ByAdmin<'a> {
+    pub pool: &'a DbPool,
+    pub auth_cache: AuthCache<'a>,
+    pub admin_id: UserId,
+}
+
 /// How an endpoint names its target account.
 #[derive(Clone, Copy)]
 enum Target<'a> {
@@ -50,13 +59,12 @@ fn user_not_found() -> ApiError {
 /// [`AuditAction::Reactivate`] lifts a ban: activation by email refuses a banned account, so a ban never ends
 /// as a side effect of the contract's activation endpoint.
 async fn activate_target(
-    pool: &DbPool,
-    auth_cache: AuthCache<'_>,
-    admin_id: UserId,
+    by: ByAdmin<'_>,
     target: Target<'_>,
     action: AuditAction,
     done: &'static str,
 ) -> Result<String, ApiError> {
+    let ByAdmin { pool, auth_cache, admin_id } = by;
     let mut conn = db::conn(pool).await?;
     let lifts_ban = action == AuditAction::Reactivate;
     conn.transaction::<String, ApiError, _>(|conn| {
@@ -93,24 +101,15 @@ async fn activate_target(
 }
 
 /// AD1: activates the account with this email.
-pub async fn activate(
-    pool: &DbPool,
-    auth_cache: AuthCache<'_>,
-    admin_id: UserId,
-    target: &TargetEmail,
-) -> Result<String, ApiError> {
+pub async fn activate(by: ByAdmin<'_>, target: &TargetEmail) -> Result<String, ApiError> {
     let done = "User account activated successfully by admin.";
-    activate_target(pool, auth_cache, admin_id, Target::Email(target), AuditAction::Activate, done).await
+    activate_target(by, Target::Email(target), AuditAction::Activate, done).await
 }
 
 /// AD2: moves the account with this email to `group_id`. The checks keep the contract's order: unknown user,
 /// the caller themselves (so an admin can never drop their own role), already in the group, unknown group.
-pub async fn change_group(
-    pool: &DbPool,
-    auth_cache: AuthCache<'_>,
-    admin_id: UserId,
-    change: &GroupChange,
-) -> Result<String, ApiError> {
+pub async fn change_group(by: ByAdmin<'_>, change: &GroupChange) -> Result<String, ApiError> {
+    let ByAdmin { pool, auth_cache, admin_id } = by;
     let mut conn = db::conn(pool).await?;
     conn.transaction::<String, ApiError, _>(|conn| {
         async move {
@@ -147,12 +146,8 @@ pub async fn change_group(
 /// Bans an account (active or not activated yet): it can no longer log in nor activate itself, its refresh tokens
 /// are revoked, its activation and reset tokens deleted, and the token version moves on, so every access token
 /// already issued fails at its next use. Only [`reactivate`] lifts the ban.
-pub async fn deactivate(
-    pool: &DbPool,
-    auth_cache: AuthCache<'_>,
-    admin_id: UserId,
-    user_id: UserId,
-) -> Result<String, ApiError> {
+pub async fn deactivate(by: ByAdmin<'_>, user_id: UserId) -> Result<String, ApiError> {
+    let ByAdmin { pool, auth_cache, admin_id } = by;
     let mut conn = db::conn(pool).await?;
     conn.transaction::<String, ApiError, _>(|conn| {
         async move {
@@ -212,14 +207,9 @@ pub async fn deactivate(
 
 /// Lifts a ban and activates the account by id (after a deactivation, or instead of the emailed link). Tokens
 /// revoked by the deactivation stay revoked: the user logs in again.
-pub async fn reactivate(
-    pool: &DbPool,
-    auth_cache: AuthCache<'_>,
-    admin_id: UserId,
-    user_id: UserId,
-) -> Result<String, ApiError> {
+pub async fn reactivate(by: ByAdmin<'_>, user_id: UserId) -> Result<String, ApiError> {
     let done = "User account reactivated successfully.";
-    activate_target(pool, auth_cache, admin_id, Target::Id(user_id), AuditAction::Reactivate, done).await
+    activate_target(by, Target::Id(user_id), AuditAction::Reactivate, done).await
 }
 
 /// Applies the listing filters to a boxed query over `users` (alone for the count, joined for the page).

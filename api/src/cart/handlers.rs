@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::State;
 use uuid::Uuid;
 
+use shared::db::DbPool;
 use shared::ids::UserId;
 
 use super::service;
@@ -11,18 +12,19 @@ use super::types::{AddToCart, CartResponse};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
-use crate::http::MessageResponse;
-use crate::responses::{InvalidAccessToken, NotAnInteger, UnauthorizedOrBlacklisted};
-use crate::state::AppState;
+use crate::http::{Message, MessageResponse, message};
+use crate::responses::{
+    AdminRequired, InactiveUser, InvalidAccessToken, NotAnInteger, UnauthorizedOrBlacklisted, UserIdNotFound,
+};
 
 /// The caller's cart, oldest item first.
 #[utoipa::path(get, path = "/cart/", tag = "cart", security(("bearer" = [])), responses(
     (status = 200, description = "The cart (empty when nothing was added)", body = CartResponse),
     UnauthorizedOrBlacklisted,
-    (status = 403, description = "`Inactive user.`", body = ErrorBody),
+    InactiveUser,
 ))]
-pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list(&state.pool, UserId::from(user.id)).await? }))
+pub async fn list(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
+    Ok(Json(CartResponse { cart_items: service::list(&pool, user.id).await? }))
 }
 
 /// Add a movie to the cart.
@@ -35,12 +37,12 @@ pub async fn list(State(state): State<AppState>, user: AuthUser) -> ApiResult<Js
     (status = 422, description = "`movie_uuid` missing or not a UUID", body = ValidationErrorBody),
 ))]
 pub async fn add(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     user: AuthUser,
     ValidJson(input): ValidJson<AddToCart>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::add(&state.pool, UserId::from(user.id), input.movie_uuid).await?;
-    Ok(Json(MessageResponse::new("Movie has been added to cart successfully.")))
+) -> ApiResult<Message> {
+    service::add(&pool, user.id, input.movie_uuid).await?;
+    Ok(message("Movie has been added to cart successfully."))
 }
 
 /// Remove one movie from the cart.
@@ -51,12 +53,12 @@ pub async fn add(
     (status = 422, description = "Not a UUID", body = ValidationErrorBody),
 ))]
 pub async fn remove(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     user: AuthUser,
     ValidPath(movie_uuid): ValidPath<Uuid>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::remove(&state.pool, UserId::from(user.id), movie_uuid).await?;
-    Ok(Json(MessageResponse::new("Movie removed from cart.")))
+) -> ApiResult<Message> {
+    service::remove(&pool, user.id, movie_uuid).await?;
+    Ok(message("Movie removed from cart."))
 }
 
 /// Empty the cart.
@@ -64,23 +66,23 @@ pub async fn remove(
     (status = 200, description = "`All movies removed from cart.`", body = MessageResponse),
     InvalidAccessToken,
 ))]
-pub async fn clear(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
-    service::clear(&state.pool, UserId::from(user.id)).await?;
-    Ok(Json(MessageResponse::new("All movies removed from cart.")))
+pub async fn clear(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Message> {
+    service::clear(&pool, user.id).await?;
+    Ok(message("All movies removed from cart."))
 }
 
 /// Any user's cart (admin only).
 #[utoipa::path(get, path = "/admin/carts/{user_id}/", tag = "admin", params(("user_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "The user's cart", body = CartResponse),
     InvalidAccessToken,
-    (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
-    (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+    AdminRequired,
+    UserIdNotFound,
     NotAnInteger,
 ))]
 pub async fn admin_view(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     _admin: RequireAdmin,
     ValidPath(user_id): ValidPath<i32>,
 ) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list_for_admin(&state.pool, UserId(user_id)).await? }))
+    Ok(Json(CartResponse { cart_items: service::list_for_admin(&pool, UserId(user_id)).await? }))
 }

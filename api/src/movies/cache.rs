@@ -20,6 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use moka::future::Cache;
 use uuid::Uuid;
 
@@ -186,6 +188,15 @@ impl CatalogCache {
         if let Some(peers) = &self.peers {
             peers.announce(change);
         }
+    }
+}
+
+/// The cache the movies router installs as an extension (a handler takes it like any other extractor).
+impl<S: Send + Sync> FromRequestParts<S> for CatalogCache {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Self>().cloned().ok_or_else(|| ApiError::internal("the catalog cache is not installed"))
     }
 }
 

@@ -20,7 +20,7 @@ use shared::schema::{directors, movies, movies_directors, movies_genres, movies_
 use uuid::Uuid;
 
 use super::import::{ImportError, Progress, price_for};
-use super::models::NewMovie;
+use super::models::{MovieFacts, NewMovie};
 use super::names::{self, Kind};
 
 const BATCH: usize = 1000;
@@ -200,14 +200,16 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
             director_picks.push(director);
             batch.push(NewMovie {
                 uuid: Uuid::new_v4(),
-                name,
-                year,
-                time: rng.gen_range(70..=200),
-                imdb,
-                votes,
-                meta_score: rng.gen_bool(0.5).then(|| f64::from(rng.gen_range(0..=100))),
-                gross: rng.gen_bool(0.7).then(|| f64::from(rng.gen_range(10_000..900_000_000))),
-                description,
+                facts: MovieFacts {
+                    name,
+                    year,
+                    time: rng.gen_range(70..=200),
+                    imdb,
+                    votes,
+                    meta_score: rng.gen_bool(0.5).then(|| f64::from(rng.gen_range(0..=100))),
+                    gross: rng.gen_bool(0.7).then(|| f64::from(rng.gen_range(10_000..900_000_000))),
+                    description,
+                },
                 price: price_for(year, imdb, votes),
                 certification_id: certification_ids[rng.gen_range(0..certification_ids.len())],
                 search_text: Some(search_text),
@@ -220,24 +222,12 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
             async move {
                 let ids: Vec<i32> =
                     diesel::insert_into(movies::table).values(&batch).returning(movies::id).get_results(conn).await?;
-                let genre_rows: Vec<_> = ids
-                    .iter()
-                    .zip(&genre_picks)
-                    .flat_map(|(movie, genres)| {
-                        genres
-                            .iter()
-                            .map(move |genre| (movies_genres::movie_id.eq(*movie), movies_genres::genre_id.eq(*genre)))
-                    })
+                let genre_rows: Vec<_> = links(&ids, &genre_picks)
+                    .map(|(movie, genre)| (movies_genres::movie_id.eq(movie), movies_genres::genre_id.eq(genre)))
                     .collect();
                 diesel::insert_into(movies_genres::table).values(genre_rows).execute(conn).await?;
-                let star_rows: Vec<_> = ids
-                    .iter()
-                    .zip(&star_picks)
-                    .flat_map(|(movie, stars)| {
-                        stars
-                            .iter()
-                            .map(move |star| (movies_stars::movie_id.eq(*movie), movies_stars::star_id.eq(*star)))
-                    })
+                let star_rows: Vec<_> = links(&ids, &star_picks)
+                    .map(|(movie, star)| (movies_stars::movie_id.eq(movie), movies_stars::star_id.eq(star)))
                     .collect();
                 diesel::insert_into(movies_stars::table).values(star_rows).execute(conn).await?;
                 let director_rows: Vec<_> = ids
@@ -260,4 +250,9 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
     shared::db::analyze(&mut conn, WRITTEN_TABLES).await?;
     progress.finish();
     Ok(SeedReport { movies: count, stars: cast_pool.len() as u64, directors: director_pool.len() as u64 })
+}
+
+/// Each movie of a batch (by id) with each of its picks, as (movie, pick) pairs.
+fn links<'a>(ids: &'a [i32], picks: &'a [Vec<i32>]) -> impl Iterator<Item = (i32, i32)> + 'a {
+    ids.iter().zip(picks).flat_map(|(movie, picked)| picked.iter().map(move |pick| (*movie, *pick)))
 }

@@ -87,14 +87,7 @@ pub async fn create(pool: &DbPool, cache: &CatalogCache, input: MovieInput) -> R
                 let id: i32 = diesel::insert_into(movies::table)
                     .values(NewMovie {
                         uuid: Uuid::new_v4(),
-                        name: input.name.clone(),
-                        year: input.year,
-                        time: input.time,
-                        imdb: input.imdb,
-                        votes: input.votes,
-                        meta_score: input.meta_score,
-                        gross: input.gross,
-                        description: input.description.clone(),
+                        facts: input.facts.clone(),
                         price: input.price.0.clone(),
                         certification_id,
                         search_text: None,
@@ -108,7 +101,7 @@ pub async fn create(pool: &DbPool, cache: &CatalogCache, input: MovieInput) -> R
                         crate::error::unique_violation(
                             err,
                             "movies_name_key",
-                            name_taken(&input.name, input.year, input.time),
+                            name_taken(&input.facts.name, input.facts.year, input.facts.time),
                         )
                     })?;
                 replace_links(conn, id, Kind::Genre, &input.genres, false).await?;
@@ -149,24 +142,16 @@ pub async fn update(
                     None => None,
                 };
                 let changeset = MovieChangeset {
-                    name: changes.name.clone(),
-                    year: changes.year,
-                    time: changes.time,
-                    imdb: changes.imdb,
-                    votes: changes.votes,
-                    meta_score: changes.meta_score,
-                    gross: changes.gross,
-                    description: changes.description.clone(),
                     price: changes.price.as_ref().map(|price| price.0.clone()),
                     certification_id,
                     updated_at: Some(Utc::now()),
                 };
-                let name = changes.name.clone().unwrap_or_else(|| current.name.clone());
-                let year = changes.year.unwrap_or(current.year);
-                let time = changes.time.unwrap_or(current.time);
-                diesel::update(movies::table.find(current.id)).set(changeset).execute(conn).await.map_err(|err| {
-                    crate::error::unique_violation(err, "movies_name_key", name_taken(&name, year, time))
-                })?;
+                let (facts, now) = (&changes.facts, &current.facts);
+                let name = facts.name.as_ref().unwrap_or(&now.name);
+                let (year, time) = (facts.year.unwrap_or(now.year), facts.time.unwrap_or(now.time));
+                diesel::update(movies::table.find(current.id)).set((facts, changeset)).execute(conn).await.map_err(
+                    |err| crate::error::unique_violation(err, "movies_name_key", name_taken(name, year, time)),
+                )?;
                 if let Some(genres) = &changes.genres {
                     replace_links(conn, current.id, Kind::Genre, genres, true).await?;
                 }
@@ -204,27 +189,19 @@ pub async fn delete(pool: &DbPool, cache: &CatalogCache, uuid: Uuid) -> Result<(
                 .await
                 .optional()?
                 .ok_or_else(movie_not_found)?;
-            let in_carts: bool =
-                diesel::select(diesel::dsl::exists(cart_items::table.filter(cart_items::movie_id.eq(id))))
-                    .get_result(conn)
-                    .await?;
-            if in_carts {
-                return Err(ApiError::bad_request(IN_CARTS));
-            }
-            let purchased: bool =
-                diesel::select(diesel::dsl::exists(purchases::table.filter(purchases::movie_id.eq(id))))
-                    .get_result(conn)
-                    .await?;
-            if purchased {
-                return Err(ApiError::bad_request(PURCHASED));
-            }
+            use diesel::dsl::exists;
             // Order lines keep their movie for the order history (the original cascaded them away).
-            let ordered: bool =
-                diesel::select(diesel::dsl::exists(order_items::table.filter(order_items::movie_id.eq(id))))
-                    .get_result(conn)
-                    .await?;
-            if ordered {
-                return Err(ApiError::bad_request(IN_ORDERS));
+            let held: (bool, bool, bool) = diesel::select((
+                exists(cart_items::table.filter(cart_items::movie_id.eq(id))),
+                exists(purchases::table.filter(purchases::movie_id.eq(id))),
+                exists(order_items::table.filter(order_items::movie_id.eq(id))),
+            ))
+            .get_result(conn)
+            .await?;
+            let refusal =
+                [(held.0, IN_CARTS), (held.1, PURCHASED), (held.2, IN_ORDERS)].into_iter().find(|(yes, _)| *yes);
+            if let Some((_, reason)) = refusal {
+                return Err(ApiError::bad_request(reason));
             }
             diesel::delete(movies::table.find(id)).execute(conn).await.map_err(|err| {
                 crate::error::foreign_key_violation(err, |table| match table {
@@ -320,10 +297,10 @@ pub async fn genre_movies(
             certification: CertificationRef {
                 name: certification_names.get(&row.certification_id).cloned().unwrap_or_default(),
             },
-            name: row.name,
-            year: row.year,
-            imdb: row.imdb,
-            description: row.description,
+            name: row.facts.name,
+            year: row.facts.year,
+            imdb: row.facts.imdb,
+            description: row.facts.description,
             price: crate::money::Price::from(row.price),
         })
         .collect();

@@ -2,17 +2,25 @@
 
 use axum::Json;
 use axum::extract::State;
-use shared::ids::UserId;
 
-use super::service;
+use super::service::{self, Notifier};
 use super::types::*;
+use shared::db::DbPool;
+
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidPath, ValidQuery};
-use crate::http::MessageResponse;
+use crate::http::{Message, MessageResponse, message};
 use crate::pagination::{PageLinkBase, PageMeta};
 use crate::responses::{MalformedId, Unauthorized};
 use crate::state::AppState;
+
+impl AppState {
+    /// How replies and likes notify, lent from the state.
+    pub fn notifier(&self) -> Notifier<'_> {
+        Notifier { relay: &self.relay, emails_per_hour: self.config.notifications.notification_emails_per_hour }
+    }
+}
 
 /// The caller's notifications, newest first; `unread=true` for unread ones only.
 #[utoipa::path(get, path = "/notifications/", tag = "notifications", params(NotificationListQuery), security(("bearer" = [])), responses(
@@ -21,12 +29,12 @@ use crate::state::AppState;
     (status = 422, description = "Malformed pagination or filter", body = ValidationErrorBody),
 ))]
 pub async fn list_notifications(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     user: AuthUser,
     base: PageLinkBase,
     ValidQuery(list): ValidQuery<NotificationListQuery>,
 ) -> ApiResult<Json<NotificationListResponse>> {
-    let found = service::list(&state.pool, UserId::from(user.id), &list).await?;
+    let found = service::list(&pool, user.id, &list).await?;
     let filters: Vec<(&str, String)> = if list.unread_only { vec![("unread", "true".into())] } else { Vec::new() };
     Ok(Json(NotificationListResponse {
         notifications: found.notifications,
@@ -44,12 +52,12 @@ pub async fn list_notifications(
     MalformedId,
 ))]
 pub async fn mark_read(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     user: AuthUser,
     ValidPath(NotificationPath { notification_id }): ValidPath<NotificationPath>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::mark_read(&state.pool, UserId::from(user.id), notification_id).await?;
-    Ok(Json(MessageResponse::new("Notification marked as read.")))
+) -> ApiResult<Message> {
+    service::mark_read(&pool, user.id, notification_id).await?;
+    Ok(message("Notification marked as read."))
 }
 
 /// Mark every notification read.
@@ -57,7 +65,7 @@ pub async fn mark_read(
     (status = 200, description = "`All notifications marked as read.`", body = MessageResponse),
     Unauthorized,
 ))]
-pub async fn mark_all_read(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<MessageResponse>> {
-    service::mark_all_read(&state.pool, UserId::from(user.id)).await?;
-    Ok(Json(MessageResponse::new("All notifications marked as read.")))
+pub async fn mark_all_read(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Message> {
+    service::mark_all_read(&pool, user.id).await?;
+    Ok(message("All notifications marked as read."))
 }

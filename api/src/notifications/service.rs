@@ -7,13 +7,21 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use shared::db::{self, DbPool};
 use shared::ids::{CommentId, MovieId, UserId};
-use shared::jobs::outbox::Jobs;
+use shared::jobs::outbox::{Jobs, Relay};
 use shared::jobs::{EmailJob, EmailKind, Job};
 use shared::schema::{movies, notifications, users};
 use uuid::Uuid;
 
 use super::types::{Notification, NotificationKind, NotificationList, NotificationPage};
 use crate::error::ApiError;
+
+/// What a reply or a like needs to notify: the relay its email job commits through, and how many such emails one
+/// recipient gets in any 60 minutes (`NOTIFICATION_EMAILS_PER_HOUR`).
+#[derive(Clone, Copy)]
+pub struct Notifier<'a> {
+    pub relay: &'a Relay,
+    pub emails_per_hour: u32,
+}
 
 /// Something that happened to a user's comment.
 pub struct Event<'a> {

@@ -4,18 +4,21 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use shared::ids::{OrderId, UserId};
+use shared::db::DbPool;
+use shared::ids::OrderId;
 
 use super::service;
-use super::types::{AdminOrderList, CreatedOrder, ORDER_FILTER_LINKS, OrderList, OrderStatus, PurchaseList};
+use super::types::{AdminOrderList, CreatedOrder, OrderList, OrderStatus, PurchaseList};
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::{ValidPath, ValidQuery};
-use crate::history::HistoryQuery;
-use crate::http::MessageResponse;
-use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
+use crate::extract::ValidPath;
+use crate::history::{HistoryListing, HistoryQuery};
+use crate::http::{Message, MessageResponse, message};
+use crate::pagination::{PageQuery, Paging};
 use crate::payments::refunds;
-use crate::responses::{InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId, NotAnInteger};
+use crate::responses::{
+    AdminRequired, InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId, NotAnInteger, OrderNotFound,
+};
 use crate::state::AppState;
 
 /// Turn the cart into a pending order (prices from the catalog, now).
@@ -25,8 +28,8 @@ use crate::state::AppState;
     InvalidAccessToken,
     (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
 ))]
-pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state.pool, UserId::from(user.id)).await?)))
+pub async fn create(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
+    Ok((StatusCode::CREATED, Json(service::create(&pool, user.id).await?)))
 }
 
 /// The caller's orders, newest first.
@@ -35,14 +38,9 @@ pub async fn create(State(state): State<AppState>, user: AuthUser) -> ApiResult<
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn list(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    base: PageLinkBase,
-) -> ApiResult<Json<OrderList>> {
-    let (orders, total) = service::list(&state.pool, UserId::from(user.id), page).await?;
-    Ok(Json(OrderList { orders, meta: PageMeta::new(page, total, &base, &[]) }))
+pub async fn list(State(pool): State<DbPool>, user: AuthUser, paging: Paging) -> ApiResult<Json<OrderList>> {
+    let (orders, total) = service::list(&pool, user.id, paging.page).await?;
+    Ok(Json(OrderList { orders, meta: paging.meta(total, &[]) }))
 }
 
 /// The movies the caller owns (bought and not refunded), most recent first.
@@ -51,31 +49,26 @@ pub async fn list(
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn purchases(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    base: PageLinkBase,
-) -> ApiResult<Json<PurchaseList>> {
-    let (purchases, total) = service::purchases(&state.pool, UserId::from(user.id), page).await?;
-    Ok(Json(PurchaseList { purchases, meta: PageMeta::new(page, total, &base, &[]) }))
+pub async fn purchases(State(pool): State<DbPool>, user: AuthUser, paging: Paging) -> ApiResult<Json<PurchaseList>> {
+    let (purchases, total) = service::purchases(&pool, user.id, paging.page).await?;
+    Ok(Json(PurchaseList { purchases, meta: paging.meta(total, &[]) }))
 }
 
 /// Cancel a pending order.
 #[utoipa::path(post, path = "/orders/cancel/{order_id}/", tag = "orders", params(("order_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "`Order successfully cancelled.`", body = MessageResponse),
     InvalidAccessToken,
-    (status = 404, description = "`Order with given ID was not found.`", body = ErrorBody),
+    OrderNotFound,
     (status = 409, description = "`Paid orders cannot be cancelled. Please request a refund.` or `Order is already cancelled.`", body = ErrorBody),
     NotAnInteger,
 ))]
 pub async fn cancel(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::cancel(&state.pool, UserId::from(user.id), OrderId(order_id)).await?;
-    Ok(Json(MessageResponse::new("Order successfully cancelled.")))
+) -> ApiResult<Message> {
+    service::cancel(&pool, user.id, OrderId(order_id)).await?;
+    Ok(message("Order successfully cancelled."))
 }
 
 /// Refund a paid order in full through Stripe; the order becomes cancelled and the movies can be bought again.
@@ -83,7 +76,7 @@ pub async fn cancel(
     (status = 200, description = "`Order successfully refunded.`", body = MessageResponse),
     (status = 400, description = "`No valid payment found to refund.` or `Stripe refund error: {message}`", body = ErrorBody),
     InvalidAccessToken,
-    (status = 404, description = "`Order with given ID was not found.`", body = ErrorBody),
+    OrderNotFound,
     (status = 409, description = "`Cancelled orders cannot be refunded.` or `Order is not paid.`", body = ErrorBody),
     (status = 500, description = "`Database error during refund processing.` (the refund is completed by a retry or by Stripe's webhook)", body = ErrorBody),
     (status = 502, description = "Stripe unavailable; nothing was changed", body = ErrorBody),
@@ -93,9 +86,9 @@ pub async fn refund(
     State(state): State<AppState>,
     user: AuthUser,
     ValidPath(order_id): ValidPath<i32>,
-) -> ApiResult<Json<MessageResponse>> {
-    refunds::refund_order(&state.pool, &state.stripe, UserId::from(user.id), OrderId(order_id)).await?;
-    Ok(Json(MessageResponse::new("Order successfully refunded.")))
+) -> ApiResult<Message> {
+    refunds::refund_order(&state.pool, &state.stripe, user.id, OrderId(order_id)).await?;
+    Ok(message("Order successfully refunded."))
 }
 
 /// Everyone's orders (admin only), newest first.
@@ -103,17 +96,14 @@ pub async fn refund(
     (status = 200, description = "A page of orders with their owners", body = AdminOrderList),
     (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['pending', 'paid', 'cancelled']`", body = ErrorBody),
     InvalidAccessToken,
-    (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
+    AdminRequired,
     InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     _admin: RequireAdmin,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    ValidQuery(query): ValidQuery<HistoryQuery>,
-    base: PageLinkBase,
+    listing: HistoryListing<OrderStatus>,
 ) -> ApiResult<Json<AdminOrderList>> {
-    let filters = query.check::<OrderStatus>(ORDER_FILTER_LINKS)?;
-    let (orders, total) = service::admin_list(&state.pool, &filters, page).await?;
-    Ok(Json(AdminOrderList { orders, meta: PageMeta::new(page, total, &base, &filters.links) }))
+    let (orders, total) = service::admin_list(&pool, &listing.filters, listing.paging.page).await?;
+    Ok(Json(AdminOrderList { orders, meta: listing.meta(total) }))
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::types::{AdminOrder, CreatedOrder, Order, OrderMovie, OrderStatus, Purchase};
 use crate::cart::service::cart_id;
 use crate::error::{ApiError, unique_violation};
-use crate::history::{HistoryFilters, like_pattern};
+use crate::history::{HistoryFilters, filtered_history};
 use crate::money::Price;
 use crate::pagination::Page;
 
@@ -175,25 +175,7 @@ pub async fn admin_list(
     page: Page,
 ) -> Result<(Vec<AdminOrder>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let filtered = || {
-        let mut query = orders::table.inner_join(users::table).into_boxed();
-        if let Some(user_id) = filters.user_id {
-            query = query.filter(orders::user_id.eq(user_id));
-        }
-        if let Some(since) = filters.since {
-            query = query.filter(orders::created_at.ge(since));
-        }
-        if let Some(until) = filters.until {
-            query = query.filter(orders::created_at.lt(until));
-        }
-        if let Some(status) = filters.status {
-            query = query.filter(orders::status.eq(status));
-        }
-        if let Some(email) = &filters.email {
-            query = query.filter(users::email.like(like_pattern(email)).escape('\\'));
-        }
-        query
-    };
+    let filtered = || filtered_history!(orders, filters);
     let total: i64 = filtered().count().get_result(&mut conn).await?;
     let rows: Vec<(i32, OrderStatus, BigDecimal, DateTime<Utc>, String, i32)> = filtered()
         .order(orders::id.desc())

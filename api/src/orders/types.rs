@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::history::HistoryStatus;
 use crate::money::Price;
 use crate::pagination::PageMeta;
 
@@ -18,8 +19,11 @@ shared::text_enum! {
     }
 }
 
-/// How the admin listing's links repeat its filters (the original's order, then the date range).
-pub const ORDER_FILTER_LINKS: &[&str] = &["user_id", "created_at", "status", "email", "created_from", "created_to"];
+impl HistoryStatus for OrderStatus {
+    /// The original's order, then the date range.
+    const LINK_ORDER: &'static [&'static str] =
+        &["user_id", "created_at", "status", "email", "created_from", "created_to"];
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OrderMovie {

@@ -5,17 +5,16 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 
-use shared::ids::UserId;
-
-use super::types::{AdminPaymentList, CheckoutResponse, PAYMENT_FILTER_LINKS, PaymentList, PaymentStatus};
+use super::types::{AdminPaymentList, CheckoutResponse, PaymentList, PaymentStatus};
 use super::{checkout, service, webhook};
+use shared::db::DbPool;
+
 use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody};
-use crate::extract::ValidQuery;
-use crate::history::HistoryQuery;
-use crate::http::MessageResponse;
-use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
-use crate::responses::{InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId};
+use crate::history::{HistoryListing, HistoryQuery};
+use crate::http::{Message, MessageResponse, message};
+use crate::pagination::{PageQuery, Paging};
+use crate::responses::{AdminRequired, InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId};
 use crate::state::AppState;
 
 /// Open a Stripe Checkout session for the caller's pending order.
@@ -28,14 +27,9 @@ use crate::state::AppState;
     (status = 503, description = "`Payments are not configured.`", body = ErrorBody),
 ))]
 pub async fn checkout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Json<CheckoutResponse>> {
-    let checkout_url = checkout::checkout(
-        &state.pool,
-        &state.stripe,
-        state.config.http.app_url.as_str(),
-        UserId::from(user.id),
-        &user.email,
-    )
-    .await?;
+    let checkout_url =
+        checkout::checkout(&state.pool, &state.stripe, state.config.http.app_url.as_str(), user.id, &user.email)
+            .await?;
     Ok(Json(CheckoutResponse { checkout_url }))
 }
 
@@ -63,11 +57,7 @@ pub async fn cancel() -> Json<MessageResponse> {
     (status = 500, description = "`Error occurred while cancelling expired order.`", body = ErrorBody),
     (status = 502, description = "A refund that was due could not reach Stripe (Stripe retries the event)", body = ErrorBody),
 ))]
-pub async fn webhook(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<MessageResponse>> {
+pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Message> {
     let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
     webhook::handle_webhook(
         webhook::Webhook {
@@ -80,7 +70,7 @@ pub async fn webhook(
         signature,
     )
     .await?;
-    Ok(Json(MessageResponse::new("Webhook handled")))
+    Ok(message("Webhook handled"))
 }
 
 /// The caller's payments, newest first.
@@ -89,14 +79,9 @@ pub async fn webhook(
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn list(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    base: PageLinkBase,
-) -> ApiResult<Json<PaymentList>> {
-    let (payments, total) = service::list(&state.pool, UserId::from(user.id), page).await?;
-    Ok(Json(PaymentList { payments, meta: PageMeta::new(page, total, &base, &[]) }))
+pub async fn list(State(pool): State<DbPool>, user: AuthUser, paging: Paging) -> ApiResult<Json<PaymentList>> {
+    let (payments, total) = service::list(&pool, user.id, paging.page).await?;
+    Ok(Json(PaymentList { payments, meta: paging.meta(total, &[]) }))
 }
 
 /// Everyone's payments (admin only), newest first.
@@ -104,17 +89,14 @@ pub async fn list(
     (status = 200, description = "A page of payments with their payers", body = AdminPaymentList),
     (status = 400, description = "`Invalid date format. Use YYYY-MM-DD` or `Invalid status value. Allowed values: ['successful', 'cancelled', 'refunded']`", body = ErrorBody),
     InvalidAccessToken,
-    (status = 403, description = "`Access denied. Admin privileges required.`", body = ErrorBody),
+    AdminRequired,
     InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     _admin: RequireAdmin,
-    ValidQuery(page): ValidQuery<PageQuery>,
-    ValidQuery(query): ValidQuery<HistoryQuery>,
-    base: PageLinkBase,
+    listing: HistoryListing<PaymentStatus>,
 ) -> ApiResult<Json<AdminPaymentList>> {
-    let filters = query.check::<PaymentStatus>(PAYMENT_FILTER_LINKS)?;
-    let (payments, total) = service::admin_list(&state.pool, &filters, page).await?;
-    Ok(Json(AdminPaymentList { payments, meta: PageMeta::new(page, total, &base, &filters.links) }))
+    let (payments, total) = service::admin_list(&pool, &listing.filters, listing.paging.page).await?;
+    Ok(Json(AdminPaymentList { payments, meta: listing.meta(total) }))
 }

@@ -12,7 +12,7 @@ use shared::schema::{payments, users};
 use super::stripe::StripeError;
 use super::types::{AdminPayment, Payment, PaymentStatus};
 use crate::error::ApiError;
-use crate::history::{HistoryFilters, like_pattern};
+use crate::history::{HistoryFilters, filtered_history};
 use crate::money::Price;
 use crate::pagination::Page;
 
@@ -57,25 +57,7 @@ pub async fn admin_list(
     page: Page,
 ) -> Result<(Vec<AdminPayment>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let filtered = || {
-        let mut query = payments::table.inner_join(users::table).into_boxed();
-        if let Some(user_id) = filters.user_id {
-            query = query.filter(payments::user_id.eq(user_id));
-        }
-        if let Some(since) = filters.since {
-            query = query.filter(payments::created_at.ge(since));
-        }
-        if let Some(until) = filters.until {
-            query = query.filter(payments::created_at.lt(until));
-        }
-        if let Some(status) = filters.status {
-            query = query.filter(payments::status.eq(status));
-        }
-        if let Some(email) = &filters.email {
-            query = query.filter(users::email.like(like_pattern(email)).escape('\\'));
-        }
-        query
-    };
+    let filtered = || filtered_history!(payments, filters);
     let total: i64 = filtered().count().get_result(&mut conn).await?;
     let rows: Vec<AdminPaymentRow> = filtered()
         .order((payments::created_at.desc(), payments::id.desc()))

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::history::HistoryStatus;
 use crate::money::Price;
 use crate::pagination::PageMeta;
 
@@ -18,8 +19,11 @@ shared::text_enum! {
     }
 }
 
-/// How the admin listing's links repeat its filters (the original's order, then ours).
-pub const PAYMENT_FILTER_LINKS: &[&str] = &["email", "created_at", "status", "user_id", "created_from", "created_to"];
+impl HistoryStatus for PaymentStatus {
+    /// The original's order, then ours.
+    const LINK_ORDER: &'static [&'static str] =
+        &["email", "created_at", "status", "user_id", "created_from", "created_to"];
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckoutResponse {

@@ -111,6 +111,36 @@ async fn lock_order(conn: &mut AsyncPgConnection, order_id: OrderId) -> Result<O
         .optional()?)
 }
 
+impl LockedOrder {
+    /// Records how the order's checkout ended: a payment with `outcome` (its id is returned), and the order's new
+    /// `status`.
+    async fn settle(
+        &self,
+        conn: &mut AsyncPgConnection,
+        amount: &BigDecimal,
+        external_id: Option<&str>,
+        outcome: PaymentStatus,
+        status: OrderStatus,
+    ) -> Result<i32, ApiError> {
+        let payment_id = diesel::insert_into(payments::table)
+            .values((
+                payments::user_id.eq(self.user_id),
+                payments::order_id.eq(self.id),
+                payments::amount.eq(amount),
+                payments::status.eq(outcome),
+                payments::external_payment_id.eq(external_id),
+            ))
+            .returning(payments::id)
+            .get_result(conn)
+            .await?;
+        diesel::update(orders::table.find(self.id))
+            .set((orders::status.eq(status), orders::updated_at.eq(diesel::dsl::now)))
+            .execute(conn)
+            .await?;
+        Ok(payment_id)
+    }
+}
+
 /// `checkout.session.completed`: in one transaction, the order becomes paid, the payment and its items are
 /// recorded, the movies become the user's, they leave the cart, and the confirmation email is queued.
 async fn session_completed(
@@ -153,21 +183,8 @@ async fn session_completed(
                 if amount != order.total_amount {
                     tracing::warn!(%order_id, charged = %amount, total = %order.total_amount, session = %session_id, "Stripe charged another amount than the order total");
                 }
-                let payment_id: i32 = diesel::insert_into(payments::table)
-                    .values((
-                        payments::user_id.eq(order.user_id),
-                        payments::order_id.eq(order.id),
-                        payments::amount.eq(&amount),
-                        payments::status.eq(PaymentStatus::Successful),
-                        payments::external_payment_id.eq(&intent),
-                    ))
-                    .returning(payments::id)
-                    .get_result(conn)
-                    .await?;
-                diesel::update(orders::table.find(order.id))
-                    .set((orders::status.eq(OrderStatus::Paid), orders::updated_at.eq(diesel::dsl::now)))
-                    .execute(conn)
-                    .await?;
+                let payment_id =
+                    order.settle(conn, &amount, intent.as_deref(), PaymentStatus::Successful, OrderStatus::Paid).await?;
                 let lines: Vec<(i32, MovieId, BigDecimal, String)> = order_items::table
                     .inner_join(movies::table)
                     .filter(order_items::order_id.eq(order.id))
@@ -228,20 +245,8 @@ async fn session_expired(pool: &DbPool, event_id: &str, session: CheckoutSession
             if order.status != OrderStatus::Pending || !newest {
                 return Ok(());
             }
-            diesel::insert_into(payments::table)
-                .values((
-                    payments::user_id.eq(order.user_id),
-                    payments::order_id.eq(order.id),
-                    payments::amount.eq(&order.total_amount),
-                    payments::status.eq(PaymentStatus::Cancelled),
-                    payments::external_payment_id.eq(&session_id),
-                ))
-                .execute(conn)
-                .await?;
-            diesel::update(orders::table.find(order.id))
-                .set((orders::status.eq(OrderStatus::Cancelled), orders::updated_at.eq(diesel::dsl::now)))
-                .execute(conn)
-                .await?;
+            let (amount, session) = (&order.total_amount, session_id.as_deref());
+            order.settle(conn, amount, session, PaymentStatus::Cancelled, OrderStatus::Cancelled).await?;
             Ok(())
         }
         .scope_boxed()

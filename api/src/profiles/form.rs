@@ -52,22 +52,15 @@ struct Builder {
 impl Builder {
     /// Records a field name, refusing unknown and repeated ones.
     fn accept(&mut self, name: &str, input: &Value) -> bool {
-        if !TEXT_FIELDS.contains(&name) && name != "avatar" {
-            self.issues.push(FieldIssue::new(
-                "extra_forbidden",
-                &["body", name],
-                "Extra inputs are not permitted",
-                input.clone(),
-            ));
-            return false;
-        }
-        if self.seen.iter().any(|seen| seen == name) {
-            self.issues.push(FieldIssue::new(
-                "value_error",
-                &["body", name],
-                "Value error, the field was sent more than once",
-                input.clone(),
-            ));
+        let refusal = if !TEXT_FIELDS.contains(&name) && name != "avatar" {
+            Some(("extra_forbidden", "Extra inputs are not permitted"))
+        } else if self.seen.iter().any(|seen| seen == name) {
+            Some(("value_error", "Value error, the field was sent more than once"))
+        } else {
+            None
+        };
+        if let Some((kind, msg)) = refusal {
+            self.issues.push(FieldIssue::new(kind, &["body", name], msg, input.clone()));
             return false;
         }
         self.seen.push(name.to_owned());

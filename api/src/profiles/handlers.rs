@@ -12,7 +12,7 @@ use super::types::{ProfileForm, ProfileResponse, UserIdPath};
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, FormErrorBody};
 use crate::extract::ValidPath;
-use crate::responses::{NonIntegerUserId, UnauthorizedOrBlacklisted};
+use crate::responses::{BodyTooLarge, NonIntegerUserId, ProfileNotFound, UnauthorizedOrBlacklisted, UserIdNotFound};
 use crate::state::AppState;
 
 /// Create a user's profile (the owner or an admin).
@@ -28,9 +28,9 @@ use crate::state::AppState;
         (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body` (malformed multipart, e.g. no boundary)", body = ErrorBody),
         UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can create profile.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`User with given ID was not found.`", body = ErrorBody),
+        UserIdNotFound,
         (status = 409, description = "`Profile already exists.`", body = ErrorBody),
-        (status = 413, description = "Request body over the server's limit", body = ErrorBody),
+        BodyTooLarge,
         (status = 422, description = "A field rule (string `detail`: `{value} contains non-english letters`, `Gender must be one of: man, woman`, `Invalid birth date - year must be greater than 1900.`, `You must be at least 18 years old to register.`, `Info field cannot be empty or contain only spaces.`, `Image size exceeds 1 MB`, `Invalid image format`, `Unsupported image format: {FORMAT}. Use one of next: ['JPG', 'JPEG', 'PNG']`, `Image dimensions exceed the maximum of 4096x4096 pixels.`), or a malformed form (list `detail`: unknown field, bad date, wrong content type, non-integer `user_id`)", body = FormErrorBody),
     )
 )]
@@ -41,7 +41,7 @@ pub async fn create_profile(
     request: Request,
 ) -> ApiResult<(StatusCode, Json<ProfileResponse>)> {
     let user_id = UserId(user_id);
-    service::authorize(UserId::from(caller.id), caller.group, user_id, Access::Create)?;
+    service::authorize(caller.id, caller.group, user_id, Access::Create)?;
     let form = form::read(request).await?;
     Ok((StatusCode::CREATED, Json(service::create(&state.pool, state.storage.as_ref(), user_id, form).await?)))
 }
@@ -59,8 +59,8 @@ pub async fn create_profile(
         (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body`", body = ErrorBody),
         UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can update profile.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`Profile with given user ID was not found.`", body = ErrorBody),
-        (status = 413, description = "Request body over the server's limit", body = ErrorBody),
+        ProfileNotFound,
+        BodyTooLarge,
         (status = 422, description = "A field rule (string `detail`, as for create but `Info cannot be empty or whitespace only`) or a malformed form (list `detail`)", body = FormErrorBody),
     )
 )]
@@ -71,7 +71,7 @@ pub async fn update_profile(
     request: Request,
 ) -> ApiResult<Json<ProfileResponse>> {
     let user_id = UserId(user_id);
-    service::authorize(UserId::from(caller.id), caller.group, user_id, Access::Update)?;
+    service::authorize(caller.id, caller.group, user_id, Access::Update)?;
     let form = form::read(request).await?;
     Ok(Json(service::update(&state.pool, state.storage.as_ref(), user_id, form).await?))
 }
@@ -84,7 +84,7 @@ pub async fn update_profile(
         (status = 200, description = "The profile", body = ProfileResponse),
         UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can view profile.` or `Inactive user.`", body = ErrorBody),
-        (status = 404, description = "`Profile with given user ID was not found.`", body = ErrorBody),
+        ProfileNotFound,
         NonIntegerUserId,
     )
 )]
@@ -94,6 +94,6 @@ pub async fn get_profile(
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<ProfileResponse>> {
     let user_id = UserId(user_id);
-    service::authorize(UserId::from(caller.id), caller.group, user_id, Access::View)?;
+    service::authorize(caller.id, caller.group, user_id, Access::View)?;
     Ok(Json(service::get(&state.pool, state.storage.as_ref(), user_id).await?))
 }

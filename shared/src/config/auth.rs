@@ -3,25 +3,10 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::{ConfigError, JwtAlgorithm, Validate, positive};
+use super::{ConfigError, JwtAlgorithm, Validate, number, positive};
 
 fn default_algorithm() -> JwtAlgorithm {
     JwtAlgorithm::Hs256
-}
-fn default_login_days() -> i64 {
-    7
-}
-fn default_activation_days() -> i64 {
-    1
-}
-fn default_access_minutes() -> i64 {
-    60
-}
-fn default_reset_hours() -> i64 {
-    24
-}
-fn default_bcrypt_cost() -> u32 {
-    12
 }
 
 /// Tokens and passwords.
@@ -34,18 +19,18 @@ pub struct AuthSettings {
     #[serde(default = "default_algorithm", deserialize_with = "super::values::algorithm")]
     pub algorithm: JwtAlgorithm,
     /// Lifetime of a refresh token (a login session) in days.
-    #[serde(default = "default_login_days")]
+    #[serde(default = "number::<7, _>")]
     pub login_days: i64,
     /// Lifetime of an activation token in days.
-    #[serde(default = "default_activation_days")]
+    #[serde(default = "number::<1, _>")]
     pub activation_token_life: i64,
     /// Lifetime of an access token in minutes.
-    #[serde(default = "default_access_minutes")]
+    #[serde(default = "number::<60, _>")]
     pub access_token_minutes: i64,
     /// Lifetime of a password-reset token in hours.
-    #[serde(default = "default_reset_hours")]
+    #[serde(default = "number::<24, _>")]
     pub password_reset_token_hours: i64,
-    #[serde(default = "default_bcrypt_cost")]
+    #[serde(default = "number::<12, _>")]
     pub bcrypt_cost: u32,
 }
 
@@ -86,18 +71,6 @@ impl Validate for AuthSettings {
 fn default_true() -> bool {
     true
 }
-fn default_rate_window() -> u64 {
-    60
-}
-fn default_limit_30() -> u32 {
-    30
-}
-fn default_limit_10() -> u32 {
-    10
-}
-fn default_limit_5() -> u32 {
-    5
-}
 
 /// Limits on the endpoints attackers like (fixed windows in Redis) and how the client's address is found.
 ///
@@ -109,43 +82,43 @@ pub struct RateLimitSettings {
     #[serde(default = "default_true")]
     pub rate_limit_enabled: bool,
     /// Length of one counting window in seconds.
-    #[serde(default = "default_rate_window")]
+    #[serde(default = "number::<60, _>")]
     pub rate_limit_window_secs: u64,
     /// Failed logins from one address, over all accounts.
-    #[serde(default = "default_limit_30")]
+    #[serde(default = "number::<30, _>")]
     pub rate_limit_login_per_ip: u32,
     /// Failed logins for one account from one address.
-    #[serde(default = "default_limit_5")]
+    #[serde(default = "number::<5, _>")]
     pub rate_limit_login_per_account_and_ip: u32,
     /// Failed logins for one account from all addresses; past it only addresses without failures of their own on
     /// the account get their password checked.
-    #[serde(default = "default_limit_10")]
+    #[serde(default = "number::<10, _>")]
     pub rate_limit_login_per_account: u32,
     /// Wrong old passwords on change-password from one address, over all accounts.
-    #[serde(default = "default_limit_30")]
+    #[serde(default = "number::<30, _>")]
     pub rate_limit_change_password_per_ip: u32,
-    #[serde(default = "default_limit_5")]
+    #[serde(default = "number::<5, _>")]
     pub rate_limit_change_password_per_account_and_ip: u32,
-    #[serde(default = "default_limit_10")]
+    #[serde(default = "number::<10, _>")]
     pub rate_limit_change_password_per_account: u32,
     /// Failed reset completions (wrong or missing token, unknown account) from one address.
-    #[serde(default = "default_limit_30")]
+    #[serde(default = "number::<30, _>")]
     pub rate_limit_reset_complete_per_ip: u32,
-    #[serde(default = "default_limit_5")]
+    #[serde(default = "number::<5, _>")]
     pub rate_limit_reset_complete_per_account_and_ip: u32,
-    #[serde(default = "default_limit_10")]
+    #[serde(default = "number::<10, _>")]
     pub rate_limit_reset_complete_per_account: u32,
-    #[serde(default = "default_limit_10")]
+    #[serde(default = "number::<10, _>")]
     pub rate_limit_register_per_ip: u32,
     /// Reset requests from one address.
-    #[serde(default = "default_limit_10")]
+    #[serde(default = "number::<10, _>")]
     pub rate_limit_password_reset_per_ip: u32,
     /// Reset mails to one account; further requests answer the same and send nothing.
-    #[serde(default = "default_limit_5")]
+    #[serde(default = "number::<5, _>")]
     pub rate_limit_password_reset_per_account: u32,
-    #[serde(default = "default_limit_10")]
+    #[serde(default = "number::<10, _>")]
     pub rate_limit_resend_activation_per_ip: u32,
-    #[serde(default = "default_limit_5")]
+    #[serde(default = "number::<5, _>")]
     pub rate_limit_resend_activation_per_account: u32,
     /// Deprecated spelling of one trusted proxy hop: `true` without `TRUSTED_PROXY_HOPS` or `TRUSTED_PROXIES`
     /// means `TRUSTED_PROXY_HOPS=1` (the rightmost `X-Forwarded-For` entry).

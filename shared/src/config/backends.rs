@@ -3,7 +3,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::{ConfigError, HOUR, Validate, parse_url, positive, seconds};
+use super::{ConfigError, HOUR, Validate, not_blank, number, parse_url, positive, seconds};
 
 fn default_db_name() -> String {
     "online_cinema".into()
@@ -13,15 +13,6 @@ fn default_db_user() -> String {
 }
 pub(super) fn default_localhost() -> String {
     "127.0.0.1".into()
-}
-fn default_db_port() -> u16 {
-    5432
-}
-fn default_pool_size() -> usize {
-    16
-}
-fn default_db_timeout() -> u64 {
-    5
 }
 
 /// PostgreSQL connection settings.
@@ -35,13 +26,13 @@ pub struct DatabaseSettings {
     pub postgres_password: Option<SecretString>,
     #[serde(default = "default_localhost")]
     pub db_host: String,
-    #[serde(default = "default_db_port")]
+    #[serde(default = "number::<5432, _>")]
     pub db_port: u16,
     /// Maximum connections in this process's pool.
-    #[serde(default = "default_pool_size")]
+    #[serde(default = "number::<16, _>")]
     pub db_pool_size: usize,
     /// Seconds to wait for a pooled connection (and to open one) before failing the request.
-    #[serde(default = "default_db_timeout")]
+    #[serde(default = "number::<5, _>")]
     pub db_timeout_secs: u64,
 }
 
@@ -70,19 +61,11 @@ impl DatabaseSettings {
 
 impl Validate for DatabaseSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.postgres_db.trim().is_empty() {
-            return Err(ConfigError::new("POSTGRES_DB", "must not be empty"));
-        }
-        if self.db_host.trim().is_empty() {
-            return Err(ConfigError::new("DB_HOST", "must not be empty"));
-        }
+        not_blank("POSTGRES_DB", &self.postgres_db)?;
+        not_blank("DB_HOST", &self.db_host)?;
         positive("DB_POOL_SIZE", self.db_pool_size as u64)?;
         seconds("DB_TIMEOUT_SECS", self.db_timeout_secs, HOUR)
     }
-}
-
-fn default_redis_port() -> u16 {
-    6379
 }
 
 /// Redis (token blacklist, rate limits).
@@ -90,7 +73,7 @@ fn default_redis_port() -> u16 {
 pub struct RedisSettings {
     #[serde(default = "default_localhost")]
     pub redis_host: String,
-    #[serde(default = "default_redis_port")]
+    #[serde(default = "number::<6379, _>")]
     pub redis_port: u16,
     #[serde(default)]
     pub redis_db: u32,
@@ -117,10 +100,7 @@ impl RedisSettings {
 
 impl Validate for RedisSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.redis_host.trim().is_empty() {
-            return Err(ConfigError::new("REDIS_HOST", "must not be empty"));
-        }
-        Ok(())
+        not_blank("REDIS_HOST", &self.redis_host)
     }
 }
 
@@ -129,15 +109,6 @@ fn default_rabbitmq_url() -> SecretString {
 }
 fn default_prefix() -> String {
     "cinema".into()
-}
-fn default_max_attempts() -> u32 {
-    5
-}
-fn default_retry_base_ms() -> u64 {
-    2_000
-}
-fn default_prefetch() -> u16 {
-    16
 }
 
 /// RabbitMQ broker and job delivery policy.
@@ -151,13 +122,13 @@ pub struct BrokerSettings {
     #[serde(default = "default_prefix")]
     pub rabbitmq_prefix: String,
     /// Deliveries of one job before it goes to the dead-letter queue.
-    #[serde(default = "default_max_attempts")]
+    #[serde(default = "number::<5, _>")]
     pub job_max_attempts: u32,
     /// Delay before the first retry; each further retry waits four times longer.
-    #[serde(default = "default_retry_base_ms")]
+    #[serde(default = "number::<2_000, _>")]
     pub job_retry_base_ms: u64,
     /// Unacknowledged deliveries one worker holds at once.
-    #[serde(default = "default_prefetch")]
+    #[serde(default = "number::<16, _>")]
     pub worker_prefetch: u16,
 }
 

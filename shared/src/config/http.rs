@@ -8,16 +8,10 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::values::{self, web_url};
-use super::{ConfigError, DAY, HOUR, Validate, positive, seconds};
+use super::{ConfigError, DAY, HOUR, Validate, number, positive, seconds};
 
 fn default_stripe_base() -> url::Url {
     web_url("https://api.stripe.com").unwrap_or_else(|_| unreachable!("static URL parses"))
-}
-fn default_stripe_timeout() -> u64 {
-    10
-}
-fn default_stripe_tolerance() -> i64 {
-    300
 }
 
 /// Stripe Checkout: the API key, the webhook signing secret, and the API base URL (a fake in tests).
@@ -31,10 +25,10 @@ pub struct StripeSettings {
     pub stripe_webhook_secret: Option<SecretString>,
     #[serde(default = "default_stripe_base", deserialize_with = "values::stripe_api_base")]
     pub stripe_api_base: url::Url,
-    #[serde(default = "default_stripe_timeout")]
+    #[serde(default = "number::<10, _>")]
     pub stripe_timeout_secs: u64,
     /// Oldest webhook signature timestamp accepted, in seconds.
-    #[serde(default = "default_stripe_tolerance")]
+    #[serde(default = "number::<300, _>")]
     pub stripe_webhook_tolerance_secs: i64,
 }
 
@@ -62,16 +56,12 @@ impl Validate for StripeSettings {
     }
 }
 
-fn default_notification_emails_per_hour() -> u32 {
-    5
-}
-
 /// Comment notifications (replies, likes). The in-app notification is always written; its email is capped.
 #[derive(Debug, Clone, Deserialize)]
 pub struct NotificationSettings {
     /// Notification emails one recipient gets in any 60 minutes; beyond that only the in-app notification is
     /// written, so nobody can use replies to mail someone without bound. 0 sends none.
-    #[serde(default = "default_notification_emails_per_hour")]
+    #[serde(default = "number::<5, _>")]
     pub notification_emails_per_hour: u32,
 }
 
@@ -92,9 +82,6 @@ pub(super) fn default_app_url() -> url::Url {
 }
 fn default_media_root() -> PathBuf {
     PathBuf::from("media")
-}
-fn default_request_timeout() -> u64 {
-    30
 }
 fn default_max_body() -> usize {
     2 * 1024 * 1024
@@ -121,7 +108,7 @@ pub struct HttpSettings {
     /// Comma-separated origins allowed by CORS; `*` allows any; empty allows none.
     #[serde(default)]
     pub cors_allowed_origins: String,
-    #[serde(default = "default_request_timeout")]
+    #[serde(default = "number::<30, _>")]
     pub request_timeout_secs: u64,
     /// Largest accepted request body in bytes.
     #[serde(default = "default_max_body")]

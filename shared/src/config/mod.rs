@@ -76,6 +76,16 @@ pub trait Validate {
     fn validate(&self) -> Result<(), ConfigError>;
 }
 
+/// The default of a numeric setting, written at its field: `#[serde(default = "number::<30, _>")]` (serde takes a
+/// function; the const parameter carries the value, and every such default fits in a `u16`).
+fn number<const N: u16, T: From<u16>>() -> T {
+    T::from(N)
+}
+
+fn not_blank(var: &str, value: &str) -> Result<(), ConfigError> {
+    if value.trim().is_empty() { Err(ConfigError::new(var, "must not be empty")) } else { Ok(()) }
+}
+
 fn positive(var: &str, value: u64) -> Result<(), ConfigError> {
     if value == 0 { Err(ConfigError::new(var, "must be greater than 0")) } else { Ok(()) }
 }

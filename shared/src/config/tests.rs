@@ -42,6 +42,14 @@ fn unset_variables_take_their_defaults() {
     assert_eq!((runtime.environment, runtime.json_logs()), (Environment::Development, false));
     let stripe: StripeSettings = from_vars(vars(&[])).unwrap();
     assert_eq!(stripe.stripe_api_base.as_str(), "https://api.stripe.com/");
+    assert_eq!((stripe.stripe_timeout_secs, stripe.stripe_webhook_tolerance_secs), (10, 300));
+    assert_eq!((auth.login_days, auth.access_token_minutes, auth.bcrypt_cost), (7, 60, 12));
+    let limits: RateLimitSettings = from_vars(vars(&[])).unwrap();
+    assert_eq!((limits.rate_limit_login_per_ip, limits.rate_limit_login_per_account_and_ip), (30, 5));
+    let database: DatabaseSettings = from_vars(vars(&[])).unwrap();
+    assert_eq!((database.db_port, database.db_pool_size, database.db_timeout_secs), (5432, 16, 5));
+    let broker: BrokerSettings = from_vars(vars(&[])).unwrap();
+    assert_eq!((broker.job_max_attempts, broker.job_retry_base_ms, broker.worker_prefetch), (5, 2_000, 16));
 }
 
 #[test]

@@ -7,16 +7,10 @@ use serde::Deserialize;
 
 use super::backends::default_localhost;
 use super::http::default_app_url;
-use super::{ConfigError, HOUR, Validate, seconds, values};
+use super::{ConfigError, HOUR, Validate, not_blank, number, seconds, values};
 
-fn default_email_port() -> u16 {
-    1025
-}
 fn default_from_email() -> String {
     "no-reply@example.com".into()
-}
-fn default_email_timeout() -> u64 {
-    10
 }
 
 /// SMTP delivery, used by the worker.
@@ -24,7 +18,7 @@ fn default_email_timeout() -> u64 {
 pub struct MailSettings {
     #[serde(default = "default_localhost")]
     pub email_host: String,
-    #[serde(default = "default_email_port")]
+    #[serde(default = "number::<1025, _>")]
     pub email_port: u16,
     #[serde(default)]
     pub email_host_user: Option<String>,
@@ -37,7 +31,7 @@ pub struct MailSettings {
     pub from_email: String,
     #[serde(default = "default_app_url", deserialize_with = "values::app_url")]
     pub app_url: url::Url,
-    #[serde(default = "default_email_timeout")]
+    #[serde(default = "number::<10, _>")]
     pub email_timeout_secs: u64,
 }
 
@@ -50,9 +44,7 @@ impl MailSettings {
 
 impl Validate for MailSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.email_host.trim().is_empty() {
-            return Err(ConfigError::new("EMAIL_HOST", "must not be empty"));
-        }
+        not_blank("EMAIL_HOST", &self.email_host)?;
         if !self.from_email.contains('@') {
             return Err(ConfigError::new("FROM_EMAIL", "must be an email address"));
         }

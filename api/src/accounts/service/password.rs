@@ -1,6 +1,6 @@
 //! Password change (with the old password) and reset (by an emailed token); both end every session.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::scoped_futures::ScopedFutureExt;
@@ -18,7 +18,7 @@ use crate::accounts::rate_limit::{self, Allowance, Attempt, ClientIp, Secret};
 use crate::accounts::tokens::{self};
 use crate::error::ApiError;
 
-use super::{Accounts, email_job, find_user};
+use super::{Accounts, MailedToken, email_job, find_user, send_new_token};
 
 /// Bumps the user's token version (every access token issued so far stops working, whatever its session) and
 /// revokes every refresh token: after a password change or reset, no old session survives. The caller
@@ -62,7 +62,7 @@ pub async fn change_password(
     }
     let new_hash = passwords::hash(new.expose().to_owned(), ctx.settings.bcrypt_cost).await?;
     let mut conn = db::conn(ctx.pool).await?;
-    let user_id = caller.id;
+    let user_id = caller.id.get();
     conn.transaction::<(), ApiError, _>(|conn| {
         async move {
             diesel::update(users::table.find(user_id)).set(users::hashed_password.eq(&new_hash)).execute(conn).await?;
@@ -87,34 +87,7 @@ pub async fn request_password_reset(ctx: Accounts<'_>, ip: ClientIp, email: &Ema
     if !user.is_active {
         return Ok(());
     }
-    let token = tokens::new_opaque_token();
-    let expires_at = tokens::expiry(Utc::now(), Duration::hours(ctx.settings.password_reset_token_hours));
-    ctx.relay
-        .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
-            let token = &token;
-            async move {
-                diesel::insert_into(password_reset_tokens::table)
-                    .values((
-                        password_reset_tokens::user_id.eq(user.id),
-                        password_reset_tokens::token_hash.eq(tokens::digest(token)),
-                        password_reset_tokens::expires_at.eq(expires_at),
-                    ))
-                    .on_conflict(password_reset_tokens::user_id)
-                    .do_update()
-                    .set((
-                        password_reset_tokens::token_hash.eq(tokens::digest(token)),
-                        password_reset_tokens::expires_at.eq(expires_at),
-                        password_reset_tokens::created_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                jobs.enqueue(conn, &email_job(EmailKind::PasswordResetRequest, &user.email, json!({ "token": token })))
-                    .await?;
-                Ok(())
-            }
-            .scope_boxed()
-        })
-        .await
+    send_new_token(ctx, &mut conn, MailedToken::PasswordReset, &user).await
 }
 
 /// Sets a new password with a valid reset token. A wrong token does not burn the real one (the original let anyone

@@ -110,8 +110,8 @@ enum RefreshOutcome {
 /// spent token again means it leaked: the whole family is revoked.
 pub async fn refresh(ctx: Accounts<'_>, refresh_token: &str, caller: Option<&AuthUser>) -> Result<TokenPair, ApiError> {
     let claims = ctx.keys.decode_refresh(refresh_token).map_err(|e: TokenError| ApiError::unauthorized(e.detail()))?;
-    let user_id = claims.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
-    if caller.is_some_and(|caller| caller.id != user_id) {
+    let user_id = claims.common.user_id.ok_or_else(|| ApiError::unauthorized("Invalid token payload."))?;
+    if caller.is_some_and(|caller| caller.id.get() != user_id) {
         return Err(ApiError::unauthorized("Token does not belong to the authenticated user."));
     }
     let digest = tokens::digest(refresh_token);
@@ -187,7 +187,7 @@ async fn revoke_families(conn: &mut AsyncPgConnection, families: &[Uuid]) -> Res
 pub async fn logout(ctx: Accounts<'_>, caller: &AuthUser, refresh_token: &str) -> Result<(), ApiError> {
     let mut sessions: Vec<Uuid> = caller.token.claims.sid.into_iter().collect();
     if let Ok(claims) = ctx.keys.decode_refresh(refresh_token)
-        && claims.user_id == Some(caller.id)
+        && claims.common.user_id == Some(caller.id.get())
         && !sessions.contains(&claims.fam)
     {
         // The token is signed by us and names the caller, so its family is one of the caller's sessions.

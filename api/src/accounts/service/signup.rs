@@ -1,6 +1,6 @@
 //! Sign-up: registration, the activation email (and its resend), activation.
 
-use chrono::{Duration, Utc};
+use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use diesel_async::scoped_futures::ScopedFutureExt;
@@ -18,7 +18,7 @@ use crate::accounts::rate_limit::{self, Allowance, Attempt, ClientIp};
 use crate::accounts::tokens::{self};
 use crate::error::{ApiError, unique_violation};
 
-use super::{Accounts, email_job, find_user};
+use super::{Accounts, MailedToken, email_job, find_user, mail_token, send_new_token};
 
 /// Creates an inactive user with an activation token and queues the activation email. Returns the user id.
 pub async fn register(
@@ -38,12 +38,10 @@ pub async fn register(
         }
     }
     let hashed = passwords::hash(password.expose().to_owned(), ctx.settings.bcrypt_cost).await?;
-    let token = tokens::new_opaque_token();
-    let expires_at = tokens::expiry(Utc::now(), Duration::days(ctx.settings.activation_token_life));
     let mut conn = db::conn(ctx.pool).await?;
     ctx.relay
         .commit::<i32, ApiError, _>(&mut conn, |conn, jobs| {
-            let (email, token, conflict) = (&email, &token, &conflict);
+            let (email, conflict) = (&email, &conflict);
             async move {
                 let id: i32 = diesel::insert_into(users::table)
                     .values((
@@ -56,16 +54,7 @@ pub async fn register(
                     .await
                     // Two registrations of one address raced; the unique index decided.
                     .map_err(|err| unique_violation(err, "users_email_key", conflict()))?;
-                diesel::insert_into(activation_tokens::table)
-                    .values((
-                        activation_tokens::user_id.eq(id),
-                        activation_tokens::token_hash.eq(tokens::digest(token)),
-                        activation_tokens::expires_at.eq(expires_at),
-                    ))
-                    .execute(conn)
-                    .await?;
-                jobs.enqueue(conn, &email_job(EmailKind::Activation, email.as_str(), json!({ "token": token })))
-                    .await?;
+                mail_token(conn, &jobs, ctx.settings, MailedToken::Activation, id, email.as_str()).await?;
                 Ok(id)
             }
             .scope_boxed()
@@ -87,33 +76,7 @@ pub async fn resend_activation(ctx: Accounts<'_>, ip: ClientIp, email: &Email) -
     if user.is_active || user.is_banned() {
         return Ok(());
     }
-    let token = tokens::new_opaque_token();
-    let expires_at = tokens::expiry(Utc::now(), Duration::days(ctx.settings.activation_token_life));
-    ctx.relay
-        .commit::<(), ApiError, _>(&mut conn, |conn, jobs| {
-            let token = &token;
-            async move {
-                diesel::insert_into(activation_tokens::table)
-                    .values((
-                        activation_tokens::user_id.eq(user.id),
-                        activation_tokens::token_hash.eq(tokens::digest(token)),
-                        activation_tokens::expires_at.eq(expires_at),
-                    ))
-                    .on_conflict(activation_tokens::user_id)
-                    .do_update()
-                    .set((
-                        activation_tokens::token_hash.eq(tokens::digest(token)),
-                        activation_tokens::expires_at.eq(expires_at),
-                        activation_tokens::created_at.eq(diesel::dsl::now),
-                    ))
-                    .execute(conn)
-                    .await?;
-                jobs.enqueue(conn, &email_job(EmailKind::Activation, &user.email, json!({ "token": token }))).await?;
-                Ok(())
-            }
-            .scope_boxed()
-        })
-        .await
+    send_new_token(ctx, &mut conn, MailedToken::Activation, &user).await
 }
 
 /// Activates the account whose unexpired token matches; the token is single use. A banned account's tokens are

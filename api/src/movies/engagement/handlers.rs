@@ -1,42 +1,93 @@
 //! HTTP handlers of engagement: `/movies/{movie_uuid}/reaction/`, `/favorite/`, `/rating/`, `/comments/...`. Every write needs a logged-in user; comment lists are public.
 
-use axum::Extension;
+use std::future::Future;
+
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
-use shared::ids::{CommentId, UserId};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use shared::db::DbPool;
+use shared::ids::CommentId;
 use uuid::Uuid;
 
 use super::service;
 use super::types::*;
 use crate::accounts::auth::AuthUser;
-use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
-use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::MessageResponse;
+use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::{ValidJson, ValidPath};
+use crate::http::{Message, MessageResponse, message};
 use crate::movies::cache::CatalogCache;
 use crate::movies::types::{CommentPath, MoviePath};
-use crate::pagination::{Page, PageLinkBase, PageMeta, PageQuery};
-use crate::responses::{MalformedPath, MalformedUuid, Unauthorized};
+use crate::pagination::{PageQuery, Paging};
+use crate::responses::{MalformedPath, MalformedUuid, MovieNotFound, MovieOrCommentNotFound, Unauthorized};
 use crate::state::AppState;
+
+/// A signed-in caller acting on what the path names (a movie, or one of its comments), with what the writes use.
+/// The checks answer in the contract's order: the token, then the path.
+pub struct Acting<P> {
+    pool: DbPool,
+    cache: CatalogCache,
+    user: AuthUser,
+    target: P,
+}
+
+type OnMovie = Acting<MoviePath>;
+type OnComment = Acting<CommentPath>;
+
+/// A path that names a movie.
+pub trait OfMovie {
+    fn movie_uuid(&self) -> Uuid;
+}
+
+impl OfMovie for MoviePath {
+    fn movie_uuid(&self) -> Uuid {
+        self.movie_uuid
+    }
+}
+
+impl OfMovie for CommentPath {
+    fn movie_uuid(&self) -> Uuid {
+        self.movie_uuid
+    }
+}
+
+impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for Acting<P> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let cache = CatalogCache::from_request_parts(parts, state).await?;
+        let user = AuthUser::from_request_parts(parts, state).await?;
+        let ValidPath(target) = ValidPath::<P>::from_request_parts(parts, state).await?;
+        Ok(Self { pool: state.pool.clone(), cache, user, target })
+    }
+}
+
+impl<P: OfMovie> Acting<P> {
+    /// The result of `write`, once it succeeded and the movie's cached detail (its counters) is forgotten.
+    async fn changed<T>(&self, write: impl Future<Output = ApiResult<T>>) -> ApiResult<T> {
+        let done = write.await?;
+        self.cache.movie_changed(self.target.movie_uuid()).await;
+        Ok(done)
+    }
+}
+
+impl OnComment {
+    fn comment(&self) -> (Uuid, CommentId) {
+        (self.target.movie_uuid, CommentId(self.target.comment_id))
+    }
+}
 
 /// Like or dislike a movie; sending the other reaction switches it.
 #[utoipa::path(put, path = "/movies/{movie_uuid}/reaction/", tag = "engagement", request_body = ReactionRequest, security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "The caller's reaction and the movie's counts", body = ReactionResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     (status = 422, description = "Malformed uuid, or reaction not `like`/`dislike`", body = ValidationErrorBody),
 ))]
-pub async fn react(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    user: AuthUser,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-    ValidJson(input): ValidJson<ReactionRequest>,
-) -> ApiResult<Json<ReactionResponse>> {
-    let answer = service::react(&state.pool, UserId::from(user.id), movie_uuid, input.reaction).await?;
-    cache.movie_changed(movie_uuid).await;
-    Ok(Json(answer))
+pub async fn react(on: OnMovie, ValidJson(input): ValidJson<ReactionRequest>) -> ApiResult<Json<ReactionResponse>> {
+    on.changed(service::react(&on.pool, on.user.id, on.target.movie_uuid, input.reaction)).await.map(Json)
 }
 
 /// Remove the caller's reaction (also when there is none).
@@ -44,18 +95,11 @@ pub async fn react(
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "No reaction now, and the movie's counts", body = ReactionResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     MalformedUuid,
 ))]
-pub async fn unreact(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    user: AuthUser,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-) -> ApiResult<Json<ReactionResponse>> {
-    let answer = service::unreact(&state.pool, UserId::from(user.id), movie_uuid).await?;
-    cache.movie_changed(movie_uuid).await;
-    Ok(Json(answer))
+pub async fn unreact(on: OnMovie) -> ApiResult<Json<ReactionResponse>> {
+    on.changed(service::unreact(&on.pool, on.user.id, on.target.movie_uuid)).await.map(Json)
 }
 
 /// Add a movie to the caller's favorites.
@@ -63,19 +107,13 @@ pub async fn unreact(
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 201, description = "`Movie added to favorites.`", body = MessageResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     (status = 409, description = "`Movie is already in favorites.`", body = ErrorBody),
     MalformedUuid,
 ))]
-pub async fn add_favorite(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    user: AuthUser,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
-    service::add_favorite(&state.pool, UserId::from(user.id), movie_uuid).await?;
-    cache.movie_changed(movie_uuid).await;
-    Ok((StatusCode::CREATED, Json(MessageResponse::new("Movie added to favorites."))))
+pub async fn add_favorite(on: OnMovie) -> ApiResult<(StatusCode, Message)> {
+    on.changed(service::add_favorite(&on.pool, on.user.id, on.target.movie_uuid)).await?;
+    Ok((StatusCode::CREATED, message("Movie added to favorites.")))
 }
 
 /// Remove a movie from the caller's favorites.
@@ -86,15 +124,9 @@ pub async fn add_favorite(
     (status = 404, description = "`Movie with the given ID was not found.` or `Movie is not in favorites.`", body = ErrorBody),
     MalformedUuid,
 ))]
-pub async fn remove_favorite(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    user: AuthUser,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::remove_favorite(&state.pool, UserId::from(user.id), movie_uuid).await?;
-    cache.movie_changed(movie_uuid).await;
-    Ok(Json(MessageResponse::new("Movie removed from favorites.")))
+pub async fn remove_favorite(on: OnMovie) -> ApiResult<Message> {
+    on.changed(service::remove_favorite(&on.pool, on.user.id, on.target.movie_uuid)).await?;
+    Ok(message("Movie removed from favorites."))
 }
 
 /// Rate a movie from 1 to 10; rating again changes the score.
@@ -102,19 +134,11 @@ pub async fn remove_favorite(
     params(("movie_uuid" = Uuid, Path)), responses(
     (status = 200, description = "The caller's score and the movie's average and count", body = RatingResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     (status = 422, description = "Malformed uuid, or score outside 1–10", body = ValidationErrorBody),
 ))]
-pub async fn rate(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    user: AuthUser,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-    ValidJson(score): ValidJson<RatingRequest>,
-) -> ApiResult<Json<RatingResponse>> {
-    let answer = service::rate(&state.pool, UserId::from(user.id), movie_uuid, score).await?;
-    cache.movie_changed(movie_uuid).await;
-    Ok(Json(answer))
+pub async fn rate(on: OnMovie, ValidJson(score): ValidJson<RatingRequest>) -> ApiResult<Json<RatingResponse>> {
+    on.changed(service::rate(&on.pool, on.user.id, on.target.movie_uuid, score)).await.map(Json)
 }
 
 /// Withdraw the caller's rating.
@@ -125,30 +149,22 @@ pub async fn rate(
     (status = 404, description = "`Movie with the given ID was not found.` or `You have not rated this movie.`", body = ErrorBody),
     MalformedUuid,
 ))]
-pub async fn unrate(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    user: AuthUser,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-) -> ApiResult<Json<RatingResponse>> {
-    let answer = service::unrate(&state.pool, UserId::from(user.id), movie_uuid).await?;
-    cache.movie_changed(movie_uuid).await;
-    Ok(Json(answer))
+pub async fn unrate(on: OnMovie) -> ApiResult<Json<RatingResponse>> {
+    on.changed(service::unrate(&on.pool, on.user.id, on.target.movie_uuid)).await.map(Json)
 }
 
 /// Top-level comments of a movie, newest first; each shows its number of replies.
 #[utoipa::path(get, path = "/movies/{movie_uuid}/comments/", tag = "engagement", params(("movie_uuid" = Uuid, Path), PageQuery), responses(
     (status = 200, description = "A page of comments", body = CommentListResponse),
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     (status = 422, description = "Malformed uuid or pagination", body = ValidationErrorBody),
 ))]
 pub async fn list_comments(
-    State(state): State<AppState>,
-    base: PageLinkBase,
+    State(pool): State<DbPool>,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-    ValidQuery(page): ValidQuery<PageQuery>,
+    paging: Paging,
 ) -> ApiResult<Json<CommentListResponse>> {
-    Ok(Json(comment_page(&state, movie_uuid, None, page, &base).await?))
+    comment_page(&pool, movie_uuid, None, &paging).await
 }
 
 /// Comment on a movie, or reply to a comment with `parent_id` (its author is notified in the app and by email).
@@ -161,38 +177,26 @@ pub async fn list_comments(
 ))]
 pub async fn create_comment(
     State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    user: AuthUser,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+    on: OnMovie,
     ValidJson(input): ValidJson<CommentRequest>,
 ) -> ApiResult<(StatusCode, Json<Comment>)> {
-    let comment = service::create_comment(
-        &state.pool,
-        &state.relay,
-        state.config.notifications.notification_emails_per_hour,
-        UserId::from(user.id),
-        movie_uuid,
-        input,
-    )
-    .await?;
-    cache.movie_changed(movie_uuid).await;
-    Ok((StatusCode::CREATED, Json(comment)))
+    let write = service::create_comment(&on.pool, state.notifier(), on.user.id, on.target.movie_uuid, input);
+    Ok((StatusCode::CREATED, Json(on.changed(write).await?)))
 }
 
 /// Replies to a comment, oldest first.
 #[utoipa::path(get, path = "/movies/{movie_uuid}/comments/{comment_id}/replies/", tag = "engagement",
     params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path), PageQuery), responses(
     (status = 200, description = "A page of replies", body = CommentListResponse),
-    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    MovieOrCommentNotFound,
     (status = 422, description = "Malformed path or pagination", body = ValidationErrorBody),
 ))]
 pub async fn list_replies(
-    State(state): State<AppState>,
-    base: PageLinkBase,
+    State(pool): State<DbPool>,
     ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
-    ValidQuery(page): ValidQuery<PageQuery>,
+    paging: Paging,
 ) -> ApiResult<Json<CommentListResponse>> {
-    Ok(Json(comment_page(&state, movie_uuid, Some(CommentId(comment_id)), page, &base).await?))
+    comment_page(&pool, movie_uuid, Some(CommentId(comment_id)), &paging).await
 }
 
 /// Edit the caller's own comment.
@@ -201,16 +205,12 @@ pub async fn list_replies(
     (status = 200, description = "The edited comment", body = Comment),
     Unauthorized,
     (status = 403, description = "`You can only edit your own comments.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    MovieOrCommentNotFound,
     (status = 422, description = "Malformed path, or body blank or over 2000 characters", body = ValidationErrorBody),
 ))]
-pub async fn edit_comment(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
-    ValidJson(body): ValidJson<CommentEditRequest>,
-) -> ApiResult<Json<Comment>> {
-    Ok(Json(service::edit_comment(&state.pool, UserId::from(user.id), movie_uuid, CommentId(comment_id), body).await?))
+pub async fn edit_comment(on: OnComment, ValidJson(body): ValidJson<CommentEditRequest>) -> ApiResult<Json<Comment>> {
+    let (movie, comment) = on.comment();
+    Ok(Json(service::edit_comment(&on.pool, on.user.id, movie, comment, body).await?))
 }
 
 /// Delete a comment and its replies: the author's own, or any for moderators and admins.
@@ -219,25 +219,13 @@ pub async fn edit_comment(
     (status = 200, description = "`Comment deleted successfully.`", body = MessageResponse),
     Unauthorized,
     (status = 403, description = "`You can only delete your own comments.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    MovieOrCommentNotFound,
     MalformedPath,
 ))]
-pub async fn delete_comment(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    user: AuthUser,
-    ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::delete_comment(
-        &state.pool,
-        UserId::from(user.id),
-        user.group.is_staff(),
-        movie_uuid,
-        CommentId(comment_id),
-    )
-    .await?;
-    cache.movie_changed(movie_uuid).await;
-    Ok(Json(MessageResponse::new("Comment deleted successfully.")))
+pub async fn delete_comment(on: OnComment) -> ApiResult<Message> {
+    let (movie, comment) = on.comment();
+    on.changed(service::delete_comment(&on.pool, on.user.id, on.user.group.is_staff(), movie, comment)).await?;
+    Ok(message("Comment deleted successfully."))
 }
 
 /// Like a comment (its author is notified once).
@@ -245,26 +233,13 @@ pub async fn delete_comment(
     params(("movie_uuid" = Uuid, Path), ("comment_id" = i32, Path)), responses(
     (status = 200, description = "Liked, with the comment's like count", body = CommentLikesResponse),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.`", body = ErrorBody),
+    MovieOrCommentNotFound,
     (status = 409, description = "`Comment already liked.`", body = ErrorBody),
     MalformedPath,
 ))]
-pub async fn like_comment(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
-) -> ApiResult<Json<CommentLikesResponse>> {
-    Ok(Json(
-        service::like_comment(
-            &state.pool,
-            &state.relay,
-            state.config.notifications.notification_emails_per_hour,
-            UserId::from(user.id),
-            movie_uuid,
-            CommentId(comment_id),
-        )
-        .await?,
-    ))
+pub async fn like_comment(State(state): State<AppState>, on: OnComment) -> ApiResult<Json<CommentLikesResponse>> {
+    let (movie, comment) = on.comment();
+    Ok(Json(service::like_comment(&on.pool, state.notifier(), on.user.id, movie, comment).await?))
 }
 
 /// Take back a like.
@@ -275,23 +250,19 @@ pub async fn like_comment(
     (status = 404, description = "`Movie with the given ID was not found.`, `Comment not found.` or `Comment is not liked.`", body = ErrorBody),
     MalformedPath,
 ))]
-pub async fn unlike_comment(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidPath(CommentPath { movie_uuid, comment_id }): ValidPath<CommentPath>,
-) -> ApiResult<Json<CommentLikesResponse>> {
-    Ok(Json(service::unlike_comment(&state.pool, UserId::from(user.id), movie_uuid, CommentId(comment_id)).await?))
+pub async fn unlike_comment(on: OnComment) -> ApiResult<Json<CommentLikesResponse>> {
+    let (movie, comment) = on.comment();
+    Ok(Json(service::unlike_comment(&on.pool, on.user.id, movie, comment).await?))
 }
 
 /// A page of comments (or of one comment's replies) in the list envelope.
 async fn comment_page(
-    state: &AppState,
+    pool: &DbPool,
     movie_uuid: Uuid,
     parent: Option<CommentId>,
-    page: Page,
-    base: &PageLinkBase,
-) -> ApiResult<CommentListResponse> {
-    let found = service::list_comments(&state.pool, movie_uuid, parent, page).await?;
-    let meta = PageMeta::of(page, &found, base, &[]);
-    Ok(CommentListResponse { comments: found.items, meta })
+    paging: &Paging,
+) -> ApiResult<Json<CommentListResponse>> {
+    let found = service::list_comments(pool, movie_uuid, parent, paging.page).await?;
+    let meta = paging.meta_of(&found, &[]);
+    Ok(Json(CommentListResponse { comments: found.items, meta }))
 }

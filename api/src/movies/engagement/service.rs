@@ -6,31 +6,42 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use shared::db::{self, DbPool};
+use shared::db::{self, DbConn, DbPool};
 use shared::ids::{CommentId, MovieId, UserId};
-use shared::jobs::outbox::Relay;
 use shared::schema::{comment_likes, comments, favorites, movie_reactions, movies, ratings};
 use uuid::Uuid;
 
 use super::types::*;
 use crate::error::{ApiError, unique_violation};
 use crate::movies::service::movie_id;
-use crate::notifications::service::{Event, notify};
+use crate::notifications::service::{Event, Notifier, notify};
 use crate::notifications::types::NotificationKind;
 use crate::pagination::{Listed, Page, Total};
+
+/// A connection, and the id of the movie `uuid` (or the contract's 404).
+async fn movie_conn(pool: &DbPool, uuid: Uuid) -> Result<(DbConn, MovieId), ApiError> {
+    let mut conn = db::conn(pool).await?;
+    let movie = movie_id(&mut conn, uuid).await?;
+    Ok((conn, movie))
+}
 
 fn comment_not_found() -> ApiError {
     ApiError::not_found("Comment not found.")
 }
 
-async fn reaction_counts(conn: &mut AsyncPgConnection, movie: MovieId) -> Result<(i32, i32), ApiError> {
-    Ok(movies::table.find(movie).select((movies::likes, movies::dislikes)).first(conn).await?)
+/// The answer of a reaction write: the caller's reaction now, and the movie's counts.
+async fn reactions(
+    conn: &mut AsyncPgConnection,
+    movie: MovieId,
+    reaction: Option<Reaction>,
+) -> Result<ReactionResponse, ApiError> {
+    let (likes, dislikes) = movies::table.find(movie).select((movies::likes, movies::dislikes)).first(conn).await?;
+    Ok(ReactionResponse { reaction, likes, dislikes })
 }
 
 /// Sets the caller's reaction, replacing a previous one.
 pub async fn react(pool: &DbPool, user: UserId, uuid: Uuid, reaction: Reaction) -> Result<ReactionResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     diesel::insert_into(movie_reactions::table)
         .values((
             movie_reactions::user_id.eq(user),
@@ -43,22 +54,18 @@ pub async fn react(pool: &DbPool, user: UserId, uuid: Uuid, reaction: Reaction) 
         .set(movie_reactions::kind.eq(reaction.as_str()))
         .execute(&mut conn)
         .await?;
-    let (likes, dislikes) = reaction_counts(&mut conn, movie).await?;
-    Ok(ReactionResponse { reaction: Some(reaction), likes, dislikes })
+    reactions(&mut conn, movie, Some(reaction)).await
 }
 
 /// Removes the caller's reaction; removing none is not an error.
 pub async fn unreact(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<ReactionResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     diesel::delete(movie_reactions::table.find((user, movie))).execute(&mut conn).await?;
-    let (likes, dislikes) = reaction_counts(&mut conn, movie).await?;
-    Ok(ReactionResponse { reaction: None, likes, dislikes })
+    reactions(&mut conn, movie, None).await
 }
 
 pub async fn add_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<(), ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     diesel::insert_into(favorites::table)
         .values((favorites::user_id.eq(user), favorites::movie_id.eq(movie)))
         .execute(&mut conn)
@@ -68,8 +75,7 @@ pub async fn add_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<(),
 }
 
 pub async fn remove_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<(), ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let removed = diesel::delete(favorites::table.find((user, movie))).execute(&mut conn).await?;
     if removed == 0 {
         return Err(ApiError::not_found("Movie is not in favorites."));
@@ -77,16 +83,17 @@ pub async fn remove_favorite(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<
     Ok(())
 }
 
-async fn rating_state(conn: &mut AsyncPgConnection, movie: MovieId) -> Result<(Option<f64>, i32), ApiError> {
-    let (rating, count): (f64, i32) =
+/// The answer of a rating write: the caller's score now, and the movie's average (none while nobody rated it) and
+/// count.
+async fn ratings(conn: &mut AsyncPgConnection, movie: MovieId, score: Option<i16>) -> Result<RatingResponse, ApiError> {
+    let (rating, ratings_count): (f64, i32) =
         movies::table.find(movie).select((movies::rating, movies::ratings_count)).first(conn).await?;
-    Ok(((count > 0).then_some(rating), count))
+    Ok(RatingResponse { score, rating: (ratings_count > 0).then_some(rating), ratings_count })
 }
 
 /// Sets the caller's score (1–10), replacing a previous one.
 pub async fn rate(pool: &DbPool, user: UserId, uuid: Uuid, score: i16) -> Result<RatingResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     diesel::insert_into(ratings::table)
         .values((ratings::user_id.eq(user), ratings::movie_id.eq(movie), ratings::score.eq(score)))
         .on_conflict((ratings::user_id, ratings::movie_id))
@@ -94,47 +101,16 @@ pub async fn rate(pool: &DbPool, user: UserId, uuid: Uuid, score: i16) -> Result
         .set((ratings::score.eq(score), ratings::updated_at.eq(Utc::now())))
         .execute(&mut conn)
         .await?;
-    let (rating, ratings_count) = rating_state(&mut conn, movie).await?;
-    Ok(RatingResponse { score: Some(score), rating, ratings_count })
+    ratings(&mut conn, movie, Some(score)).await
 }
 
 pub async fn unrate(pool: &DbPool, user: UserId, uuid: Uuid) -> Result<RatingResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let removed = diesel::delete(ratings::table.find((user, movie))).execute(&mut conn).await?;
     if removed == 0 {
         return Err(ApiError::not_found("You have not rated this movie."));
     }
-    let (rating, ratings_count) = rating_state(&mut conn, movie).await?;
-    Ok(RatingResponse { score: None, rating, ratings_count })
-}
-
-type CommentColumns = (
-    comments::id,
-    comments::user_id,
-    comments::parent_id,
-    comments::body,
-    comments::likes,
-    comments::replies_count,
-    comments::created_at,
-    comments::updated_at,
-);
-const COMMENT_COLUMNS: CommentColumns = (
-    comments::id,
-    comments::user_id,
-    comments::parent_id,
-    comments::body,
-    comments::likes,
-    comments::replies_count,
-    comments::created_at,
-    comments::updated_at,
-);
-
-type CommentRow = (i32, i32, Option<i32>, String, i32, i32, chrono::DateTime<Utc>, chrono::DateTime<Utc>);
-
-fn to_comment(row: CommentRow) -> Comment {
-    let (id, user_id, parent_id, body, likes, replies_count, created_at, updated_at) = row;
-    Comment { id, user_id, parent_id, body, likes, replies_count, created_at, updated_at }
+    ratings(&mut conn, movie, None).await
 }
 
 /// The comment `id` of movie `movie` with its author.
@@ -161,8 +137,7 @@ pub async fn list_comments(
     parent: Option<CommentId>,
     page: Page,
 ) -> Result<Listed<Comment>, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let scoped = || {
         let query = comments::table.filter(comments::movie_id.eq(movie)).into_boxed();
         match parent {
@@ -178,22 +153,21 @@ pub async fn list_comments(
         Some(_) => scoped().order(comments::id.asc()),
         None => scoped().order(comments::id.desc()),
     };
-    let rows: Vec<CommentRow> =
-        ordered.select(COMMENT_COLUMNS).offset(page.offset()).limit(page.limit()).load(&mut conn).await?;
-    Ok(Listed { items: rows.into_iter().map(to_comment).collect(), total: Total::Exact(total) })
+    let items = ordered.select(Comment::as_select()).offset(page.offset()).limit(page.limit()).load(&mut conn).await?;
+    Ok(Listed { items, total: Total::Exact(total) })
 }
 
-/// Posts a comment or a reply; a reply notifies the parent's author, by email too within `emails_per_hour`.
+/// Posts a comment or a reply; a reply notifies the parent's author (by email too, within the notifier's cap).
 pub async fn create_comment(
     pool: &DbPool,
-    relay: &Relay,
-    emails_per_hour: u32,
+    notifier: Notifier<'_>,
     user: UserId,
     uuid: Uuid,
     input: NewComment,
 ) -> Result<Comment, ApiError> {
     let mut conn = db::conn(pool).await?;
-    relay
+    notifier
+        .relay
         .commit::<Comment, ApiError, _>(&mut conn, |conn, jobs| {
             async move {
                 let movie = movie_id(conn, uuid).await?;
@@ -201,14 +175,14 @@ pub async fn create_comment(
                     Some(parent) => Some((parent, find_comment(conn, movie, parent).await?)),
                     None => None,
                 };
-                let row: CommentRow = diesel::insert_into(comments::table)
+                let comment = diesel::insert_into(comments::table)
                     .values((
                         comments::movie_id.eq(movie),
                         comments::user_id.eq(user),
                         comments::parent_id.eq(input.parent_id),
                         comments::body.eq(&input.body),
                     ))
-                    .returning(COMMENT_COLUMNS)
+                    .returning(Comment::as_returning())
                     .get_result(conn)
                     .await?;
                 if let Some((parent, (author, parent_body))) = parent {
@@ -221,9 +195,9 @@ pub async fn create_comment(
                         comment_body: &parent_body,
                         reply_body: Some(&input.body),
                     };
-                    notify(conn, &jobs, emails_per_hour, event).await?;
+                    notify(conn, &jobs, notifier.emails_per_hour, event).await?;
                 }
-                Ok(to_comment(row))
+                Ok(comment)
             }
             .scope_boxed()
         })
@@ -238,18 +212,16 @@ pub async fn edit_comment(
     id: CommentId,
     body: String,
 ) -> Result<Comment, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let (author, _) = find_comment(&mut conn, movie, id).await?;
     if author != user {
         return Err(ApiError::forbidden("You can only edit your own comments."));
     }
-    let row: CommentRow = diesel::update(comments::table.find(id))
+    Ok(diesel::update(comments::table.find(id))
         .set((comments::body.eq(body), comments::updated_at.eq(Utc::now())))
-        .returning(COMMENT_COLUMNS)
+        .returning(Comment::as_returning())
         .get_result(&mut conn)
-        .await?;
-    Ok(to_comment(row))
+        .await?)
 }
 
 /// Deletes a comment (with its replies): its author may, and so may moderators and admins (`moderates`).
@@ -260,8 +232,7 @@ pub async fn delete_comment(
     uuid: Uuid,
     id: CommentId,
 ) -> Result<(), ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     let (author, _) = find_comment(&mut conn, movie, id).await?;
     if author != user && !moderates {
         return Err(ApiError::forbidden("You can only delete your own comments."));
@@ -274,17 +245,17 @@ async fn comment_likes_count(conn: &mut AsyncPgConnection, id: CommentId) -> Res
     Ok(comments::table.find(id).select(comments::likes).first(conn).await?)
 }
 
-/// Likes a comment; the author hears about it once (by email too within `emails_per_hour`).
+/// Likes a comment; the author hears about it once (by email too, within the notifier's cap).
 pub async fn like_comment(
     pool: &DbPool,
-    relay: &Relay,
-    emails_per_hour: u32,
+    notifier: Notifier<'_>,
     user: UserId,
     uuid: Uuid,
     id: CommentId,
 ) -> Result<CommentLikesResponse, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let likes = relay
+    let likes = notifier
+        .relay
         .commit::<i32, ApiError, _>(&mut conn, |conn, jobs| {
             async move {
                 let movie = movie_id(conn, uuid).await?;
@@ -305,7 +276,7 @@ pub async fn like_comment(
                     comment_body: &body,
                     reply_body: None,
                 };
-                notify(conn, &jobs, emails_per_hour, event).await?;
+                notify(conn, &jobs, notifier.emails_per_hour, event).await?;
                 comment_likes_count(conn, id).await
             }
             .scope_boxed()
@@ -320,8 +291,7 @@ pub async fn unlike_comment(
     uuid: Uuid,
     id: CommentId,
 ) -> Result<CommentLikesResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let movie = movie_id(&mut conn, uuid).await?;
+    let (mut conn, movie) = movie_conn(pool, uuid).await?;
     find_comment(&mut conn, movie, id).await?;
     let removed = diesel::delete(comment_likes::table.find((user, id))).execute(&mut conn).await?;
     if removed == 0 {

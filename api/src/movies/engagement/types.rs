@@ -1,8 +1,10 @@
 //! Request and response bodies of reactions, favorites, ratings and comments.
 
 use chrono::{DateTime, Utc};
+use diesel::{Queryable, Selectable};
 use serde::{Deserialize, Serialize};
 use shared::ids::CommentId;
+use shared::schema::comments;
 use utoipa::ToSchema;
 
 use crate::error::FieldIssue;
@@ -125,7 +127,11 @@ impl Validate for CommentEditRequest {
     }
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+// A comment as answers show it, loaded straight from its row (a plain comment: a doc comment would become the
+// schema's description in the OpenAPI document).
+#[derive(Debug, Clone, Serialize, ToSchema, Queryable, Selectable)]
+#[diesel(table_name = comments)]
+#[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct Comment {
     pub id: i32,
     /// The author's user id (display names belong to profiles).

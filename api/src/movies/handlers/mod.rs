@@ -1,27 +1,28 @@
 //! HTTP handlers of the catalog: movies (M1–M5) here, genres, stars, directors and certifications in [`named`].
 //! Moderators and admins write; lists are public; details need a login.
 
+mod editor;
 mod named;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, OriginalUri, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::db::DbPool;
 
-use crate::accounts::auth::{AuthUser, RequireModerator};
+use crate::accounts::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::MessageResponse;
+use crate::http::{Message, MessageResponse, message};
 use crate::movies::cache::CatalogCache;
 use crate::movies::query::Scope;
 use crate::movies::service;
 use crate::movies::types::*;
 use crate::pagination::{PageLinkBase, PageMeta};
-use crate::responses::{MalformedFiltersOrPagination, MalformedUuid, Unauthorized};
-use crate::state::AppState;
+use crate::responses::{MalformedFiltersOrPagination, MalformedUuid, ModeratorRequired, MovieNotFound, Unauthorized};
 
+pub use editor::CatalogEditor;
 pub use named::*;
 
 /// Create a movie. Names of the certification, genres, directors and stars are matched case-insensitively and
@@ -34,12 +35,10 @@ pub use named::*;
     (status = 422, description = "Field rules", body = ValidationErrorBody),
 ))]
 pub async fn create_movie(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    _moderator: RequireModerator,
+    editor: CatalogEditor,
     ValidJson(input): ValidJson<CreateMovieRequest>,
 ) -> ApiResult<(StatusCode, Json<MovieDetail>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&state.pool, &cache, input).await?)))
+    Ok((StatusCode::CREATED, Json(service::create(&editor.pool, &editor.cache, input).await?)))
 }
 
 /// Update any subset of a movie's fields, with the create rules; lists replace the whole association.
@@ -47,19 +46,17 @@ pub async fn create_movie(
     params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
     (status = 200, description = "The updated movie", body = MovieDetail),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    ModeratorRequired,
+    MovieNotFound,
     (status = 409, description = "`A movie with name '{name}' and release year '{year}' and duration '{time}' already exists.`", body = ErrorBody),
     (status = 422, description = "Malformed uuid or field rules", body = ValidationErrorBody),
 ))]
 pub async fn update_movie(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    _moderator: RequireModerator,
+    editor: CatalogEditor,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
     ValidJson(changes): ValidJson<UpdateMovieRequest>,
 ) -> ApiResult<Json<MovieDetail>> {
-    Ok(Json(service::update(&state.pool, &cache, movie_uuid, changes).await?))
+    Ok(Json(service::update(&editor.pool, &editor.cache, movie_uuid, changes).await?))
 }
 
 /// A movie with its certification, genres, directors, stars and engagement counters.
@@ -67,16 +64,15 @@ pub async fn update_movie(
     params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
     (status = 200, description = "The movie", body = MovieDetail),
     Unauthorized,
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    MovieNotFound,
     MalformedUuid,
 ))]
 pub async fn get_movie(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
+    State(pool): State<DbPool>,
+    cache: CatalogCache,
     _user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Response> {
-    let pool = state.pool.clone();
     let body = cache
         .detail(movie_uuid, move || {
             let pool = pool.clone();
@@ -95,18 +91,16 @@ pub async fn get_movie(
     (status = 200, description = "`Movie deleted successfully`", body = MessageResponse),
     (status = 400, description = "`Movie is in users' carts and cannot be deleted.` or `Movie purchased by some user and cannot be deleted.`", body = ErrorBody),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Movie with the given ID was not found.`", body = ErrorBody),
+    ModeratorRequired,
+    MovieNotFound,
     MalformedUuid,
 ))]
 pub async fn delete_movie(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    _moderator: RequireModerator,
+    editor: CatalogEditor,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-) -> ApiResult<Json<MessageResponse>> {
-    service::delete(&state.pool, &cache, movie_uuid).await?;
-    Ok(Json(MessageResponse::new("Movie deleted successfully")))
+) -> ApiResult<Message> {
+    service::delete(&editor.pool, &editor.cache, movie_uuid).await?;
+    Ok(message("Movie deleted successfully"))
 }
 
 /// The catalog: filters, search and sort (pagination links carry them all, `sort` included).
@@ -115,15 +109,15 @@ pub async fn delete_movie(
     MalformedFiltersOrPagination,
 ))]
 pub async fn list_movies(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
+    State(pool): State<DbPool>,
+    cache: CatalogCache,
     base: PageLinkBase,
     OriginalUri(uri): OriginalUri,
     ValidQuery(list): ValidQuery<MovieListQuery>,
 ) -> ApiResult<Response> {
     // The page depends only on the link base and the query, never on the caller.
     let key = format!("{}?{}", base.0, uri.query().unwrap_or_default());
-    let (pool, builder_cache) = (state.pool, cache.clone());
+    let builder_cache = cache.clone();
     let body = cache
         .page(key, move || {
             let (pool, cache, list, base) = (pool.clone(), builder_cache.clone(), list.clone(), base.clone());
@@ -156,11 +150,11 @@ async fn movie_page(
     MalformedFiltersOrPagination,
 ))]
 pub async fn list_favorites(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
+    State(pool): State<DbPool>,
+    cache: CatalogCache,
     user: AuthUser,
     base: PageLinkBase,
     ValidQuery(list): ValidQuery<MovieListQuery>,
 ) -> ApiResult<Json<MovieListResponse>> {
-    Ok(Json(movie_page(&state.pool, &cache, Scope::Favorites(user.id), &list, &base).await?))
+    Ok(Json(movie_page(&pool, &cache, Scope::Favorites(user.id.get()), &list, &base).await?))
 }

@@ -2,57 +2,39 @@
 //! and certifications, managed like stars. Moderators and admins write; lists are public; details need a login.
 
 use axum::Json;
-use axum::extract::{Extension, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::accounts::auth::{AuthUser, RequireModerator};
+use shared::db::{self, DbPool};
+
+use super::editor::CatalogEditor;
+use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::MessageResponse;
-use crate::movies::cache::CatalogCache;
+use crate::http::{Message, MessageResponse};
 use crate::movies::names::{
     self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameList, NameListQuery,
     NameRequest, StarListResponse,
 };
 use crate::movies::service;
 use crate::movies::types::*;
-use crate::pagination::{PageLinkBase, PageMeta, PageQuery};
-use crate::responses::{InvalidName, MalformedId, MalformedIdOrName, MalformedPagination, Unauthorized};
-use crate::state::AppState;
+use crate::pagination::{PageLinkBase, PageMeta, PageQuery, Paging};
+use crate::responses::{
+    GenreNotFound, InvalidName, MalformedId, MalformedIdOrName, MalformedPagination, ModeratorRequired, Unauthorized,
+};
 
-async fn create_named(state: &AppState, cache: &CatalogCache, kind: Kind, name: &str) -> ApiResult<NamedRef> {
-    let mut conn = shared::db::conn(&state.pool).await?;
-    let created = names::create(&mut conn, kind, name).await?;
-    cache.invalidate();
-    Ok(created)
-}
-
-async fn update_named(state: &AppState, cache: &CatalogCache, kind: Kind, id: i32, name: &str) -> ApiResult<NamedRef> {
-    let mut conn = shared::db::conn(&state.pool).await?;
-    let updated = names::update(&mut conn, kind, id, name).await?;
-    cache.invalidate();
-    Ok(updated)
-}
-
-async fn delete_named(state: &AppState, cache: &CatalogCache, kind: Kind, id: i32) -> ApiResult<MessageResponse> {
-    let mut conn = shared::db::conn(&state.pool).await?;
-    names::delete(&mut conn, kind, id).await?;
-    cache.invalidate();
-    Ok(MessageResponse::new(kind.deleted_message()))
-}
-
-async fn get_named(state: &AppState, kind: Kind, id: i32) -> ApiResult<NamedRef> {
-    let mut conn = shared::db::conn(&state.pool).await?;
-    names::get(&mut conn, kind, id).await
+async fn get_named(pool: &DbPool, kind: Kind, id: i32) -> ApiResult<Json<NamedRef>> {
+    let mut conn = db::conn(pool).await?;
+    Ok(Json(names::get(&mut conn, kind, id).await?))
 }
 
 async fn list_named(
-    state: &AppState,
+    pool: &DbPool,
     kind: Kind,
     list: &NameList,
     base: &PageLinkBase,
 ) -> ApiResult<(Vec<NamedRef>, PageMeta)> {
-    let mut conn = shared::db::conn(&state.pool).await?;
+    let mut conn = db::conn(pool).await?;
     let found = names::list(&mut conn, kind, list.page, list.search.as_deref()).await?;
     let filters: Vec<(&str, String)> = list.search.iter().map(|search| ("search", search.clone())).collect();
     let meta = PageMeta::of(list.page, &found, base, &filters);
@@ -73,17 +55,15 @@ macro_rules! named_handlers {
         #[utoipa::path(post, path = $create_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), responses(
             (status = 201, description = "Created", body = NamedRef),
             Unauthorized,
-            (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+            ModeratorRequired,
             (status = 409, description = $conflict, body = ErrorBody),
             InvalidName,
         ))]
         pub async fn $create(
-            State(state): State<AppState>,
-            Extension(cache): Extension<CatalogCache>,
-            _moderator: RequireModerator,
+            editor: CatalogEditor,
             ValidJson(name): ValidJson<NameRequest>,
         ) -> ApiResult<(StatusCode, Json<NamedRef>)> {
-            Ok((StatusCode::CREATED, Json(create_named(&state, &cache, $kind, &name).await?)))
+            Ok((StatusCode::CREATED, Json(editor.create_name($kind, &name).await?)))
         }
 
         #[doc = concat!("One ", $item, ".")]
@@ -94,48 +74,41 @@ macro_rules! named_handlers {
             MalformedId,
         ))]
         pub async fn $get(
-            State(state): State<AppState>,
+            State(pool): State<DbPool>,
             _user: AuthUser,
             ValidPath(IdPath { id }): ValidPath<IdPath>,
         ) -> ApiResult<Json<NamedRef>> {
-            Ok(Json(get_named(&state, $kind, id).await?))
+            get_named(&pool, $kind, id).await
         }
 
         #[doc = concat!("Rename a ", $item, ".")]
         #[utoipa::path(patch, path = $item_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), params(("id" = i32, Path)), responses(
             (status = 200, description = "Renamed", body = NamedRef),
             Unauthorized,
-            (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+            ModeratorRequired,
             (status = 404, description = $not_found, body = ErrorBody),
             (status = 409, description = $conflict, body = ErrorBody),
             MalformedIdOrName,
         ))]
         pub async fn $update(
-            State(state): State<AppState>,
-            Extension(cache): Extension<CatalogCache>,
-            _moderator: RequireModerator,
+            editor: CatalogEditor,
             ValidPath(IdPath { id }): ValidPath<IdPath>,
             ValidJson(name): ValidJson<NameRequest>,
         ) -> ApiResult<Json<NamedRef>> {
-            Ok(Json(update_named(&state, &cache, $kind, id, &name).await?))
+            Ok(Json(editor.rename($kind, id, &name).await?))
         }
 
         #[doc = concat!("Delete a ", $item, "; its movies stay.")]
         #[utoipa::path(delete, path = $item_path, tag = $tag, security(("bearer" = [])), params(("id" = i32, Path)), responses(
             (status = 200, description = $deleted, body = MessageResponse),
             Unauthorized,
-            (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+            ModeratorRequired,
             (status = 404, description = $not_found, body = ErrorBody),
             $((status = 409, description = $delete_conflict, body = ErrorBody),)?
             MalformedId,
         ))]
-        pub async fn $delete(
-            State(state): State<AppState>,
-            Extension(cache): Extension<CatalogCache>,
-            _moderator: RequireModerator,
-            ValidPath(IdPath { id }): ValidPath<IdPath>,
-        ) -> ApiResult<Json<MessageResponse>> {
-            Ok(Json(delete_named(&state, &cache, $kind, id).await?))
+        pub async fn $delete(editor: CatalogEditor, ValidPath(IdPath { id }): ValidPath<IdPath>) -> ApiResult<Message> {
+            editor.delete_name($kind, id).await
         }
 
         #[doc = concat!("Every ", $item, ", by name, optionally narrowed by `search`.")]
@@ -144,11 +117,11 @@ macro_rules! named_handlers {
             MalformedPagination,
         ))]
         pub async fn $list(
-            State(state): State<AppState>,
+            State(pool): State<DbPool>,
             base: PageLinkBase,
             ValidQuery(list): ValidQuery<NameListQuery>,
         ) -> ApiResult<Json<$response>> {
-            let (items, meta) = list_named(&state, $kind, &list, &base).await?;
+            let (items, meta) = list_named(&pool, $kind, &list, &base).await?;
             Ok(Json($response { $field: items, meta }))
         }
     };
@@ -185,72 +158,64 @@ named_handlers!(
 #[utoipa::path(post, path = "/movies/genres/create/", tag = "genres", request_body = NameRequest, security(("bearer" = [])), responses(
     (status = 201, description = "Created", body = NamedRef),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
+    ModeratorRequired,
     (status = 409, description = "`A genre with name '{name}' already exists.` (case-insensitive equality)", body = ErrorBody),
     InvalidName,
 ))]
 pub async fn create_genre(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    _moderator: RequireModerator,
+    editor: CatalogEditor,
     ValidJson(name): ValidJson<NameRequest>,
 ) -> ApiResult<(StatusCode, Json<NamedRef>)> {
-    Ok((StatusCode::CREATED, Json(create_named(&state, &cache, Kind::Genre, &name).await?)))
+    Ok((StatusCode::CREATED, Json(editor.create_name(Kind::Genre, &name).await?)))
 }
 
 /// A genre with a page of its movies (short shape, by name).
 #[utoipa::path(get, path = "/movies/genres/{genre_id}/", tag = "genres", params(("genre_id" = i32, Path), PageQuery), security(("bearer" = [])), responses(
     (status = 200, description = "The genre and a page of its movies", body = GenreDetailResponse),
     Unauthorized,
-    (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
+    GenreNotFound,
     (status = 422, description = "Malformed id or pagination", body = ValidationErrorBody),
 ))]
 pub async fn get_genre(
-    State(state): State<AppState>,
+    State(pool): State<DbPool>,
     _user: AuthUser,
-    base: PageLinkBase,
     ValidPath(GenrePath { genre_id }): ValidPath<GenrePath>,
-    ValidQuery(page): ValidQuery<PageQuery>,
+    paging: Paging,
 ) -> ApiResult<Json<GenreDetailResponse>> {
-    let (id, name, movies) = service::genre_movies(&state.pool, genre_id, page).await?;
-    let meta = PageMeta::of(page, &movies, &base, &[]);
-    Ok(Json(GenreDetailResponse { id, name, movies: movies.items, meta }))
+    let (id, name, movies) = service::genre_movies(&pool, genre_id, paging.page).await?;
+    Ok(Json(GenreDetailResponse { id, name, meta: paging.meta_of(&movies, &[]), movies: movies.items }))
 }
 
 /// Rename a genre.
 #[utoipa::path(patch, path = "/movies/genres/{genre_id}/", tag = "genres", request_body = NameRequest, params(("genre_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "Renamed", body = NamedRef),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
+    ModeratorRequired,
+    GenreNotFound,
     (status = 409, description = "`A genre with name '{name}' already exists.` (the original answered 500)", body = ErrorBody),
     MalformedIdOrName,
 ))]
 pub async fn update_genre(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    _moderator: RequireModerator,
+    editor: CatalogEditor,
     ValidPath(GenrePath { genre_id }): ValidPath<GenrePath>,
     ValidJson(name): ValidJson<NameRequest>,
 ) -> ApiResult<Json<NamedRef>> {
-    Ok(Json(update_named(&state, &cache, Kind::Genre, genre_id, &name).await?))
+    Ok(Json(editor.rename(Kind::Genre, genre_id, &name).await?))
 }
 
 /// Delete a genre; its movies stay.
 #[utoipa::path(delete, path = "/movies/genres/{genre_id}/", tag = "genres", params(("genre_id" = i32, Path)), security(("bearer" = [])), responses(
     (status = 200, description = "`Genre deleted successfully`", body = MessageResponse),
     Unauthorized,
-    (status = 403, description = "`Access denied. Moderator or admin required.`", body = ErrorBody),
-    (status = 404, description = "`Genre with the given ID was not found.`", body = ErrorBody),
+    ModeratorRequired,
+    GenreNotFound,
     MalformedId,
 ))]
 pub async fn delete_genre(
-    State(state): State<AppState>,
-    Extension(cache): Extension<CatalogCache>,
-    _moderator: RequireModerator,
+    editor: CatalogEditor,
     ValidPath(GenrePath { genre_id }): ValidPath<GenrePath>,
-) -> ApiResult<Json<MessageResponse>> {
-    Ok(Json(delete_named(&state, &cache, Kind::Genre, genre_id).await?))
+) -> ApiResult<Message> {
+    editor.delete_name(Kind::Genre, genre_id).await
 }
 
 /// Every genre with its number of movies, by name.
@@ -258,12 +223,8 @@ pub async fn delete_genre(
     (status = 200, description = "A page of genres", body = GenreListResponse),
     MalformedPagination,
 ))]
-pub async fn list_genres(
-    State(state): State<AppState>,
-    base: PageLinkBase,
-    ValidQuery(page): ValidQuery<PageQuery>,
-) -> ApiResult<Json<GenreListResponse>> {
-    let mut conn = shared::db::conn(&state.pool).await?;
-    let (genres, total) = names::genres_with_counts(&mut conn, page).await?;
-    Ok(Json(GenreListResponse { genres, meta: PageMeta::new(page, total, &base, &[]) }))
+pub async fn list_genres(State(pool): State<DbPool>, paging: Paging) -> ApiResult<Json<GenreListResponse>> {
+    let mut conn = db::conn(&pool).await?;
+    let (genres, total) = names::genres_with_counts(&mut conn, paging.page).await?;
+    Ok(Json(GenreListResponse { genres, meta: paging.meta(total, &[]) }))
 }

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::mapping::ImportMovie;
 use super::progress::Progress;
 use super::{ImportError, ImportReport, Skipped};
-use crate::movies::models::NewMovie;
+use crate::movies::models::{MovieFacts, NewMovie};
 use crate::movies::names::{self, Kind};
 
 /// Rows per statement.
@@ -127,24 +127,20 @@ async fn import_batch(
         .load(conn)
         .await?;
     let existing_ids: Vec<i32> = existing.iter().map(|row| row.id).collect();
-    let mut genre_links: HashMap<i32, Vec<i32>> = HashMap::new();
-    for (movie, genre) in movies_genres::table
-        .filter(movies_genres::movie_id.eq_any(&existing_ids))
-        .select((movies_genres::movie_id, movies_genres::genre_id))
-        .load::<(i32, i32)>(conn)
-        .await?
-    {
-        genre_links.entry(movie).or_default().push(genre);
-    }
-    let mut director_links: HashMap<i32, Vec<i32>> = HashMap::new();
-    for (movie, director) in movies_directors::table
-        .filter(movies_directors::movie_id.eq_any(&existing_ids))
-        .select((movies_directors::movie_id, movies_directors::director_id))
-        .load::<(i32, i32)>(conn)
-        .await?
-    {
-        director_links.entry(movie).or_default().push(director);
-    }
+    let mut genre_links = by_movie(
+        movies_genres::table
+            .filter(movies_genres::movie_id.eq_any(&existing_ids))
+            .select((movies_genres::movie_id, movies_genres::genre_id))
+            .load(conn)
+            .await?,
+    );
+    let mut director_links = by_movie(
+        movies_directors::table
+            .filter(movies_directors::movie_id.eq_any(&existing_ids))
+            .select((movies_directors::movie_id, movies_directors::director_id))
+            .load(conn)
+            .await?,
+    );
     let existing: HashMap<String, Existing> = existing.into_iter().map(|row| (row.name.clone(), row)).collect();
 
     let mut writes: Vec<NewMovie> = Vec::new();
@@ -189,14 +185,16 @@ async fn import_batch(
         }
         writes.push(NewMovie {
             uuid: Uuid::new_v4(),
-            name: movie.name.clone(),
-            year: movie.year,
-            time: movie.time,
-            imdb: movie.imdb,
-            votes: movie.votes,
-            meta_score: None,
-            gross: movie.gross,
-            description: movie.description.clone(),
+            facts: MovieFacts {
+                name: movie.name.clone(),
+                year: movie.year,
+                time: movie.time,
+                imdb: movie.imdb,
+                votes: movie.votes,
+                meta_score: None,
+                gross: movie.gross,
+                description: movie.description.clone(),
+            },
             price: movie.price.clone(),
             certification_id,
             search_text: None,
@@ -252,4 +250,13 @@ async fn import_batch(
     }
     crate::movies::query::refresh_search(conn, ids.into_values().collect()).await?;
     Ok(())
+}
+
+/// (movie, linked id) pairs grouped by movie.
+fn by_movie(pairs: Vec<(i32, i32)>) -> HashMap<i32, Vec<i32>> {
+    let mut grouped: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (movie, linked) in pairs {
+        grouped.entry(movie).or_default().push(linked);
+    }
+    grouped
 }

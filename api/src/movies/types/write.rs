@@ -9,6 +9,7 @@ use crate::error::FieldIssue;
 use crate::extract::Validate;
 use crate::money::{Price, RawDecimal};
 use crate::movies::fields::{Bound, Issues, check_price, check_year, double_option, null_issue};
+use crate::movies::models::{MovieFactChanges, MovieFacts};
 
 /// `POST /movies/create/` (contract 7.3).
 #[derive(Debug, Deserialize, ToSchema)]
@@ -77,14 +78,7 @@ fn names_schema() -> Array {
 /// A checked movie: every field the database needs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MovieInput {
-    pub name: String,
-    pub year: i32,
-    pub time: i32,
-    pub imdb: f64,
-    pub votes: i32,
-    pub meta_score: Option<f64>,
-    pub gross: Option<f64>,
-    pub description: String,
+    pub facts: MovieFacts,
     pub price: Price,
     pub certification: String,
     pub genres: Vec<String>,
@@ -162,14 +156,16 @@ impl Validate for CreateMovieRequest {
                 if issues.0.is_empty() =>
             {
                 Ok(MovieInput {
-                    name,
-                    year,
-                    time,
-                    imdb: self.imdb,
-                    votes,
-                    meta_score: self.meta_score,
-                    gross: self.gross,
-                    description: self.description,
+                    facts: MovieFacts {
+                        name,
+                        year,
+                        time,
+                        imdb: self.imdb,
+                        votes,
+                        meta_score: self.meta_score,
+                        gross: self.gross,
+                        description: self.description,
+                    },
                     price,
                     certification,
                     genres,
@@ -230,14 +226,7 @@ pub struct UpdateMovieRequest {
 /// A checked partial update: `None` leaves a field as it is.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct MovieChanges {
-    pub name: Option<String>,
-    pub year: Option<i32>,
-    pub time: Option<i32>,
-    pub imdb: Option<f64>,
-    pub votes: Option<i32>,
-    pub meta_score: Option<Option<f64>>,
-    pub gross: Option<Option<f64>>,
-    pub description: Option<String>,
+    pub facts: MovieFactChanges,
     pub price: Option<Price>,
     pub certification: Option<String>,
     pub genres: Option<Vec<String>>,
@@ -263,30 +252,30 @@ impl Validate for UpdateMovieRequest {
         let mut issues = Issues::default();
         let mut changes = MovieChanges::default();
         if let Some(raw) = required(&mut issues, "name", self.name) {
-            changes.name = check_name(&mut issues, &raw);
+            changes.facts.name = check_name(&mut issues, &raw);
         }
         if let Some(year) = required(&mut issues, "year", self.year) {
-            changes.year = check_year_value(&mut issues, year);
+            changes.facts.year = check_year_value(&mut issues, year);
         }
         if let Some(time) = required(&mut issues, "time", self.time) {
-            changes.time = check_time(&mut issues, time);
+            changes.facts.time = check_time(&mut issues, time);
         }
         if let Some(imdb) = required(&mut issues, "imdb", self.imdb) {
             check_imdb(&mut issues, imdb);
-            changes.imdb = Some(imdb);
+            changes.facts.imdb = Some(imdb);
         }
         if let Some(votes) = required(&mut issues, "votes", self.votes) {
-            changes.votes = check_int(&mut issues, "votes", votes, Bound::Ge(0.0));
+            changes.facts.votes = check_int(&mut issues, "votes", votes, Bound::Ge(0.0));
         }
         if let Some(meta_score) = self.meta_score {
             check_meta_score(&mut issues, meta_score);
-            changes.meta_score = Some(meta_score);
+            changes.facts.meta_score = Some(meta_score);
         }
         if let Some(gross) = self.gross {
             check_gross(&mut issues, gross);
-            changes.gross = Some(gross);
+            changes.facts.gross = Some(gross);
         }
-        changes.description = required(&mut issues, "description", self.description);
+        changes.facts.description = required(&mut issues, "description", self.description);
         if let Some(raw) = required(&mut issues, "price", self.price) {
             changes.price = check_price(&mut issues, &["body", "price"], &raw);
         }
