@@ -16,7 +16,7 @@ OC_LIB_LOADED=1
 OC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OC_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/online-cinema"
 OC_MAILDEV_VERSION="2.2.1"
-# diesel_cli for the schema drift check of test.sh; its print-schema output is what shared/src/schema.rs holds.
+# diesel_cli for the schema drift check of test.sh; its print-schema output is what shared/src/schema/*.rs hold.
 OC_DIESEL_CLI_VERSION="2.2.12"
 OC_MAILDEV_DIR="$OC_CACHE/maildev"
 OC_MAILDEV_BIN="$OC_MAILDEV_DIR/node_modules/.bin/maildev"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run every check of the workspace: formatting, clippy (warnings are errors), schema drift (shared/src/schema.rs
+# Run every check of the workspace: formatting, clippy (warnings are errors), schema drift (shared/src/schema/*.rs
 # against the migrations), the test suite, the alert rules and the dashboard against the running binaries
 # (deploy/observability.sh), the Kubernetes manifests built and validated offline (deploy/k8s-check.sh), a client
 # generated from the api's OpenAPI document (deploy/client.sh), and schemathesis against the running api
