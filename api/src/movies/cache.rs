@@ -27,6 +27,7 @@ use uuid::Uuid;
 
 use tokio_util::sync::CancellationToken;
 
+use super::conditional::Rendered;
 use super::peers::{Change, Peers};
 use crate::error::ApiError;
 use crate::pagination::Total;
@@ -47,7 +48,7 @@ const COUNT_ENTRY_OVERHEAD: usize = 64;
 const MAX_REBUILDS: u64 = 1_000;
 
 struct Page {
-    body: Bytes,
+    rendered: Rendered,
     built: Instant,
 }
 
@@ -70,7 +71,7 @@ impl CatalogCache {
         Self {
             pages: Cache::builder()
                 .weigher(|key: &String, page: &Arc<Page>| {
-                    u32::try_from(key.len().saturating_add(page.body.len())).unwrap_or(u32::MAX)
+                    u32::try_from(key.len().saturating_add(page.rendered.body.len())).unwrap_or(u32::MAX)
                 })
                 .max_capacity(max_page_bytes)
                 .time_to_live(STALE)
@@ -111,7 +112,7 @@ impl CatalogCache {
 
     /// The rendered page under `key`: from memory when there (rebuilt in the background once older than
     /// [`FRESH`]), else built by `build` once for every request waiting on it.
-    pub async fn page<F, Fut>(&self, key: String, build: F) -> Result<Bytes, ApiError>
+    pub async fn page<F, Fut>(&self, key: String, build: F) -> Result<Rendered, ApiError>
     where
         F: Fn() -> Fut + Send + 'static,
         Fut: Future<Output = Result<Bytes, ApiError>> + Send + 'static,
@@ -124,7 +125,12 @@ impl CatalogCache {
                 tokio::spawn(async move {
                     match build().await {
                         Ok(body) if this.generation.load(Ordering::Acquire) == generation => {
-                            this.pages.insert(key.clone(), Arc::new(Page { body, built: Instant::now() })).await;
+                            this.pages
+                                .insert(
+                                    key.clone(),
+                                    Arc::new(Page { rendered: Rendered::new(body), built: Instant::now() }),
+                                )
+                                .await;
                         }
                         Ok(_) => {}
                         Err(err) => tracing::warn!(error = %err, "background page rebuild failed"),
@@ -132,14 +138,16 @@ impl CatalogCache {
                     this.rebuilding.invalidate(&key).await;
                 });
             }
-            return Ok(page.body.clone());
+            return Ok(page.rendered.clone());
         }
         let page = self
             .pages
-            .try_get_with(key, async move { build().await.map(|body| Arc::new(Page { body, built: Instant::now() })) })
+            .try_get_with(key, async move {
+                build().await.map(|body| Arc::new(Page { rendered: Rendered::new(body), built: Instant::now() }))
+            })
             .await
             .map_err(unshare)?;
-        Ok(page.body.clone())
+        Ok(page.rendered.clone())
     }
 
     /// The count under `key`, computed by `count` on a miss.
@@ -152,7 +160,7 @@ impl CatalogCache {
 
     /// The rendered detail of the movie `uuid`, kept like a page (the detail is the same for every caller): from
     /// memory when there, else built by `build` once for every request waiting on it.
-    pub async fn detail<F, Fut>(&self, uuid: Uuid, build: F) -> Result<Bytes, ApiError>
+    pub async fn detail<F, Fut>(&self, uuid: Uuid, build: F) -> Result<Rendered, ApiError>
     where
         F: Fn() -> Fut + Send + 'static,
         Fut: Future<Output = Result<Bytes, ApiError>> + Send + 'static,

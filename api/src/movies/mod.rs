@@ -2,6 +2,7 @@
 //! around it (reactions, favorites, ratings, comments).
 
 pub mod cache;
+pub mod conditional;
 pub mod engagement;
 pub mod fields;
 pub mod handlers;

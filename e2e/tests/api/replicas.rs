@@ -115,3 +115,64 @@ async fn a_catalog_write_through_one_replica_clears_the_other_replicas_caches_wi
     other.within_a_second(&format!("/movies/{uuid}/"), Some(&user), |body| body["likes"] == 1).await;
     app.stop().await;
 }
+
+/// A conditional GET on `base` + `path`: its status, `ETag` and `Cache-Control`.
+async fn conditional(base: &str, path: &str, token: Option<&str>, etag: Option<&str>) -> (u16, String, String, usize) {
+    let mut request = reqwest::Client::new().get(format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(etag) = etag {
+        request = request.header("If-None-Match", etag);
+    }
+    let response = request.send().await.unwrap();
+    let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    let (status, etag, cache_control) = (response.status().as_u16(), header("etag"), header("cache-control"));
+    let body = response.bytes().await.unwrap();
+    (status, etag, cache_control, body.len())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_pages_carry_an_etag_every_replica_agrees_on_and_answer_304_until_a_write() {
+    let app = TestApp::spawn().await;
+    let (user, moderator, _) = staff(&app).await;
+    let movie = create_movie(&app, &moderator, movie_body("Tagged River")).await;
+    let uuid = movie["uuid"].as_str().unwrap().to_owned();
+    let other = Replica::start(&app).await;
+    let path = "/movies/?page=1&per_page=10";
+
+    let (status, etag, cache_control, length) = conditional(&app.base, path, None, None).await;
+    assert_eq!((status, cache_control.as_str()), (200, "public, max-age=5"));
+    assert!(etag.starts_with('"') && etag.len() > 10 && length > 0, "{etag}");
+    let (_, other_etag, _, _) = conditional(&other.base, path, None, None).await;
+    assert_eq!(other_etag, etag, "the tag is a digest of the page, the same on every replica");
+    for base in [&app.base, &other.base] {
+        let (status, same, _, length) = conditional(base, path, None, Some(&etag)).await;
+        assert_eq!((status, same.as_str(), length), (304, etag.as_str(), 0));
+    }
+    let (status, _, _, _) = conditional(&app.base, path, None, Some("\"not-this-one\"")).await;
+    assert_eq!(status, 200);
+
+    // A write through one replica: the other answers the old tag with the new page within a second.
+    create_movie(&app, &moderator, movie_body("Second Tagged River")).await;
+    let started = tokio::time::Instant::now();
+    loop {
+        let (status, fresh, _, _) = conditional(&other.base, path, None, Some(&etag)).await;
+        if status == 200 {
+            assert_ne!(fresh, etag);
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "the old tag still matched after a second");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A detail needs a token: its tag is for that caller, revalidated every time.
+    let detail = format!("/movies/{uuid}/");
+    let (status, etag, cache_control, _) = conditional(&app.base, &detail, Some(&user), None).await;
+    assert_eq!((status, cache_control.as_str()), (200, "private, no-cache"));
+    let (status, _, _, length) = conditional(&app.base, &detail, Some(&user), Some(&etag)).await;
+    assert_eq!((status, length), (304, 0));
+    let (status, _, _, _) = conditional(&app.base, &detail, None, Some(&etag)).await;
+    assert_eq!(status, 401, "a tag is no substitute for the token");
+    app.stop().await;
+}

@@ -7,8 +7,8 @@ mod named;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use shared::db::DbPool;
 
 use crate::accounts::auth::AuthUser;
@@ -16,6 +16,7 @@ use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::{Message, MessageResponse, message};
 use crate::movies::cache::CatalogCache;
+use crate::movies::conditional::Audience;
 use crate::movies::query::Scope;
 use crate::movies::service;
 use crate::movies::types::*;
@@ -62,7 +63,8 @@ pub async fn update_movie(
 /// A movie with its certification, genres, directors, stars and engagement counters.
 #[utoipa::path(get, path = "/movies/{movie_uuid}/", tag = "movies", security(("bearer" = [])),
     params(("movie_uuid" = Uuid, Path, description = "The movie's uuid")), responses(
-    (status = 200, description = "The movie", body = MovieDetail),
+    (status = 200, description = "The movie (with an `ETag`; `Cache-Control: private, no-cache`)", body = MovieDetail),
+    (status = 304, description = "Not modified: `If-None-Match` names the movie's current `ETag`"),
     Unauthorized,
     MovieNotFound,
     MalformedUuid,
@@ -71,9 +73,10 @@ pub async fn get_movie(
     State(pool): State<DbPool>,
     cache: CatalogCache,
     _user: AuthUser,
+    request: HeaderMap,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<Response> {
-    let body = cache
+    let rendered = cache
         .detail(movie_uuid, move || {
             let pool = pool.clone();
             async move {
@@ -82,7 +85,7 @@ pub async fn get_movie(
             }
         })
         .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(rendered.respond(&request, Audience::Caller))
 }
 
 /// Delete a movie that is in nobody's cart and was bought by nobody.
@@ -105,20 +108,22 @@ pub async fn delete_movie(
 
 /// The catalog: filters, search and sort (pagination links carry them all, `sort` included).
 #[utoipa::path(get, path = "/movies/", tag = "movies", params(MovieListQuery), responses(
-    (status = 200, description = "A page of movies", body = MovieListResponse),
+    (status = 200, description = "A page of movies (with an `ETag` and `Cache-Control: public, max-age=5`)", body = MovieListResponse),
+    (status = 304, description = "Not modified: `If-None-Match` names the page's current `ETag`"),
     MalformedFiltersOrPagination,
 ))]
 pub async fn list_movies(
     State(pool): State<DbPool>,
     cache: CatalogCache,
     base: PageLinkBase,
+    request: HeaderMap,
     OriginalUri(uri): OriginalUri,
     ValidQuery(list): ValidQuery<MovieListQuery>,
 ) -> ApiResult<Response> {
     // The page depends only on the link base and the query, never on the caller.
     let key = format!("{}?{}", base.0, uri.query().unwrap_or_default());
     let builder_cache = cache.clone();
-    let body = cache
+    let rendered = cache
         .page(key, move || {
             let (pool, cache, list, base) = (pool.clone(), builder_cache.clone(), list.clone(), base.clone());
             async move {
@@ -127,7 +132,7 @@ pub async fn list_movies(
             }
         })
         .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    Ok(rendered.respond(&request, Audience::Anyone))
 }
 
 /// A page of movies in the contract's envelope; its links carry the request's filters.
