@@ -48,12 +48,21 @@ pub async fn conn(pool: &DbPool) -> Result<DbConn> {
 
 /// Applies every pending migration; returns the versions applied. Runs on a blocking thread because the migration
 /// harness is synchronous.
+/// The advisory lock key taken while migrating (an arbitrary constant: "oc-migr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x006f_632d_6d69_6772;
+
 pub async fn run_migrations(url: &str) -> Result<Vec<String>> {
     let url = url.to_owned();
     tokio::task::spawn_blocking(move || {
         use diesel::Connection;
+        use diesel::RunQueryDsl;
         let mut conn = AsyncConnectionWrapper::<AsyncPgConnection>::establish(&url)
             .map_err(|e| Error::context("connecting for migrations", e))?;
+        // Several processes may migrate at once (pods starting together, an init container beside the migration
+        // Job): the session lock makes the others wait, then find nothing pending. It ends with the connection.
+        diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+            .execute(&mut conn)
+            .map_err(|e| Error::context("taking the migration lock", e))?;
         conn.run_pending_migrations(MIGRATIONS)
             .map(|versions| versions.iter().map(ToString::to_string).collect())
             .map_err(|e| Error::context("migrating", e))

@@ -173,6 +173,23 @@ async fn migrations_apply_revert_and_apply_again() {
 }
 
 #[tokio::test]
+async fn migrations_run_by_several_processes_at_once_apply_once() {
+    let name = format!("oc_migrate_{}", uuid::Uuid::new_v4().simple());
+    {
+        use diesel_async::{AsyncConnection, RunQueryDsl};
+        let mut admin = diesel_async::AsyncPgConnection::establish(&support::admin_url()).await.unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).await.unwrap();
+    }
+    let database = TestDatabase { name: name.clone() };
+    let url = database.settings().url();
+    // Pods starting together: the advisory lock makes the others wait and find nothing pending.
+    let runs = futures_util::future::join_all((0..4).map(|_| shared::db::run_migrations(&url))).await;
+    let applied: Vec<Vec<String>> = runs.into_iter().map(Result::unwrap).collect();
+    assert_eq!(applied.iter().filter(|versions| !versions.is_empty()).count(), 1, "{applied:?}");
+    assert!(shared::db::run_migrations(&url).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn openapi_document_is_valid_and_docs_pages_are_served() {
     let app = TestApp::spawn_with(support::Options { environment: "development", ..Default::default() }).await;
     let (status, doc) = json(app.get("/openapi.json").await).await;
