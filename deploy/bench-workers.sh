@@ -6,7 +6,7 @@
 # job_outbox.created_at and processed_jobs.processed_at).
 #
 # Usage: ./deploy/bench-workers.sh [--jobs N] [--delay-ms D] [--prefetch P] [--workers "1 2 4"]
-#   defaults: 3000 jobs, 20 ms (a real relay's answer time; 0 measures the worker itself), WORKER_PREFETCH 16.
+#   defaults: 3000 jobs, 20 ms (a real relay's answer time; 0 measures the worker itself), WORKER_PREFETCH 64 (the default).
 # Uses a throw-away database (online_cinema_bench_workers), its own RabbitMQ prefix; stops what it started.
 set -euo pipefail
 
@@ -16,7 +16,7 @@ cd "$OC_ROOT"
 
 JOBS=3000
 DELAY_MS=20
-PREFETCH=16
+PREFETCH=64
 WORKER_COUNTS="1 2 4"
 while [[ $# -gt 0 ]]; do
     case "$1" in

@@ -63,6 +63,7 @@ def main() -> int:
     interval = 1.0 / args.rate
     started = time.monotonic()
     recover_at = None
+    recovered_from = None
     for n in range(args.count):
         if n == args.fault_at:
             print(f"[{args.label}] registration {n}: {args.fault}", flush=True)
@@ -73,12 +74,14 @@ def main() -> int:
             print(f"[{args.label}] registration {n}: {args.recover}", flush=True)
             subprocess.run(args.recover, shell=True, check=True)
             recover_at = None
+            recovered_from = n
         email = f"{args.label}-{n}@drill.example.com"
         statuses[email] = register(args.base, email)
         pause = started + (n + 1) * interval - time.monotonic()
         if pause > 0:
             time.sleep(pause)
     if recover_at is not None:
+        print(f"[{args.label}] the fault outlasted the registrations: raise --count", flush=True)
         time.sleep(max(0.0, recover_at - time.monotonic()))
         subprocess.run(args.recover, shell=True, check=True)
 
@@ -110,7 +113,13 @@ def main() -> int:
             print(f"[{args.label}] {name}: {items[:10]}", flush=True)
     if by_status.get(500):
         print(f"[{args.label}] {by_status[500]} answers were 500", flush=True)
-    ok = not missing and not doubled and not unexpected and not by_status.get(500) and len(created) > 0
+    # After the fault ended, the service must answer again (within a couple of seconds).
+    recovered = True
+    if args.recover:
+        after = list(statuses.values())[int(recovered_from or args.count) + int(2 * args.rate):]
+        recovered = bool(after) and all(status == 201 for status in after)
+        print(f"[{args.label}] after recovery: {dict(collections.Counter(after))}", flush=True)
+    ok = recovered and not missing and not doubled and not unexpected and not by_status.get(500) and created
     return 0 if ok else 1
 
 

@@ -127,8 +127,9 @@ pub struct BrokerSettings {
     /// Delay before the first retry; each further retry waits four times longer.
     #[serde(default = "number::<2_000, _>")]
     pub job_retry_base_ms: u64,
-    /// Unacknowledged deliveries one worker holds at once.
-    #[serde(default = "number::<16, _>")]
+    /// Unacknowledged deliveries one worker holds, and runs, at once (and its SMTP connections): one worker sends
+    /// over 500 mails/s at 64 (`deploy/bench-workers.sh`), about 300 at 16.
+    #[serde(default = "number::<64, _>")]
     pub worker_prefetch: u16,
 }
 

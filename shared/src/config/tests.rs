@@ -49,7 +49,7 @@ fn unset_variables_take_their_defaults() {
     let database: DatabaseSettings = from_vars(vars(&[])).unwrap();
     assert_eq!((database.db_port, database.db_pool_size, database.db_timeout_secs), (5432, 16, 5));
     let broker: BrokerSettings = from_vars(vars(&[])).unwrap();
-    assert_eq!((broker.job_max_attempts, broker.job_retry_base_ms, broker.worker_prefetch), (5, 2_000, 16));
+    assert_eq!((broker.job_max_attempts, broker.job_retry_base_ms, broker.worker_prefetch), (5, 2_000, 64));
 }
 
 #[test]
