@@ -135,10 +135,17 @@ impl Relay {
                         }
                     }
                 }
-                // The whole batch is published at once and the confirms awaited together (in order on one channel):
-                // one confirm round trip per batch instead of one per job.
-                let outcomes =
-                    futures_util::future::join_all(envelopes.iter().map(|envelope| publisher.publish(envelope))).await;
+                let outcomes = match publisher.publish_all(&envelopes).await {
+                    Ok(outcomes) => outcomes,
+                    Err(err) => {
+                        // No broker: nothing was sent. The oldest row carries the error for operators.
+                        if let Some(first) = envelopes.as_slice().first() {
+                            tracing::warn!(error = %err, "publishing the outbox failed; will retry");
+                            record_failure(conn, first.id, &err.to_string()).await?;
+                        }
+                        return Ok(0);
+                    }
+                };
                 let mut published = Vec::with_capacity(envelopes.len());
                 let mut scrubbed = Vec::new();
                 for (envelope, outcome) in envelopes.iter().zip(outcomes) {
