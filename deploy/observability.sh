@@ -69,7 +69,7 @@ urllib.request.urlopen(request, timeout=10).read()
 PY
 check wait "$WAIT_SECS" "$WORKER_METRICS" jobs_retried_total
 stack_start maildev "$MAILDEV_URL/email" "$OC_MAILDEV_BIN" --ip 127.0.0.1 --smtp "$SMTP_PORT" --web "${MAILDEV_URL##*:}"
-check dead-letter "$RABBITMQ_URL" "$STACK_PREFIX.email"
+check dead-letter "$RABBITMQ_URL" "$STACK_PREFIX.jobs.email"
 check wait "$WAIT_SECS" "$WORKER_METRICS" email_send_seconds_bucket jobs_dead_lettered_total job_queue_lag_seconds_bucket
 check wait "$WAIT_SECS" "$SCHEDULER_METRICS" scheduler_ticks_total
 # The worker records queue depths every 15 s, the first time at its start.

@@ -118,7 +118,8 @@ def main(argv):
         connection = pika.BlockingConnection(pika.URLParameters(args[0]))
         channel = connection.channel()
         channel.confirm_delivery()
-        channel.basic_publish("", args[1], b"not a job", pika.BasicProperties(delivery_mode=2))
+        # Mandatory: a queue name that routes nowhere fails here instead of the wait for the metric.
+        channel.basic_publish("", args[1], b"not a job", pika.BasicProperties(delivery_mode=2), mandatory=True)
         connection.close()
     else:
         sys.exit(__doc__)
