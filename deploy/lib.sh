@@ -363,6 +363,32 @@ ensure_ops_tools() {
     OPS_PYTHON="$OPS_VENV/bin/python"
 }
 
+# --- an S3-compatible server for the tests ---------------------------------------------------------------------
+
+# moto's server mode (PyPI): an in-memory S3 that takes any credentials and signs presigned URLs like AWS. Pinned
+# with the web framework it runs on.
+OC_S3_REQUIREMENTS=("moto[server]==5.2.6" Flask==3.1.3 Werkzeug==3.1.9)
+
+# start_s3_server: starts moto on a free port of 127.0.0.1 (in the background, until this shell exits or
+# stop_s3_server runs) and exports TEST_S3_ENDPOINT_URL. Every test makes a bucket of its own.
+start_s3_server() {
+    local venv="$OC_CACHE/s3-server" port
+    ensure_venv "$venv" "${OC_S3_REQUIREMENTS[@]}"
+    port="$(free_port)"
+    "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$OC_CACHE/s3-server.log" 2>&1 &
+    S3_SERVER_PID=$!
+    wait_port 127.0.0.1 "$port" 30 "the S3 test server (moto)"
+    export TEST_S3_ENDPOINT_URL="http://127.0.0.1:$port"
+}
+
+stop_s3_server() {
+    if [[ -n "${S3_SERVER_PID:-}" ]]; then
+        kill "$S3_SERVER_PID" 2>/dev/null || true
+        wait "$S3_SERVER_PID" 2>/dev/null || true
+        S3_SERVER_PID=""
+    fi
+}
+
 # --- a private stack of the debug binaries ---------------------------------------------------------------------
 #
 # For the scripts that check the running binaries (schemathesis.sh, observability.sh, client.sh): a throw-away

@@ -106,7 +106,9 @@ step cargo build --workspace --bins "${locked[@]}"
 # cargo prints one "test result" line per test target (the last ones are often empty doc-test targets), so the run
 # ends with the totals over all targets on one line.
 results="$(mktemp)"
-trap 'rm -f "$results"' EXIT
+trap 'rm -f "$results"; stop_s3_server' EXIT
+# Media tests run against a real S3-compatible server: one of the environment's, or moto started here.
+[[ -n "${TEST_S3_ENDPOINT_URL:-}" ]] || start_s3_server
 log cargo test --workspace --no-fail-fast "${locked[@]}"
 set +e
 cargo test --workspace --no-fail-fast "${locked[@]}" 2>&1 | tee "$results"

@@ -102,7 +102,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         keys: Arc::new(TokenKeys::new(&config.auth)),
         proxies: Arc::new(ProxyTrust::from_settings(&config.rate_limit)),
         stripe: StripeClient::new(&config.stripe)?,
-        storage: Arc::new(media::LocalStorage::new(&config.http.media_root, config.http.app_url.as_str())),
+        storage: Arc::new(shared::storage::open(&config.storage, config.http.app_url.as_str())?),
         routes: Arc::new(known_routes),
     };
 

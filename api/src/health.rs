@@ -13,6 +13,7 @@ pub fn checks(state: &AppState) -> Vec<Check> {
         Check::postgres(state.pool.clone()),
         Check::redis(state.cache.clone()),
         Check::rabbitmq(state.publisher.clone()),
+        Check::storage(state.storage.clone()),
     ]
 }
 
@@ -22,7 +23,7 @@ pub async fn live() -> impl IntoResponse {
     ops::live().await
 }
 
-/// Readiness: PostgreSQL, Redis and RabbitMQ each answer a real round trip.
+/// Readiness: PostgreSQL, Redis, RabbitMQ and the media store each answer a real round trip.
 #[utoipa::path(get, path = "/health/ready", tag = "health", responses(
     (status = 200, description = "Every dependency answers"),
     (status = 503, description = "At least one dependency is down; `detail` names them", body = crate::error::ErrorBody),

@@ -28,7 +28,6 @@ pub mod profiles;
 pub mod responses;
 pub mod settings;
 pub mod state;
-pub mod storage;
 pub mod stripe;
 pub mod tokens;
 

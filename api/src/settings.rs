@@ -2,7 +2,7 @@
 
 use shared::config::{
     self, AuthSettings, BrokerSettings, ConfigError, DatabaseSettings, HttpSettings, NotificationSettings,
-    RateLimitSettings, RedisSettings, RuntimeSettings, StripeSettings,
+    RateLimitSettings, RedisSettings, RuntimeSettings, StorageSettings, StripeSettings,
 };
 
 #[derive(Debug, Clone)]
@@ -16,6 +16,7 @@ pub struct ApiConfig {
     pub rate_limit: RateLimitSettings,
     pub stripe: StripeSettings,
     pub notifications: NotificationSettings,
+    pub storage: StorageSettings,
 }
 
 impl ApiConfig {
@@ -30,6 +31,7 @@ impl ApiConfig {
             rate_limit: config::from_env()?,
             stripe: config::from_env()?,
             notifications: config::from_env()?,
+            storage: config::from_env()?,
         })
     }
 }

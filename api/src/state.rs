@@ -11,9 +11,9 @@ use shared::jobs::outbox::Relay;
 
 use crate::client_ip::ProxyTrust;
 use crate::settings::ApiConfig;
-use crate::storage::Storage;
 use crate::stripe::StripeClient;
 use crate::tokens::TokenKeys;
+use shared::storage::Storage;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -27,7 +27,7 @@ pub struct AppState {
     /// The proxies whose `X-Forwarded-For` entries are believed (rate limits key on the client's address).
     pub proxies: Arc<ProxyTrust>,
     pub stripe: StripeClient,
-    /// Uploaded media (avatars): a local folder today, replaceable by an object store.
+    /// Uploaded media: a local folder or an S3 bucket (`STORAGE_BACKEND`).
     pub storage: Arc<dyn Storage>,
     /// Every documented path, to answer a request missing its trailing slash with the original's 307.
     pub routes: Arc<matchit::Router<()>>,

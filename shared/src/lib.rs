@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod mail;
 pub mod ops;
 pub mod schema;
+pub mod storage;
 pub mod telemetry;
 pub mod text_enum;
 

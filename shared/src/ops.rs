@@ -78,6 +78,15 @@ impl Check {
         })
     }
 
+    /// The media store: a listing of the bucket (or the folder), which fails on a missing bucket or bad
+    /// credentials as well as on an unreachable server.
+    pub fn storage(storage: Arc<dyn crate::storage::Storage>) -> Self {
+        Self::new("storage", move || {
+            let storage = storage.clone();
+            async move { storage.check().await.map_err(|e| crate::error::Chain(&e).to_string()) }
+        })
+    }
+
     pub fn redis(cache: crate::cache::Cache) -> Self {
         Self::new("redis", move || {
             let cache = cache.clone();

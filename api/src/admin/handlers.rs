@@ -19,7 +19,7 @@ use crate::responses::{
     AdminRequiredOrInactive, NonIntegerUserId, UnauthorizedOrBlacklisted, UserEmailNotFound, UserIdNotFound,
 };
 use crate::state::AppState;
-use crate::storage::Storage;
+use shared::storage::Storage;
 
 /// An admin calling (the checks of [`RequireAdmin`]), with the state the administration use cases borrow from.
 pub struct Admin {

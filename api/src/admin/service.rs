@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::pagination::Page;
 use crate::profiles::models::Profile;
 use crate::profiles::types::{ProfileResponse, avatar_urls};
-use crate::storage::Storage;
+use shared::storage::Storage;
 
 /// An admin changing an account, with what the change uses: the pool, and the auth cache the target's record is
 /// invalidated in.

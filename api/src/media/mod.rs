@@ -1,24 +1,19 @@
-//! Uploaded media: the storage behind it ([`crate::storage`]) and the public route that serves avatars from the local
-//! store at a stable URL, `GET /media/avatars/{file}`.
+//! Uploaded media: the public route that serves avatars from the store ([`shared::storage`], a local folder or
+//! an S3 bucket) at a stable URL, `GET /media/avatars/{file}`, and how stored objects are served ([`serve`]).
 
-use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
-pub use crate::storage::{LocalStorage, Storage, StorageError};
+pub mod serve;
 
-impl From<StorageError> for ApiError {
-    fn from(err: StorageError) -> Self {
-        ApiError::internal(err)
-    }
-}
+pub use shared::storage::{Storage, StorageError};
 
 /// The image formats the api stores, by the extension of their keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,26 +69,32 @@ fn avatar_file_format(file: &str) -> Option<StoredFormat> {
     valid.then_some(format)
 }
 
-/// An avatar or its thumbnail. File names are unguessable and never reused, so the answer may be cached forever.
+/// An avatar or its thumbnail. File names are unguessable and never reused, so the answer may be cached forever
+/// (`ETag`, `If-None-Match`, byte ranges). With `STORAGE_DELIVERY=presigned` the answer is a redirect to a
+/// short-lived URL of the bucket.
 #[utoipa::path(get, path = "/media/avatars/{file}", tag = "profiles",
     params(("file" = String, Path, description = "File name from a profile's `avatar` or `avatar_thumbnail` URL")),
     responses(
         (status = 200, description = "The image", content(("image/png"), ("image/jpeg"))),
+        (status = 206, description = "The requested byte range of the image", content(("image/png"), ("image/jpeg"))),
+        (status = 304, description = "Not modified (`If-None-Match` matched the `ETag`)"),
+        (status = 307, description = "Redirect to a presigned URL of the bucket (`STORAGE_DELIVERY=presigned`)"),
         (status = 404, description = "`Not Found`", body = ErrorBody),
+        (status = 416, description = "`Range Not Satisfiable`", body = ErrorBody),
+        (status = 503, description = "The media store is unreachable", body = ErrorBody),
     )
 )]
-pub async fn avatar(State(state): State<AppState>, file: Result<Path<String>, PathRejection>) -> ApiResult<Response> {
+pub async fn avatar(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    file: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
     let not_found = || ApiError::status(StatusCode::NOT_FOUND, "Not Found");
     // A name that does not even decode (bad percent-encoding) names no file either.
     let Path(file) = file.map_err(|_| not_found())?;
     let format = avatar_file_format(&file).ok_or_else(not_found)?;
-    let bytes = state.storage.get(&format!("avatars/{file}")).await?.ok_or_else(not_found)?;
-    let mut response = Body::from(bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=31536000, immutable"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    Ok(response)
+    let key = format!("avatars/{file}");
+    serve::object(&state, &key, &headers, format.content_type(), serve::Caching::Immutable, not_found).await
 }
 
 pub fn router() -> OpenApiRouter<AppState> {

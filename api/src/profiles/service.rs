@@ -17,7 +17,7 @@ use super::types::{Gender, ProfileResponse};
 use crate::accounts::models::Group;
 use crate::error::{ApiError, unique_violation};
 use crate::media::thumbnail_key;
-use crate::storage::Storage;
+use shared::storage::Storage;
 
 /// The database's limit on names.
 const MAX_NAME_CHARS: usize = 100;
@@ -135,8 +135,8 @@ fn require_filename(avatar: Option<&CheckedAvatar>) -> Result<(), ApiError> {
 /// file name); leaves nothing behind on failure.
 async fn store_avatar(storage: &dyn Storage, user_id: UserId, avatar: ProcessedAvatar) -> Result<String, ApiError> {
     let key = format!("avatars/user_{user_id}_{}.{}", uuid::Uuid::new_v4().simple(), avatar.format.extension());
-    storage.put(&key, avatar.image).await?;
-    if let Err(err) = storage.put(&thumbnail_key(&key), avatar.thumbnail).await {
+    storage.put(&key, avatar.image.into()).await?;
+    if let Err(err) = storage.put(&thumbnail_key(&key), avatar.thumbnail.into()).await {
         remove_avatar(storage, &key).await;
         return Err(err.into());
     }

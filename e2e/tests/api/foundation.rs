@@ -47,7 +47,6 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
                 api_addr: "127.0.0.1:0".parse().unwrap(),
                 metrics_addr: "127.0.0.1:0".parse().unwrap(),
                 app_url: "http://cinema.test/".parse().unwrap(),
-                media_root: std::env::temp_dir(),
                 cors_allowed_origins: String::new(),
                 request_timeout_secs: 10,
                 max_body_bytes: 1024 * 1024,
@@ -62,6 +61,7 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
                 stripe_webhook_tolerance_secs: 300,
             },
             notifications: shared::config::NotificationSettings { notification_emails_per_hour: 5 },
+            storage: support::local_storage(&std::env::temp_dir()),
         };
         match dependency {
             "postgres" => config.database.db_port = closed_port(),

@@ -17,3 +17,4 @@ mod profiles;
 mod queues;
 mod replicas;
 mod scale;
+mod storage;

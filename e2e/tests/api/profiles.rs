@@ -80,7 +80,7 @@ pub async fn create(app: &TestApp, user_id: i32, token: &str, parts: &[Part]) ->
     json(send_form(app, Method::POST, &format!("/profiles/users/{user_id}/"), Some(token), parts).await).await
 }
 
-async fn update(app: &TestApp, user_id: i32, token: &str, parts: &[Part]) -> (u16, Value) {
+pub async fn update(app: &TestApp, user_id: i32, token: &str, parts: &[Part]) -> (u16, Value) {
     json(send_form(app, Method::PATCH, &format!("/profiles/users/{user_id}/"), Some(token), parts).await).await
 }
 
@@ -234,7 +234,7 @@ async fn raw_upload(app: &TestApp, path: &str, token: &str, size: usize, chunked
 
 /// The files under the app's avatar folder.
 pub fn stored_files(app: &TestApp) -> Vec<String> {
-    let dir = app.config.http.media_root.join("avatars");
+    let dir = app.config.storage.media_root.join("avatars");
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();

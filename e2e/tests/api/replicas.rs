@@ -10,13 +10,13 @@ use crate::catalog::{create_movie, movie_body, staff};
 use crate::support::{TestApp, sibling_binary};
 
 /// A second api replica: the real binary with the app's settings, on ports of its own.
-struct Replica {
+pub struct Replica {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Replica {
-    async fn start(app: &TestApp) -> Self {
+    pub async fn start(app: &TestApp) -> Self {
         let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
         let (api_addr, metrics_addr) = (free(), free());
         let mut command = Command::new(sibling_binary("api"));

@@ -1,7 +1,6 @@
 //! The api's HTTP server, Stripe and comment notifications.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -80,9 +79,6 @@ fn default_metrics_addr() -> SocketAddr {
 pub(super) fn default_app_url() -> url::Url {
     web_url("http://127.0.0.1:8000/").unwrap_or_else(|_| unreachable!("static URL parses"))
 }
-fn default_media_root() -> PathBuf {
-    PathBuf::from("media")
-}
 fn default_max_body() -> usize {
     2 * 1024 * 1024
 }
@@ -102,9 +98,6 @@ pub struct HttpSettings {
     /// Public base URL used in links (emails, payment redirects); always rendered with one trailing slash.
     #[serde(default = "default_app_url", deserialize_with = "values::app_url")]
     pub app_url: url::Url,
-    /// Folder for uploaded media (avatars).
-    #[serde(default = "default_media_root")]
-    pub media_root: PathBuf,
     /// Comma-separated origins allowed by CORS; `*` allows any; empty allows none.
     #[serde(default)]
     pub cors_allowed_origins: String,

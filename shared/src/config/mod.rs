@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 mod auth;
 mod backends;
 mod http;
+mod storage;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -20,7 +21,8 @@ mod workers;
 pub use auth::*;
 pub use backends::*;
 pub use http::*;
-pub use values::{Environment, JwtAlgorithm, LogFormat};
+pub use storage::*;
+pub use values::{Environment, JwtAlgorithm, LogFormat, StorageBackend, StorageDelivery};
 pub use workers::*;
 
 /// A setting that is missing or malformed: the variable's name and what is wrong with it (never its value when

@@ -141,3 +141,20 @@ fn weak_secrets_are_refused_without_echoing_them() {
     assert!(!err.to_string().contains("short"), "{err}");
     assert_eq!(refused::<AuthSettings>(&[SECRETS[0]]), "SECRET_KEY_REFRESH", "required");
 }
+
+#[test]
+fn storage_settings_are_checked_by_backend() {
+    let local: StorageSettings = from_vars(vars(&[("S3_ENDPOINT_URL", ""), ("S3_ACCESS_KEY_ID", "")])).unwrap();
+    assert_eq!((local.storage_backend, local.storage_delivery), (StorageBackend::Local, StorageDelivery::Api));
+    assert_eq!(local.s3_endpoint_url, None, "empty counts as unset, as .env.sample leaves it");
+    assert_eq!(refused::<StorageSettings>(&[("STORAGE_BACKEND", "gcs")]), "STORAGE_BACKEND");
+    assert_eq!(refused::<StorageSettings>(&[("STORAGE_DELIVERY", "presigned")]), "STORAGE_DELIVERY");
+    assert_eq!(refused::<StorageSettings>(&[("STORAGE_BACKEND", "s3")]), "S3_BUCKET");
+    assert_eq!(refused::<StorageSettings>(&[("STORAGE_BACKEND", "s3"), ("S3_BUCKET", "Media_Bucket")]), "S3_BUCKET");
+    let s3 = [("STORAGE_BACKEND", "s3"), ("S3_BUCKET", "cinema-media")];
+    assert_eq!(refused::<StorageSettings>(&[s3[0], s3[1], ("S3_ENDPOINT_URL", "minio:9000")]), "S3_ENDPOINT_URL");
+    assert_eq!(refused::<StorageSettings>(&[s3[0], s3[1], ("S3_ACCESS_KEY_ID", "id")]), "S3_SECRET_ACCESS_KEY");
+    assert_eq!(refused::<StorageSettings>(&[s3[0], s3[1], ("S3_TIMEOUT_SECS", "0")]), "S3_TIMEOUT_SECS");
+    let ok: StorageSettings = from_vars(vars(&[s3[0], s3[1], ("STORAGE_DELIVERY", "presigned")])).unwrap();
+    assert_eq!(ok.s3_credentials(), None);
+}

@@ -96,6 +96,22 @@ names!(
     }
 );
 
+names!(
+    /// `STORAGE_BACKEND`.
+    StorageBackend {
+        Local = "local",
+        S3 = "s3",
+    }
+);
+
+names!(
+    /// `STORAGE_DELIVERY`: how clients get stored media.
+    StorageDelivery {
+        Api = "api",
+        Presigned = "presigned",
+    }
+);
+
 /// Per-variable readers for `#[serde(deserialize_with)]`, which cannot pass the variable's name itself.
 macro_rules! readers {
     ($($fn:ident: $ty:ty = $var:literal via $parse:expr;)+) => {
@@ -116,6 +132,13 @@ readers! {
     scheduler_addr: SocketAddr = "SCHEDULER_ADDR" via listen_addr;
     app_url: url::Url = "APP_URL" via web_url;
     stripe_api_base: url::Url = "STRIPE_API_BASE" via web_url;
+    storage_backend: StorageBackend = "STORAGE_BACKEND" via StorageBackend::from_str;
+    storage_delivery: StorageDelivery = "STORAGE_DELIVERY" via StorageDelivery::from_str;
+}
+
+/// `S3_ENDPOINT_URL` is optional (AWS itself needs none), and empty counts as unset, as `.env.sample` leaves it.
+pub(super) fn s3_endpoint<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<url::Url>, D::Error> {
+    read(deserializer, "S3_ENDPOINT_URL", |raw| if raw.trim().is_empty() { Ok(None) } else { web_url(raw).map(Some) })
 }
 
 /// `LOG_FORMAT` is optional: its default depends on `ENVIRONMENT`.

@@ -13,7 +13,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use secrecy::SecretString;
 use shared::config::{
     AuthSettings, BrokerSettings, DatabaseSettings, HttpSettings, MailSettings, NotificationSettings,
-    RateLimitSettings, RedisSettings, RuntimeSettings, SchedulerSettings, StripeSettings, WorkerSettings,
+    RateLimitSettings, RedisSettings, RuntimeSettings, SchedulerSettings, StorageSettings, StripeSettings,
+    WorkerSettings,
 };
 use shared::db::DbPool;
 use tokio::sync::OnceCell;
@@ -267,6 +268,8 @@ pub struct Options {
     pub stripe_api_base: Option<String>,
     /// `NOTIFICATION_EMAILS_PER_HOUR`.
     pub notification_emails_per_hour: u32,
+    /// The media store; `None`: a local folder of the test's own.
+    pub storage: Option<StorageSettings>,
 }
 
 /// The webhook signing secret of every test app.
@@ -284,6 +287,7 @@ impl Default for Options {
             rate_limit: rate_limit_settings(),
             stripe_api_base: None,
             notification_emails_per_hour: 5,
+            storage: None,
         }
     }
 }
@@ -339,7 +343,6 @@ impl TestApp {
                 api_addr: "127.0.0.1:0".parse().unwrap(),
                 metrics_addr: "127.0.0.1:0".parse().unwrap(),
                 app_url: "http://cinema.test/".parse().unwrap(),
-                media_root: std::env::temp_dir().join(&namespace.prefix),
                 cors_allowed_origins: "http://front.test".into(),
                 request_timeout_secs: 10,
                 max_body_bytes: 2 * 1024 * 1024,
@@ -354,6 +357,10 @@ impl TestApp {
                 stripe_webhook_tolerance_secs: 300,
             },
             notifications: NotificationSettings { notification_emails_per_hour: options.notification_emails_per_hour },
+            storage: options
+                .storage
+                .clone()
+                .unwrap_or_else(|| local_storage(&std::env::temp_dir().join(&namespace.prefix))),
         };
         let shutdown = CancellationToken::new();
         let api_shutdown = shutdown.child_token();
@@ -412,6 +419,7 @@ impl TestApp {
         if let Some(password) = url::Url::parse(&admin_url()).unwrap().password() {
             vars.push(("POSTGRES_PASSWORD", password.to_owned()));
         }
+        vars.extend(storage_env(&self.config.storage));
         vars
     }
 
@@ -580,6 +588,66 @@ pub fn rate_limit_settings() -> RateLimitSettings {
         trusted_proxy_hops: 0,
         trusted_proxies: String::new(),
     }
+}
+
+/// The variables that give a binary these storage settings.
+pub fn storage_env(storage: &StorageSettings) -> Vec<(&'static str, String)> {
+    let mut vars = vec![
+        ("STORAGE_BACKEND", storage.storage_backend.as_str().to_owned()),
+        ("STORAGE_DELIVERY", storage.storage_delivery.as_str().to_owned()),
+        ("MEDIA_ROOT", storage.media_root.to_string_lossy().into_owned()),
+        ("S3_BUCKET", storage.s3_bucket.clone()),
+        ("S3_REGION", storage.s3_region.clone()),
+        ("S3_FORCE_PATH_STYLE", storage.s3_force_path_style.to_string()),
+        ("S3_TIMEOUT_SECS", storage.s3_timeout_secs.to_string()),
+    ];
+    if let Some(endpoint) = &storage.s3_endpoint_url {
+        vars.push(("S3_ENDPOINT_URL", endpoint.to_string()));
+    }
+    if let Some((id, secret)) = storage.s3_credentials() {
+        vars.push(("S3_ACCESS_KEY_ID", id.to_owned()));
+        vars.push(("S3_SECRET_ACCESS_KEY", secret.to_owned()));
+    }
+    vars
+}
+
+/// The S3-compatible server of the tests (`TEST_S3_ENDPOINT_URL`; deploy/test.sh starts moto's server mode).
+pub fn s3_endpoint() -> String {
+    std::env::var("TEST_S3_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!(
+            "TEST_S3_ENDPOINT_URL is not set: run the tests through deploy/test.sh, or start \
+            an S3-compatible server (e.g. `moto_server -p 5000`) and point the variable at it"
+        )
+    })
+}
+
+/// Storage in a fresh bucket of the test server; `endpoint` overrides the server (a closed port, say).
+pub async fn s3_storage(endpoint: Option<&str>) -> StorageSettings {
+    let bucket = format!("oc-test-{}", uuid::Uuid::new_v4().simple());
+    let server = s3_endpoint();
+    // moto creates a bucket on an unsigned PUT; a real server would want credentials here too.
+    let created =
+        reqwest::Client::new().put(format!("{}/{bucket}", server.trim_end_matches('/'))).send().await.unwrap();
+    assert!(created.status().is_success(), "could not create the test bucket: {}", created.status());
+    let endpoint = endpoint.map(str::to_owned).unwrap_or(server);
+    shared::config::from_vars(
+        [
+            ("STORAGE_BACKEND", "s3"),
+            ("S3_BUCKET", &bucket),
+            ("S3_ENDPOINT_URL", &endpoint),
+            ("S3_FORCE_PATH_STYLE", "true"),
+            ("S3_ACCESS_KEY_ID", "testing"),
+            ("S3_SECRET_ACCESS_KEY", "testing"),
+            ("S3_TIMEOUT_SECS", "3"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    )
+    .unwrap()
+}
+
+/// The local media store in `root`, every other storage setting at its default.
+pub fn local_storage(root: &std::path::Path) -> StorageSettings {
+    shared::config::from_vars([("MEDIA_ROOT".to_owned(), root.to_string_lossy().into_owned())]).unwrap()
 }
 
 pub fn redis_settings(prefix: &str) -> RedisSettings {
