@@ -59,6 +59,7 @@ pub fn api_routes(catalog: CatalogCache) -> OpenApiRouter<AppState> {
         .merge(profiles::router())
         .merge(admin::router())
         .merge(media::router())
+        .merge(crate::video::router())
 }
 
 fn cors(config: &ApiConfig) -> CorsLayer {
@@ -86,7 +87,10 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
 
     let catalog = CatalogCache::new(config.http.catalog_cache_max_bytes)
         .shared_with(Peers::new(cache.clone(), &config.redis.redis_key_prefix));
-    let (api_router, openapi) = api_routes(catalog.clone()).split_for_parts();
+    let (api_router, mut openapi) = api_routes(catalog.clone()).split_for_parts();
+    // The video upload is routed apart (its own body limit and no request timeout) but documented with the rest.
+    let (upload_router, upload_doc) = crate::video::upload_router(config.video.video_max_bytes).split_for_parts();
+    openapi.merge(upload_doc);
     let openapi = docs::complete(openapi);
     let mut known_routes = matchit::Router::new();
     for path in openapi.paths.paths.keys() {
@@ -112,11 +116,12 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         .fallback(http::not_found)
         .method_not_allowed_fallback(http::method_not_allowed)
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
-        .layer(cors(&config))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(config.http.request_timeout_secs),
         ))
+        .merge(upload_router)
+        .layer(cors(&config))
         .layer(middleware::from_fn(http::track_metrics))
         .layer(CatchPanicLayer::new())
         .layer(middleware::from_fn(http::json_errors))

@@ -30,6 +30,7 @@ pub mod settings;
 pub mod state;
 pub mod stripe;
 pub mod tokens;
+pub mod video;
 
 pub use app::{build, serve, serve_ops};
 pub use settings::ApiConfig;

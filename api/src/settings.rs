@@ -2,7 +2,7 @@
 
 use shared::config::{
     self, AuthSettings, BrokerSettings, ConfigError, DatabaseSettings, HttpSettings, NotificationSettings,
-    RateLimitSettings, RedisSettings, RuntimeSettings, StorageSettings, StripeSettings,
+    RateLimitSettings, RedisSettings, RuntimeSettings, StorageSettings, StripeSettings, VideoSettings,
 };
 
 #[derive(Debug, Clone)]
@@ -17,6 +17,7 @@ pub struct ApiConfig {
     pub stripe: StripeSettings,
     pub notifications: NotificationSettings,
     pub storage: StorageSettings,
+    pub video: VideoSettings,
 }
 
 impl ApiConfig {
@@ -32,6 +33,7 @@ impl ApiConfig {
             stripe: config::from_env()?,
             notifications: config::from_env()?,
             storage: config::from_env()?,
+            video: config::from_env()?,
         })
     }
 }

@@ -14,5 +14,6 @@ pub mod schema;
 pub mod storage;
 pub mod telemetry;
 pub mod text_enum;
+pub mod video;
 
 pub use error::{Error, Result};

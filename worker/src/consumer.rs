@@ -36,11 +36,25 @@ pub struct Consumer {
     topology: Topology,
     queues: Vec<WorkQueue>,
     context: JobContext,
+    media_prefetch: Option<u16>,
 }
 
 impl Consumer {
     pub fn new(settings: BrokerSettings, topology: Topology, queues: Vec<WorkQueue>, context: JobContext) -> Self {
-        Self { settings, topology, queues, context }
+        Self { settings, topology, queues, context, media_prefetch: None }
+    }
+
+    /// Encodes run at once on the media queue (`TRANSCODE_CONCURRENCY`); the other queues take `WORKER_PREFETCH`.
+    pub fn with_media_prefetch(mut self, prefetch: Option<u16>) -> Self {
+        self.media_prefetch = prefetch;
+        self
+    }
+
+    fn prefetch(&self, queue: WorkQueue) -> u16 {
+        match queue {
+            WorkQueue::Media => self.media_prefetch.unwrap_or(1),
+            WorkQueue::Email | WorkQueue::Maintenance => self.settings.worker_prefetch,
+        }
     }
 
     /// Consumes until `shutdown`, reconnecting whenever the connection is lost.
@@ -69,13 +83,16 @@ impl Consumer {
             Ok(_) => {}
             Err(err) => tracing::warn!(error = %err, "could not move the classic queues yet"),
         }
-        channel.basic_qos(self.settings.worker_prefetch, BasicQosOptions::default()).await?;
-
+        // A channel per queue, each with its own prefetch: one slow encode must not hold back mail, and a worker
+        // that takes both never runs 64 encodes at once.
         let mut streams = Vec::new();
         let mut tags = Vec::new();
         for queue in &self.queues {
+            let queue_channel = connection.create_channel().await?;
+            queue_channel.confirm_select(ConfirmSelectOptions::default()).await?;
+            queue_channel.basic_qos(self.prefetch(*queue), BasicQosOptions::default()).await?;
             let tag = format!("worker-{}-{}", queue.routing_key(), uuid::Uuid::new_v4());
-            let consumer = channel
+            let consumer = queue_channel
                 .basic_consume(
                     &self.topology.queue(*queue),
                     &tag,
@@ -83,9 +100,9 @@ impl Consumer {
                     FieldTable::default(),
                 )
                 .await?;
-            tags.push(tag);
+            tags.push((queue_channel.clone(), tag));
             let queue = *queue;
-            streams.push(consumer.map(move |delivery| (queue, delivery)).boxed());
+            streams.push(consumer.map(move |delivery| (queue_channel.clone(), queue, delivery)).boxed());
         }
         let mut deliveries = futures_util::stream::select_all(streams);
         tracing::info!(queues = ?self.queues.iter().map(|q| q.routing_key()).collect::<Vec<_>>(), "consuming");
@@ -98,22 +115,25 @@ impl Consumer {
                 _ = depth_timer.tick() => self.record_depths(&channel).await,
                 Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
                 next = deliveries.next() => match next {
-                    Some((queue, Ok(delivery))) => {
-                        let handler = Handler { channel: channel.clone(), topology: self.topology.clone(), context: self.context.clone() };
+                    Some((queue_channel, queue, Ok(delivery))) => {
+                        let handler = Handler { channel: queue_channel, topology: self.topology.clone(), context: self.context.clone() };
                         in_flight.spawn(async move { handler.handle(queue, delivery).await });
                     }
-                    Some((_, Err(err))) => break Err(err),
+                    Some((_, _, Err(err))) => break Err(err),
                     None => break Ok(()),
                 }
             }
         };
         // Stop new deliveries, then let running jobs finish and ack before closing.
-        for tag in &tags {
-            let _ = channel.basic_cancel(tag, BasicCancelOptions::default()).await;
+        for (queue_channel, tag) in &tags {
+            let _ = queue_channel.basic_cancel(tag, BasicCancelOptions::default()).await;
         }
         let drain = async { while in_flight.join_next().await.is_some() {} };
         if tokio::time::timeout(DRAIN_TIMEOUT, drain).await.is_err() {
             tracing::warn!("jobs still running after the drain timeout; they will be redelivered");
+        }
+        for (queue_channel, _) in &tags {
+            let _ = queue_channel.close(200, "worker stopping").await;
         }
         let _ = channel.close(200, "worker stopping").await;
         outcome

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use shared::config::{self, BrokerSettings, DatabaseSettings, MailSettings, RuntimeSettings, WorkerSettings};
+use shared::jobs::topology::WorkQueue;
 use tokio_util::sync::CancellationToken;
 use worker::dead::{self, Selection};
 
@@ -111,11 +112,18 @@ fn selection(args: ReplayArgs) -> anyhow::Result<Selection> {
 
 async fn run() -> ExitCode {
     let runtime: RuntimeSettings = config::load_or_exit();
+    let worker: WorkerSettings = config::load_or_exit();
+    // Only media workers read the storage and encoder settings.
+    let media = worker
+        .queues()
+        .contains(&WorkQueue::Media)
+        .then(|| worker::MediaConfig { storage: config::load_or_exit(), transcode: config::load_or_exit() });
     let worker_config = worker::WorkerConfig {
         database: config::load_or_exit::<DatabaseSettings>(),
         broker: config::load_or_exit::<BrokerSettings>(),
         mail: config::load_or_exit::<MailSettings>(),
-        worker: config::load_or_exit::<WorkerSettings>(),
+        worker,
+        media,
     };
     shared::telemetry::init_tracing(&runtime);
     let _ = shared::telemetry::metrics_handle();

@@ -51,6 +51,7 @@ fn state(redis: (String, u16), enabled: bool) -> AppState {
         stripe: section(json!({})),
         notifications: section(json!({})),
         storage: section(json!({"media_root": std::env::temp_dir().join(&prefix)})),
+        video: section(json!({})),
     };
     api::build(config).unwrap().state
 }

@@ -62,6 +62,7 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
             },
             notifications: shared::config::NotificationSettings { notification_emails_per_hour: 5 },
             storage: support::local_storage(&std::env::temp_dir()),
+            video: shared::config::from_vars(std::iter::empty()).unwrap(),
         };
         match dependency {
             "postgres" => config.database.db_port = closed_port(),

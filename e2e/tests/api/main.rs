@@ -18,3 +18,4 @@ mod queues;
 mod replicas;
 mod scale;
 mod storage;
+mod video;

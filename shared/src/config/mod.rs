@@ -16,6 +16,7 @@ mod storage;
 #[cfg(test)]
 mod tests;
 mod values;
+mod video;
 mod workers;
 
 pub use auth::*;
@@ -23,6 +24,7 @@ pub use backends::*;
 pub use http::*;
 pub use storage::*;
 pub use values::{Environment, JwtAlgorithm, LogFormat, StorageBackend, StorageDelivery};
+pub use video::*;
 pub use workers::*;
 
 /// A setting that is missing or malformed: the variable's name and what is wrong with it (never its value when

@@ -72,7 +72,8 @@ fn default_worker_queues() -> String {
 pub struct WorkerSettings {
     #[serde(default = "default_worker_addr", deserialize_with = "values::worker_addr")]
     pub worker_addr: SocketAddr,
-    /// Comma-separated work queues this worker consumes (`email`, `maintenance`), so each can be scaled alone.
+    /// Comma-separated work queues this worker consumes (`email`, `maintenance`, `media`), so each can be scaled
+    /// alone. Video transcoding (`media`) is heavy: by default only workers started for it take it.
     #[serde(default = "default_worker_queues")]
     pub worker_queues: String,
 }
@@ -93,7 +94,7 @@ impl Validate for WorkerSettings {
             if crate::jobs::topology::WorkQueue::from_name(name).is_none() {
                 return Err(ConfigError::new(
                     "WORKER_QUEUES",
-                    format!("unknown queue {name:?}; use email and/or maintenance"),
+                    format!("unknown queue {name:?}; use email, maintenance and/or media"),
                 ));
             }
         }

@@ -41,7 +41,7 @@ struct Legacy {
 fn legacy_queues(topology: &Topology) -> Vec<Legacy> {
     let prefix = &topology.prefix;
     let mut queues = Vec::new();
-    for queue in WorkQueue::ALL {
+    for queue in WorkQueue::CLASSIC {
         let key = queue.routing_key();
         queues.push(Legacy {
             name: format!("{prefix}.{key}"),

@@ -77,22 +77,31 @@ pub struct PurgeExpiredTokens {
     pub tick_at: DateTime<Utc>,
 }
 
+/// Encode an uploaded video version into HLS renditions (the `media` queue).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TranscodeVideo {
+    /// The `movie_videos` row.
+    pub video_id: i32,
+}
+
 /// Every kind of job, serialised as `{"kind": ..., "payload": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
 pub enum Job {
     SendEmail(EmailJob),
     PurgeExpiredTokens(PurgeExpiredTokens),
+    TranscodeVideo(TranscodeVideo),
 }
 
 impl Job {
     /// Every value [`Job::kind`] returns.
-    pub const KINDS: [&'static str; 2] = ["send_email", "purge_expired_tokens"];
+    pub const KINDS: [&'static str; 3] = ["send_email", "purge_expired_tokens", "transcode_video"];
 
     pub fn kind(&self) -> &'static str {
         match self {
             Job::SendEmail(_) => "send_email",
             Job::PurgeExpiredTokens(_) => "purge_expired_tokens",
+            Job::TranscodeVideo(_) => "transcode_video",
         }
     }
 
@@ -101,6 +110,7 @@ impl Job {
         match self {
             Job::SendEmail(_) => topology::WorkQueue::Email,
             Job::PurgeExpiredTokens(_) => topology::WorkQueue::Maintenance,
+            Job::TranscodeVideo(_) => topology::WorkQueue::Media,
         }
     }
 
@@ -115,7 +125,7 @@ impl Job {
                 }
                 Some(Job::SendEmail(email))
             }
-            Job::SendEmail(_) | Job::PurgeExpiredTokens(_) => None,
+            Job::SendEmail(_) | Job::PurgeExpiredTokens(_) | Job::TranscodeVideo(_) => None,
         }
     }
 
@@ -123,6 +133,7 @@ impl Job {
         match self {
             Job::SendEmail(job) => serde_json::to_value(job),
             Job::PurgeExpiredTokens(job) => serde_json::to_value(job),
+            Job::TranscodeVideo(job) => serde_json::to_value(job),
         }
         .unwrap_or(serde_json::Value::Null)
     }

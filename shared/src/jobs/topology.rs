@@ -3,6 +3,7 @@
 //! ```text
 //! {p}.jobs (direct) --email--------> {p}.jobs.email        --(delivery limit)--> {p}.dlx --> {p}.jobs.dead
 //!                   --maintenance--> {p}.jobs.maintenance  --(delivery limit)--> {p}.dlx --> {p}.jobs.dead
+//!                   --media--------> {p}.jobs.media        --(delivery limit)--> {p}.dlx --> {p}.jobs.dead
 //! worker failure --> {p}.jobs.{queue}.retry.{n} (queue TTL = backoff) --(expired)--> {p}.jobs --{queue}--> {p}.jobs.{queue}
 //! ```
 //! Every queue is a quorum queue: replicated over the cluster's nodes, so losing a node loses no job. Retry queues
@@ -20,10 +21,14 @@ use crate::config::BrokerSettings;
 pub enum WorkQueue {
     Email,
     Maintenance,
+    /// Video transcoding: heavy and slow, consumed only by workers started for it (`WORKER_QUEUES=media`).
+    Media,
 }
 
 impl WorkQueue {
-    pub const ALL: [WorkQueue; 2] = [WorkQueue::Email, WorkQueue::Maintenance];
+    pub const ALL: [WorkQueue; 3] = [WorkQueue::Email, WorkQueue::Maintenance, WorkQueue::Media];
+    /// The queues of the classic topology that [`super::legacy`] moves over (media came after it).
+    pub const CLASSIC: [WorkQueue; 2] = [WorkQueue::Email, WorkQueue::Maintenance];
 
     /// Parses the names used in `WORKER_QUEUES`.
     pub fn from_name(name: &str) -> Option<Self> {
@@ -34,6 +39,7 @@ impl WorkQueue {
         match self {
             WorkQueue::Email => "email",
             WorkQueue::Maintenance => "maintenance",
+            WorkQueue::Media => "media",
         }
     }
 }

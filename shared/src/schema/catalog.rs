@@ -44,6 +44,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    movie_videos (id) {
+        id -> Int4,
+        movie_id -> Int4,
+        status -> Text,
+        source_key -> Text,
+        source_bytes -> Int8,
+        duration_seconds -> Nullable<Float8>,
+        renditions -> Jsonb,
+        error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        ready_at -> Nullable<Timestamptz>,
+        superseded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     use diesel::sql_types::*;
     use super::sql_types::Tsvector;
 
@@ -104,6 +121,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(movie_videos -> movies (movie_id));
 diesel::joinable!(movies -> certifications (certification_id));
 diesel::joinable!(movies_directors -> directors (director_id));
 diesel::joinable!(movies_directors -> movies (movie_id));
@@ -117,6 +135,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     certifications,
     directors,
     genres,
+    movie_videos,
     movies,
     movies_directors,
     movies_genres,

@@ -63,6 +63,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    watch_progress (user_id, movie_id) {
+        user_id -> Int4,
+        movie_id -> Int4,
+        position_seconds -> Float8,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(comment_likes -> comments (comment_id));
 diesel::joinable!(notifications -> comments (comment_id));
 
@@ -73,4 +82,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     movie_reactions,
     notifications,
     ratings,
+    watch_progress,
 );

@@ -43,6 +43,8 @@ diesel::joinable!(purchases -> movies (movie_id));
 diesel::joinable!(purchases -> users (user_id));
 diesel::joinable!(ratings -> movies (movie_id));
 diesel::joinable!(ratings -> users (user_id));
+diesel::joinable!(watch_progress -> movies (movie_id));
+diesel::joinable!(watch_progress -> users (user_id));
 
 /// Lets every table of each area appear in one query with every table of the later areas. Each file already
 /// allows its own pairs, and diesel refuses a pair declared twice, so this declares only the pairs across areas.
@@ -63,8 +65,19 @@ macro_rules! allow_across_areas {
 // Each area's tables, as its `diesel.toml` section lists them.
 allow_across_areas!(
     [activation_tokens, admin_audit_log, password_reset_tokens, refresh_tokens, user_groups, user_profiles, users],
-    [catalog_counts, certifications, directors, genres, movies, movies_directors, movies_genres, movies_stars, stars],
+    [
+        catalog_counts,
+        certifications,
+        directors,
+        genres,
+        movie_videos,
+        movies,
+        movies_directors,
+        movies_genres,
+        movies_stars,
+        stars
+    ],
     [cart_items, carts, order_items, orders, payment_items, payments, purchases, stripe_events],
-    [comment_likes, comments, favorites, movie_reactions, notifications, ratings],
+    [comment_likes, comments, favorites, movie_reactions, notifications, ratings, watch_progress],
     [job_outbox, processed_jobs, scheduler_ticks]
 );

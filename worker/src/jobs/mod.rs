@@ -2,6 +2,7 @@
 
 pub mod purge_expired_tokens;
 pub mod send_email;
+pub mod transcode_video;
 
 use std::sync::Arc;
 
@@ -62,19 +63,22 @@ pub struct JobContext {
     pub pool: DbPool,
     pub mailer: Mailer,
     pub renderer: Arc<Renderer>,
+    /// Storage and encoder settings, on workers that consume the media queue.
+    pub media: Option<transcode_video::Media>,
 }
 
 impl JobContext {
     /// `concurrency`: jobs run at once (the worker's prefetch), which sizes the SMTP connection pool.
     pub fn new(pool: DbPool, mail: &MailSettings, concurrency: u32) -> anyhow::Result<Self> {
         let mailer = Mailer::new(mail, concurrency)?;
-        Ok(Self { pool, mailer, renderer: Arc::new(Renderer::new(mail.app_url.as_str())?) })
+        Ok(Self { pool, mailer, renderer: Arc::new(Renderer::new(mail.app_url.as_str())?), media: None })
     }
 
     pub async fn run(&self, envelope: &Envelope) -> Result<(), JobError> {
         match &envelope.job {
             Job::SendEmail(job) => send_email::run(self, envelope.id, job).await,
             Job::PurgeExpiredTokens(job) => purge_expired_tokens::run(self, job).await,
+            Job::TranscodeVideo(job) => transcode_video::run(self, job).await,
         }
     }
 }

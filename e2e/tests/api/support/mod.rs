@@ -361,6 +361,11 @@ impl TestApp {
                 .storage
                 .clone()
                 .unwrap_or_else(|| local_storage(&std::env::temp_dir().join(&namespace.prefix))),
+            video: shared::config::from_vars([(
+                "VIDEO_UPLOAD_DIR".to_owned(),
+                std::env::temp_dir().join(format!("{}-uploads", namespace.prefix)).to_string_lossy().into_owned(),
+            )])
+            .unwrap(),
         };
         let shutdown = CancellationToken::new();
         let api_shutdown = shutdown.child_token();
@@ -488,8 +493,19 @@ impl TestApp {
             mail: self.mail_settings(),
             worker: WorkerSettings {
                 worker_addr: "127.0.0.1:0".parse().unwrap(),
-                worker_queues: "email,maintenance".into(),
+                worker_queues: "email,maintenance,media".into(),
             },
+            media: Some(worker::MediaConfig {
+                storage: self.config.storage.clone(),
+                transcode: shared::config::from_vars([(
+                    "TRANSCODE_WORK_DIR".to_owned(),
+                    std::env::temp_dir()
+                        .join(format!("{}-transcode", self.namespace.prefix))
+                        .to_string_lossy()
+                        .into_owned(),
+                )])
+                .unwrap(),
+            }),
         };
         let pool = self.pool.clone();
         let run = token.clone();

@@ -1,0 +1,2 @@
+DROP TABLE watch_progress;
+DROP TABLE movie_videos;
