@@ -328,6 +328,33 @@ ensure_maildev_installed() {
     [[ -x "$OC_MAILDEV_BIN" ]] || die "MailDev was installed but $OC_MAILDEV_BIN is missing"
 }
 
+# --- the HLS player check (deploy/player/play.mjs) -------------------------------------------------------------
+
+OC_PLAYER_DIR="$OC_ROOT/deploy/player"
+
+# Installs what play.mjs needs: Debian's chromium (playwright-core drives it; no browser is downloaded), Node.js
+# (20 or newer: playwright-core 1.64 requires it, and Debian 12's own nodejs is 18) and npm, and the pinned
+# node_modules, reinstalled with `npm ci` when package-lock.json changed since the last install (its hash is the
+# stamp, kept inside node_modules so that removing the folder also forgets it). Exports PLAYER_SCRIPT, so that
+# the e2e tests that cargo starts find the script.
+ensure_player() {
+    local stamp="$OC_PLAYER_DIR/node_modules/.package-lock.sha256" lock_hash
+    [[ -x /usr/bin/chromium ]] || apt_install chromium
+    if ! have node || ! have npm; then
+        apt_install nodejs npm
+    fi
+    node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
+        die "the player check needs Node.js 20 or newer (playwright-core 1.64), found $(node --version)"
+    lock_hash="$(sha256sum "$OC_PLAYER_DIR/package-lock.json" | cut -d' ' -f1)"
+    if [[ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]]; then
+        log "installing the player check's node modules (npm ci in deploy/player)"
+        (cd "$OC_PLAYER_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+            die "npm ci in $OC_PLAYER_DIR failed"
+        printf '%s\n' "$lock_hash" >"$stamp"
+    fi
+    export PLAYER_SCRIPT="$OC_PLAYER_DIR/play.mjs"
+}
+
 # --- Python tools ----------------------------------------------------------------------------------------------
 
 # ensure_venv DIR REQUIREMENT...: a virtualenv at DIR holding exactly these pinned requirements. The venv records
