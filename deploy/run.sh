@@ -103,7 +103,7 @@ stop_names() {
 
 stop_all() {
     # The apps first (the worker may still be handing mail to MailDev), MailDev last.
-    stop_names 20 scheduler worker api
+    stop_names 20 scheduler media-worker worker api
     stop_names 5 maildev
 }
 
@@ -282,10 +282,12 @@ API_URL="$(addr_url "$API_ADDR_V")"
 METRICS_URL="$(addr_url "$METRICS_ADDR_V")"
 WORKER_URL="$(addr_url "$WORKER_ADDR_V")"
 SCHEDULER_URL="$(addr_url "$SCHEDULER_ADDR_V")"
+MEDIA_WORKER_ADDR_V="$(config_value MEDIA_WORKER_ADDR 127.0.0.1:9103)"
 
 check_ports_free() {
     local what addr
-    for what in "api:$API_ADDR_V" "api metrics:$METRICS_ADDR_V" "worker:$WORKER_ADDR_V" "scheduler:$SCHEDULER_ADDR_V"; do
+    for what in "api:$API_ADDR_V" "api metrics:$METRICS_ADDR_V" "worker:$WORKER_ADDR_V" "scheduler:$SCHEDULER_ADDR_V" \
+        "media worker:$MEDIA_WORKER_ADDR_V"; do
         addr="${what#*:}"
         if port_open 127.0.0.1 "$(addr_port "$addr")"; then
             die "port $(addr_port "$addr") (${what%%:*}, $addr) is already in use - probably a previous ./deploy/run.sh is still running. Stop it (Ctrl-C in its terminal, or ./deploy/run.sh --stop after --detach) and retry."
@@ -301,6 +303,7 @@ ensure_postgres
 ensure_redis
 ensure_rabbitmq
 ensure_maildev
+have ffmpeg && have ffprobe || apt_install ffmpeg
 ensure_database "$(config_value POSTGRES_DB online_cinema)"
 reconcile_db_password
 
@@ -340,6 +343,9 @@ for name in "${APPS[@]}"; do
     log "starting $name"
     start_proc "$name" "$BIN_DIR/$name"
 done
+# A media worker beside the email/maintenance one: transcoding is heavy and scales apart (WORKER_QUEUES=media).
+log "starting media-worker (WORKER_QUEUES=media, ops on $MEDIA_WORKER_ADDR_V)"
+start_proc media-worker env WORKER_QUEUES=media WORKER_ADDR="$MEDIA_WORKER_ADDR_V" "$BIN_DIR/worker"
 
 # Wait until the API is ready (required) and the worker and scheduler answer (reported, not required).
 startup_failed() {

@@ -107,8 +107,11 @@ step cargo build --workspace --bins "${locked[@]}"
 # ends with the totals over all targets on one line.
 results="$(mktemp)"
 trap 'rm -f "$results"; stop_s3_server' EXIT
-# Media tests run against a real S3-compatible server: one of the environment's, or moto started here.
+# Media tests run against a real S3-compatible server: one of the environment's, or moto started here. The video
+# tests encode with Debian's ffmpeg and play the result with hls.js in Debian's headless Chromium (PLAYER_SCRIPT).
 [[ -n "${TEST_S3_ENDPOINT_URL:-}" ]] || start_s3_server
+have ffmpeg && have ffprobe || apt_install ffmpeg
+ensure_player
 log cargo test --workspace --no-fail-fast "${locked[@]}"
 set +e
 cargo test --workspace --no-fail-fast "${locked[@]}" 2>&1 | tee "$results"

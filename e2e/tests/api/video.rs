@@ -197,7 +197,8 @@ async fn an_uploaded_clip_is_encoded_and_played_through_signed_urls() {
     if let Ok(player) = std::env::var("PLAYER_SCRIPT") {
         // The api's real address instead of APP_URL's host, so the browser reaches it.
         let url = format!("{}{master_url}", app.base);
-        let output = tokio::process::Command::new("node")
+        let node = std::env::var("PLAYER_NODE").unwrap_or_else(|_| "node".to_owned());
+        let output = tokio::process::Command::new(node)
             .arg(&player)
             .arg(&url)
             .args(["--seconds", "2", "--timeout", "60"])
