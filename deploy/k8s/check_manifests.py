@@ -7,7 +7,8 @@
    the same way: the API server rejects unknown fields unless the schema keeps them). A kind that neither knows
    fails: a typo in a kind or apiVersion, or a custom resource whose CRD is not kept in crds/.
 3. Project checks on the built documents: probes, resources and a non-root read-only securityContext on every pod;
-   every setting of .env.sample reaching the binary that reads it (secrets only through the Secret); workers one
+   every setting of .env.sample reaching the binary that reads it (secrets only through the Secret); the api's media
+   store complete (local: MEDIA_ROOT on a mounted claim; s3: bucket, region and both keys, no volume); workers one
    per queue, each with a KEDA ScaledObject on its real queue; the api autoscaled with a disruption budget; the
    scheduler with two replicas; every component scraped; the migration Job in its own build, with the
    application's configuration.
@@ -41,9 +42,12 @@ SECRETS = {
     "EMAIL_HOST_PASSWORD",
     "STRIPE_SECRET_KEY",
     "STRIPE_WEBHOOK_SECRET",
+    "S3_ACCESS_KEY_ID",
+    "S3_SECRET_ACCESS_KEY",
 }
 # What each binary reads from the Secret; the required ones must not be `optional`. `api migrate` parses the
-# whole api configuration, so it needs what `api serve` needs.
+# whole api configuration, so it needs what `api serve` needs. The S3 keys are not here: only the api opens the
+# media store, and needs them only with STORAGE_BACKEND=s3 (check_storage); the storage settings parse without them.
 API_SECRETS = {
     "required": {"SECRET_KEY_ACCESS", "SECRET_KEY_REFRESH", "POSTGRES_PASSWORD", "RABBITMQ_URL"},
     "optional": {"REDIS_PASSWORD", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"},
@@ -61,6 +65,9 @@ QUEUES = {"email", "maintenance"}
 UID = 10001
 MIN_WORKER_GRACE_SECONDS = 40  # the worker drains for 30 s on SIGTERM
 PER_DEPLOYMENT_ENV = {"WORKER_QUEUES"}
+S3_KEYS = ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
+# The bucket names shared/src/config/storage.rs accepts.
+BUCKET = re.compile(r"[a-z0-9.-]{3,63}")
 
 
 class Problems:
@@ -246,10 +253,7 @@ def check_pod(build, doc, settings, problems):
             check_probes(container, at, problems)
             check_addresses(binary, env, container, at, problems)
         if binary == "api":
-            media_root = (env.get("MEDIA_ROOT") or (None, None))[1]
-            claim = volumes.get(mounts.get(media_root), {}).get("persistentVolumeClaim", {}).get("claimName")
-            if not claim or not build.named("PersistentVolumeClaim", claim):
-                problems.add(at, f"MEDIA_ROOT ({media_root}) must be a mounted PersistentVolumeClaim of the build")
+            check_storage(build, env, volumes, mounts, at, problems)
         if build.is_overlay:
             image = container.get("image", "")
             tag = image.rsplit("/", 1)[-1]
@@ -309,23 +313,69 @@ def check_environment(build, binary, env, settings, at, problems):
             problems.add(at, f"{name} is a secret: take it from {SECRET_NAME} with secretKeyRef, not a {source[0]}")
     needs = BINARY_SECRETS[binary]
     for name in sorted(needs["required"] | needs["optional"]):
-        source = env.get(name)
-        if not source or source[0] != "secret":
-            problems.add(at, f"{name} missing: {binary} reads it (secretKeyRef to {SECRET_NAME})")
-            continue
-        ref = source[1]
-        if ref.get("name") != SECRET_NAME or ref.get("key") != name:
-            problems.add(at, f"{name} must come from {SECRET_NAME}, key {name}")
-        if name in needs["required"] and ref.get("optional"):
-            problems.add(at, f"{name} is required by {binary}: the reference must not be optional")
-        secret = build.named("Secret", SECRET_NAME)
-        if secret is not None and not ref.get("optional"):
-            data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
-            if name not in data:
-                problems.add(at, f"{name} is not in the build's Secret {SECRET_NAME}")
+        check_secret_reference(build, binary, env, name, name in needs["required"], at, problems)
     queues = env.get("WORKER_QUEUES")
     if binary == "worker" and (not queues or queues[0] != "value" or queues[1] not in QUEUES):
         problems.add(at, f"WORKER_QUEUES must name exactly one queue of {sorted(QUEUES)} (one Deployment each)")
+
+
+def check_secret_reference(build, binary, env, name, required, at, problems):
+    source = env.get(name)
+    if not source or source[0] != "secret":
+        problems.add(at, f"{name} missing: {binary} reads it (secretKeyRef to {SECRET_NAME})")
+        return
+    ref = source[1]
+    if ref.get("name") != SECRET_NAME or ref.get("key") != name:
+        problems.add(at, f"{name} must come from {SECRET_NAME}, key {name}")
+    if required and ref.get("optional"):
+        problems.add(at, f"{name} is required by {binary}: the reference must not be optional")
+    secret = build.named("Secret", SECRET_NAME)
+    if secret is not None and not ref.get("optional"):
+        data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
+        if name not in data:
+            problems.add(at, f"{name} is not in the build's Secret {SECRET_NAME}")
+
+
+def check_storage(build, env, volumes, mounts, at, problems):
+    """The api's media store, as STORAGE_BACKEND chooses it: every replica must see the same files."""
+
+    def value(name):
+        return (env.get(name) or (None, ""))[1]
+
+    # Unset is the binary's default; set, it must name a backend (the binary refuses an empty one too).
+    backend = (env.get("STORAGE_BACKEND") or (None, "local"))[1]
+    media_root = value("MEDIA_ROOT")
+    claim = volumes.get(mounts.get(media_root), {}).get("persistentVolumeClaim", {}).get("claimName")
+    if backend == "local":
+        # A folder of the pod would hold each replica's uploads only (and the root filesystem is read-only).
+        if not claim or not build.named("PersistentVolumeClaim", claim):
+            problems.add(
+                at,
+                f"MEDIA_ROOT ({media_root}) must be a mounted PersistentVolumeClaim of the build (STORAGE_BACKEND=local)",
+            )
+    elif backend == "s3":
+        if not BUCKET.fullmatch(value("S3_BUCKET")):
+            problems.add(
+                at,
+                f"S3_BUCKET={value('S3_BUCKET')!r}: STORAGE_BACKEND=s3 needs a bucket (3 to 63 of a-z, 0-9, '-', '.')",
+            )
+        if not value("S3_REGION").strip():
+            problems.add(at, "S3_REGION is empty: STORAGE_BACKEND=s3 needs the bucket's region")
+        endpoint = value("S3_ENDPOINT_URL").strip()
+        if endpoint and not re.match(r"https?://[^/]", endpoint):
+            problems.add(at, f"S3_ENDPOINT_URL={endpoint!r}: an http(s) URL, or empty for AWS")
+        for name in S3_KEYS:
+            check_secret_reference(build, "api with STORAGE_BACKEND=s3", env, name, True, at, problems)
+        if claim:
+            problems.add(
+                at,
+                f"MEDIA_ROOT is the PersistentVolumeClaim {claim}, unused with STORAGE_BACKEND=s3: drop the claim "
+                "and the mount (components/s3-media)",
+            )
+    else:
+        problems.add(at, f"STORAGE_BACKEND={backend!r}: local or s3")
+    if value("STORAGE_DELIVERY") == "presigned" and backend != "s3":
+        problems.add(at, "STORAGE_DELIVERY=presigned needs STORAGE_BACKEND=s3")
 
 
 def check_addresses(binary, env, container, at, problems):
