@@ -51,7 +51,7 @@ pub fn api_routes(catalog: CatalogCache) -> OpenApiRouter<AppState> {
         .routes(routes!(health::live))
         .routes(routes!(health::ready))
         .merge(accounts::router())
-        .merge(crate::movies::router(catalog))
+        .merge(crate::movies::router(catalog.clone()))
         .merge(notifications::router())
         .merge(cart::router())
         .merge(orders::router())
@@ -59,7 +59,7 @@ pub fn api_routes(catalog: CatalogCache) -> OpenApiRouter<AppState> {
         .merge(profiles::router())
         .merge(admin::router())
         .merge(media::router())
-        .merge(crate::video::router())
+        .merge(crate::video::router(catalog))
 }
 
 fn cors(config: &ApiConfig) -> CorsLayer {
@@ -89,7 +89,8 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         .shared_with(Peers::new(cache.clone(), &config.redis.redis_key_prefix));
     let (api_router, mut openapi) = api_routes(catalog.clone()).split_for_parts();
     // The video upload is routed apart (its own body limit and no request timeout) but documented with the rest.
-    let (upload_router, upload_doc) = crate::video::upload_router(config.video.video_max_bytes).split_for_parts();
+    let (upload_router, upload_doc) =
+        crate::video::upload_router(config.video.video_max_bytes, catalog.clone()).split_for_parts();
     openapi.merge(upload_doc);
     let openapi = docs::complete(openapi);
     let mut known_routes = matchit::Router::new();

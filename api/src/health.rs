@@ -13,7 +13,6 @@ pub fn checks(state: &AppState) -> Vec<Check> {
         Check::postgres(state.pool.clone()),
         Check::redis(state.cache.clone()),
         Check::rabbitmq(state.publisher.clone()),
-        Check::storage(state.storage.clone()),
     ]
 }
 
@@ -23,7 +22,9 @@ pub async fn live() -> impl IntoResponse {
     ops::live().await
 }
 
-/// Readiness: PostgreSQL, Redis, RabbitMQ and the media store each answer a real round trip.
+/// Readiness: PostgreSQL, Redis and RabbitMQ each answer a real round trip. The media store is left out on
+/// purpose: only uploads and media need it, and a bucket outage must not take every replica out of the load
+/// balancer (those routes answer 503 on their own); media workers, which cannot work without it, check it.
 #[utoipa::path(get, path = "/health/ready", tag = "health", responses(
     (status = 200, description = "Every dependency answers"),
     (status = 503, description = "At least one dependency is down; `detail` names them", body = crate::error::ErrorBody),

@@ -2,6 +2,7 @@
 //! database access and schema, job types and transport, and email rendering.
 
 pub mod cache;
+pub mod catalog_changes;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -10,7 +10,7 @@ pub mod retry;
 pub mod upgrade;
 
 use shared::config::{
-    BrokerSettings, DatabaseSettings, MailSettings, StorageSettings, TranscodeSettings, WorkerSettings,
+    BrokerSettings, DatabaseSettings, MailSettings, RedisSettings, StorageSettings, TranscodeSettings, WorkerSettings,
 };
 use shared::db::DbPool;
 use shared::jobs::broker::Publisher;
@@ -34,6 +34,8 @@ pub struct WorkerConfig {
 pub struct MediaConfig {
     pub storage: StorageSettings,
     pub transcode: TranscodeSettings,
+    /// Where the api replicas hear that a movie's video changed state (their cached details).
+    pub redis: RedisSettings,
 }
 
 /// Runs the consumer and the ops server until `shutdown`; returns after in-flight jobs finished.
@@ -48,7 +50,12 @@ pub async fn run(config: WorkerConfig, pool: DbPool, shutdown: CancellationToken
             std::sync::Arc::new(shared::storage::open(&media.storage, config.mail.app_url.as_str())?);
         checks.push(Check::storage(storage.clone()));
         media_concurrency = Some(media.transcode.transcode_concurrency);
-        context.media = Some(jobs::transcode_video::Media { storage, settings: media.transcode.clone() });
+        context.media = Some(jobs::transcode_video::Media {
+            storage,
+            settings: media.transcode.clone(),
+            redis: shared::cache::Cache::new(&media.redis.url())?,
+            key_prefix: media.redis.redis_key_prefix.clone(),
+        });
     }
     let ops_server = tokio::spawn(ops::serve_ops(config.worker.addr(), checks, pool.clone(), shutdown.clone()));
     let consumer = consumer::Consumer::new(config.broker.clone(), topology, config.worker.queues(), context)

@@ -114,10 +114,11 @@ async fn run() -> ExitCode {
     let runtime: RuntimeSettings = config::load_or_exit();
     let worker: WorkerSettings = config::load_or_exit();
     // Only media workers read the storage and encoder settings.
-    let media = worker
-        .queues()
-        .contains(&WorkQueue::Media)
-        .then(|| worker::MediaConfig { storage: config::load_or_exit(), transcode: config::load_or_exit() });
+    let media = worker.queues().contains(&WorkQueue::Media).then(|| worker::MediaConfig {
+        storage: config::load_or_exit(),
+        transcode: config::load_or_exit(),
+        redis: config::load_or_exit(),
+    });
     let worker_config = worker::WorkerConfig {
         database: config::load_or_exit::<DatabaseSettings>(),
         broker: config::load_or_exit::<BrokerSettings>(),

@@ -32,15 +32,23 @@ impl From<StorageError> for ApiError {
 pub enum Caching {
     /// The key is never reused for other content (avatars, video segments): cache forever.
     Immutable,
-    /// The content may change under the same key (playlists of a video being replaced): revalidate.
-    Revalidate,
+    /// Files of a signed stream: they never change (a version's prefix is written once), but are always served
+    /// through the api, never redirected.
+    Stream,
 }
 
 impl Caching {
+    /// Whether the answer may be a redirect to the bucket. Not for HLS files: a player resolves a playlist's
+    /// relative URIs against the URL it was redirected to, which would send the next requests to the bucket
+    /// unsigned.
+    fn may_redirect(self) -> bool {
+        matches!(self, Caching::Immutable)
+    }
+
     fn header(self) -> HeaderValue {
         match self {
             Caching::Immutable => HeaderValue::from_static("public, max-age=31536000, immutable"),
-            Caching::Revalidate => HeaderValue::from_static("no-cache"),
+            Caching::Stream => HeaderValue::from_static("private, max-age=31536000, immutable"),
         }
     }
 }
@@ -81,7 +89,7 @@ pub async fn object(
     not_found: impl FnOnce() -> ApiError,
 ) -> ApiResult<Response> {
     let storage = &state.config.storage;
-    if storage.storage_delivery == StorageDelivery::Presigned {
+    if storage.storage_delivery == StorageDelivery::Presigned && caching.may_redirect() {
         let url = state.storage.presigned_url(key, storage.presign_ttl()).await?.ok_or_else(not_found)?;
         let mut response = (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, url.as_str())]).into_response();
         // A client may reuse the redirect, but not beyond half the signature's life.

@@ -12,35 +12,7 @@ use shared::cache::Cache;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-/// What changed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    /// A catalog write: every page, count and detail may have changed.
-    Catalog,
-    /// An engagement write changed this movie's counters: only its detail.
-    Movie(Uuid),
-}
-
-impl Change {
-    fn encode(self, from: Uuid) -> String {
-        match self {
-            Change::Catalog => format!("{from} catalog"),
-            Change::Movie(movie) => format!("{from} movie {movie}"),
-        }
-    }
-
-    /// The change and the replica it came from; `None` for a message this version does not know.
-    fn decode(message: &str) -> Option<(Uuid, Change)> {
-        let mut parts = message.split(' ');
-        let from = parts.next()?.parse().ok()?;
-        let change = match (parts.next()?, parts.next()) {
-            ("catalog", None) => Change::Catalog,
-            ("movie", Some(movie)) => Change::Movie(movie.parse().ok()?),
-            _ => return None,
-        };
-        parts.next().is_none().then_some((from, change))
-    }
-}
+pub use shared::catalog_changes::Change;
 
 /// This replica's side of the channel.
 #[derive(Clone)]
@@ -55,7 +27,7 @@ const RESUBSCRIBE_MAX: Duration = Duration::from_secs(5);
 
 impl Peers {
     pub fn new(redis: Cache, key_prefix: &str) -> Self {
-        Self { redis, channel: format!("{key_prefix}catalog-changes"), instance: Uuid::new_v4() }
+        Self { redis, channel: shared::catalog_changes::channel(key_prefix), instance: Uuid::new_v4() }
     }
 
     /// Tells the other replicas, in the background: the write has committed, so the request does not wait; if
@@ -122,23 +94,6 @@ impl Peers {
                     }
                 }
             }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn changes_round_trip_and_garbage_is_refused() {
-        let from = Uuid::new_v4();
-        let movie = Uuid::new_v4();
-        for change in [Change::Catalog, Change::Movie(movie)] {
-            assert_eq!(Change::decode(&change.encode(from)), Some((from, change)));
-        }
-        for garbage in ["", "x catalog", &format!("{from}"), &format!("{from} movie"), &format!("{from} catalog x")] {
-            assert_eq!(Change::decode(garbage), None, "{garbage:?}");
         }
     }
 }

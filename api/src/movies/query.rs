@@ -10,12 +10,13 @@ use diesel::prelude::*;
 use diesel::sql_types::{Bool, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
-use futures_util::future::try_join4;
+use futures_util::future::{try_join, try_join4};
 use shared::schema::sql_types::Tsquery;
 use shared::schema::{
-    catalog_counts, certifications, directors, favorites, genres, movies, movies_directors, movies_genres,
-    movies_stars, stars,
+    catalog_counts, certifications, directors, favorites, genres, movie_videos, movies, movies_directors,
+    movies_genres, movies_stars, stars,
 };
+use shared::video::VideoStatus;
 use uuid::Uuid;
 
 use super::models::MovieRow;
@@ -23,6 +24,7 @@ use super::types::{CertificationRef, MovieDetail, MovieFilters, MovieList, Named
 use crate::error::ApiError;
 use crate::money::Price;
 use crate::pagination::Total;
+use crate::video::service::{VERSION_COLUMNS, VersionRow, video_state};
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`.
@@ -331,11 +333,30 @@ pub async fn detail(conn: &mut AsyncPgConnection, uuid: Uuid) -> Result<Option<M
     let genre_links = links!(conn, movies_genres, genres, movies::uuid.eq(uuid));
     let director_links = links!(conn, movies_directors, directors, movies::uuid.eq(uuid));
     let star_links = links!(conn, movies_stars, stars, movies::uuid.eq(uuid));
+    // The newest video version (its status) and the playing one (its renditions), by the uuid too.
+    let versions = || {
+        movie_videos::table
+            .inner_join(movies::table)
+            .filter(movies::uuid.eq(uuid))
+            .order(movie_videos::id.desc())
+            .select(VERSION_COLUMNS)
+            .limit(1)
+    };
+    let newest = versions().load::<VersionRow>(conn).boxed();
+    let playing = versions()
+        .filter(movie_videos::status.eq(VideoStatus::Ready))
+        .filter(movie_videos::superseded_at.is_null())
+        .load::<VersionRow>(conn)
+        .boxed();
     // `load` rather than `first`: an unknown uuid is an empty answer, not an error that would drop the other
     // queries while their answers are still on the wire.
-    let (movie, genre_links, director_links, star_links) =
-        try_join4(movie, genre_links, director_links, star_links).await?;
-    Ok(assemble(movie, genre_links, director_links, star_links).pop())
+    let ((movie, genre_links, director_links, star_links), (mut newest, mut playing)) =
+        try_join(try_join4(movie, genre_links, director_links, star_links), try_join(newest, playing)).await?;
+    let mut detail = assemble(movie, genre_links, director_links, star_links).pop();
+    if let Some(detail) = &mut detail {
+        detail.video = Some(video_state(newest.pop(), playing.pop()));
+    }
+    Ok(detail)
 }
 
 /// Movie rows (with their certification's name) and their grouped links, in the rows' order.
@@ -369,6 +390,7 @@ fn assemble(
             rating: (row.ratings_count > 0).then_some(row.rating),
             ratings_count: row.ratings_count,
             comments_count: row.comments_count,
+            video: None,
         })
         .collect()
 }

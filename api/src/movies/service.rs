@@ -38,9 +38,10 @@ pub async fn movie_id(conn: &mut AsyncPgConnection, uuid: Uuid) -> Result<MovieI
         .ok_or_else(movie_not_found)
 }
 
+/// The detail as `GET /movies/{movie_uuid}/` shows it (video included), for the answers of writes.
 async fn detail_by_id(conn: &mut AsyncPgConnection, id: i32) -> Result<MovieDetail, ApiError> {
-    let row: MovieRow = movies::table.find(id).select(MovieRow::as_select()).first(conn).await?;
-    query::details(conn, vec![row]).await?.pop().ok_or_else(movie_not_found)
+    let uuid: Uuid = movies::table.find(id).select(movies::uuid).first(conn).await?;
+    query::detail(conn, uuid).await?.ok_or_else(movie_not_found)
 }
 
 /// Replaces the genre, director or star links of a movie.

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -17,9 +17,21 @@ use crate::accounts::auth::{AuthUser, RequireModerator};
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
 use crate::media::serve::{self, Caching};
+use crate::movies::cache::CatalogCache;
 use crate::movies::types::MoviePath;
 use crate::responses::{MalformedUuid, ModeratorRequired, MovieNotFound, Unauthorized};
 use crate::state::AppState;
+
+/// What a refused upload may still send before the connection is closed on it.
+const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Reads and drops (a bounded part of) the body of a refused upload. Answering before the client has sent its
+/// body makes the server close a connection with unread data, and the TCP reset that follows can destroy the answer
+/// before the client reads it: the client would see a broken connection instead of the 401 or 403.
+async fn drain(body: axum::body::Body) {
+    let limited = http_body_util::Limited::new(body, DRAIN_LIMIT);
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), http_body_util::BodyExt::collect(limited)).await;
+}
 
 fn multipart_error(err: MultipartError, state: &AppState) -> ApiError {
     if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -47,10 +59,19 @@ fn multipart_error(err: MultipartError, state: &AppState) -> ApiError {
 )]
 pub async fn upload(
     State(state): State<AppState>,
-    _staff: RequireModerator,
-    ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
-    form: Result<Multipart, MultipartRejection>,
+    catalog: CatalogCache,
+    staff: Result<RequireModerator, ApiError>,
+    path: Result<ValidPath<MoviePath>, ApiError>,
+    request: Request,
 ) -> ApiResult<Response> {
+    let movie_uuid = match staff.and(path) {
+        Ok(ValidPath(MoviePath { movie_uuid })) => movie_uuid,
+        Err(err) => {
+            drain(request.into_body()).await;
+            return Err(err);
+        }
+    };
+    let form: Result<Multipart, MultipartRejection> = Multipart::from_request(request, &state).await;
     let mut form =
         form.map_err(|err| ApiError::bad_request(format!("Expected a multipart form: {}", err.body_text())))?;
     let uploads = Uploads {
@@ -65,6 +86,7 @@ pub async fn upload(
         }
         let body = field.map(|chunk| chunk.map_err(|err| multipart_error(err, &state)));
         let uploaded = service::upload(&uploads, movie_uuid, Box::pin(body)).await?;
+        catalog.movie_changed(movie_uuid).await;
         return Ok((StatusCode::ACCEPTED, Json(uploaded)).into_response());
     }
     Err(ApiError::unprocessable("The form has no `file` field."))
@@ -93,10 +115,12 @@ pub async fn state(
 )]
 pub async fn delete(
     State(state): State<AppState>,
+    catalog: CatalogCache,
     _staff: RequireModerator,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
 ) -> ApiResult<StatusCode> {
     if service::delete(&state.pool, state.storage.as_ref(), movie_uuid).await? {
+        catalog.movie_changed(movie_uuid).await;
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("The movie has no video."))
@@ -195,8 +219,7 @@ fn granted_key(state: &AppState, path: &StreamPath, file: &str) -> ApiResult<Str
 
 async fn serve_file(state: &AppState, headers: &HeaderMap, key: &str, file: &str) -> ApiResult<Response> {
     let content_type = if file.ends_with(".m3u8") { "application/vnd.apple.mpegurl" } else { "video/mp2t" };
-    // A version's files never change once it is ready: its prefix is never written again.
-    serve::object(state, key, headers, content_type, Caching::Immutable, || ApiError::not_found("Not Found")).await
+    serve::object(state, key, headers, content_type, Caching::Stream, || ApiError::not_found("Not Found")).await
 }
 
 /// The master playlist of a signed stream (what `GET /movies/{movie_uuid}/stream/` links to).
@@ -210,7 +233,6 @@ async fn serve_file(state: &AppState, headers: &HeaderMap, key: &str, file: &str
         (status = 200, description = "The playlist", content_type = "application/vnd.apple.mpegurl"),
         (status = 206, description = "A byte range of it"),
         (status = 304, description = "Not modified"),
-        (status = 307, description = "Redirect to a presigned URL (`STORAGE_DELIVERY=presigned`)"),
         (status = 403, description = "`Invalid or expired stream signature.`", body = ErrorBody),
         (status = 404, description = "`Not Found`", body = ErrorBody),
         (status = 416, description = "`Range Not Satisfiable`", body = ErrorBody),
@@ -239,7 +261,6 @@ pub async fn master(
         (status = 200, description = "The playlist or segment", content(("application/vnd.apple.mpegurl"), ("video/mp2t"))),
         (status = 206, description = "A byte range of it"),
         (status = 304, description = "Not modified"),
-        (status = 307, description = "Redirect to a presigned URL (`STORAGE_DELIVERY=presigned`)"),
         (status = 403, description = "`Invalid or expired stream signature.`", body = ErrorBody),
         (status = 404, description = "`Not Found`", body = ErrorBody),
         (status = 416, description = "`Range Not Satisfiable`", body = ErrorBody),

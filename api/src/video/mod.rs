@@ -6,16 +6,18 @@ pub mod service;
 pub mod signing;
 pub mod types;
 
+use axum::Extension;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::movies::cache::CatalogCache;
 use crate::state::AppState;
 
-/// Every video route but the upload.
-pub fn router() -> OpenApiRouter<AppState> {
+/// Every video route but the upload. `catalog`: the detail cache that video changes clear.
+pub fn router(catalog: CatalogCache) -> OpenApiRouter<AppState> {
     // Players load the stream from pages of any origin, and the URL itself is the credential: every answer of the
     // stream routes, errors included (so a player can tell a 403 from a network failure), allows any origin.
     let stream = OpenApiRouter::new()
@@ -27,11 +29,12 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(handlers::stream_link))
         .routes(routes!(handlers::progress))
         .merge(stream)
+        .layer(Extension(catalog))
 }
 
 /// The upload, apart: its body may reach `VIDEO_MAX_BYTES` (plus the form's framing) and it takes as long as the
 /// client needs to send it, while every other route keeps `MAX_BODY_BYTES` and `REQUEST_TIMEOUT_SECS`.
-pub fn upload_router(max_bytes: u64) -> OpenApiRouter<AppState> {
+pub fn upload_router(max_bytes: u64, catalog: CatalogCache) -> OpenApiRouter<AppState> {
     let limit = usize::try_from(max_bytes.saturating_add(1024 * 1024)).unwrap_or(usize::MAX);
-    OpenApiRouter::new().routes(routes!(handlers::upload)).layer(DefaultBodyLimit::max(limit))
+    OpenApiRouter::new().routes(routes!(handlers::upload)).layer(DefaultBodyLimit::max(limit)).layer(Extension(catalog))
 }

@@ -53,7 +53,7 @@ async fn may_watch(conn: &mut AsyncPgConnection, user: &AuthUser, movie_id: i32)
 
 /// A version as the movie shows it.
 #[derive(Queryable)]
-struct VersionRow {
+pub struct VersionRow {
     id: i32,
     status: VideoStatus,
     duration_seconds: Option<f64>,
@@ -61,14 +61,14 @@ struct VersionRow {
     error: Option<String>,
 }
 
-type VersionColumns = (
+pub type VersionColumns = (
     movie_videos::id,
     movie_videos::status,
     movie_videos::duration_seconds,
     movie_videos::renditions,
     movie_videos::error,
 );
-const VERSION_COLUMNS: VersionColumns = (
+pub const VERSION_COLUMNS: VersionColumns = (
     movie_videos::id,
     movie_videos::status,
     movie_videos::duration_seconds,
@@ -93,6 +93,16 @@ async fn playing(conn: &mut AsyncPgConnection, movie_id: i32) -> Result<Option<V
         .optional()?)
 }
 
+/// The movie's video from its newest version (the status, a failure's reason) and the playing one (its facts).
+pub fn video_state(newest: Option<VersionRow>, playing: Option<VersionRow>) -> VideoState {
+    VideoState {
+        status: newest.as_ref().map_or("none", |row| row.status.as_str()),
+        duration_seconds: playing.as_ref().and_then(|row| row.duration_seconds),
+        renditions: playing.map(|row| renditions(row.renditions)).unwrap_or_default(),
+        error: newest.and_then(|row| row.error),
+    }
+}
+
 /// The movie's video: the newest upload's status and the playing version's facts.
 pub async fn state(pool: &DbPool, movie_uuid: Uuid) -> Result<VideoState, ApiError> {
     let mut conn = db::conn(pool).await?;
@@ -105,12 +115,7 @@ pub async fn state(pool: &DbPool, movie_uuid: Uuid) -> Result<VideoState, ApiErr
         .await
         .optional()?;
     let playing = playing(&mut conn, movie_id).await?;
-    Ok(VideoState {
-        status: newest.as_ref().map_or("none", |row| row.status.as_str()),
-        duration_seconds: playing.as_ref().and_then(|row| row.duration_seconds),
-        renditions: playing.map(|row| renditions(row.renditions)).unwrap_or_default(),
-        error: newest.and_then(|row| row.error),
-    })
+    Ok(video_state(newest, playing))
 }
 
 /// What an upload needs besides the body.
@@ -175,11 +180,13 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: Into<ApiError>,
 {
+    // The body is read before the movie is looked up: answering while the client still sends would break the
+    // connection under the answer (and only staff get this far).
+    let (spooled, size) = spool(uploads.settings, body).await?;
     let movie_id = {
         let mut conn = db::conn(uploads.pool).await?;
         movie_by_uuid(&mut conn, movie_uuid).await?
     };
-    let (spooled, size) = spool(uploads.settings, body).await?;
     if size == 0 {
         return Err(ApiError::unprocessable("Not a usable video: the file is empty."));
     }

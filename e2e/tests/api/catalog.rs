@@ -964,14 +964,14 @@ async fn movie_detail_is_one_round_trip_and_a_page_two() {
         drain(&logs);
         let (status, body) = send(&app, "GET", &path(movie), Some(&moderator), None).await;
         assert_eq!((status, &body["uuid"], &body["likes"]), (200, &movie["uuid"], &json!(1)), "{body}");
-        assert_eq!(drain(&logs), (4, 1), "the movie, genres, directors and stars, sent together");
+        assert_eq!(drain(&logs), (6, 1), "the movie, genres, directors, stars and two video versions, sent together");
         let (status, again) = send(&app, "GET", &path(movie), Some(&moderator), None).await;
         assert_eq!((status, &again), (200, &body));
         assert_eq!(drain(&logs), (0, 0), "a kept detail costs no query");
     }
     let (status, body) = send(&app, "GET", &format!("/movies/{}/", uuid::Uuid::new_v4()), Some(&moderator), None).await;
     assert_eq!((status, body["detail"].as_str()), (404, Some("Movie with the given ID was not found.")));
-    assert_eq!(drain(&logs), (4, 1), "an unknown movie costs the same single round trip");
+    assert_eq!(drain(&logs), (6, 1), "an unknown movie costs the same single round trip");
 
     // A list page (the count cached by the first one): the rows, then their four associations together.
     let (status, first) = send(&app, "GET", "/movies/?per_page=1&page=1&sort=name", None, None).await;

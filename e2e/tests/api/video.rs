@@ -101,6 +101,11 @@ async fn an_uploaded_clip_is_encoded_and_played_through_signed_urls() {
 
     let (status, none) = body_of(app.get(&format!("/movies/{uuid}/video/")).await).await;
     assert_eq!((status, none["status"].clone()), (200, json!("none")));
+    // The detail (kept rendered) shows the video too, and hears of its changes from the worker.
+    let (status, detail) = send(&app, "GET", &format!("/movies/{uuid}/"), Some(&user), None).await;
+    assert_eq!((status, detail["video"]["status"].clone()), (200, json!("none")), "{detail}");
+    let (_, list) = body_of(app.get("/movies/").await).await;
+    assert!(list["movies"][0].get("video").is_none(), "list items leave the video out: {list}");
     let (status, body) = upload(&app, &user, &uuid, &clip).await;
     assert_eq!(status, 403, "only staff upload: {body}");
     let (status, body) = upload(&app, &moderator, &uuid, b"this is not a video at all").await;
@@ -114,6 +119,16 @@ async fn an_uploaded_clip_is_encoded_and_played_through_signed_urls() {
     assert_eq!(ready["renditions"].as_array().unwrap().len(), 1, "360p source: only the 240p rung, never upscaled");
     assert_eq!(ready["renditions"][0]["name"], "240p");
     assert!((ready["duration_seconds"].as_f64().unwrap() - 6.0).abs() < 0.5, "{ready}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let (_, detail) = send(&app, "GET", &format!("/movies/{uuid}/"), Some(&user), None).await;
+        if detail["video"]["status"] == "ready" {
+            assert_eq!(detail["video"]["renditions"][0]["name"], "240p", "{detail}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the kept detail never showed the ready video: {detail}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let sources = shared::storage::open(&app.config.storage, "http://cinema.test").unwrap();
     assert!(sources.list(&format!("videos/{}/sources", uuid.replace('-', ""))).await.unwrap().is_empty());
 

@@ -29,6 +29,16 @@ use super::{JobContext, JobError};
 pub struct Media {
     pub storage: Arc<dyn Storage>,
     pub settings: TranscodeSettings,
+    pub redis: shared::cache::Cache,
+    pub key_prefix: String,
+}
+
+impl Media {
+    /// Tells the api replicas that the movie's detail (its video) changed.
+    async fn announce(&self, movie: Uuid) {
+        let change = shared::catalog_changes::Change::Movie(movie);
+        shared::catalog_changes::announce(&self.redis, &self.key_prefix, Uuid::nil(), change).await;
+    }
 }
 
 /// Uploads of one version's files at once.
@@ -41,6 +51,7 @@ pub async fn run(context: &JobContext, job: &TranscodeVideo) -> Result<(), JobEr
     let Some((movie, source_key)) = claim(context, job.video_id).await? else {
         return Ok(());
     };
+    media.announce(movie).await;
     let scratch = media.settings.transcode_work_dir.join(format!("transcode-v{}", job.video_id));
     // A worker that died mid-encode left its folder: start over from nothing.
     remove_dir(&scratch).await;
@@ -52,10 +63,12 @@ pub async fn run(context: &JobContext, job: &TranscodeVideo) -> Result<(), JobEr
         Err(Failure::Retry(err)) => return Err(err),
         Err(Failure::Unusable(reason)) => {
             fail(context, job.video_id, &reason).await?;
+            media.announce(movie).await;
             remove_object(media, &source_key).await;
             return Err(JobError::permanent(reason));
         }
     }
+    media.announce(movie).await;
     remove_object(media, &source_key).await;
     Ok(())
 }

@@ -44,6 +44,10 @@ pub struct MovieDetail {
     pub rating: Option<f64>,
     pub ratings_count: i32,
     pub comments_count: i32,
+    /// The movie's video (in the detail only; list items leave it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub video: Option<crate::video::types::VideoState>,
 }
 
 /// The short movie shape of a genre's movie list (contract G3), with the uuid to open it.

@@ -505,6 +505,7 @@ impl TestApp {
                         .into_owned(),
                 )])
                 .unwrap(),
+                redis: self.config.redis.clone(),
             }),
         };
         let pool = self.pool.clone();
