@@ -7,6 +7,9 @@
 #
 # Usage: ./deploy/bench-workers.sh [--jobs N] [--delay-ms D] [--prefetch P] [--workers "1 2 4"]
 #   defaults: 3000 jobs, 20 ms (a real relay's answer time; 0 measures the worker itself), WORKER_PREFETCH 64 (the default).
+#   At the default prefetch one or two workers take the whole of a 2-core machine (CPU-bound); a small prefetch
+#   (--prefetch 4) keeps each worker bound by the time a job takes, which shows how throughput scales per process.
+#   README ("Benchmarks") and docs/scaling.md hold both tables.
 # Uses a throw-away database (online_cinema_bench_workers), its own RabbitMQ prefix; stops what it started.
 set -euo pipefail
 
