@@ -53,7 +53,7 @@ fn multipart_error(err: MultipartError, state: &AppState) -> ApiError {
         ModeratorRequired,
         MovieNotFound,
         (status = 413, description = "Larger than `VIDEO_MAX_BYTES`", body = ErrorBody),
-        (status = 422, description = "No `file` field, or not a usable video (the reason)", body = ErrorBody),
+        (status = 422, description = "Malformed uuid, no `file` field, or not a usable video (the reason)", body = ValidationErrorBody),
         (status = 503, description = "The media store is unreachable", body = ErrorBody),
     )
 )]
@@ -89,7 +89,12 @@ pub async fn upload(
         catalog.movie_changed(movie_uuid).await;
         return Ok((StatusCode::ACCEPTED, Json(uploaded)).into_response());
     }
-    Err(ApiError::unprocessable("The form has no `file` field."))
+    Err(ApiError::validation(crate::error::FieldIssue::new(
+        "missing",
+        &["body", "file"],
+        "Field required",
+        serde_json::Value::Null,
+    )))
 }
 
 /// The movie's video: the newest upload's status and the playing version's renditions.

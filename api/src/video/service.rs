@@ -158,6 +158,12 @@ where
     Ok((spool, size))
 }
 
+/// A 422 in the list form, at the form's `file` field, like every other validation answer.
+pub fn unusable(reason: &str) -> ApiError {
+    let message = format!("Not a usable video: {reason}.");
+    ApiError::validation(crate::error::FieldIssue::value_error(&["body", "file"], &message, serde_json::Value::Null))
+}
+
 pub fn too_large(settings: &VideoSettings) -> ApiError {
     ApiError::status(
         axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -167,7 +173,7 @@ pub fn too_large(settings: &VideoSettings) -> ApiError {
 
 async fn check(settings: &VideoSettings, path: &Path) -> Result<video::Probe, ApiError> {
     video::probe(&settings.ffprobe_path, path, PROBE_TIMEOUT).await.map_err(|err| match err {
-        VideoError::Unusable(reason) => ApiError::unprocessable(format!("Not a usable video: {reason}.")),
+        VideoError::Unusable(reason) => unusable(&reason),
         other => ApiError::internal(other),
     })
 }
@@ -188,7 +194,7 @@ where
         movie_by_uuid(&mut conn, movie_uuid).await?
     };
     if size == 0 {
-        return Err(ApiError::unprocessable("Not a usable video: the file is empty."));
+        return Err(unusable("the file is empty"));
     }
     let probe = check(uploads.settings, &spooled.0).await?;
     let source_key = keys::source(movie_uuid, Uuid::new_v4());

@@ -110,7 +110,8 @@ async fn an_uploaded_clip_is_encoded_and_played_through_signed_urls() {
     assert_eq!(status, 403, "only staff upload: {body}");
     let (status, body) = upload(&app, &moderator, &uuid, b"this is not a video at all").await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["detail"].as_str().unwrap().starts_with("Not a usable video"), "{body}");
+    assert_eq!(body["detail"][0]["loc"], json!(["body", "file"]), "{body}");
+    assert!(body["detail"][0]["msg"].as_str().unwrap().starts_with("Value error, Not a usable video"), "{body}");
 
     let (status, uploaded) = upload(&app, &moderator, &uuid, &clip).await;
     assert_eq!(status, 202, "{uploaded}");
