@@ -11,10 +11,7 @@ use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
 use crate::http::{Message, MessageResponse, message};
-use crate::responses::{
-    InactiveUser, InvalidEmail, InvalidEmailOrPassword, InvalidOrExpiredToken, TooManyFromAddress,
-    UnauthorizedOrBlacklisted,
-};
+use crate::responses::{InactiveUser, InvalidEmail, InvalidEmailOrPassword, InvalidOrExpiredToken, TooManyFromAddress};
 use crate::state::AppState;
 
 impl AppState {
@@ -121,8 +118,6 @@ pub async fn login(
 /// Log out: ends the session (its refresh tokens and every access token of it) and blacklists the presented token.
 #[utoipa::path(post, path = "/accounts/logout/", tag = "accounts", request_body = LogoutRequest, security(("bearer" = [])), responses(
     (status = 200, description = "`Logged out successfully.`", body = MessageResponse),
-    UnauthorizedOrBlacklisted,
-    InactiveUser,
     (status = 503, description = "`Failed to logout. Try again.` (token blacklist unavailable)", body = ErrorBody),
 ))]
 pub async fn logout(
@@ -204,8 +199,6 @@ pub async fn reset_password_complete(
 /// The authenticated caller.
 #[utoipa::path(get, path = "/accounts/me/", tag = "accounts", security(("bearer" = [])), responses(
     (status = 200, description = "The caller", body = MeResponse),
-    UnauthorizedOrBlacklisted,
-    InactiveUser,
     (status = 404, description = "`User not found.`", body = ErrorBody),
     (status = 503, description = "Token blacklist unavailable", body = ErrorBody),
 ))]

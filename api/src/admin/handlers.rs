@@ -15,9 +15,7 @@ use crate::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::{Message, MessageResponse, message};
 use crate::pagination::{PageQuery, Paging};
 use crate::profiles::types::UserIdPath;
-use crate::responses::{
-    AdminRequiredOrInactive, NonIntegerUserId, UnauthorizedOrBlacklisted, UserEmailNotFound, UserIdNotFound,
-};
+use crate::responses::{AdminRequiredOrInactive, NonIntegerUserId, UserEmailNotFound, UserIdNotFound};
 use crate::state::AppState;
 use crate::storage::Storage;
 
@@ -52,7 +50,6 @@ impl Admin {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account activated successfully by admin.` or `User account is already active.`", body = MessageResponse),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         UserEmailNotFound,
         (status = 409, description = "`User account has been deactivated by an admin; reactivate it instead.`", body = ErrorBody),
@@ -69,7 +66,6 @@ pub async fn activate(admin: Admin, ValidJson(target): ValidJson<ActivateRequest
     responses(
         (status = 200, description = "`User group successfully changed to {group_id}.` or `User already belongs to group {group_id}.`", body = MessageResponse),
         (status = 400, description = "`Invalid group ID.`", body = ErrorBody),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Prevent changing the group of a user with the same ID as you.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         UserEmailNotFound,
         (status = 422, description = "Invalid email, non-integer `group_id` or body", body = ValidationErrorBody),
@@ -84,7 +80,6 @@ pub async fn change_group(admin: Admin, ValidJson(change): ValidJson<ChangeGroup
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of users", body = UserListResponse),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         (status = 422, description = "Invalid page, filter or sort", body = ValidationErrorBody),
     )
@@ -104,7 +99,6 @@ pub async fn list_users(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = AdminUserDetail),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         UserIdNotFound,
         NonIntegerUserId,
@@ -124,7 +118,6 @@ pub async fn get_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account deactivated successfully.` or `User account is already inactive.`", body = MessageResponse),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`You cannot deactivate your own account.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         UserIdNotFound,
         NonIntegerUserId,
@@ -140,7 +133,6 @@ pub async fn deactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPa
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account reactivated successfully.` or `User account is already active.`", body = MessageResponse),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         UserIdNotFound,
         NonIntegerUserId,
@@ -155,7 +147,6 @@ pub async fn reactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPa
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of audit entries", body = AuditListResponse),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         (status = 422, description = "Invalid page or filter", body = ValidationErrorBody),
     )

@@ -13,15 +13,11 @@ use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
 use crate::http::{Message, MessageResponse, message};
-use crate::responses::{
-    AdminRequired, InactiveUser, InvalidAccessToken, NotAnInteger, UnauthorizedOrBlacklisted, UserIdNotFound,
-};
+use crate::responses::{AdminRequired, InvalidAccessToken, NotAnInteger, UserIdNotFound};
 
 /// The caller's cart, oldest item first.
 #[utoipa::path(get, path = "/cart/", tag = "cart", security(("bearer" = [])), responses(
     (status = 200, description = "The cart (empty when nothing was added)", body = CartResponse),
-    UnauthorizedOrBlacklisted,
-    InactiveUser,
 ))]
 pub async fn list(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
     Ok(Json(CartResponse { cart_items: service::list(&pool, user.id).await? }))

@@ -12,7 +12,7 @@ use super::types::{ProfileForm, ProfileResponse, UserIdPath};
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, FormErrorBody};
 use crate::extract::ValidPath;
-use crate::responses::{BodyTooLarge, NonIntegerUserId, ProfileNotFound, UnauthorizedOrBlacklisted, UserIdNotFound};
+use crate::responses::{BodyTooLarge, NonIntegerUserId, ProfileNotFound, UserIdNotFound};
 use crate::state::AppState;
 
 /// Create a user's profile (the owner or an admin).
@@ -26,7 +26,6 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Profile created", body = ProfileResponse),
         (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body` (malformed multipart, e.g. no boundary)", body = ErrorBody),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can create profile.` or `Inactive user.`", body = ErrorBody),
         UserIdNotFound,
         (status = 409, description = "`Profile already exists.`", body = ErrorBody),
@@ -57,7 +56,6 @@ pub async fn create_profile(
     responses(
         (status = 200, description = "The updated profile", body = ProfileResponse),
         (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body`", body = ErrorBody),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can update profile.` or `Inactive user.`", body = ErrorBody),
         ProfileNotFound,
         BodyTooLarge,
@@ -82,7 +80,6 @@ pub async fn update_profile(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = ProfileResponse),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can view profile.` or `Inactive user.`", body = ErrorBody),
         ProfileNotFound,
         NonIntegerUserId,
