@@ -9,7 +9,7 @@ use shared::ids::OrderId;
 
 use super::service;
 use super::types::{AdminOrderList, CreatedOrder, OrderList, OrderStatus, PurchaseList};
-use crate::accounts::auth::{AuthUser, RequireAdmin};
+use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ValidPath;
 use crate::history::{HistoryListing, HistoryQuery};
@@ -99,11 +99,7 @@ pub async fn refund(
     AdminRequired,
     InvalidPaginationOrUserId,
 ))]
-pub async fn admin_list(
-    State(pool): State<DbPool>,
-    _admin: RequireAdmin,
-    listing: HistoryListing<OrderStatus>,
-) -> ApiResult<Json<AdminOrderList>> {
-    let (orders, total) = service::admin_list(&pool, &listing.filters, listing.paging.page).await?;
+pub async fn admin_list(listing: HistoryListing<OrderStatus>) -> ApiResult<Json<AdminOrderList>> {
+    let (orders, total) = service::admin_list(&listing).await?;
     Ok(Json(AdminOrderList { orders, meta: listing.meta(total) }))
 }

@@ -9,7 +9,7 @@ use super::types::{AdminPaymentList, CheckoutResponse, PaymentList, PaymentStatu
 use super::{checkout, service, webhook};
 use shared::db::DbPool;
 
-use crate::accounts::auth::{AuthUser, RequireAdmin};
+use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody};
 use crate::history::{HistoryListing, HistoryQuery};
 use crate::http::{Message, MessageResponse, message};
@@ -92,11 +92,7 @@ pub async fn list(State(pool): State<DbPool>, user: AuthUser, paging: Paging) ->
     AdminRequired,
     InvalidPaginationOrUserId,
 ))]
-pub async fn admin_list(
-    State(pool): State<DbPool>,
-    _admin: RequireAdmin,
-    listing: HistoryListing<PaymentStatus>,
-) -> ApiResult<Json<AdminPaymentList>> {
-    let (payments, total) = service::admin_list(&pool, &listing.filters, listing.paging.page).await?;
+pub async fn admin_list(listing: HistoryListing<PaymentStatus>) -> ApiResult<Json<AdminPaymentList>> {
+    let (payments, total) = service::admin_list(&listing).await?;
     Ok(Json(AdminPaymentList { payments, meta: listing.meta(total) }))
 }
