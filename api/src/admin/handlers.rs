@@ -2,42 +2,28 @@
 //! moderators 403 `Access denied. Admin privileges required.`
 
 use axum::Json;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 
 use shared::ids::UserId;
 
 use super::service;
 use super::types::*;
 use crate::accounts::auth::RequireAdmin;
-use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::{Message, MessageResponse, message};
 use crate::pagination::{PageQuery, Paging};
 use crate::profiles::types::UserIdPath;
 use crate::responses::{AdminRequiredOrInactive, NonIntegerUserId, UserEmailNotFound, UserIdNotFound};
-use crate::state::AppState;
+use crate::state::With;
 use crate::storage::Storage;
 
 /// An admin calling (the checks of [`RequireAdmin`]), with the state the administration use cases borrow from.
-pub struct Admin {
-    state: AppState,
-    id: UserId,
-}
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let RequireAdmin(admin) = RequireAdmin::from_request_parts(parts, state).await?;
-        Ok(Self { state: state.clone(), id: admin.id })
-    }
-}
+pub type Admin = With<RequireAdmin>;
 
 impl Admin {
     /// What a change to an account uses, made by this admin.
     fn by(&self) -> service::ByAdmin<'_> {
-        service::ByAdmin { pool: &self.state.pool, auth_cache: self.state.auth_cache(), admin_id: self.id }
+        service::ByAdmin { pool: &self.state.pool, auth_cache: self.state.auth_cache(), admin_id: self.extracted.0.id }
     }
 
     fn storage(&self) -> &dyn Storage {
