@@ -1,6 +1,7 @@
 //! Shared application state handed to every handler. It holds only what lives below the domains (pools, clients,
 //! keys, settings), so no module it imports imports it back.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts};
@@ -46,6 +47,21 @@ impl<T: FromRequestParts<AppState>> FromRequestParts<AppState> for With<T> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         Ok(Self { state: state.clone(), extracted: T::from_request_parts(parts, state).await? })
+    }
+}
+
+impl<T> With<T> {
+    pub fn pool(&self) -> &DbPool {
+        &self.state.pool
+    }
+}
+
+/// `With<T>` reads as the `T` it holds (`caller.id`, `admin.0`).
+impl<T> Deref for With<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.extracted
     }
 }
 

@@ -7,23 +7,19 @@ use shared::ids::UserId;
 
 use super::service;
 use super::types::*;
-use crate::accounts::auth::RequireAdmin;
+use crate::accounts::auth::Admin;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
 use crate::http::{Message, MessageResponse, message};
 use crate::pagination::{PageQuery, Paging};
 use crate::profiles::types::UserIdPath;
 use crate::responses::{AdminRequiredOrInactive, NonIntegerUserId, UserEmailNotFound, UserIdNotFound};
-use crate::state::With;
 use crate::storage::Storage;
-
-/// An admin calling (the checks of [`RequireAdmin`]), with the state the administration use cases borrow from.
-pub type Admin = With<RequireAdmin>;
 
 impl Admin {
     /// What a change to an account uses, made by this admin.
     fn by(&self) -> service::ByAdmin<'_> {
-        service::ByAdmin { pool: &self.state.pool, auth_cache: self.state.auth_cache(), admin_id: self.extracted.0.id }
+        service::ByAdmin { pool: &self.state.pool, auth_cache: self.state.auth_cache(), admin_id: self.0.id }
     }
 
     fn storage(&self) -> &dyn Storage {
@@ -75,7 +71,7 @@ pub async fn list_users(
     paging: Paging,
     ValidQuery(filters): ValidQuery<UserListQuery>,
 ) -> ApiResult<Json<UserListResponse>> {
-    let (users, total) = service::list_users(&admin.state.pool, admin.storage(), paging.page, &filters).await?;
+    let (users, total) = service::list_users(admin.pool(), admin.storage(), paging.page, &filters).await?;
     Ok(Json(UserListResponse { users, meta: paging.meta(total, &filters.link_params) }))
 }
 
@@ -94,7 +90,7 @@ pub async fn get_user(
     admin: Admin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<AdminUserDetail>> {
-    Ok(Json(service::get_user(&admin.state.pool, admin.storage(), UserId(user_id)).await?))
+    Ok(Json(service::get_user(admin.pool(), admin.storage(), UserId(user_id)).await?))
 }
 
 /// Ban an account (active or not activated yet): its refresh tokens are revoked, its activation and reset links
@@ -142,6 +138,6 @@ pub async fn list_audit(
     paging: Paging,
     ValidQuery(filters): ValidQuery<AuditQuery>,
 ) -> ApiResult<Json<AuditListResponse>> {
-    let (entries, total) = service::list_audit(&admin.state.pool, paging.page, &filters).await?;
+    let (entries, total) = service::list_audit(admin.pool(), paging.page, &filters).await?;
     Ok(Json(AuditListResponse { entries, meta: paging.meta(total, &filters.link_params) }))
 }
