@@ -54,6 +54,10 @@ impl<T> With<T> {
     pub fn pool(&self) -> &DbPool {
         &self.state.pool
     }
+
+    pub fn storage(&self) -> &dyn Storage {
+        self.state.storage.as_ref()
+    }
 }
 
 /// `With<T>` reads as the `T` it holds (`caller.id`, `admin.0`).

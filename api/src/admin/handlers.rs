@@ -9,21 +9,16 @@ use super::service;
 use super::types::*;
 use crate::accounts::auth::Admin;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
-use crate::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::extract::{ValidJson, ValidPath};
 use crate::http::{Message, MessageResponse, message};
-use crate::pagination::{PageQuery, Paging};
+use crate::pagination::{Listing, PageQuery};
 use crate::profiles::types::UserIdPath;
 use crate::responses::{AdminRequiredOrInactive, NonIntegerUserId, UserEmailNotFound, UserIdNotFound};
-use crate::storage::Storage;
 
 impl Admin {
     /// What a change to an account uses, made by this admin.
     fn by(&self) -> service::ByAdmin<'_> {
         service::ByAdmin { pool: &self.state.pool, auth_cache: self.state.auth_cache(), admin_id: self.0.id }
-    }
-
-    fn storage(&self) -> &dyn Storage {
-        self.state.storage.as_ref()
     }
 }
 
@@ -66,13 +61,9 @@ pub async fn change_group(admin: Admin, ValidJson(change): ValidJson<ChangeGroup
         (status = 422, description = "Invalid page, filter or sort", body = ValidationErrorBody),
     )
 )]
-pub async fn list_users(
-    admin: Admin,
-    paging: Paging,
-    ValidQuery(filters): ValidQuery<UserListQuery>,
-) -> ApiResult<Json<UserListResponse>> {
-    let (users, total) = service::list_users(admin.pool(), admin.storage(), paging.page, &filters).await?;
-    Ok(Json(UserListResponse { users, meta: paging.meta(total, &filters.link_params) }))
+pub async fn list_users(admin: Admin, list: Listing<UserListQuery>) -> ApiResult<Json<UserListResponse>> {
+    let (users, total) = service::list_users(admin.pool(), admin.storage(), list.paging.page, &list.filters).await?;
+    Ok(Json(UserListResponse { users, meta: list.paging.meta(total, &list.filters.link_params) }))
 }
 
 /// One user with their group and profile.
@@ -133,11 +124,7 @@ pub async fn reactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPa
         (status = 422, description = "Invalid page or filter", body = ValidationErrorBody),
     )
 )]
-pub async fn list_audit(
-    admin: Admin,
-    paging: Paging,
-    ValidQuery(filters): ValidQuery<AuditQuery>,
-) -> ApiResult<Json<AuditListResponse>> {
-    let (entries, total) = service::list_audit(admin.pool(), paging.page, &filters).await?;
-    Ok(Json(AuditListResponse { entries, meta: paging.meta(total, &filters.link_params) }))
+pub async fn list_audit(admin: Admin, list: Listing<AuditQuery>) -> ApiResult<Json<AuditListResponse>> {
+    let (entries, total) = service::list_audit(admin.pool(), list.paging.page, &list.filters).await?;
+    Ok(Json(AuditListResponse { entries, meta: list.paging.meta(total, &list.filters.link_params) }))
 }
