@@ -1,7 +1,6 @@
 //! HTTP handlers of `/accounts`: extract, call the service, shape the answer.
 
 use axum::Json;
-use axum::http::StatusCode;
 
 use super::auth::{AuthUser, MaybeAuthUser};
 use super::rate_limit::{ClientIp, Limiter};
@@ -9,7 +8,7 @@ use super::service;
 use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
-use crate::http::{Message, MessageResponse, message};
+use crate::http::{Created, Message, MessageResponse, created, message};
 use crate::responses::{InactiveUser, InvalidEmail, InvalidEmailOrPassword, InvalidOrExpiredToken, TooManyFromAddress};
 use crate::state::{AppState, With};
 
@@ -57,11 +56,11 @@ impl AppState {
 pub async fn register(
     client: Client,
     ValidJson(input): ValidJson<RegisterRequest>,
-) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
+) -> ApiResult<Created<RegisterResponse>> {
     let email = input.email.as_str().to_owned();
     let id =
         service::register(client.accounts(), client.ip(), &input.submitted_email, input.email, input.password).await?;
-    Ok((StatusCode::CREATED, Json(RegisterResponse { id, email })))
+    Ok(created(RegisterResponse { id, email }))
 }
 
 /// Send a new activation link. Answers the same for every address, registered or not, and past the account's mail

@@ -1,7 +1,6 @@
 //! HTTP handlers of `/orders` and `/admin/orders/`.
 
 use axum::Json;
-use axum::http::StatusCode;
 
 use shared::ids::OrderId;
 
@@ -11,7 +10,7 @@ use crate::accounts::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ValidPath;
 use crate::history::{HistoryListing, HistoryQuery};
-use crate::http::{Message, MessageResponse, message};
+use crate::http::{Created, Message, MessageResponse, created, message};
 use crate::pagination::{PageQuery, Paging};
 use crate::payments::refunds;
 use crate::responses::{
@@ -25,8 +24,8 @@ use crate::responses::{
     InvalidAccessToken,
     (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
 ))]
-pub async fn create(caller: Caller) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
-    Ok((StatusCode::CREATED, Json(service::create(caller.pool(), caller.id).await?)))
+pub async fn create(caller: Caller) -> ApiResult<Created<CreatedOrder>> {
+    Ok(created(service::create(caller.pool(), caller.id).await?))
 }
 
 /// The caller's orders, newest first.

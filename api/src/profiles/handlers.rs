@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::Request;
-use axum::http::StatusCode;
 use shared::ids::UserId;
 
 use super::form;
@@ -12,6 +11,7 @@ use super::types::{ProfileForm, ProfileResponse, UserIdPath};
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, FormErrorBody};
 use crate::extract::ValidPath;
+use crate::http::{Created, created};
 use crate::responses::{BodyTooLarge, NonIntegerUserId, ProfileNotFound, UserIdNotFound};
 use crate::state::With;
 
@@ -47,10 +47,10 @@ impl OnProfile {
         (status = 422, description = "A field rule (string `detail`: `{value} contains non-english letters`, `Gender must be one of: man, woman`, `Invalid birth date - year must be greater than 1900.`, `You must be at least 18 years old to register.`, `Info field cannot be empty or contain only spaces.`, `Image size exceeds 1 MB`, `Invalid image format`, `Unsupported image format: {FORMAT}. Use one of next: ['JPG', 'JPEG', 'PNG']`, `Image dimensions exceed the maximum of 4096x4096 pixels.`), or a malformed form (list `detail`: unknown field, bad date, wrong content type, non-integer `user_id`)", body = FormErrorBody),
     )
 )]
-pub async fn create_profile(on: OnProfile, request: Request) -> ApiResult<(StatusCode, Json<ProfileResponse>)> {
+pub async fn create_profile(on: OnProfile, request: Request) -> ApiResult<Created<ProfileResponse>> {
     let owner = on.owner_for(Access::Create)?;
     let form = form::read(request).await?;
-    Ok((StatusCode::CREATED, Json(service::create(on.pool(), on.storage(), owner, form).await?)))
+    Ok(created(service::create(on.pool(), on.storage(), owner, form).await?))
 }
 
 /// Change the supplied fields of a user's profile (the owner or an admin); a new avatar replaces the old one.

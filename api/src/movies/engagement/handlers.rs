@@ -4,7 +4,6 @@ use std::future::Future;
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use shared::db::DbPool;
@@ -16,7 +15,7 @@ use super::types::*;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
-use crate::http::{Message, MessageResponse, message};
+use crate::http::{Created, Message, MessageResponse, created, message};
 use crate::movies::cache::CatalogCache;
 use crate::movies::types::{CommentPath, MoviePath};
 use crate::pagination::{PageQuery, Paging};
@@ -122,9 +121,9 @@ pub async fn unreact(on: OnMovie) -> ApiResult<Json<ReactionResponse>> {
     (status = 409, description = "`Movie is already in favorites.`", body = ErrorBody),
     MalformedUuid,
 ))]
-pub async fn add_favorite(on: OnMovie) -> ApiResult<(StatusCode, Message)> {
+pub async fn add_favorite(on: OnMovie) -> ApiResult<Created<MessageResponse>> {
     on.changed(service::add_favorite(on.pool(), on.user.id, on.target.movie_uuid)).await?;
-    Ok((StatusCode::CREATED, message("Movie added to favorites.")))
+    Ok(created(MessageResponse::new("Movie added to favorites.")))
 }
 
 /// Remove a movie from the caller's favorites.
@@ -186,12 +185,9 @@ pub async fn list_comments(
     (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.` (parent)", body = ErrorBody),
     (status = 422, description = "Malformed uuid, or body blank or over 2000 characters", body = ValidationErrorBody),
 ))]
-pub async fn create_comment(
-    on: OnMovie,
-    ValidJson(input): ValidJson<CommentRequest>,
-) -> ApiResult<(StatusCode, Json<Comment>)> {
+pub async fn create_comment(on: OnMovie, ValidJson(input): ValidJson<CommentRequest>) -> ApiResult<Created<Comment>> {
     let write = service::create_comment(on.commenter(), on.target.movie_uuid, input);
-    Ok((StatusCode::CREATED, Json(on.changed(write).await?)))
+    Ok(created(on.changed(write).await?))
 }
 
 /// Replies to a comment, oldest first.

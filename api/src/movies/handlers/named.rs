@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 
 use shared::db::{self, DbPool};
 
@@ -11,7 +10,7 @@ use super::editor::CatalogEditor;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::{Message, MessageResponse};
+use crate::http::{Created, Message, MessageResponse, created};
 use crate::movies::names::{
     self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameList, NameListQuery,
     NameRequest, StarListResponse,
@@ -60,8 +59,8 @@ macro_rules! named_handlers {
         pub async fn $create(
             editor: CatalogEditor,
             ValidJson(name): ValidJson<NameRequest>,
-        ) -> ApiResult<(StatusCode, Json<NamedRef>)> {
-            Ok((StatusCode::CREATED, Json(editor.create_name($kind, &name).await?)))
+        ) -> ApiResult<Created<NamedRef>> {
+            Ok(created(editor.create_name($kind, &name).await?))
         }
 
         #[doc = concat!("One ", $noun, ".")]
@@ -147,8 +146,8 @@ named_handlers!(Kind::Certification, "certifications", "certification", "Certifi
 pub async fn create_genre(
     editor: CatalogEditor,
     ValidJson(name): ValidJson<NameRequest>,
-) -> ApiResult<(StatusCode, Json<NamedRef>)> {
-    Ok((StatusCode::CREATED, Json(editor.create_name(Kind::Genre, &name).await?)))
+) -> ApiResult<Created<NamedRef>> {
+    Ok(created(editor.create_name(Kind::Genre, &name).await?))
 }
 
 /// A genre with a page of its movies (short shape, by name).
