@@ -11,6 +11,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, RawPathParams, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
+use serde::Deserializer;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -22,6 +23,11 @@ pub trait Validate: Sized {
     type Valid;
     fn validate(self) -> Result<Self::Valid, Vec<FieldIssue>>;
 }
+
+/// What [`ValidJson`] and [`ValidQuery`] read: a shape serde checks, then the type's own rules.
+pub trait Input: DeserializeOwned + Validate {}
+
+impl<T: DeserializeOwned + Validate> Input for T {}
 
 /// For request types whose shape is their only rule.
 #[macro_export]
@@ -119,6 +125,18 @@ fn serde_issue(location: &str, err: serde_path_to_error::Error<impl std::error::
     FieldIssue::new(kind, &loc, msg, field_input)
 }
 
+/// `T` read by serde from `from` (a mismatch is reported in the list form under `location`, with the offending part
+/// of `input`), then checked by its own rules.
+fn checked<'de, T: Input>(
+    location: &str,
+    from: impl Deserializer<'de>,
+    input: impl FnOnce() -> Value,
+) -> Result<T::Valid, ApiError> {
+    let parsed: T = serde_path_to_error::deserialize(from)
+        .map_err(|err| ApiError::validation(serde_issue(location, err, &input())))?;
+    parsed.validate().map_err(ApiError::Validation)
+}
+
 /// `application/json` or any `application/*+json`, parameters allowed.
 fn is_json_content_type(value: &str) -> bool {
     let essence = value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
@@ -129,11 +147,7 @@ fn is_json_content_type(value: &str) -> bool {
 /// form.
 pub struct ValidJson<T: Validate>(pub T::Valid);
 
-impl<S, T> FromRequest<S> for ValidJson<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Validate,
-{
+impl<S: Send + Sync, T: Input> FromRequest<S> for ValidJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -169,45 +183,30 @@ where
             )));
         }
         refuse_nul_in_json(&value)?;
-        let parsed: T = serde_path_to_error::deserialize(&value)
-            .map_err(|err| ApiError::validation(serde_issue("body", err, &value)))?;
-        parsed.validate().map(Self).map_err(ApiError::Validation)
+        checked::<T>("body", &value, || value.clone()).map(Self)
     }
 }
 
 /// A query string of type `T`, with `T`'s own rules checked; holds the checked form.
 pub struct ValidQuery<T: Validate>(pub T::Valid);
 
-impl<S, T> FromRequestParts<S> for ValidQuery<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Validate,
-{
+impl<S: Send + Sync, T: Input> FromRequestParts<S> for ValidQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
         let pairs: Vec<_> = form_urlencoded::parse(query.as_bytes()).collect();
         refuse_nul_in_params("query", pairs.iter().map(|(name, value)| (name.as_ref(), value.as_ref())))?;
+        let input = || Value::Object(pairs.iter().map(|(k, v)| (k.to_string(), Value::from(v.as_ref()))).collect());
         let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        let parsed: T = serde_path_to_error::deserialize(deserializer).map_err(|err| {
-            let input: serde_json::Map<String, Value> = form_urlencoded::parse(query.as_bytes())
-                .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
-                .collect();
-            ApiError::validation(serde_issue("query", err, &Value::Object(input)))
-        })?;
-        parsed.validate().map(Self).map_err(ApiError::Validation)
+        checked::<T>("query", deserializer, input).map(Self)
     }
 }
 
 /// Path parameters of type `T`; a value of the wrong type is a 422, as in the original.
 pub struct ValidPath<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for ValidPath<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ValidPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {

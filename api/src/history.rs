@@ -9,10 +9,14 @@ use serde::Deserialize;
 use shared::text_enum::TextEnum;
 use utoipa::IntoParams;
 
+use shared::db::DbPool;
+
+use crate::accounts::auth::RequireAdmin;
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::ValidQuery;
 use crate::no_extra_rules;
 use crate::pagination::{PageMeta, Paging};
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -153,19 +157,23 @@ pub trait HistoryStatus: TextEnum + Send {
     const LINK_ORDER: &'static [&'static str];
 }
 
-/// An admin listing's request: the page and the checked filters (a bad date or status is the contract's 400).
+/// An admin listing's request, made by an admin: the page and the checked filters, with the pool the listing reads.
+/// The checks answer in the contract's order: the token and the role, the page, then the filters (a bad date or
+/// status is the contract's 400).
 pub struct HistoryListing<S> {
+    pub pool: DbPool,
     pub paging: Paging,
     pub filters: HistoryFilters<S>,
 }
 
-impl<S: HistoryStatus, St: Send + Sync> FromRequestParts<St> for HistoryListing<S> {
+impl<S: HistoryStatus> FromRequestParts<AppState> for HistoryListing<S> {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        RequireAdmin::from_request_parts(parts, state).await?;
         let paging = Paging::from_request_parts(parts, state).await?;
         let ValidQuery(query) = ValidQuery::<HistoryQuery>::from_request_parts(parts, state).await?;
-        Ok(Self { paging, filters: query.check(S::LINK_ORDER)? })
+        Ok(Self { pool: state.pool.clone(), paging, filters: query.check(S::LINK_ORDER)? })
     }
 }
 
@@ -180,24 +188,19 @@ impl<S> HistoryListing<S> {
 /// [`HistoryFilters`] `$filters` applied: what the count and the page of an admin listing select from.
 macro_rules! filtered_history {
     ($table:ident, $filters:expr) => {{
+        use shared::db::FilterSome;
+        use shared::schema::users;
         let filters = $filters;
-        let mut query = $table::table.inner_join(shared::schema::users::table).into_boxed();
-        if let Some(user_id) = filters.user_id {
-            query = query.filter($table::user_id.eq(user_id));
-        }
-        if let Some(since) = filters.since {
-            query = query.filter($table::created_at.ge(since));
-        }
-        if let Some(until) = filters.until {
-            query = query.filter($table::created_at.lt(until));
-        }
-        if let Some(status) = filters.status {
-            query = query.filter($table::status.eq(status));
-        }
-        if let Some(email) = &filters.email {
-            query = query.filter(shared::schema::users::email.like($crate::history::like_pattern(email)).escape('\\'));
-        }
-        query
+        $table::table
+            .inner_join(users::table)
+            .into_boxed()
+            .filter_some(filters.user_id, |user_id| $table::user_id.eq(user_id))
+            .filter_some(filters.since, |since| $table::created_at.ge(since))
+            .filter_some(filters.until, |until| $table::created_at.lt(until))
+            .filter_some(filters.status, |status| $table::status.eq(status))
+            .filter_some(filters.email.as_deref(), |email| {
+                users::email.like($crate::history::like_pattern(email)).escape('\\')
+            })
     }};
 }
 pub(crate) use filtered_history;

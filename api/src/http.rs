@@ -1,5 +1,5 @@
 //! Cross-cutting HTTP behaviour: request ids and spans, metrics, fallbacks for unknown paths and methods, and the
-//! body of answers that only confirm ([`MessageResponse`]).
+//! body of answers that only confirm ([`MessageResponse`]) or create ([`Created`]).
 
 use std::time::Instant;
 
@@ -34,6 +34,14 @@ pub type Message = Json<MessageResponse>;
 /// A [`Message`] saying `text`.
 pub fn message(text: impl Into<String>) -> Message {
     Json(MessageResponse::new(text))
+}
+
+/// The answer of a handler that created something: 201 with its JSON.
+pub type Created<T> = (StatusCode, Json<T>);
+
+/// A [`Created`] answer with `value`.
+pub fn created<T>(value: T) -> Created<T> {
+    (StatusCode::CREATED, Json(value))
 }
 
 /// The span each request runs in: its id (also returned as `x-request-id`), method and route.

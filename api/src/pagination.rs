@@ -12,7 +12,7 @@ use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, FieldIssue};
-use crate::extract::{ValidQuery, Validate};
+use crate::extract::{Input, ValidQuery, Validate};
 
 pub const MAX_PER_PAGE: i64 = 20;
 
@@ -124,6 +124,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
         let ValidQuery(page) = ValidQuery::<PageQuery>::from_request_parts(parts, state).await?;
         let base = PageLinkBase::from_request_parts(parts, state).await?;
         Ok(Self { page, base })
+    }
+}
+
+/// A list request with filters of its own: the page (see [`Paging`]), then the filters `Q` in their checked form,
+/// each a 422 of its own.
+pub struct Listing<Q: Validate> {
+    pub paging: Paging,
+    pub filters: Q::Valid,
+}
+
+impl<S: Send + Sync, Q: Input> FromRequestParts<S> for Listing<Q> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let paging = Paging::from_request_parts(parts, state).await?;
+        let ValidQuery(filters) = ValidQuery::<Q>::from_request_parts(parts, state).await?;
+        Ok(Self { paging, filters })
     }
 }
 

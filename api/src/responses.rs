@@ -1,6 +1,8 @@
 //! Response sets that many `#[utoipa::path]` annotations share, written once: `responses(..., Unauthorized, ...)`
 //! documents the same answer as the tuple it replaces. The descriptions stay as each domain wrote them, so the
-//! OpenAPI document is unchanged. An answer that only one endpoint gives stays in its annotation.
+//! OpenAPI document is unchanged. An answer that only one endpoint gives stays in its annotation, and the answers
+//! that `docs::complete` adds to every endpoint of a kind (the bearer's 401 and `Inactive user.` 403, the 408, ...)
+//! are not written in any.
 
 use utoipa::IntoResponses;
 
@@ -19,10 +21,6 @@ macro_rules! response {
 response!(
     /// 401 of an endpoint that requires an access token.
     Unauthorized: 401, "Missing, malformed, expired or revoked access token", ErrorBody
-);
-response!(
-    /// 401 of an endpoint that requires an access token (the cart's and the notifications' wording).
-    UnauthorizedOrBlacklisted: 401, "Missing, malformed, expired, blacklisted or revoked access token", ErrorBody
 );
 response!(
     /// 401 of an endpoint that requires an access token (the orders' and payments' wording).

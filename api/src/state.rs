@@ -1,9 +1,11 @@
 //! Shared application state handed to every handler. It holds only what lives below the domains (pools, clients,
 //! keys, settings), so no module it imports imports it back.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
-use axum::extract::FromRef;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::request::Parts;
 use shared::cache::Cache;
 use shared::db::DbPool;
 use shared::jobs::broker::Publisher;
@@ -31,6 +33,40 @@ pub struct AppState {
     pub storage: Arc<dyn Storage>,
     /// Every documented path, to answer a request missing its trailing slash with the original's 307.
     pub routes: Arc<matchit::Router<()>>,
+}
+
+/// What an extractor `T` checked, together with the application's state: for handlers whose use cases borrow from
+/// the state on behalf of what `T` established (the caller's address, an admin).
+pub struct With<T> {
+    pub state: AppState,
+    pub extracted: T,
+}
+
+impl<T: FromRequestParts<AppState>> FromRequestParts<AppState> for With<T> {
+    type Rejection = T::Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(Self { state: state.clone(), extracted: T::from_request_parts(parts, state).await? })
+    }
+}
+
+impl<T> With<T> {
+    pub fn pool(&self) -> &DbPool {
+        &self.state.pool
+    }
+
+    pub fn storage(&self) -> &dyn Storage {
+        self.state.storage.as_ref()
+    }
+}
+
+/// `With<T>` reads as the `T` it holds (`caller.id`, `admin.0`).
+impl<T> Deref for With<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.extracted
+    }
 }
 
 /// For handlers that need only the database: `State(pool): State<DbPool>`.

@@ -1,7 +1,8 @@
-//! PostgreSQL access: the connection pool and the embedded migrations.
+//! PostgreSQL access: the connection pool, the embedded migrations, and the helpers listings filter with.
 
 use std::time::Duration;
 
+use diesel::query_dsl::methods::FilterDsl;
 use diesel_async::AsyncPgConnection;
 use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
@@ -101,6 +102,23 @@ pub async fn analyze(conn: &mut AsyncPgConnection, tables: &[&'static str]) -> R
     diesel::sql_query(format!("VACUUM (ANALYZE) {}", tables.join(", "))).execute(conn).await?;
     Ok(())
 }
+
+/// Narrows a query by an optional filter: `query.filter_some(filters.group, |group| users::group_id.eq(group))`
+/// adds the condition when the filter is set and leaves the query as it is otherwise (no `WHERE TRUE`), so a listing
+/// writes each of its filters once, on one line.
+pub trait FilterSome: Sized {
+    fn filter_some<V, P>(self, value: Option<V>, condition: impl FnOnce(V) -> P) -> Self
+    where
+        Self: FilterDsl<P, Output = Self>,
+    {
+        match value {
+            Some(value) => self.filter(condition(value)),
+            None => self,
+        }
+    }
+}
+
+impl<Q> FilterSome for Q {}
 
 /// `%fragment%` for a substring `LIKE` (backslash is PostgreSQL's default escape), with LIKE's own wildcards
 /// escaped: `%`, `_` and `\` match themselves (the original let `%` and `_` match anything).

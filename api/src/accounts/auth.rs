@@ -29,7 +29,7 @@ use uuid::Uuid;
 use super::models::Group;
 use super::tokens::{self, AccessClaims, TokenKeys};
 use crate::error::ApiError;
-use crate::state::AppState;
+use crate::state::{AppState, With};
 
 /// How long a user's auth record may be served from Redis; every change to it invalidates the cache entry.
 const USER_CACHE_SECS: u64 = 60;
@@ -58,6 +58,13 @@ pub struct AuthUser {
     pub group: Group,
     pub token: PresentedToken,
 }
+
+/// A signed-in caller (the checks of [`AuthUser`]), with the state its use cases borrow: `caller.id`,
+/// `caller.state.pool`.
+pub type Caller = With<AuthUser>;
+
+/// An admin calling (the checks of [`RequireAdmin`]), with the state the administration use cases borrow.
+pub type Admin = With<RequireAdmin>;
 
 #[derive(Debug, Clone)]
 pub struct PresentedToken {

@@ -1,8 +1,6 @@
 //! HTTP handlers of `/accounts`: extract, call the service, shape the answer.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
 
 use super::auth::{AuthUser, MaybeAuthUser};
 use super::rate_limit::{ClientIp, Limiter};
@@ -10,12 +8,23 @@ use super::service;
 use super::types::*;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidQuery};
-use crate::http::{Message, MessageResponse, message};
-use crate::responses::{
-    InactiveUser, InvalidEmail, InvalidEmailOrPassword, InvalidOrExpiredToken, TooManyFromAddress,
-    UnauthorizedOrBlacklisted,
-};
-use crate::state::AppState;
+use crate::http::{Created, Message, MessageResponse, created, message};
+use crate::responses::{InactiveUser, InvalidEmail, InvalidEmailOrPassword, InvalidOrExpiredToken, TooManyFromAddress};
+use crate::state::{AppState, With};
+
+/// The calling client (its address, which the rate limits key on), with the state the account use cases borrow.
+pub type Client = With<ClientIp>;
+
+impl Client {
+    /// What the account use cases use.
+    fn accounts(&self) -> service::Accounts<'_> {
+        self.state.accounts()
+    }
+
+    fn ip(&self) -> ClientIp {
+        self.extracted
+    }
+}
 
 impl AppState {
     /// What the account use cases use.
@@ -45,13 +54,13 @@ impl AppState {
     (status = 503, description = "A dependency is unavailable", body = ErrorBody),
 ))]
 pub async fn register(
-    State(state): State<AppState>,
-    ip: ClientIp,
+    client: Client,
     ValidJson(input): ValidJson<RegisterRequest>,
-) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
+) -> ApiResult<Created<RegisterResponse>> {
     let email = input.email.as_str().to_owned();
-    let id = service::register(state.accounts(), ip, &input.submitted_email, input.email, input.password).await?;
-    Ok((StatusCode::CREATED, Json(RegisterResponse { id, email })))
+    let id =
+        service::register(client.accounts(), client.ip(), &input.submitted_email, input.email, input.password).await?;
+    Ok(created(RegisterResponse { id, email }))
 }
 
 /// Send a new activation link. Answers the same for every address, registered or not, and past the account's mail
@@ -61,12 +70,8 @@ pub async fn register(
     InvalidEmail,
     TooManyFromAddress,
 ))]
-pub async fn resend_activation(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    ValidJson(email): ValidJson<EmailRequest>,
-) -> ApiResult<Message> {
-    service::resend_activation(state.accounts(), ip, &email).await?;
+pub async fn resend_activation(client: Client, ValidJson(email): ValidJson<EmailRequest>) -> ApiResult<Message> {
+    service::resend_activation(client.accounts(), client.ip(), &email).await?;
     Ok(message("A new activation link has been sent."))
 }
 
@@ -76,11 +81,8 @@ pub async fn resend_activation(
     InvalidOrExpiredToken,
     (status = 422, description = "Missing or invalid query parameters", body = ValidationErrorBody),
 ))]
-pub async fn activate(
-    State(state): State<AppState>,
-    ValidQuery(link): ValidQuery<ActivationQuery>,
-) -> ApiResult<Message> {
-    activated(&state, link).await
+pub async fn activate(client: Client, ValidQuery(link): ValidQuery<ActivationQuery>) -> ApiResult<Message> {
+    activated(&client, link).await
 }
 
 /// Activate an account (the same as the GET link, for clients that prefer not to change state with GET).
@@ -89,16 +91,13 @@ pub async fn activate(
     InvalidOrExpiredToken,
     (status = 422, description = "Invalid body", body = ValidationErrorBody),
 ))]
-pub async fn activate_post(
-    State(state): State<AppState>,
-    ValidJson(body): ValidJson<ActivationQuery>,
-) -> ApiResult<Message> {
-    activated(&state, body).await
+pub async fn activate_post(client: Client, ValidJson(body): ValidJson<ActivationQuery>) -> ApiResult<Message> {
+    activated(&client, body).await
 }
 
 /// Both forms of activation: the same checks, the same answer.
-async fn activated(state: &AppState, activation: Activation) -> ApiResult<Message> {
-    service::activate(state.accounts(), &activation.email, &activation.token).await?;
+async fn activated(client: &Client, activation: Activation) -> ApiResult<Message> {
+    service::activate(client.accounts(), &activation.email, &activation.token).await?;
     Ok(message("User account activated successfully."))
 }
 
@@ -110,27 +109,17 @@ async fn activated(state: &AppState, activation: Activation) -> ApiResult<Messag
     InvalidEmail,
     (status = 429, description = "Too many failed logins from this address (`Retry-After`)", body = ErrorBody),
 ))]
-pub async fn login(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    ValidJson(input): ValidJson<LoginRequest>,
-) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(service::login(state.accounts(), ip, &input.email, input.password).await?))
+pub async fn login(client: Client, ValidJson(input): ValidJson<LoginRequest>) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(service::login(client.accounts(), client.ip(), &input.email, input.password).await?))
 }
 
 /// Log out: ends the session (its refresh tokens and every access token of it) and blacklists the presented token.
 #[utoipa::path(post, path = "/accounts/logout/", tag = "accounts", request_body = LogoutRequest, security(("bearer" = [])), responses(
     (status = 200, description = "`Logged out successfully.`", body = MessageResponse),
-    UnauthorizedOrBlacklisted,
-    InactiveUser,
     (status = 503, description = "`Failed to logout. Try again.` (token blacklist unavailable)", body = ErrorBody),
 ))]
-pub async fn logout(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidJson(input): ValidJson<LogoutRequest>,
-) -> ApiResult<Message> {
-    service::logout(state.accounts(), &user, &input.refresh_token).await?;
+pub async fn logout(client: Client, user: AuthUser, ValidJson(input): ValidJson<LogoutRequest>) -> ApiResult<Message> {
+    service::logout(client.accounts(), &user, &input.refresh_token).await?;
     Ok(message("Logged out successfully."))
 }
 
@@ -143,11 +132,11 @@ pub async fn logout(
     (status = 404, description = "`Refresh token not found.`", body = ErrorBody),
 ))]
 pub async fn refresh(
-    State(state): State<AppState>,
+    client: Client,
     MaybeAuthUser(caller): MaybeAuthUser,
     ValidJson(input): ValidJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(service::refresh(state.accounts(), &input.refresh_token, caller.as_ref()).await?))
+    Ok(Json(service::refresh(client.accounts(), &input.refresh_token, caller.as_ref()).await?))
 }
 
 /// Change the caller's password; every session (including this one) ends.
@@ -159,12 +148,11 @@ pub async fn refresh(
     (status = 429, description = "Too many wrong old passwords (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn change_password(
-    State(state): State<AppState>,
-    ip: ClientIp,
+    client: Client,
     user: AuthUser,
     ValidJson(input): ValidJson<ChangePasswordRequest>,
 ) -> ApiResult<Message> {
-    service::change_password(state.accounts(), ip, &user, input.old_password, input.new_password).await?;
+    service::change_password(client.accounts(), client.ip(), &user, input.old_password, input.new_password).await?;
     Ok(message("Password has been changed successfully!"))
 }
 
@@ -175,12 +163,8 @@ pub async fn change_password(
     InvalidEmail,
     TooManyFromAddress,
 ))]
-pub async fn reset_password_request(
-    State(state): State<AppState>,
-    ip: ClientIp,
-    ValidJson(email): ValidJson<EmailRequest>,
-) -> ApiResult<Message> {
-    service::request_password_reset(state.accounts(), ip, &email).await?;
+pub async fn reset_password_request(client: Client, ValidJson(email): ValidJson<EmailRequest>) -> ApiResult<Message> {
+    service::request_password_reset(client.accounts(), client.ip(), &email).await?;
     Ok(message("If you have an account, you will receive an email with instructions."))
 }
 
@@ -193,19 +177,17 @@ pub async fn reset_password_request(
     (status = 429, description = "Too many failed completions from this address (`Retry-After`)", body = ErrorBody),
 ))]
 pub async fn reset_password_complete(
-    State(state): State<AppState>,
-    ip: ClientIp,
+    client: Client,
     ValidJson(input): ValidJson<ResetPasswordRequest>,
 ) -> ApiResult<Message> {
-    service::complete_password_reset(state.accounts(), ip, &input.email, input.password, &input.token).await?;
+    service::complete_password_reset(client.accounts(), client.ip(), &input.email, input.password, &input.token)
+        .await?;
     Ok(message("Your password has been successfully changed!"))
 }
 
 /// The authenticated caller.
 #[utoipa::path(get, path = "/accounts/me/", tag = "accounts", security(("bearer" = [])), responses(
     (status = 200, description = "The caller", body = MeResponse),
-    UnauthorizedOrBlacklisted,
-    InactiveUser,
     (status = 404, description = "`User not found.`", body = ErrorBody),
     (status = 503, description = "Token blacklist unavailable", body = ErrorBody),
 ))]

@@ -2,48 +2,23 @@
 //! moderators 403 `Access denied. Admin privileges required.`
 
 use axum::Json;
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 
 use shared::ids::UserId;
 
 use super::service;
 use super::types::*;
-use crate::accounts::auth::RequireAdmin;
-use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
-use crate::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::accounts::auth::Admin;
+use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
+use crate::extract::{ValidJson, ValidPath};
 use crate::http::{Message, MessageResponse, message};
-use crate::pagination::{PageQuery, Paging};
+use crate::pagination::{Listing, PageQuery};
 use crate::profiles::types::UserIdPath;
-use crate::responses::{
-    AdminRequiredOrInactive, NonIntegerUserId, UnauthorizedOrBlacklisted, UserEmailNotFound, UserIdNotFound,
-};
-use crate::state::AppState;
-use shared::storage::Storage;
-
-/// An admin calling (the checks of [`RequireAdmin`]), with the state the administration use cases borrow from.
-pub struct Admin {
-    state: AppState,
-    id: UserId,
-}
-
-impl FromRequestParts<AppState> for Admin {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let RequireAdmin(admin) = RequireAdmin::from_request_parts(parts, state).await?;
-        Ok(Self { state: state.clone(), id: admin.id })
-    }
-}
+use crate::responses::{AdminRequiredOrInactive, NonIntegerUserId, UserEmailNotFound, UserIdNotFound};
 
 impl Admin {
     /// What a change to an account uses, made by this admin.
     fn by(&self) -> service::ByAdmin<'_> {
-        service::ByAdmin { pool: &self.state.pool, auth_cache: self.state.auth_cache(), admin_id: self.id }
-    }
-
-    fn storage(&self) -> &dyn Storage {
-        self.state.storage.as_ref()
+        service::ByAdmin { pool: &self.state.pool, auth_cache: self.state.auth_cache(), admin_id: self.0.id }
     }
 }
 
@@ -52,7 +27,6 @@ impl Admin {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account activated successfully by admin.` or `User account is already active.`", body = MessageResponse),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         UserEmailNotFound,
         (status = 409, description = "`User account has been deactivated by an admin; reactivate it instead.`", body = ErrorBody),
@@ -69,7 +43,6 @@ pub async fn activate(admin: Admin, ValidJson(target): ValidJson<ActivateRequest
     responses(
         (status = 200, description = "`User group successfully changed to {group_id}.` or `User already belongs to group {group_id}.`", body = MessageResponse),
         (status = 400, description = "`Invalid group ID.`", body = ErrorBody),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Prevent changing the group of a user with the same ID as you.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         UserEmailNotFound,
         (status = 422, description = "Invalid email, non-integer `group_id` or body", body = ValidationErrorBody),
@@ -84,18 +57,13 @@ pub async fn change_group(admin: Admin, ValidJson(change): ValidJson<ChangeGroup
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of users", body = UserListResponse),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         (status = 422, description = "Invalid page, filter or sort", body = ValidationErrorBody),
     )
 )]
-pub async fn list_users(
-    admin: Admin,
-    paging: Paging,
-    ValidQuery(filters): ValidQuery<UserListQuery>,
-) -> ApiResult<Json<UserListResponse>> {
-    let (users, total) = service::list_users(&admin.state.pool, admin.storage(), paging.page, &filters).await?;
-    Ok(Json(UserListResponse { users, meta: paging.meta(total, &filters.link_params) }))
+pub async fn list_users(admin: Admin, list: Listing<UserListQuery>) -> ApiResult<Json<UserListResponse>> {
+    let (users, total) = service::list_users(admin.pool(), admin.storage(), list.paging.page, &list.filters).await?;
+    Ok(Json(UserListResponse { users, meta: list.paging.meta(total, &list.filters.link_params) }))
 }
 
 /// One user with their group and profile.
@@ -104,7 +72,6 @@ pub async fn list_users(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The user", body = AdminUserDetail),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         UserIdNotFound,
         NonIntegerUserId,
@@ -114,7 +81,7 @@ pub async fn get_user(
     admin: Admin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
 ) -> ApiResult<Json<AdminUserDetail>> {
-    Ok(Json(service::get_user(&admin.state.pool, admin.storage(), UserId(user_id)).await?))
+    Ok(Json(service::get_user(admin.pool(), admin.storage(), UserId(user_id)).await?))
 }
 
 /// Ban an account (active or not activated yet): its refresh tokens are revoked, its activation and reset links
@@ -124,7 +91,6 @@ pub async fn get_user(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account deactivated successfully.` or `User account is already inactive.`", body = MessageResponse),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`You cannot deactivate your own account.`, `Access denied. Admin privileges required.` or `Inactive user.`", body = ErrorBody),
         UserIdNotFound,
         NonIntegerUserId,
@@ -140,7 +106,6 @@ pub async fn deactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPa
     security(("bearer" = [])),
     responses(
         (status = 200, description = "`User account reactivated successfully.` or `User account is already active.`", body = MessageResponse),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         UserIdNotFound,
         NonIntegerUserId,
@@ -155,16 +120,11 @@ pub async fn reactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPa
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of audit entries", body = AuditListResponse),
-        UnauthorizedOrBlacklisted,
         AdminRequiredOrInactive,
         (status = 422, description = "Invalid page or filter", body = ValidationErrorBody),
     )
 )]
-pub async fn list_audit(
-    admin: Admin,
-    paging: Paging,
-    ValidQuery(filters): ValidQuery<AuditQuery>,
-) -> ApiResult<Json<AuditListResponse>> {
-    let (entries, total) = service::list_audit(&admin.state.pool, paging.page, &filters).await?;
-    Ok(Json(AuditListResponse { entries, meta: paging.meta(total, &filters.link_params) }))
+pub async fn list_audit(admin: Admin, list: Listing<AuditQuery>) -> ApiResult<Json<AuditListResponse>> {
+    let (entries, total) = service::list_audit(admin.pool(), list.paging.page, &list.filters).await?;
+    Ok(Json(AuditListResponse { entries, meta: list.paging.meta(total, &list.filters.link_params) }))
 }

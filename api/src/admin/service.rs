@@ -2,11 +2,13 @@
 //! checks in order, writes its audit entry and invalidates the target's cached auth record in the same
 //! transaction, so the change applies from the target's next request.
 
+use diesel::dsl;
 use diesel::prelude::*;
+use diesel::query_dsl::methods;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
-use shared::db::{self, DbPool};
+use shared::db::{self, DbPool, FilterSome};
 use shared::ids::UserId;
 use shared::schema::{activation_tokens, admin_audit_log, password_reset_tokens, refresh_tokens, user_profiles, users};
 
@@ -213,23 +215,18 @@ pub async fn reactivate(by: ByAdmin<'_>, user_id: UserId) -> Result<String, ApiE
 }
 
 /// Applies the listing filters to a boxed query over `users` (alone for the count, joined for the page).
-macro_rules! filter_users {
-    ($query:expr, $filters:expr) => {{
-        let filters: &UserFilters = $filters;
-        let mut query = $query;
-        if let Some(group) = filters.group {
-            query = query.filter(users::group_id.eq(group));
-        }
-        if let Some(active) = filters.is_active {
-            query = query.filter(users::is_active.eq(active));
-        }
-        if let Some(fragment) = &filters.email {
-            // Emails are stored lower-case (a CHECK guarantees it), so LIKE on the lower-cased input is
-            // case-insensitive and can use the trigram index.
-            query = query.filter(users::email.like(db::like_pattern(fragment)));
-        }
-        query
-    }};
+fn filter_users<Q>(query: Q, filters: &UserFilters) -> Q
+where
+    Q: methods::FilterDsl<dsl::Eq<users::group_id, Group>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<users::is_active, bool>, Output = Q>
+        + methods::FilterDsl<dsl::Like<users::email, String>, Output = Q>,
+{
+    // Emails are stored lower-case (a CHECK guarantees it), so LIKE on the lower-cased input is case-insensitive and
+    // can use the trigram index.
+    query
+        .filter_some(filters.group, |group| users::group_id.eq(group))
+        .filter_some(filters.is_active, |active| users::is_active.eq(active))
+        .filter_some(filters.email.as_deref(), |fragment| users::email.like(db::like_pattern(fragment)))
 }
 
 /// One page of users with their profile summary: one query for the page (users left-joined to profiles) and
@@ -241,8 +238,8 @@ pub async fn list_users(
     filters: &UserFilters,
 ) -> Result<(Vec<AdminUserItem>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let total: i64 = filter_users!(users::table.into_boxed(), filters).count().get_result(&mut conn).await?;
-    let query = filter_users!(users::table.left_join(user_profiles::table).into_boxed(), filters);
+    let total: i64 = filter_users(users::table.into_boxed(), filters).count().get_result(&mut conn).await?;
+    let query = filter_users(users::table.left_join(user_profiles::table).into_boxed(), filters);
     let query = match filters.sort {
         UserSort::IdAsc => query.order_by(users::id.asc()),
         UserSort::IdDesc => query.order_by(users::id.desc()),
@@ -314,30 +311,26 @@ pub async fn get_user(pool: &DbPool, storage: &dyn Storage, user_id: UserId) -> 
     })
 }
 
-macro_rules! filter_audit {
-    ($query:expr, $filters:expr) => {{
-        let filters: &AuditFilters = $filters;
-        let mut query = $query;
-        if let Some(action) = filters.action {
-            query = query.filter(admin_audit_log::action.eq(action));
-        }
-        if let Some(id) = filters.target_user_id {
-            query = query.filter(admin_audit_log::target_user_id.eq(id));
-        }
-        if let Some(id) = filters.admin_id {
-            query = query.filter(admin_audit_log::admin_id.eq(id));
-        }
-        query
-    }};
+/// Applies the audit filters to a boxed query over `admin_audit_log` (alone for the count, joined for the page).
+fn filter_audit<Q>(query: Q, filters: &AuditFilters) -> Q
+where
+    Q: methods::FilterDsl<dsl::Eq<admin_audit_log::action, AuditAction>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<admin_audit_log::target_user_id, i32>, Output = Q>
+        + methods::FilterDsl<dsl::Eq<admin_audit_log::admin_id, i32>, Output = Q>,
+{
+    query
+        .filter_some(filters.action, |action| admin_audit_log::action.eq(action))
+        .filter_some(filters.target_user_id, |id| admin_audit_log::target_user_id.eq(id))
+        .filter_some(filters.admin_id, |id| admin_audit_log::admin_id.eq(id))
 }
 
 /// One page of the audit log, newest first (ids grow with time and order the entries of one transaction), with
 /// the acting admin's email: one query and one count.
 pub async fn list_audit(pool: &DbPool, page: Page, filters: &AuditFilters) -> Result<(Vec<AuditEntry>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let total: i64 = filter_audit!(admin_audit_log::table.into_boxed(), filters).count().get_result(&mut conn).await?;
+    let total: i64 = filter_audit(admin_audit_log::table.into_boxed(), filters).count().get_result(&mut conn).await?;
     let rows: Vec<(AuditRow, Option<String>)> =
-        filter_audit!(admin_audit_log::table.left_join(users::table).into_boxed(), filters)
+        filter_audit(admin_audit_log::table.left_join(users::table).into_boxed(), filters)
             .select((AuditRow::as_select(), users::email.nullable()))
             .order_by(admin_audit_log::id.desc())
             .limit(page.limit())

@@ -1,30 +1,24 @@
 //! HTTP handlers of `/cart` and `/admin/carts/{user_id}/`.
 
 use axum::Json;
-use axum::extract::State;
 use uuid::Uuid;
 
-use shared::db::DbPool;
 use shared::ids::UserId;
 
 use super::service;
 use super::types::{AddToCart, CartResponse};
-use crate::accounts::auth::{AuthUser, RequireAdmin};
+use crate::accounts::auth::{Admin, Caller};
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
 use crate::http::{Message, MessageResponse, message};
-use crate::responses::{
-    AdminRequired, InactiveUser, InvalidAccessToken, NotAnInteger, UnauthorizedOrBlacklisted, UserIdNotFound,
-};
+use crate::responses::{AdminRequired, InvalidAccessToken, NotAnInteger, UserIdNotFound};
 
 /// The caller's cart, oldest item first.
 #[utoipa::path(get, path = "/cart/", tag = "cart", security(("bearer" = [])), responses(
     (status = 200, description = "The cart (empty when nothing was added)", body = CartResponse),
-    UnauthorizedOrBlacklisted,
-    InactiveUser,
 ))]
-pub async fn list(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list(&pool, user.id).await? }))
+pub async fn list(caller: Caller) -> ApiResult<Json<CartResponse>> {
+    Ok(Json(CartResponse { cart_items: service::list(caller.pool(), caller.id).await? }))
 }
 
 /// Add a movie to the cart.
@@ -36,12 +30,8 @@ pub async fn list(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Json<
     (status = 409, description = "`Movie already in cart.`", body = ErrorBody),
     (status = 422, description = "`movie_uuid` missing or not a UUID", body = ValidationErrorBody),
 ))]
-pub async fn add(
-    State(pool): State<DbPool>,
-    user: AuthUser,
-    ValidJson(input): ValidJson<AddToCart>,
-) -> ApiResult<Message> {
-    service::add(&pool, user.id, input.movie_uuid).await?;
+pub async fn add(caller: Caller, ValidJson(input): ValidJson<AddToCart>) -> ApiResult<Message> {
+    service::add(caller.pool(), caller.id, input.movie_uuid).await?;
     Ok(message("Movie has been added to cart successfully."))
 }
 
@@ -52,12 +42,8 @@ pub async fn add(
     (status = 404, description = "`Movie not found in cart.`", body = ErrorBody),
     (status = 422, description = "Not a UUID", body = ValidationErrorBody),
 ))]
-pub async fn remove(
-    State(pool): State<DbPool>,
-    user: AuthUser,
-    ValidPath(movie_uuid): ValidPath<Uuid>,
-) -> ApiResult<Message> {
-    service::remove(&pool, user.id, movie_uuid).await?;
+pub async fn remove(caller: Caller, ValidPath(movie_uuid): ValidPath<Uuid>) -> ApiResult<Message> {
+    service::remove(caller.pool(), caller.id, movie_uuid).await?;
     Ok(message("Movie removed from cart."))
 }
 
@@ -66,8 +52,8 @@ pub async fn remove(
     (status = 200, description = "`All movies removed from cart.`", body = MessageResponse),
     InvalidAccessToken,
 ))]
-pub async fn clear(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Message> {
-    service::clear(&pool, user.id).await?;
+pub async fn clear(caller: Caller) -> ApiResult<Message> {
+    service::clear(caller.pool(), caller.id).await?;
     Ok(message("All movies removed from cart."))
 }
 
@@ -79,10 +65,6 @@ pub async fn clear(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Mess
     UserIdNotFound,
     NotAnInteger,
 ))]
-pub async fn admin_view(
-    State(pool): State<DbPool>,
-    _admin: RequireAdmin,
-    ValidPath(user_id): ValidPath<i32>,
-) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list_for_admin(&pool, UserId(user_id)).await? }))
+pub async fn admin_view(admin: Admin, ValidPath(user_id): ValidPath<i32>) -> ApiResult<Json<CartResponse>> {
+    Ok(Json(CartResponse { cart_items: service::list_for_admin(admin.pool(), UserId(user_id)).await? }))
 }

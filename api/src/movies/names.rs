@@ -243,6 +243,15 @@ pub async fn list(
     Ok(Listed { items: rows.into_iter().map(|(id, name)| NamedRef { id, name }).collect(), total })
 }
 
+/// Inserts `names` of `kind`, none of which exists yet (a clash is an error), in one statement; each comes back with
+/// its id.
+pub async fn insert_new(conn: &mut AsyncPgConnection, kind: Kind, names: &[String]) -> QueryResult<Vec<(i32, String)>> {
+    with_table!(kind, t => {
+        let rows: Vec<_> = names.iter().map(|name| t::name.eq(name.as_str())).collect();
+        diesel::insert_into(t::table).values(rows).returning((t::id, t::name)).get_results(conn).await
+    })
+}
+
 /// The ids of `names` (in order), matched by case-insensitive equality; unknown names are created with the spelling
 /// given. Three statements whatever the number of names: look up, insert the missing, look up again (which also
 /// picks up rows a concurrent request inserted first).

@@ -12,11 +12,11 @@
 use chrono::{Datelike, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
-use diesel_async::{AsyncConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use shared::db::DbPool;
-use shared::schema::{directors, movies, movies_directors, movies_genres, movies_stars, stars};
+use shared::schema::{movies, movies_directors, movies_genres, movies_stars};
 use uuid::Uuid;
 
 use super::import::{ImportError, Progress, price_for};
@@ -121,6 +121,22 @@ pub const WRITTEN_TABLES: &[&str] = &[
     "catalog_counts",
 ];
 
+/// `count` new synthetic people of `kind` (stars or directors), inserted in batches, with their ids.
+async fn people(
+    conn: &mut AsyncPgConnection,
+    rng: &mut StdRng,
+    run: i32,
+    kind: Kind,
+    count: usize,
+) -> Result<Vec<(i32, String)>, ImportError> {
+    let mut people = Vec::with_capacity(count);
+    for chunk in (0..count).collect::<Vec<_>>().chunks(BATCH) {
+        let batch: Vec<String> = chunk.iter().map(|n| person_name(rng, run, *n)).collect();
+        people.extend(names::insert_new(conn, kind, &batch).await?);
+    }
+    Ok(people)
+}
+
 /// Inserts `count` synthetic movies, then analyzes the tables it wrote; the RNG is seeded from the run tag, so a
 /// run is reproducible.
 pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<SeedReport, ImportError> {
@@ -144,28 +160,8 @@ pub async fn seed(pool: &DbPool, count: u64, progress: &dyn Progress) -> Result<
     // People are shared across movies the way real casts are: about one star per 20 movies, one director per 50.
     let star_count = (count / 20).max(10) as usize;
     let director_count = (count / 50).max(5) as usize;
-    let mut cast_pool: Vec<(i32, String)> = Vec::with_capacity(star_count);
-    for chunk in (0..star_count).collect::<Vec<_>>().chunks(BATCH) {
-        let rows: Vec<_> = chunk.iter().map(|n| stars::name.eq(person_name(&mut rng, run, *n))).collect();
-        cast_pool.extend(
-            diesel::insert_into(stars::table)
-                .values(rows)
-                .returning((stars::id, stars::name))
-                .get_results::<(i32, String)>(&mut conn)
-                .await?,
-        );
-    }
-    let mut director_pool: Vec<(i32, String)> = Vec::with_capacity(director_count);
-    for chunk in (0..director_count).collect::<Vec<_>>().chunks(BATCH) {
-        let rows: Vec<_> = chunk.iter().map(|n| directors::name.eq(person_name(&mut rng, run, *n))).collect();
-        director_pool.extend(
-            diesel::insert_into(directors::table)
-                .values(rows)
-                .returning((directors::id, directors::name))
-                .get_results::<(i32, String)>(&mut conn)
-                .await?,
-        );
-    }
+    let cast_pool = people(&mut conn, &mut rng, run, Kind::Star, star_count).await?;
+    let director_pool = people(&mut conn, &mut rng, run, Kind::Director, director_count).await?;
 
     progress.start(count);
     let max_year = Utc::now().year();

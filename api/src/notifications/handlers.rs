@@ -1,13 +1,11 @@
 //! HTTP handlers of `/notifications/...`: the caller's notifications and marking them read.
 
 use axum::Json;
-use axum::extract::State;
 
 use super::service::{self, Notifier};
 use super::types::*;
-use shared::db::DbPool;
 
-use crate::accounts::auth::AuthUser;
+use crate::accounts::auth::Caller;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidPath, ValidQuery};
 use crate::http::{Message, MessageResponse, message};
@@ -29,12 +27,11 @@ impl AppState {
     (status = 422, description = "Malformed pagination or filter", body = ValidationErrorBody),
 ))]
 pub async fn list_notifications(
-    State(pool): State<DbPool>,
-    user: AuthUser,
+    caller: Caller,
     base: PageLinkBase,
     ValidQuery(list): ValidQuery<NotificationListQuery>,
 ) -> ApiResult<Json<NotificationListResponse>> {
-    let found = service::list(&pool, user.id, &list).await?;
+    let found = service::list(caller.pool(), caller.id, &list).await?;
     let filters: Vec<(&str, String)> = if list.unread_only { vec![("unread", "true".into())] } else { Vec::new() };
     Ok(Json(NotificationListResponse {
         notifications: found.notifications,
@@ -52,11 +49,10 @@ pub async fn list_notifications(
     MalformedId,
 ))]
 pub async fn mark_read(
-    State(pool): State<DbPool>,
-    user: AuthUser,
+    caller: Caller,
     ValidPath(NotificationPath { notification_id }): ValidPath<NotificationPath>,
 ) -> ApiResult<Message> {
-    service::mark_read(&pool, user.id, notification_id).await?;
+    service::mark_read(caller.pool(), caller.id, notification_id).await?;
     Ok(message("Notification marked as read."))
 }
 
@@ -65,7 +61,7 @@ pub async fn mark_read(
     (status = 200, description = "`All notifications marked as read.`", body = MessageResponse),
     Unauthorized,
 ))]
-pub async fn mark_all_read(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<Message> {
-    service::mark_all_read(&pool, user.id).await?;
+pub async fn mark_all_read(caller: Caller) -> ApiResult<Message> {
+    service::mark_all_read(caller.pool(), caller.id).await?;
     Ok(message("All notifications marked as read."))
 }

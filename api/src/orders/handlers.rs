@@ -1,25 +1,21 @@
 //! HTTP handlers of `/orders` and `/admin/orders/`.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
 
-use shared::db::DbPool;
 use shared::ids::OrderId;
 
 use super::service;
 use super::types::{AdminOrderList, CreatedOrder, OrderList, OrderStatus, PurchaseList};
-use crate::accounts::auth::{AuthUser, RequireAdmin};
+use crate::accounts::auth::Caller;
 use crate::error::{ApiResult, ErrorBody};
 use crate::extract::ValidPath;
 use crate::history::{HistoryListing, HistoryQuery};
-use crate::http::{Message, MessageResponse, message};
+use crate::http::{Created, Message, MessageResponse, created, message};
 use crate::pagination::{PageQuery, Paging};
 use crate::payments::refunds;
 use crate::responses::{
     AdminRequired, InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId, NotAnInteger, OrderNotFound,
 };
-use crate::state::AppState;
 
 /// Turn the cart into a pending order (prices from the catalog, now).
 #[utoipa::path(post, path = "/orders/create/", tag = "orders", security(("bearer" = [])), responses(
@@ -28,8 +24,8 @@ use crate::state::AppState;
     InvalidAccessToken,
     (status = 409, description = "`Some movies already purchased`", body = ErrorBody),
 ))]
-pub async fn create(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<(StatusCode, Json<CreatedOrder>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&pool, user.id).await?)))
+pub async fn create(caller: Caller) -> ApiResult<Created<CreatedOrder>> {
+    Ok(created(service::create(caller.pool(), caller.id).await?))
 }
 
 /// The caller's orders, newest first.
@@ -38,8 +34,8 @@ pub async fn create(State(pool): State<DbPool>, user: AuthUser) -> ApiResult<(St
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn list(State(pool): State<DbPool>, user: AuthUser, paging: Paging) -> ApiResult<Json<OrderList>> {
-    let (orders, total) = service::list(&pool, user.id, paging.page).await?;
+pub async fn list(caller: Caller, paging: Paging) -> ApiResult<Json<OrderList>> {
+    let (orders, total) = service::list(caller.pool(), caller.id, paging.page).await?;
     Ok(Json(OrderList { orders, meta: paging.meta(total, &[]) }))
 }
 
@@ -49,8 +45,8 @@ pub async fn list(State(pool): State<DbPool>, user: AuthUser, paging: Paging) ->
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn purchases(State(pool): State<DbPool>, user: AuthUser, paging: Paging) -> ApiResult<Json<PurchaseList>> {
-    let (purchases, total) = service::purchases(&pool, user.id, paging.page).await?;
+pub async fn purchases(caller: Caller, paging: Paging) -> ApiResult<Json<PurchaseList>> {
+    let (purchases, total) = service::purchases(caller.pool(), caller.id, paging.page).await?;
     Ok(Json(PurchaseList { purchases, meta: paging.meta(total, &[]) }))
 }
 
@@ -62,12 +58,8 @@ pub async fn purchases(State(pool): State<DbPool>, user: AuthUser, paging: Pagin
     (status = 409, description = "`Paid orders cannot be cancelled. Please request a refund.` or `Order is already cancelled.`", body = ErrorBody),
     NotAnInteger,
 ))]
-pub async fn cancel(
-    State(pool): State<DbPool>,
-    user: AuthUser,
-    ValidPath(order_id): ValidPath<i32>,
-) -> ApiResult<Message> {
-    service::cancel(&pool, user.id, OrderId(order_id)).await?;
+pub async fn cancel(caller: Caller, ValidPath(order_id): ValidPath<i32>) -> ApiResult<Message> {
+    service::cancel(caller.pool(), caller.id, OrderId(order_id)).await?;
     Ok(message("Order successfully cancelled."))
 }
 
@@ -82,12 +74,8 @@ pub async fn cancel(
     (status = 502, description = "Stripe unavailable; nothing was changed", body = ErrorBody),
     (status = 503, description = "Payments are not configured", body = ErrorBody),
 ))]
-pub async fn refund(
-    State(state): State<AppState>,
-    user: AuthUser,
-    ValidPath(order_id): ValidPath<i32>,
-) -> ApiResult<Message> {
-    refunds::refund_order(&state.pool, &state.stripe, user.id, OrderId(order_id)).await?;
+pub async fn refund(caller: Caller, ValidPath(order_id): ValidPath<i32>) -> ApiResult<Message> {
+    refunds::refund_order(caller.pool(), &caller.state.stripe, caller.id, OrderId(order_id)).await?;
     Ok(message("Order successfully refunded."))
 }
 
@@ -99,11 +87,7 @@ pub async fn refund(
     AdminRequired,
     InvalidPaginationOrUserId,
 ))]
-pub async fn admin_list(
-    State(pool): State<DbPool>,
-    _admin: RequireAdmin,
-    listing: HistoryListing<OrderStatus>,
-) -> ApiResult<Json<AdminOrderList>> {
-    let (orders, total) = service::admin_list(&pool, &listing.filters, listing.paging.page).await?;
+pub async fn admin_list(listing: HistoryListing<OrderStatus>) -> ApiResult<Json<AdminOrderList>> {
+    let (orders, total) = service::admin_list(&listing).await?;
     Ok(Json(AdminOrderList { orders, meta: listing.meta(total) }))
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::types::{AdminOrder, CreatedOrder, Order, OrderMovie, OrderStatus, Purchase};
 use crate::cart::service::cart_id;
 use crate::error::{ApiError, unique_violation};
-use crate::history::{HistoryFilters, filtered_history};
+use crate::history::{HistoryListing, filtered_history};
 use crate::money::Price;
 use crate::pagination::Page;
 
@@ -169,12 +169,9 @@ pub async fn cancel(pool: &DbPool, user_id: UserId, order_id: OrderId) -> Result
 }
 
 /// Everyone's orders for admins, newest first, in one page query and one count.
-pub async fn admin_list(
-    pool: &DbPool,
-    filters: &HistoryFilters<OrderStatus>,
-    page: Page,
-) -> Result<(Vec<AdminOrder>, i64), ApiError> {
-    let mut conn = db::conn(pool).await?;
+pub async fn admin_list(listing: &HistoryListing<OrderStatus>) -> Result<(Vec<AdminOrder>, i64), ApiError> {
+    let mut conn = db::conn(&listing.pool).await?;
+    let (filters, page) = (&listing.filters, listing.paging.page);
     let filtered = || filtered_history!(orders, filters);
     let total: i64 = filtered().count().get_result(&mut conn).await?;
     let rows: Vec<(i32, OrderStatus, BigDecimal, DateTime<Utc>, String, i32)> = filtered()

@@ -7,9 +7,8 @@ use axum::http::HeaderMap;
 
 use super::types::{AdminPaymentList, CheckoutResponse, PaymentList, PaymentStatus};
 use super::{checkout, service, webhook};
-use shared::db::DbPool;
 
-use crate::accounts::auth::{AuthUser, RequireAdmin};
+use crate::accounts::auth::{AuthUser, Caller};
 use crate::error::{ApiResult, ErrorBody};
 use crate::history::{HistoryListing, HistoryQuery};
 use crate::http::{Message, MessageResponse, message};
@@ -79,8 +78,8 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn list(State(pool): State<DbPool>, user: AuthUser, paging: Paging) -> ApiResult<Json<PaymentList>> {
-    let (payments, total) = service::list(&pool, user.id, paging.page).await?;
+pub async fn list(caller: Caller, paging: Paging) -> ApiResult<Json<PaymentList>> {
+    let (payments, total) = service::list(caller.pool(), caller.id, paging.page).await?;
     Ok(Json(PaymentList { payments, meta: paging.meta(total, &[]) }))
 }
 
@@ -92,11 +91,7 @@ pub async fn list(State(pool): State<DbPool>, user: AuthUser, paging: Paging) ->
     AdminRequired,
     InvalidPaginationOrUserId,
 ))]
-pub async fn admin_list(
-    State(pool): State<DbPool>,
-    _admin: RequireAdmin,
-    listing: HistoryListing<PaymentStatus>,
-) -> ApiResult<Json<AdminPaymentList>> {
-    let (payments, total) = service::admin_list(&pool, &listing.filters, listing.paging.page).await?;
+pub async fn admin_list(listing: HistoryListing<PaymentStatus>) -> ApiResult<Json<AdminPaymentList>> {
+    let (payments, total) = service::admin_list(&listing).await?;
     Ok(Json(AdminPaymentList { payments, meta: listing.meta(total) }))
 }

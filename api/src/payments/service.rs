@@ -12,7 +12,7 @@ use shared::schema::{payments, users};
 use super::stripe::StripeError;
 use super::types::{AdminPayment, Payment, PaymentStatus};
 use crate::error::ApiError;
-use crate::history::{HistoryFilters, filtered_history};
+use crate::history::{HistoryListing, filtered_history};
 use crate::money::Price;
 use crate::pagination::Page;
 
@@ -51,12 +51,9 @@ pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Pay
 type AdminPaymentRow = (i32, DateTime<Utc>, BigDecimal, PaymentStatus, String, i32, i32);
 
 /// Everyone's payments for admins, newest first, in one page query and one count.
-pub async fn admin_list(
-    pool: &DbPool,
-    filters: &HistoryFilters<PaymentStatus>,
-    page: Page,
-) -> Result<(Vec<AdminPayment>, i64), ApiError> {
-    let mut conn = db::conn(pool).await?;
+pub async fn admin_list(listing: &HistoryListing<PaymentStatus>) -> Result<(Vec<AdminPayment>, i64), ApiError> {
+    let mut conn = db::conn(&listing.pool).await?;
+    let (filters, page) = (&listing.filters, listing.paging.page);
     let filtered = || filtered_history!(payments, filters);
     let total: i64 = filtered().count().get_result(&mut conn).await?;
     let rows: Vec<AdminPaymentRow> = filtered()

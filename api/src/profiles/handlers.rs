@@ -2,8 +2,7 @@
 //! is refused without being processed.
 
 use axum::Json;
-use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::extract::Request;
 use shared::ids::UserId;
 
 use super::form;
@@ -12,8 +11,23 @@ use super::types::{ProfileForm, ProfileResponse, UserIdPath};
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, FormErrorBody};
 use crate::extract::ValidPath;
-use crate::responses::{BodyTooLarge, NonIntegerUserId, ProfileNotFound, UnauthorizedOrBlacklisted, UserIdNotFound};
-use crate::state::AppState;
+use crate::http::{Created, created};
+use crate::responses::{BodyTooLarge, NonIntegerUserId, ProfileNotFound, UserIdNotFound};
+use crate::state::With;
+
+/// A signed-in caller naming a profile by its owner's id (the token is checked before the path), with the state
+/// the profile use cases borrow.
+type OnProfile = With<(AuthUser, ValidPath<UserIdPath>)>;
+
+impl OnProfile {
+    /// The profile's owner, once the caller may have `access` to it (the owner, or an admin).
+    fn owner_for(&self, access: Access) -> ApiResult<UserId> {
+        let (caller, ValidPath(UserIdPath { user_id })) = &self.extracted;
+        let owner = UserId(*user_id);
+        service::authorize(caller.id, caller.group, owner, access)?;
+        Ok(owner)
+    }
+}
 
 /// Create a user's profile (the owner or an admin).
 #[utoipa::path(post, path = "/profiles/users/{user_id}/", tag = "profiles",
@@ -26,7 +40,6 @@ use crate::state::AppState;
     responses(
         (status = 201, description = "Profile created", body = ProfileResponse),
         (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body` (malformed multipart, e.g. no boundary)", body = ErrorBody),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can create profile.` or `Inactive user.`", body = ErrorBody),
         UserIdNotFound,
         (status = 409, description = "`Profile already exists.`", body = ErrorBody),
@@ -34,16 +47,10 @@ use crate::state::AppState;
         (status = 422, description = "A field rule (string `detail`: `{value} contains non-english letters`, `Gender must be one of: man, woman`, `Invalid birth date - year must be greater than 1900.`, `You must be at least 18 years old to register.`, `Info field cannot be empty or contain only spaces.`, `Image size exceeds 1 MB`, `Invalid image format`, `Unsupported image format: {FORMAT}. Use one of next: ['JPG', 'JPEG', 'PNG']`, `Image dimensions exceed the maximum of 4096x4096 pixels.`), or a malformed form (list `detail`: unknown field, bad date, wrong content type, non-integer `user_id`)", body = FormErrorBody),
     )
 )]
-pub async fn create_profile(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
-    request: Request,
-) -> ApiResult<(StatusCode, Json<ProfileResponse>)> {
-    let user_id = UserId(user_id);
-    service::authorize(caller.id, caller.group, user_id, Access::Create)?;
+pub async fn create_profile(on: OnProfile, request: Request) -> ApiResult<Created<ProfileResponse>> {
+    let owner = on.owner_for(Access::Create)?;
     let form = form::read(request).await?;
-    Ok((StatusCode::CREATED, Json(service::create(&state.pool, state.storage.as_ref(), user_id, form).await?)))
+    Ok(created(service::create(on.pool(), on.storage(), owner, form).await?))
 }
 
 /// Change the supplied fields of a user's profile (the owner or an admin); a new avatar replaces the old one.
@@ -57,23 +64,16 @@ pub async fn create_profile(
     responses(
         (status = 200, description = "The updated profile", body = ProfileResponse),
         (status = 400, description = "`Uploaded file has no filename` or `There was an error parsing the body`", body = ErrorBody),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can update profile.` or `Inactive user.`", body = ErrorBody),
         ProfileNotFound,
         BodyTooLarge,
         (status = 422, description = "A field rule (string `detail`, as for create but `Info cannot be empty or whitespace only`) or a malformed form (list `detail`)", body = FormErrorBody),
     )
 )]
-pub async fn update_profile(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
-    request: Request,
-) -> ApiResult<Json<ProfileResponse>> {
-    let user_id = UserId(user_id);
-    service::authorize(caller.id, caller.group, user_id, Access::Update)?;
+pub async fn update_profile(on: OnProfile, request: Request) -> ApiResult<Json<ProfileResponse>> {
+    let owner = on.owner_for(Access::Update)?;
     let form = form::read(request).await?;
-    Ok(Json(service::update(&state.pool, state.storage.as_ref(), user_id, form).await?))
+    Ok(Json(service::update(on.pool(), on.storage(), owner, form).await?))
 }
 
 /// Read a user's profile (the owner or an admin).
@@ -82,18 +82,12 @@ pub async fn update_profile(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The profile", body = ProfileResponse),
-        UnauthorizedOrBlacklisted,
         (status = 403, description = "`Only admin or profile owner can view profile.` or `Inactive user.`", body = ErrorBody),
         ProfileNotFound,
         NonIntegerUserId,
     )
 )]
-pub async fn get_profile(
-    State(state): State<AppState>,
-    caller: AuthUser,
-    ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
-) -> ApiResult<Json<ProfileResponse>> {
-    let user_id = UserId(user_id);
-    service::authorize(caller.id, caller.group, user_id, Access::View)?;
-    Ok(Json(service::get(&state.pool, state.storage.as_ref(), user_id).await?))
+pub async fn get_profile(on: OnProfile) -> ApiResult<Json<ProfileResponse>> {
+    let owner = on.owner_for(Access::View)?;
+    Ok(Json(service::get(on.pool(), on.storage(), owner).await?))
 }

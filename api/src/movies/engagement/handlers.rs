@@ -4,7 +4,6 @@ use std::future::Future;
 
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use shared::db::DbPool;
@@ -16,7 +15,7 @@ use super::types::*;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
-use crate::http::{Message, MessageResponse, message};
+use crate::http::{Created, Message, MessageResponse, created, message};
 use crate::movies::cache::CatalogCache;
 use crate::movies::types::{CommentPath, MoviePath};
 use crate::pagination::{PageQuery, Paging};
@@ -26,7 +25,7 @@ use crate::state::AppState;
 /// A signed-in caller acting on what the path names (a movie, or one of its comments), with what the writes use.
 /// The checks answer in the contract's order: the token, then the path.
 pub struct Acting<P> {
-    pool: DbPool,
+    state: AppState,
     cache: CatalogCache,
     user: AuthUser,
     target: P,
@@ -59,7 +58,18 @@ impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for Acting<P> {
         let cache = CatalogCache::from_request_parts(parts, state).await?;
         let user = AuthUser::from_request_parts(parts, state).await?;
         let ValidPath(target) = ValidPath::<P>::from_request_parts(parts, state).await?;
-        Ok(Self { pool: state.pool.clone(), cache, user, target })
+        Ok(Self { state: state.clone(), cache, user, target })
+    }
+}
+
+impl<P> Acting<P> {
+    fn pool(&self) -> &DbPool {
+        &self.state.pool
+    }
+
+    /// The caller replying or liking, with what the write and its notification use.
+    fn commenter(&self) -> service::Commenter<'_> {
+        service::Commenter { pool: &self.state.pool, notifier: self.state.notifier(), user: self.user.id }
     }
 }
 
@@ -87,7 +97,7 @@ impl OnComment {
     (status = 422, description = "Malformed uuid, or reaction not `like`/`dislike`", body = ValidationErrorBody),
 ))]
 pub async fn react(on: OnMovie, ValidJson(input): ValidJson<ReactionRequest>) -> ApiResult<Json<ReactionResponse>> {
-    on.changed(service::react(&on.pool, on.user.id, on.target.movie_uuid, input.reaction)).await.map(Json)
+    on.changed(service::react(on.pool(), on.user.id, on.target.movie_uuid, input.reaction)).await.map(Json)
 }
 
 /// Remove the caller's reaction (also when there is none).
@@ -99,7 +109,7 @@ pub async fn react(on: OnMovie, ValidJson(input): ValidJson<ReactionRequest>) ->
     MalformedUuid,
 ))]
 pub async fn unreact(on: OnMovie) -> ApiResult<Json<ReactionResponse>> {
-    on.changed(service::unreact(&on.pool, on.user.id, on.target.movie_uuid)).await.map(Json)
+    on.changed(service::unreact(on.pool(), on.user.id, on.target.movie_uuid)).await.map(Json)
 }
 
 /// Add a movie to the caller's favorites.
@@ -111,9 +121,9 @@ pub async fn unreact(on: OnMovie) -> ApiResult<Json<ReactionResponse>> {
     (status = 409, description = "`Movie is already in favorites.`", body = ErrorBody),
     MalformedUuid,
 ))]
-pub async fn add_favorite(on: OnMovie) -> ApiResult<(StatusCode, Message)> {
-    on.changed(service::add_favorite(&on.pool, on.user.id, on.target.movie_uuid)).await?;
-    Ok((StatusCode::CREATED, message("Movie added to favorites.")))
+pub async fn add_favorite(on: OnMovie) -> ApiResult<Created<MessageResponse>> {
+    on.changed(service::add_favorite(on.pool(), on.user.id, on.target.movie_uuid)).await?;
+    Ok(created(MessageResponse::new("Movie added to favorites.")))
 }
 
 /// Remove a movie from the caller's favorites.
@@ -125,7 +135,7 @@ pub async fn add_favorite(on: OnMovie) -> ApiResult<(StatusCode, Message)> {
     MalformedUuid,
 ))]
 pub async fn remove_favorite(on: OnMovie) -> ApiResult<Message> {
-    on.changed(service::remove_favorite(&on.pool, on.user.id, on.target.movie_uuid)).await?;
+    on.changed(service::remove_favorite(on.pool(), on.user.id, on.target.movie_uuid)).await?;
     Ok(message("Movie removed from favorites."))
 }
 
@@ -138,7 +148,7 @@ pub async fn remove_favorite(on: OnMovie) -> ApiResult<Message> {
     (status = 422, description = "Malformed uuid, or score outside 1–10", body = ValidationErrorBody),
 ))]
 pub async fn rate(on: OnMovie, ValidJson(score): ValidJson<RatingRequest>) -> ApiResult<Json<RatingResponse>> {
-    on.changed(service::rate(&on.pool, on.user.id, on.target.movie_uuid, score)).await.map(Json)
+    on.changed(service::rate(on.pool(), on.user.id, on.target.movie_uuid, score)).await.map(Json)
 }
 
 /// Withdraw the caller's rating.
@@ -150,7 +160,7 @@ pub async fn rate(on: OnMovie, ValidJson(score): ValidJson<RatingRequest>) -> Ap
     MalformedUuid,
 ))]
 pub async fn unrate(on: OnMovie) -> ApiResult<Json<RatingResponse>> {
-    on.changed(service::unrate(&on.pool, on.user.id, on.target.movie_uuid)).await.map(Json)
+    on.changed(service::unrate(on.pool(), on.user.id, on.target.movie_uuid)).await.map(Json)
 }
 
 /// Top-level comments of a movie, newest first; each shows its number of replies.
@@ -175,13 +185,9 @@ pub async fn list_comments(
     (status = 404, description = "`Movie with the given ID was not found.` or `Comment not found.` (parent)", body = ErrorBody),
     (status = 422, description = "Malformed uuid, or body blank or over 2000 characters", body = ValidationErrorBody),
 ))]
-pub async fn create_comment(
-    State(state): State<AppState>,
-    on: OnMovie,
-    ValidJson(input): ValidJson<CommentRequest>,
-) -> ApiResult<(StatusCode, Json<Comment>)> {
-    let write = service::create_comment(&on.pool, state.notifier(), on.user.id, on.target.movie_uuid, input);
-    Ok((StatusCode::CREATED, Json(on.changed(write).await?)))
+pub async fn create_comment(on: OnMovie, ValidJson(input): ValidJson<CommentRequest>) -> ApiResult<Created<Comment>> {
+    let write = service::create_comment(on.commenter(), on.target.movie_uuid, input);
+    Ok(created(on.changed(write).await?))
 }
 
 /// Replies to a comment, oldest first.
@@ -210,7 +216,7 @@ pub async fn list_replies(
 ))]
 pub async fn edit_comment(on: OnComment, ValidJson(body): ValidJson<CommentEditRequest>) -> ApiResult<Json<Comment>> {
     let (movie, comment) = on.comment();
-    Ok(Json(service::edit_comment(&on.pool, on.user.id, movie, comment, body).await?))
+    Ok(Json(service::edit_comment(on.pool(), on.user.id, movie, comment, body).await?))
 }
 
 /// Delete a comment and its replies: the author's own, or any for moderators and admins.
@@ -224,7 +230,7 @@ pub async fn edit_comment(on: OnComment, ValidJson(body): ValidJson<CommentEditR
 ))]
 pub async fn delete_comment(on: OnComment) -> ApiResult<Message> {
     let (movie, comment) = on.comment();
-    on.changed(service::delete_comment(&on.pool, on.user.id, on.user.group.is_staff(), movie, comment)).await?;
+    on.changed(service::delete_comment(on.pool(), on.user.id, on.user.group.is_staff(), movie, comment)).await?;
     Ok(message("Comment deleted successfully."))
 }
 
@@ -237,9 +243,9 @@ pub async fn delete_comment(on: OnComment) -> ApiResult<Message> {
     (status = 409, description = "`Comment already liked.`", body = ErrorBody),
     MalformedPath,
 ))]
-pub async fn like_comment(State(state): State<AppState>, on: OnComment) -> ApiResult<Json<CommentLikesResponse>> {
+pub async fn like_comment(on: OnComment) -> ApiResult<Json<CommentLikesResponse>> {
     let (movie, comment) = on.comment();
-    Ok(Json(service::like_comment(&on.pool, state.notifier(), on.user.id, movie, comment).await?))
+    Ok(Json(service::like_comment(on.commenter(), movie, comment).await?))
 }
 
 /// Take back a like.
@@ -252,7 +258,7 @@ pub async fn like_comment(State(state): State<AppState>, on: OnComment) -> ApiRe
 ))]
 pub async fn unlike_comment(on: OnComment) -> ApiResult<Json<CommentLikesResponse>> {
     let (movie, comment) = on.comment();
-    Ok(Json(service::unlike_comment(&on.pool, on.user.id, movie, comment).await?))
+    Ok(Json(service::unlike_comment(on.pool(), on.user.id, movie, comment).await?))
 }
 
 /// A page of comments (or of one comment's replies) in the list envelope.

@@ -4,10 +4,11 @@
 
 use chrono::Utc;
 use diesel::prelude::*;
-use diesel_async::scoped_futures::ScopedFutureExt;
+use diesel_async::scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use shared::db::{self, DbConn, DbPool};
 use shared::ids::{CommentId, MovieId, UserId};
+use shared::jobs::outbox::Jobs;
 use shared::schema::{comment_likes, comments, favorites, movie_reactions, movies, ratings};
 use uuid::Uuid;
 
@@ -157,51 +158,73 @@ pub async fn list_comments(
     Ok(Listed { items, total: Total::Exact(total) })
 }
 
-/// Posts a comment or a reply; a reply notifies the parent's author (by email too, within the notifier's cap).
-pub async fn create_comment(
-    pool: &DbPool,
-    notifier: Notifier<'_>,
-    user: UserId,
-    uuid: Uuid,
-    input: NewComment,
-) -> Result<Comment, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    notifier
-        .relay
-        .commit::<Comment, ApiError, _>(&mut conn, |conn, jobs| {
-            async move {
-                let movie = movie_id(conn, uuid).await?;
-                let parent = match input.parent_id {
-                    Some(parent) => Some((parent, find_comment(conn, movie, parent).await?)),
-                    None => None,
-                };
-                let comment = diesel::insert_into(comments::table)
-                    .values((
-                        comments::movie_id.eq(movie),
-                        comments::user_id.eq(user),
-                        comments::parent_id.eq(input.parent_id),
-                        comments::body.eq(&input.body),
-                    ))
-                    .returning(Comment::as_returning())
-                    .get_result(conn)
-                    .await?;
-                if let Some((parent, (author, parent_body))) = parent {
-                    let event = Event {
-                        kind: NotificationKind::CommentReply,
-                        recipient: author,
-                        actor: user,
-                        movie,
-                        comment: parent,
-                        comment_body: &parent_body,
-                        reply_body: Some(&input.body),
-                    };
-                    notify(conn, &jobs, notifier.emails_per_hour, event).await?;
+/// A signed-in user replying to or liking a comment, with what the write and the notification it causes use.
+#[derive(Clone, Copy)]
+pub struct Commenter<'a> {
+    pub pool: &'a DbPool,
+    pub notifier: Notifier<'a>,
+    pub user: UserId,
+}
+
+impl Commenter<'_> {
+    /// Runs `write` on the movie `uuid` (resolved first, or the contract's 404) in one transaction with the
+    /// notification jobs it queues (see [`shared::jobs::outbox::Relay::commit`]).
+    async fn on_movie<'a, T, F>(self, uuid: Uuid, write: F) -> Result<T, ApiError>
+    where
+        F: for<'r> FnOnce(&'r mut AsyncPgConnection, Jobs, MovieId) -> ScopedBoxFuture<'a, 'r, Result<T, ApiError>>
+            + Send
+            + 'a,
+        T: Send + 'a,
+    {
+        let mut conn = db::conn(self.pool).await?;
+        self.notifier
+            .relay
+            .commit(&mut conn, move |conn, jobs| {
+                async move {
+                    let movie = movie_id(conn, uuid).await?;
+                    write(conn, jobs, movie).await
                 }
-                Ok(comment)
+                .scope_boxed()
+            })
+            .await
+    }
+}
+
+/// Posts a comment or a reply; a reply notifies the parent's author (by email too, within the notifier's cap).
+pub async fn create_comment(by: Commenter<'_>, uuid: Uuid, input: NewComment) -> Result<Comment, ApiError> {
+    by.on_movie(uuid, move |conn, jobs, movie| {
+        async move {
+            let parent = match input.parent_id {
+                Some(parent) => Some((parent, find_comment(conn, movie, parent).await?)),
+                None => None,
+            };
+            let comment = diesel::insert_into(comments::table)
+                .values((
+                    comments::movie_id.eq(movie),
+                    comments::user_id.eq(by.user),
+                    comments::parent_id.eq(input.parent_id),
+                    comments::body.eq(&input.body),
+                ))
+                .returning(Comment::as_returning())
+                .get_result(conn)
+                .await?;
+            if let Some((parent, (author, parent_body))) = parent {
+                let event = Event {
+                    kind: NotificationKind::CommentReply,
+                    recipient: author,
+                    actor: by.user,
+                    movie,
+                    comment: parent,
+                    comment_body: &parent_body,
+                    reply_body: Some(&input.body),
+                };
+                notify(conn, &jobs, by.notifier.emails_per_hour, event).await?;
             }
-            .scope_boxed()
-        })
-        .await
+            Ok(comment)
+        }
+        .scope_boxed()
+    })
+    .await
 }
 
 /// Edits the caller's own comment.
@@ -246,22 +269,13 @@ async fn comment_likes_count(conn: &mut AsyncPgConnection, id: CommentId) -> Res
 }
 
 /// Likes a comment; the author hears about it once (by email too, within the notifier's cap).
-pub async fn like_comment(
-    pool: &DbPool,
-    notifier: Notifier<'_>,
-    user: UserId,
-    uuid: Uuid,
-    id: CommentId,
-) -> Result<CommentLikesResponse, ApiError> {
-    let mut conn = db::conn(pool).await?;
-    let likes = notifier
-        .relay
-        .commit::<i32, ApiError, _>(&mut conn, |conn, jobs| {
+pub async fn like_comment(by: Commenter<'_>, uuid: Uuid, id: CommentId) -> Result<CommentLikesResponse, ApiError> {
+    let likes = by
+        .on_movie(uuid, move |conn, jobs, movie| {
             async move {
-                let movie = movie_id(conn, uuid).await?;
                 let (author, body) = find_comment(conn, movie, id).await?;
                 diesel::insert_into(comment_likes::table)
-                    .values((comment_likes::user_id.eq(user), comment_likes::comment_id.eq(id)))
+                    .values((comment_likes::user_id.eq(by.user), comment_likes::comment_id.eq(id)))
                     .execute(conn)
                     .await
                     .map_err(|err| {
@@ -270,13 +284,13 @@ pub async fn like_comment(
                 let event = Event {
                     kind: NotificationKind::CommentLike,
                     recipient: author,
-                    actor: user,
+                    actor: by.user,
                     movie,
                     comment: id,
                     comment_body: &body,
                     reply_body: None,
                 };
-                notify(conn, &jobs, notifier.emails_per_hour, event).await?;
+                notify(conn, &jobs, by.notifier.emails_per_hour, event).await?;
                 comment_likes_count(conn, id).await
             }
             .scope_boxed()

@@ -7,14 +7,14 @@ mod named;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use shared::db::DbPool;
 
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::{Message, MessageResponse, message};
+use crate::http::{Created, Message, MessageResponse, created, message};
 use crate::movies::cache::CatalogCache;
 use crate::movies::conditional::Audience;
 use crate::movies::query::Scope;
@@ -38,8 +38,8 @@ pub use named::*;
 pub async fn create_movie(
     editor: CatalogEditor,
     ValidJson(input): ValidJson<CreateMovieRequest>,
-) -> ApiResult<(StatusCode, Json<MovieDetail>)> {
-    Ok((StatusCode::CREATED, Json(service::create(&editor.pool, &editor.cache, input).await?)))
+) -> ApiResult<Created<MovieDetail>> {
+    Ok(created(service::create(&editor.pool, &editor.cache, input).await?))
 }
 
 /// Update any subset of a movie's fields, with the create rules; lists replace the whole association.

@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 
 use shared::db::{self, DbPool};
 
@@ -11,7 +10,7 @@ use super::editor::CatalogEditor;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::{Message, MessageResponse};
+use crate::http::{Created, Message, MessageResponse, created};
 use crate::movies::names::{
     self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameList, NameListQuery,
     NameRequest, StarListResponse,
@@ -41,36 +40,34 @@ async fn list_named(
     Ok((found.items, meta))
 }
 
-/// Generates the create/get/update/delete/list handlers of stars, directors and certifications, which differ
-/// only by noun and path.
+/// Generates the create/get/update/delete/list handlers of stars, directors and certifications, which differ only by
+/// noun: `$plural` names the paths (`/movies/stars/...`) and the tag, `$noun` and `$title` the messages;
+/// `$conflict_note` ends the 409's description, and a kind that refuses to delete a used entry gives its 409.
 macro_rules! named_handlers {
     (
-        $kind:expr, $tag:literal, $item:literal,
-        create: $create:ident = $create_path:literal,
-        get: $get:ident, update: $update:ident, delete: $delete:ident = $item_path:literal,
-        list: $list:ident = $list_path:literal => $response:ident { $field:ident },
-        messages: $not_found:literal, $conflict:literal, $deleted:literal $(, $delete_conflict:literal)?
+        $kind:expr, $plural:literal, $noun:literal, $title:literal, $conflict_note:literal $(, $delete_conflict:literal)?;
+        $create:ident, $get:ident, $update:ident, $delete:ident, $list:ident => $response:ident { $field:ident }
     ) => {
-        #[doc = concat!("Create a ", $item, ".")]
-        #[utoipa::path(post, path = $create_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), responses(
+        #[doc = concat!("Create a ", $noun, ".")]
+        #[utoipa::path(post, path = concat!("/movies/", $plural, "/create/"), tag = $plural, request_body = NameRequest, security(("bearer" = [])), responses(
             (status = 201, description = "Created", body = NamedRef),
             Unauthorized,
             ModeratorRequired,
-            (status = 409, description = $conflict, body = ErrorBody),
+            (status = 409, description = concat!("`A ", $noun, " with name '{name}' already exists.`", $conflict_note), body = ErrorBody),
             InvalidName,
         ))]
         pub async fn $create(
             editor: CatalogEditor,
             ValidJson(name): ValidJson<NameRequest>,
-        ) -> ApiResult<(StatusCode, Json<NamedRef>)> {
-            Ok((StatusCode::CREATED, Json(editor.create_name($kind, &name).await?)))
+        ) -> ApiResult<Created<NamedRef>> {
+            Ok(created(editor.create_name($kind, &name).await?))
         }
 
-        #[doc = concat!("One ", $item, ".")]
-        #[utoipa::path(get, path = $item_path, tag = $tag, security(("bearer" = [])), params(("id" = i32, Path)), responses(
+        #[doc = concat!("One ", $noun, ".")]
+        #[utoipa::path(get, path = concat!("/movies/", $plural, "/{id}/"), tag = $plural, security(("bearer" = [])), params(("id" = i32, Path)), responses(
             (status = 200, description = "Found", body = NamedRef),
             Unauthorized,
-            (status = 404, description = $not_found, body = ErrorBody),
+            (status = 404, description = concat!("`", $title, " with the given ID was not found.`"), body = ErrorBody),
             MalformedId,
         ))]
         pub async fn $get(
@@ -81,13 +78,13 @@ macro_rules! named_handlers {
             get_named(&pool, $kind, id).await
         }
 
-        #[doc = concat!("Rename a ", $item, ".")]
-        #[utoipa::path(patch, path = $item_path, tag = $tag, request_body = NameRequest, security(("bearer" = [])), params(("id" = i32, Path)), responses(
+        #[doc = concat!("Rename a ", $noun, ".")]
+        #[utoipa::path(patch, path = concat!("/movies/", $plural, "/{id}/"), tag = $plural, request_body = NameRequest, security(("bearer" = [])), params(("id" = i32, Path)), responses(
             (status = 200, description = "Renamed", body = NamedRef),
             Unauthorized,
             ModeratorRequired,
-            (status = 404, description = $not_found, body = ErrorBody),
-            (status = 409, description = $conflict, body = ErrorBody),
+            (status = 404, description = concat!("`", $title, " with the given ID was not found.`"), body = ErrorBody),
+            (status = 409, description = concat!("`A ", $noun, " with name '{name}' already exists.`", $conflict_note), body = ErrorBody),
             MalformedIdOrName,
         ))]
         pub async fn $update(
@@ -98,12 +95,12 @@ macro_rules! named_handlers {
             Ok(Json(editor.rename($kind, id, &name).await?))
         }
 
-        #[doc = concat!("Delete a ", $item, "; its movies stay.")]
-        #[utoipa::path(delete, path = $item_path, tag = $tag, security(("bearer" = [])), params(("id" = i32, Path)), responses(
-            (status = 200, description = $deleted, body = MessageResponse),
+        #[doc = concat!("Delete a ", $noun, "; its movies stay.")]
+        #[utoipa::path(delete, path = concat!("/movies/", $plural, "/{id}/"), tag = $plural, security(("bearer" = [])), params(("id" = i32, Path)), responses(
+            (status = 200, description = concat!("`", $title, " has been deleted successfully.`"), body = MessageResponse),
             Unauthorized,
             ModeratorRequired,
-            (status = 404, description = $not_found, body = ErrorBody),
+            (status = 404, description = concat!("`", $title, " with the given ID was not found.`"), body = ErrorBody),
             $((status = 409, description = $delete_conflict, body = ErrorBody),)?
             MalformedId,
         ))]
@@ -111,8 +108,8 @@ macro_rules! named_handlers {
             editor.delete_name($kind, id).await
         }
 
-        #[doc = concat!("Every ", $item, ", by name, optionally narrowed by `search`.")]
-        #[utoipa::path(get, path = $list_path, tag = $tag, params(NameListQuery), responses(
+        #[doc = concat!("Every ", $noun, ", by name, optionally narrowed by `search`.")]
+        #[utoipa::path(get, path = concat!("/movies/", $plural, "/"), tag = $plural, params(NameListQuery), responses(
             (status = 200, description = "A page", body = $response),
             MalformedPagination,
         ))]
@@ -127,32 +124,16 @@ macro_rules! named_handlers {
     };
 }
 
-named_handlers!(
-    Kind::Star, "stars", "star",
-    create: create_star = "/movies/stars/create/",
-    get: get_star, update: update_star, delete: delete_star = "/movies/stars/{id}/",
-    list: list_stars = "/movies/stars/" => StarListResponse { stars },
-    messages: "`Star with the given ID was not found.`", "`A star with name '{name}' already exists.` (case-insensitive equality)",
-        "`Star has been deleted successfully.`"
-);
+named_handlers!(Kind::Star, "stars", "star", "Star", " (case-insensitive equality)";
+    create_star, get_star, update_star, delete_star, list_stars => StarListResponse { stars });
 
-named_handlers!(
-    Kind::Director, "directors", "director",
-    create: create_director = "/movies/directors/create/",
-    get: get_director, update: update_director, delete: delete_director = "/movies/directors/{id}/",
-    list: list_directors = "/movies/directors/" => DirectorListResponse { directors },
-    messages: "`Director with the given ID was not found.`", "`A director with name '{name}' already exists.`",
-        "`Director has been deleted successfully.`"
-);
+named_handlers!(Kind::Director, "directors", "director", "Director", "";
+    create_director, get_director, update_director, delete_director, list_directors => DirectorListResponse { directors });
 
-named_handlers!(
-    Kind::Certification, "certifications", "certification",
-    create: create_certification = "/movies/certifications/create/",
-    get: get_certification, update: update_certification, delete: delete_certification = "/movies/certifications/{id}/",
-    list: list_certifications = "/movies/certifications/" => CertificationListResponse { certifications },
-    messages: "`Certification with the given ID was not found.`", "`A certification with name '{name}' already exists.`",
-        "`Certification has been deleted successfully.`", "`Certification is used by movies and cannot be deleted.`"
-);
+named_handlers!(Kind::Certification, "certifications", "certification", "Certification", "",
+        "`Certification is used by movies and cannot be deleted.`";
+    create_certification, get_certification, update_certification, delete_certification, list_certifications
+        => CertificationListResponse { certifications });
 
 /// Create a genre.
 #[utoipa::path(post, path = "/movies/genres/create/", tag = "genres", request_body = NameRequest, security(("bearer" = [])), responses(
@@ -165,8 +146,8 @@ named_handlers!(
 pub async fn create_genre(
     editor: CatalogEditor,
     ValidJson(name): ValidJson<NameRequest>,
-) -> ApiResult<(StatusCode, Json<NamedRef>)> {
-    Ok((StatusCode::CREATED, Json(editor.create_name(Kind::Genre, &name).await?)))
+) -> ApiResult<Created<NamedRef>> {
+    Ok(created(editor.create_name(Kind::Genre, &name).await?))
 }
 
 /// A genre with a page of its movies (short shape, by name).
