@@ -12,13 +12,14 @@ use shared::db::{self, DbPool};
 use shared::jobs::broker::Publisher;
 use shared::jobs::outbox::{self, Relay};
 use shared::jobs::topology::Topology;
-use shared::jobs::{Job, PurgeExpiredTokens};
+use shared::jobs::{Job, PurgeExpiredTokens, PurgeVideos};
 use shared::ops::{self, Check};
 use shared::schema::scheduler_ticks;
 use tokio_cron_scheduler::{Job as CronJob, JobScheduler};
 use tokio_util::sync::CancellationToken;
 
 pub const PURGE_JOB: &str = "purge_expired_tokens";
+pub const VIDEO_PURGE_JOB: &str = "purge_videos";
 
 #[derive(Clone)]
 pub struct SchedulerConfig {
@@ -77,6 +78,43 @@ pub async fn fire(pool: &DbPool, job_name: &str, tick_at: DateTime<Utc>, job: Jo
     .await
 }
 
+/// The job a tick enqueues.
+type MakeJob = fn(DateTime<Utc>) -> Job;
+
+/// One line of the cron table: at each firing, claims the tick and enqueues `make(tick)` (see [`fire`]).
+fn cron_job(
+    name: &'static str,
+    var: &str,
+    expression: &str,
+    make: MakeJob,
+    pool: DbPool,
+    relay: Relay,
+) -> anyhow::Result<CronJob> {
+    CronJob::new_async(expression, move |_, _| {
+        let pool = pool.clone();
+        let relay = relay.clone();
+        Box::pin(async move {
+            let tick_at = tick_of(Utc::now());
+            match fire(&pool, name, tick_at, make(tick_at)).await {
+                Ok(true) => {
+                    metrics::counter!("scheduler_ticks_total", "job" => name, "outcome" => "fired").increment(1);
+                    tracing::info!(job = name, %tick_at, "tick fired");
+                    relay.notify();
+                }
+                Ok(false) => {
+                    metrics::counter!("scheduler_ticks_total", "job" => name, "outcome" => "skipped").increment(1);
+                    tracing::debug!(job = name, %tick_at, "tick fired by another scheduler");
+                }
+                Err(err) => {
+                    metrics::counter!("scheduler_ticks_total", "job" => name, "outcome" => "error").increment(1);
+                    tracing::error!(job = name, %tick_at, error = %err, "tick failed");
+                }
+            }
+        })
+    })
+    .map_err(|e| anyhow::anyhow!("configuration error: {var}: invalid cron expression ({e})"))
+}
+
 /// Runs the cron table, the outbox relay and the ops server until `shutdown`.
 pub async fn run(config: SchedulerConfig, pool: DbPool, shutdown: CancellationToken) -> anyhow::Result<()> {
     let topology = Topology::new(&config.broker);
@@ -84,35 +122,20 @@ pub async fn run(config: SchedulerConfig, pool: DbPool, shutdown: CancellationTo
     let relay = Relay::new(pool.clone(), publisher.clone());
 
     let mut cron = JobScheduler::new().await?;
-    let tick_pool = pool.clone();
-    let tick_relay = relay.clone();
-    let purge = CronJob::new_async(config.scheduler.purge_cron.as_str(), move |_, _| {
-        let pool = tick_pool.clone();
-        let relay = tick_relay.clone();
-        Box::pin(async move {
-            let tick_at = tick_of(Utc::now());
-            let job = Job::PurgeExpiredTokens(PurgeExpiredTokens { tick_at });
-            match fire(&pool, PURGE_JOB, tick_at, job).await {
-                Ok(true) => {
-                    metrics::counter!("scheduler_ticks_total", "job" => PURGE_JOB, "outcome" => "fired").increment(1);
-                    tracing::info!(job = PURGE_JOB, %tick_at, "tick fired");
-                    relay.notify();
-                }
-                Ok(false) => {
-                    metrics::counter!("scheduler_ticks_total", "job" => PURGE_JOB, "outcome" => "skipped").increment(1);
-                    tracing::debug!(job = PURGE_JOB, %tick_at, "tick fired by another scheduler");
-                }
-                Err(err) => {
-                    metrics::counter!("scheduler_ticks_total", "job" => PURGE_JOB, "outcome" => "error").increment(1);
-                    tracing::error!(job = PURGE_JOB, %tick_at, error = %err, "tick failed");
-                }
-            }
-        })
-    })
-    .map_err(|e| anyhow::anyhow!("configuration error: PURGE_CRON: invalid cron expression ({e})"))?;
-    cron.add(purge).await?;
+    let table: [(&'static str, &str, &str, MakeJob); 2] = [
+        (PURGE_JOB, "PURGE_CRON", &config.scheduler.purge_cron, |tick_at| {
+            Job::PurgeExpiredTokens(PurgeExpiredTokens { tick_at })
+        }),
+        (VIDEO_PURGE_JOB, "VIDEO_PURGE_CRON", &config.scheduler.video_purge_cron, |tick_at| {
+            Job::PurgeVideos(PurgeVideos { tick_at })
+        }),
+    ];
+    for (name, var, expression, make) in table {
+        cron.add(cron_job(name, var, expression, make, pool.clone(), relay.clone())?).await?;
+        tracing::info!(cron = %expression, job = name, "scheduled");
+    }
     cron.start().await?;
-    tracing::info!(cron = %config.scheduler.purge_cron, job = PURGE_JOB, "scheduler started");
+    tracing::info!("scheduler started");
 
     let checks = vec![Check::postgres(pool.clone()), Check::rabbitmq(publisher.clone())];
     let ops_server = tokio::spawn(ops::serve_ops(config.scheduler.addr(), checks, pool.clone(), shutdown.clone()));

@@ -8,7 +8,7 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
 use shared::db::{self, DbPool};
 use shared::ids::{MovieId, OrderId, UserId};
-use shared::schema::{cart_items, carts, movies, order_items, orders, purchases, users};
+use shared::schema::{cart_items, carts, movies, order_items, orders, purchases, users, watch_progress};
 use uuid::Uuid;
 
 use super::types::{AdminOrder, CreatedOrder, Order, OrderMovie, OrderStatus, Purchase};
@@ -127,13 +127,16 @@ pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Ord
 pub async fn purchases(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Purchase>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
     let total: i64 = purchases::table.filter(purchases::user_id.eq(user_id)).count().get_result(&mut conn).await?;
+    let progress = watch_progress::table
+        .on(watch_progress::user_id.eq(purchases::user_id).and(watch_progress::movie_id.eq(purchases::movie_id)));
     let rows = purchases::table
         .inner_join(movies::table)
+        .left_join(progress)
         .filter(purchases::user_id.eq(user_id))
         .order((purchases::purchased_at.desc(), purchases::id.desc()))
         .offset(page.offset())
         .limit(page.limit())
-        .select((movies::uuid, movies::name, purchases::purchased_at))
+        .select((movies::uuid, movies::name, purchases::purchased_at, watch_progress::position_seconds.nullable()))
         .load(&mut conn)
         .await?;
     Ok((rows, total))

@@ -81,6 +81,9 @@ pub struct Purchase {
     pub movie_uuid: Uuid,
     pub movie_name: String,
     pub purchased_at: DateTime<Utc>,
+    /// Where the caller stopped watching (`PUT /movies/{movie_uuid}/progress/`), for "continue watching"; `null`
+    /// before the first play.
+    pub position_seconds: Option<f64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

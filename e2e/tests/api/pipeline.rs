@@ -157,7 +157,7 @@ async fn an_smtp_outage_is_retried_with_backoff_and_delivered_after_it_ends() {
     app.stop().await;
 }
 
-async fn dead_letters(app: &TestApp) -> Vec<lapin::message::BasicGetMessage> {
+pub async fn dead_letters(app: &TestApp) -> Vec<lapin::message::BasicGetMessage> {
     let topology = Topology::new(&app.config.broker);
     let connection = shared::jobs::broker::connect(&app.config.broker.rabbitmq_url).await.unwrap();
     let channel = connection.create_channel().await.unwrap();

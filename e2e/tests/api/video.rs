@@ -20,9 +20,22 @@ const BOUNDARY: &str = "video-test-boundary";
 
 /// A clip of `seconds` with a test picture and a tone, made by ffmpeg the way the issue asks.
 fn clip(dir: &Path, seconds: u32) -> PathBuf {
-    let path = dir.join("clip.mp4");
+    clip_sized(dir, seconds, "640x360")
+}
+
+fn clip_sized(dir: &Path, seconds: u32, size: &str) -> PathBuf {
+    let path = dir.join(format!("clip-{size}-{seconds}.mp4"));
     let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=640x360:rate=25"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            &format!("testsrc=size={size}:rate=25"),
+        ])
         .args(["-f", "lavfi", "-i", "sine=frequency=440", "-t", &seconds.to_string()])
         .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart"])
         .arg(&path)
@@ -241,5 +254,147 @@ async fn an_uploaded_clip_is_encoded_and_played_through_signed_urls() {
     assert_eq!(fetch(&app, &master_url).await.status(), 404);
     let (status, _) = send(&app, "DELETE", &format!("/movies/{uuid}/video/"), Some(&moderator), None).await;
     assert_eq!(status, 404);
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+/// A scratch folder, a moderator and a movie of a fresh app.
+async fn movie_of(app: &TestApp, name: &str) -> (PathBuf, String, String) {
+    let scratch = std::env::temp_dir().join(format!("{}-clip", app.namespace.prefix));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let (_, moderator) = app.user_with_token("moderator@example.com", 3).await;
+    let movie = create_movie(app, &moderator, movie_body(name)).await;
+    (scratch, moderator, movie["uuid"].as_str().unwrap().to_owned())
+}
+
+async fn versions(app: &TestApp) -> Vec<(i32, String)> {
+    use diesel::QueryDsl;
+    use shared::schema::movie_videos;
+    let mut conn = app.conn().await;
+    movie_videos::table
+        .select((movie_videos::id, movie_videos::status))
+        .order(movie_videos::id)
+        .load(&mut conn)
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_that_passes_ffprobe_but_does_not_decode_fails_with_its_reason_and_one_dead_letter() {
+    let app = TestApp::spawn_with(Options::with_worker()).await;
+    let (scratch, moderator, uuid) = movie_of(&app, "Broken").await;
+    // The header (moov first, +faststart) is whole, so ffprobe sees a 6 s video; the media data is cut short.
+    let mut bytes = std::fs::read(clip(&scratch, 6)).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    let (status, body) = upload(&app, &moderator, &uuid, &bytes).await;
+    assert_eq!(status, 202, "{body}");
+    let failed = wait_for(&app, &uuid, "failed").await;
+    assert!(failed["error"].as_str().unwrap().starts_with("ffmpeg could not encode the video"), "{failed}");
+    assert!(failed["renditions"].as_array().unwrap().is_empty());
+    let dead = crate::pipeline::dead_letters(&app).await;
+    assert_eq!(dead.len(), 1, "one dead letter, no retry loop");
+    assert_eq!(dead[0].properties.kind().as_ref().map(|k| k.as_str()), Some("transcode_video"));
+    let metrics = app.metrics().await;
+    assert!(!metrics.contains("jobs_retried_total{kind=\"transcode_video\"}"), "{metrics}");
+    let (status, body) = send(&app, "GET", &format!("/movies/{uuid}/stream/"), Some(&moderator), None).await;
+    assert_eq!((status, body["detail"].clone()), (404, json!("The movie has no playable video yet.")));
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replaced_video_plays_until_the_new_one_is_ready_and_is_purged_after_the_signature_lifetime() {
+    let options = Options { scheduler: true, purge_cron: "* * * * * *".into(), ..Options::with_worker() };
+    let app = TestApp::spawn_with(options).await;
+    let (scratch, moderator, uuid) = movie_of(&app, "Twice").await;
+    let first = std::fs::read(clip(&scratch, 4)).unwrap();
+    assert_eq!(upload(&app, &moderator, &uuid, &first).await.0, 202);
+    wait_for(&app, &uuid, "ready").await;
+    let (_, link) = send(&app, "GET", &format!("/movies/{uuid}/stream/"), Some(&moderator), None).await;
+    let old = local_path(link["url"].as_str().unwrap());
+
+    let second = std::fs::read(clip_sized(&scratch, 4, "1280x720")).unwrap();
+    assert_eq!(upload(&app, &moderator, &uuid, &second).await.0, 202);
+    // Until the new version is ready the old one plays, and a fresh link still names it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let new = loop {
+        assert_eq!(fetch(&app, &old).await.status(), 200, "the old version plays meanwhile");
+        let (status, link) = send(&app, "GET", &format!("/movies/{uuid}/stream/"), Some(&moderator), None).await;
+        assert_eq!(status, 200, "{link}");
+        let url = local_path(link["url"].as_str().unwrap());
+        if url != old && link["renditions"].as_array().unwrap().len() == 3 {
+            break url;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the new version never became ready");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(fetch(&app, &new).await.status(), 200);
+    let statuses: Vec<String> = versions(&app).await.into_iter().map(|(_, status)| status).collect();
+    assert_eq!(statuses, ["ready", "ready"], "the old version is superseded, not gone yet");
+
+    // STREAM_URL_TTL_SECS is 3 s for the test worker; the purge runs every second.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while versions(&app).await.len() != 1 {
+        assert!(tokio::time::Instant::now() < deadline, "the superseded version was never purged");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(fetch(&app, &old).await.status(), 404, "its files are gone");
+    assert_eq!(fetch(&app, &new).await.status(), 200, "the playing version stays");
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+/// A media worker process: the real binary with the app's settings, consuming only the media queue.
+fn media_worker(app: &TestApp, work_dir: &Path) -> std::process::Child {
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut command = Command::new(crate::support::sibling_binary("worker"));
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).current_dir(std::env::temp_dir());
+    for (key, value) in app.binary_env() {
+        command.env(key, value);
+    }
+    command
+        .env("WORKER_QUEUES", "media")
+        .env("WORKER_ADDR", free.to_string())
+        .env("TRANSCODE_WORK_DIR", work_dir)
+        .env("REDIS_HOST", &app.config.redis.redis_host)
+        .env("REDIS_PORT", app.config.redis.redis_port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    command.spawn().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_media_worker_killed_mid_encode_leaves_one_ready_version_after_the_redelivery() {
+    let app = TestApp::spawn().await;
+    let (scratch, moderator, uuid) = movie_of(&app, "Interrupted").await;
+    // Long enough at 720p (three renditions) that the encode is still running when the worker is killed.
+    let bytes = std::fs::read(clip_sized(&scratch, 40, "1280x720")).unwrap();
+    let work_dir = scratch.join("work");
+    let mut first = media_worker(&app, &work_dir);
+    assert_eq!(upload(&app, &moderator, &uuid, &bytes).await.0, 202);
+    wait_for(&app, &uuid, "processing").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(versions(&app).await[0].1, "processing", "killed before it finished");
+
+    let mut second = media_worker(&app, &work_dir);
+    let ready = wait_for(&app, &uuid, "ready").await;
+    second.kill().unwrap();
+    second.wait().unwrap();
+    assert_eq!(ready["renditions"].as_array().unwrap().len(), 3, "{ready}");
+    let versions = versions(&app).await;
+    assert_eq!(versions.len(), 1);
+    let store = shared::storage::open(&app.config.storage, "http://cinema.test").unwrap();
+    let files = store
+        .list(&shared::video::keys::renditions(uuid::Uuid::parse_str(&uuid).unwrap(), versions[0].0))
+        .await
+        .unwrap();
+    assert!(files.iter().any(|f| f.ends_with("/master.m3u8")), "{files:?}");
+    for rendition in ["240p", "480p", "720p"] {
+        assert!(files.iter().any(|f| f.ends_with(&format!("/{rendition}/index.m3u8"))), "{rendition}: {files:?}");
+    }
+    let (status, link) = send(&app, "GET", &format!("/movies/{uuid}/stream/"), Some(&moderator), None).await;
+    assert_eq!(status, 200);
+    let master = fetch(&app, &local_path(link["url"].as_str().unwrap())).await;
+    assert_eq!(master.status(), 200);
+    assert!(crate::pipeline::dead_letters(&app).await.is_empty(), "the redelivery succeeded; nothing dead-lettered");
     std::fs::remove_dir_all(&scratch).unwrap();
 }

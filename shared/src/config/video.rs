@@ -71,6 +71,10 @@ pub struct TranscodeSettings {
     /// Scratch space of encodes (the source and its renditions, removed after each job).
     #[serde(default = "default_work_dir")]
     pub transcode_work_dir: PathBuf,
+    /// The api's `STREAM_URL_TTL_SECS`: a superseded version stays playable this long for the signed URLs already
+    /// handed out, then the purge removes it.
+    #[serde(default = "number::<21_600, _>")]
+    pub stream_url_ttl_secs: u64,
 }
 
 impl TranscodeSettings {
@@ -83,6 +87,7 @@ impl Validate for TranscodeSettings {
     fn validate(&self) -> Result<(), ConfigError> {
         seconds("TRANSCODE_TIMEOUT_SECS", self.transcode_timeout_secs, 6 * HOUR)?;
         positive("TRANSCODE_CONCURRENCY", u64::from(self.transcode_concurrency))?;
+        seconds("STREAM_URL_TTL_SECS", self.stream_url_ttl_secs, 7 * DAY)?;
         if !(4..=6).contains(&self.hls_segment_secs) {
             return Err(ConfigError::new("HLS_SEGMENT_SECS", "must be between 4 and 6"));
         }

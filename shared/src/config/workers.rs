@@ -110,6 +110,14 @@ pub struct SchedulerSettings {
     /// Six-field cron expression (seconds first) of the expired-token purge.
     #[serde(default = "default_purge_cron")]
     pub purge_cron: String,
+    /// Six-field cron expression of the purge of superseded video versions (run by media workers).
+    #[serde(default = "default_video_purge_cron")]
+    pub video_purge_cron: String,
+}
+
+fn default_video_purge_cron() -> String {
+    // Every ten minutes: a superseded version waits STREAM_URL_TTL_SECS (hours) anyway.
+    "0 */10 * * * *".into()
 }
 
 impl SchedulerSettings {
@@ -120,11 +128,13 @@ impl SchedulerSettings {
 
 impl Validate for SchedulerSettings {
     fn validate(&self) -> Result<(), ConfigError> {
-        if self.purge_cron.split_whitespace().count() < 6 {
-            return Err(ConfigError::new(
-                "PURGE_CRON",
-                "must be a six-field cron expression, seconds first (e.g. `0 * * * * *`)",
-            ));
+        for (var, cron) in [("PURGE_CRON", &self.purge_cron), ("VIDEO_PURGE_CRON", &self.video_purge_cron)] {
+            if cron.split_whitespace().count() < 6 {
+                return Err(ConfigError::new(
+                    var,
+                    "must be a six-field cron expression, seconds first (e.g. `0 * * * * *`)",
+                ));
+            }
         }
         Ok(())
     }

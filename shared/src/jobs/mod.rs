@@ -84,6 +84,14 @@ pub struct TranscodeVideo {
     pub video_id: i32,
 }
 
+/// Remove the files and rows of video versions superseded longer ago than signed URLs live (the `media` queue:
+/// only media workers hold the storage settings).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PurgeVideos {
+    /// The scheduler tick that asked for it (for logs).
+    pub tick_at: DateTime<Utc>,
+}
+
 /// Every kind of job, serialised as `{"kind": ..., "payload": ...}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
@@ -91,17 +99,19 @@ pub enum Job {
     SendEmail(EmailJob),
     PurgeExpiredTokens(PurgeExpiredTokens),
     TranscodeVideo(TranscodeVideo),
+    PurgeVideos(PurgeVideos),
 }
 
 impl Job {
     /// Every value [`Job::kind`] returns.
-    pub const KINDS: [&'static str; 3] = ["send_email", "purge_expired_tokens", "transcode_video"];
+    pub const KINDS: [&'static str; 4] = ["send_email", "purge_expired_tokens", "transcode_video", "purge_videos"];
 
     pub fn kind(&self) -> &'static str {
         match self {
             Job::SendEmail(_) => "send_email",
             Job::PurgeExpiredTokens(_) => "purge_expired_tokens",
             Job::TranscodeVideo(_) => "transcode_video",
+            Job::PurgeVideos(_) => "purge_videos",
         }
     }
 
@@ -110,7 +120,7 @@ impl Job {
         match self {
             Job::SendEmail(_) => topology::WorkQueue::Email,
             Job::PurgeExpiredTokens(_) => topology::WorkQueue::Maintenance,
-            Job::TranscodeVideo(_) => topology::WorkQueue::Media,
+            Job::TranscodeVideo(_) | Job::PurgeVideos(_) => topology::WorkQueue::Media,
         }
     }
 
@@ -125,7 +135,7 @@ impl Job {
                 }
                 Some(Job::SendEmail(email))
             }
-            Job::SendEmail(_) | Job::PurgeExpiredTokens(_) | Job::TranscodeVideo(_) => None,
+            Job::SendEmail(_) | Job::PurgeExpiredTokens(_) | Job::TranscodeVideo(_) | Job::PurgeVideos(_) => None,
         }
     }
 
@@ -134,6 +144,7 @@ impl Job {
             Job::SendEmail(job) => serde_json::to_value(job),
             Job::PurgeExpiredTokens(job) => serde_json::to_value(job),
             Job::TranscodeVideo(job) => serde_json::to_value(job),
+            Job::PurgeVideos(job) => serde_json::to_value(job),
         }
         .unwrap_or(serde_json::Value::Null)
     }

@@ -140,8 +140,10 @@ pub fn ladder(source: &Probe) -> Vec<Rendition> {
 /// `out/<name>/` (`index.m3u8`, `seg_00000.ts`, ...) and `out/master.m3u8`. Key frames are forced every segment so
 /// every rendition cuts at the same instants and players can switch between them.
 pub fn encode_args(source: &Path, out: &Path, probe: &Probe, ladder: &[Rendition], segment_secs: u32) -> Vec<String> {
+    // `-xerror`: a source that does not decode cleanly fails the encode, rather than becoming a film that stops
+    // or stutters half-way.
     let mut args: Vec<String> =
-        ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-i"].map(String::from).to_vec();
+        ["-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-xerror", "-i"].map(String::from).to_vec();
     args.push(source.to_string_lossy().into_owned());
     let splits: String = (0..ladder.len()).map(|i| format!("[s{i}]")).collect();
     let mut filter = format!("[0:v]split={}{splits}", ladder.len());

@@ -1,6 +1,7 @@
 //! Job handlers, one module per job kind, dispatched by [`JobContext::run`].
 
 pub mod purge_expired_tokens;
+pub mod purge_videos;
 pub mod send_email;
 pub mod transcode_video;
 
@@ -79,6 +80,7 @@ impl JobContext {
             Job::SendEmail(job) => send_email::run(self, envelope.id, job).await,
             Job::PurgeExpiredTokens(job) => purge_expired_tokens::run(self, job).await,
             Job::TranscodeVideo(job) => transcode_video::run(self, job).await,
+            Job::PurgeVideos(job) => purge_videos::run(self, job).await,
         }
     }
 }

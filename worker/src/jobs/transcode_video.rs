@@ -52,9 +52,13 @@ pub async fn run(context: &JobContext, job: &TranscodeVideo) -> Result<(), JobEr
         return Ok(());
     };
     media.announce(movie).await;
-    let scratch = media.settings.transcode_work_dir.join(format!("transcode-v{}", job.video_id));
-    // A worker that died mid-encode left its folder: start over from nothing.
-    remove_dir(&scratch).await;
+    // A worker that died mid-encode left its folder, and possibly an ffmpeg still writing into it (a killed worker
+    // cannot take its children along): remove every earlier folder of this version, which also stops such an
+    // orphan, and start over in a folder of this delivery's own.
+    let work_dir = &media.settings.transcode_work_dir;
+    let stem = format!("transcode-v{}-", job.video_id);
+    remove_earlier(work_dir, &stem).await;
+    let scratch = work_dir.join(format!("{stem}{}", Uuid::new_v4().simple()));
     tokio::fs::create_dir_all(&scratch).await.map_err(JobError::transient)?;
     let outcome = encode_and_store(context, media, job.video_id, movie, &source_key, &scratch).await;
     remove_dir(&scratch).await;
@@ -152,7 +156,13 @@ async fn encode_and_store(
         .try_collect::<Vec<()>>()
         .await
         .map_err(retry)?;
-    mark_ready(context, video_id, probe.duration_seconds, &ladder).await.map_err(Failure::Retry)
+    if !mark_ready(context, video_id, probe.duration_seconds, &ladder).await.map_err(Failure::Retry)? {
+        // The video was deleted while it was being encoded: what was just stored belongs to nothing.
+        if let Err(err) = media.storage.delete_prefix(&prefix).await {
+            tracing::warn!(prefix, error = %err, "could not remove the renditions of a deleted video");
+        }
+    }
+    Ok(())
 }
 
 /// Every file ffmpeg wrote: the master playlist and each rendition's playlist and segments, with their names
@@ -172,42 +182,56 @@ async fn rendition_files(out: &Path, ladder: &[Rendition]) -> std::io::Result<Ve
 }
 
 /// The version is ready and the movie's earlier ready versions superseded, together: a reader sees either the old
-/// version playing or the new one, never none.
-async fn mark_ready(context: &JobContext, video_id: i32, duration: f64, ladder: &[Rendition]) -> Result<(), JobError> {
+/// version playing or the new one, never none. `false` only when the version no longer exists (deleted meanwhile);
+/// a version another delivery already finished counts as marked.
+async fn mark_ready(
+    context: &JobContext,
+    video_id: i32,
+    duration: f64,
+    ladder: &[Rendition],
+) -> Result<bool, JobError> {
     let renditions = serde_json::to_value(ladder).map_err(JobError::permanent)?;
     let mut conn = db::conn(&context.pool).await?;
-    conn.transaction::<_, diesel::result::Error, _>(|conn| {
-        async move {
-            let movie_id: Option<i32> = diesel::update(movie_videos::table.find(video_id))
-                .filter(movie_videos::status.eq(VideoStatus::Processing))
-                .set((
-                    movie_videos::status.eq(VideoStatus::Ready),
-                    movie_videos::duration_seconds.eq(duration),
-                    movie_videos::renditions.eq(renditions),
-                    movie_videos::error.eq(None::<String>),
-                    movie_videos::ready_at.eq(diesel::dsl::now),
-                    movie_videos::updated_at.eq(diesel::dsl::now),
-                ))
-                .returning(movie_videos::movie_id)
-                .get_result(conn)
-                .await
-                .optional()?;
-            if let Some(movie_id) = movie_id {
-                diesel::update(movie_videos::table)
-                    .filter(movie_videos::movie_id.eq(movie_id))
-                    .filter(movie_videos::id.ne(video_id))
-                    .filter(movie_videos::status.eq(VideoStatus::Ready))
-                    .filter(movie_videos::superseded_at.is_null())
-                    .set(movie_videos::superseded_at.eq(diesel::dsl::now))
-                    .execute(conn)
-                    .await?;
+    let marked = conn
+        .transaction::<_, diesel::result::Error, _>(|conn| {
+            async move {
+                let movie_id: Option<i32> = diesel::update(movie_videos::table.find(video_id))
+                    .filter(movie_videos::status.eq(VideoStatus::Processing))
+                    .set((
+                        movie_videos::status.eq(VideoStatus::Ready),
+                        movie_videos::duration_seconds.eq(duration),
+                        movie_videos::renditions.eq(renditions),
+                        movie_videos::error.eq(None::<String>),
+                        movie_videos::ready_at.eq(diesel::dsl::now),
+                        movie_videos::updated_at.eq(diesel::dsl::now),
+                    ))
+                    .returning(movie_videos::movie_id)
+                    .get_result(conn)
+                    .await
+                    .optional()?;
+                if let Some(movie_id) = movie_id {
+                    diesel::update(movie_videos::table)
+                        .filter(movie_videos::movie_id.eq(movie_id))
+                        .filter(movie_videos::id.ne(video_id))
+                        .filter(movie_videos::status.eq(VideoStatus::Ready))
+                        .filter(movie_videos::superseded_at.is_null())
+                        .set(movie_videos::superseded_at.eq(diesel::dsl::now))
+                        .execute(conn)
+                        .await?;
+                }
+                if movie_id.is_some() {
+                    return Ok(true);
+                }
+                // Not processing any more: another delivery finished it (it stays, with the same files), or the video
+                // was deleted (the row is gone).
+                let exists =
+                    diesel::select(diesel::dsl::exists(movie_videos::table.find(video_id))).get_result(conn).await?;
+                Ok(exists)
             }
-            Ok(())
-        }
-        .scope_boxed()
-    })
-    .await?;
-    Ok(())
+            .scope_boxed()
+        })
+        .await?;
+    Ok(marked)
 }
 
 async fn fail(context: &JobContext, video_id: i32, reason: &str) -> Result<(), JobError> {
@@ -228,6 +252,15 @@ async fn fail(context: &JobContext, video_id: i32, reason: &str) -> Result<(), J
 async fn remove_object(media: &Media, key: &str) {
     if let Err(err) = media.storage.delete(key).await {
         tracing::warn!(key, error = %err, "could not remove a video source");
+    }
+}
+
+async fn remove_earlier(work_dir: &Path, stem: &str) {
+    let Ok(mut entries) = tokio::fs::read_dir(work_dir).await else { return };
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        if entry.file_name().to_string_lossy().starts_with(stem) {
+            remove_dir(&entry.path()).await;
+        }
     }
 }
 

@@ -497,13 +497,17 @@ impl TestApp {
             },
             media: Some(worker::MediaConfig {
                 storage: self.config.storage.clone(),
-                transcode: shared::config::from_vars([(
-                    "TRANSCODE_WORK_DIR".to_owned(),
-                    std::env::temp_dir()
-                        .join(format!("{}-transcode", self.namespace.prefix))
-                        .to_string_lossy()
-                        .into_owned(),
-                )])
+                transcode: shared::config::from_vars([
+                    (
+                        "TRANSCODE_WORK_DIR".to_owned(),
+                        std::env::temp_dir()
+                            .join(format!("{}-transcode", self.namespace.prefix))
+                            .to_string_lossy()
+                            .into_owned(),
+                    ),
+                    // Superseded versions stay playable this long before the purge removes them.
+                    ("STREAM_URL_TTL_SECS".to_owned(), "3".to_owned()),
+                ])
                 .unwrap(),
                 redis: self.config.redis.clone(),
             }),
@@ -518,7 +522,11 @@ impl TestApp {
         let token = self.shutdown.child_token();
         let config = scheduler::SchedulerConfig {
             broker: self.config.broker.clone(),
-            scheduler: SchedulerSettings { scheduler_addr: "127.0.0.1:0".parse().unwrap(), purge_cron: cron.into() },
+            scheduler: SchedulerSettings {
+                scheduler_addr: "127.0.0.1:0".parse().unwrap(),
+                purge_cron: cron.into(),
+                video_purge_cron: cron.into(),
+            },
         };
         let pool = self.pool.clone();
         let run = token.clone();
