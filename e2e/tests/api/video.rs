@@ -103,7 +103,17 @@ async fn fetch(app: &TestApp, path: &str) -> reqwest::Response {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_uploaded_clip_is_encoded_and_played_through_signed_urls() {
-    let app = TestApp::spawn_with(Options::with_worker()).await;
+    encoded_and_played(Options::with_worker()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_s3_storage_the_same_clip_is_stored_in_the_bucket_and_played_from_it() {
+    let storage = crate::support::s3_storage(None).await;
+    encoded_and_played(Options { storage: Some(storage), ..Options::with_worker() }).await;
+}
+
+async fn encoded_and_played(options: Options) {
+    let app = TestApp::spawn_with(options).await;
     let scratch = std::env::temp_dir().join(format!("{}-clip", app.namespace.prefix));
     std::fs::create_dir_all(&scratch).unwrap();
     let clip = std::fs::read(clip(&scratch, 6)).unwrap();
@@ -396,5 +406,26 @@ async fn a_media_worker_killed_mid_encode_leaves_one_ready_version_after_the_red
     let master = fetch(&app, &local_path(link["url"].as_str().unwrap())).await;
     assert_eq!(master.status(), 200);
     assert!(crate::pipeline::dead_letters(&app).await.is_empty(), "the redelivery succeeded; nothing dead-lettered");
+    std::fs::remove_dir_all(&scratch).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encode_past_its_time_limit_fails_and_an_upload_past_the_size_limit_is_refused() {
+    let options = Options { transcode_timeout_secs: 1, video_max_bytes: 2 * 1024 * 1024, ..Options::with_worker() };
+    let app = TestApp::spawn_with(options).await;
+    let (scratch, moderator, uuid) = movie_of(&app, "Slow").await;
+    let (status, body) = upload(&app, &moderator, &uuid, &vec![0u8; 3 * 1024 * 1024]).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["detail"], "The video is larger than the limit of 2097152 bytes.");
+    // 30 s at 720p: three renditions take far longer than a second to encode.
+    let bytes = std::fs::read(clip_sized(&scratch, 30, "1280x720")).unwrap();
+    assert!(bytes.len() < 2 * 1024 * 1024, "the clip fits the limit: {} bytes", bytes.len());
+    assert_eq!(upload(&app, &moderator, &uuid, &bytes).await.0, 202);
+    let failed = wait_for(&app, &uuid, "failed").await;
+    assert_eq!(failed["error"], "encoding took longer than 1 s (TRANSCODE_TIMEOUT_SECS)", "{failed}");
+    assert_eq!(crate::pipeline::dead_letters(&app).await.len(), 1);
+    // A request body on any other route keeps the small limit (MAX_BODY_BYTES, 2 MiB here).
+    let response = app.client.post(app.url("/accounts/login/")).body(vec![b' '; 3 * 1024 * 1024]).send().await;
+    assert_eq!(response.map(|r| r.status().as_u16()).unwrap_or(413), 413);
     std::fs::remove_dir_all(&scratch).unwrap();
 }

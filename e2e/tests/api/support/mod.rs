@@ -270,6 +270,10 @@ pub struct Options {
     pub notification_emails_per_hour: u32,
     /// The media store; `None`: a local folder of the test's own.
     pub storage: Option<StorageSettings>,
+    /// `VIDEO_MAX_BYTES` of the api.
+    pub video_max_bytes: u64,
+    /// `TRANSCODE_TIMEOUT_SECS` of the in-process worker.
+    pub transcode_timeout_secs: u64,
 }
 
 /// The webhook signing secret of every test app.
@@ -288,6 +292,8 @@ impl Default for Options {
             stripe_api_base: None,
             notification_emails_per_hour: 5,
             storage: None,
+            video_max_bytes: 64 * 1024 * 1024,
+            transcode_timeout_secs: 300,
         }
     }
 }
@@ -311,6 +317,8 @@ pub struct TestApp {
     /// Stops only the first api instance (and its outbox relay).
     pub api_shutdown: CancellationToken,
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// `TRANSCODE_TIMEOUT_SECS` of the workers this app starts.
+    pub transcode_timeout_secs: u64,
     // Dropped last: the namespace and database outlive the tasks that use them.
     pub namespace: Namespace,
     pub database: TestDatabase,
@@ -361,10 +369,13 @@ impl TestApp {
                 .storage
                 .clone()
                 .unwrap_or_else(|| local_storage(&std::env::temp_dir().join(&namespace.prefix))),
-            video: shared::config::from_vars([(
-                "VIDEO_UPLOAD_DIR".to_owned(),
-                std::env::temp_dir().join(format!("{}-uploads", namespace.prefix)).to_string_lossy().into_owned(),
-            )])
+            video: shared::config::from_vars([
+                (
+                    "VIDEO_UPLOAD_DIR".to_owned(),
+                    std::env::temp_dir().join(format!("{}-uploads", namespace.prefix)).to_string_lossy().into_owned(),
+                ),
+                ("VIDEO_MAX_BYTES".to_owned(), options.video_max_bytes.to_string()),
+            ])
             .unwrap(),
         };
         let shutdown = CancellationToken::new();
@@ -381,6 +392,7 @@ impl TestApp {
             shutdown,
             api_shutdown,
             tasks: Vec::new(),
+            transcode_timeout_secs: options.transcode_timeout_secs,
             namespace,
             database,
         };
@@ -507,6 +519,7 @@ impl TestApp {
                     ),
                     // Superseded versions stay playable this long before the purge removes them.
                     ("STREAM_URL_TTL_SECS".to_owned(), "3".to_owned()),
+                    ("TRANSCODE_TIMEOUT_SECS".to_owned(), self.transcode_timeout_secs.to_string()),
                 ])
                 .unwrap(),
                 redis: self.config.redis.clone(),
