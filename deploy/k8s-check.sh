@@ -4,10 +4,12 @@
 # schemas that kubernetes-validate carries, strict; custom resources against the openAPIV3Schema of their CRD in
 # deploy/k8s/crds/, also strict; an unknown kind fails), then runs the project's checks
 # (deploy/k8s/check_manifests.py): probes, resources and a non-root, read-only securityContext on every pod, every
-# setting of .env.sample reaching its binary (secrets only from the Secret), the api's media store complete (local:
-# MEDIA_ROOT on a mounted claim; s3: bucket, region and both keys from the Secret, no volume), one KEDA-scaled
-# worker per real queue, the api autoscaled with a disruption budget, two schedulers, a ServiceMonitor per
-# component, the migration Job in its own build with the application's configuration.
+# setting of .env.sample reaching its binary (secrets only from the Secret), the media store complete in the api and
+# the media workers (local: MEDIA_ROOT on the same mounted claim; s3: bucket, region and both keys from the Secret,
+# no volume), the upload spool and the encode scratch on disk emptyDirs that hold VIDEO_MAX_BYTES, one KEDA-scaled
+# worker per real queue (the media queue counting running encodes), the api autoscaled with a disruption budget,
+# two schedulers, a ServiceMonitor per component, the migration Job in its own build with the application's
+# configuration.
 #
 # Usage: ./deploy/k8s-check.sh   (deploy/test.sh calls it)
 #

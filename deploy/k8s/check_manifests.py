@@ -7,11 +7,13 @@
    the same way: the API server rejects unknown fields unless the schema keeps them). A kind that neither knows
    fails: a typo in a kind or apiVersion, or a custom resource whose CRD is not kept in crds/.
 3. Project checks on the built documents: probes, resources and a non-root read-only securityContext on every pod;
-   every setting of .env.sample reaching the binary that reads it (secrets only through the Secret); the api's media
-   store complete (local: MEDIA_ROOT on a mounted claim; s3: bucket, region and both keys, no volume); workers one
-   per queue, each with a KEDA ScaledObject on its real queue; the api autoscaled with a disruption budget; the
-   scheduler with two replicas; every component scraped; the migration Job in its own build, with the
-   application's configuration.
+   every setting of .env.sample reaching the binary that reads it (secrets only through the Secret); the media store
+   complete in every container that opens it, the api and media workers (local: MEDIA_ROOT on a mounted claim, the
+   same claim for all; s3: bucket, region and both keys, no volume); the api's upload spool (VIDEO_UPLOAD_DIR) and
+   media workers' scratch (TRANSCODE_WORK_DIR) on disk emptyDirs with room for VIDEO_MAX_BYTES; workers one per
+   queue, each with a KEDA ScaledObject on its real queue (the media queue counting running encodes, at most
+   TRANSCODE_CONCURRENCY per replica); the api autoscaled with a disruption budget; the scheduler with two replicas;
+   every component scraped; the migration Job in its own build, with the application's configuration.
 
 Usage: check_manifests.py --kubectl PATH --root deploy/k8s --env-sample .env.sample [--kubernetes-version 1.37.0]
 Prints one line per build and every problem found; exits 1 when there is any.
@@ -22,6 +24,7 @@ import copy
 import functools
 import ipaddress
 import pathlib
+import posixpath
 import re
 import subprocess
 import sys
@@ -44,30 +47,54 @@ SECRETS = {
     "STRIPE_WEBHOOK_SECRET",
     "S3_ACCESS_KEY_ID",
     "S3_SECRET_ACCESS_KEY",
+    # no pod reads it: KEDA measures the media queue with it
+    "RABBITMQ_MANAGEMENT_URL",
 }
-# What each binary reads from the Secret; the required ones must not be `optional`. `api migrate` parses the
-# whole api configuration, so it needs what `api serve` needs. The S3 keys are not here: only the api opens the
-# media store, and needs them only with STORAGE_BACKEND=s3 (check_storage); the storage settings parse without them.
+# What each binary (or role: a media worker) reads from the Secret; the required ones must not be `optional`.
+# `api migrate` parses the whole api configuration, so it needs what `api serve` needs. A media worker also reads
+# Redis (it announces a video's state changes). The S3 keys are not here: only the api and media workers open the
+# media store (STORE_OPENERS), and need them only with STORAGE_BACKEND=s3 (check_storage); the storage settings parse
+# without them.
 API_SECRETS = {
     "required": {"SECRET_KEY_ACCESS", "SECRET_KEY_REFRESH", "POSTGRES_PASSWORD", "RABBITMQ_URL"},
     "optional": {"REDIS_PASSWORD", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"},
 }
+WORKER_SECRETS = {"required": {"POSTGRES_PASSWORD", "RABBITMQ_URL"}, "optional": {"EMAIL_HOST_PASSWORD"}}
 BINARY_SECRETS = {
     "api": API_SECRETS,
     "migrate": API_SECRETS,
-    "worker": {"required": {"POSTGRES_PASSWORD", "RABBITMQ_URL"}, "optional": {"EMAIL_HOST_PASSWORD"}},
+    "worker": WORKER_SECRETS,
+    "media worker": {**WORKER_SECRETS, "optional": WORKER_SECRETS["optional"] | {"REDIS_PASSWORD"}},
     "scheduler": {"required": {"POSTGRES_PASSWORD", "RABBITMQ_URL"}, "optional": set()},
 }
 # The address each long-running binary listens on for its probes and metrics, and the api's HTTP address.
 OPS_ADDRESS = {"api": "METRICS_ADDR", "worker": "WORKER_ADDR", "scheduler": "SCHEDULER_ADDR"}
 # The work queues of shared/src/jobs/topology.rs (WORKER_QUEUES names).
-QUEUES = {"email", "maintenance"}
+QUEUES = {"email", "maintenance", "media"}
+# The queue of the encodes: its workers open the media store and run ffmpeg.
+MEDIA_QUEUE = "media"
+STORE_OPENERS = {"api", "media worker"}
+# The folders a role writes large files to, with how many uploads of VIDEO_MAX_BYTES each must hold at least: the
+# api spools an upload while ffprobe checks it; a media worker downloads the source of each of its
+# TRANSCODE_CONCURRENCY encodes (and writes the renditions beside it).
+SCRATCH = {"api": "VIDEO_UPLOAD_DIR", "media worker": "TRANSCODE_WORK_DIR"}
+# The binaries' defaults, for a setting the ConfigMap leaves out.
+DEFAULT_VIDEO_MAX_BYTES = 4 * 1024**3
+# The Secret key KEDA's rabbitmq scaler reads its `host` from, by the trigger's protocol.
+SCALER_HOST_KEY = {"amqp": "RABBITMQ_URL", "http": "RABBITMQ_MANAGEMENT_URL"}
 UID = 10001
 MIN_WORKER_GRACE_SECONDS = 40  # the worker drains for 30 s on SIGTERM
 PER_DEPLOYMENT_ENV = {"WORKER_QUEUES"}
 S3_KEYS = ("S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY")
 # The bucket names shared/src/config/storage.rs accepts.
 BUCKET = re.compile(r"[a-z0-9.-]{3,63}")
+# A Kubernetes quantity (sizeLimit and the like): a decimal number and a binary or decimal suffix, or an exponent.
+QUANTITY = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?")
+QUANTITY_SUFFIX = {
+    **{suffix: 1024**power for power, suffix in enumerate(("", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{suffix: 1000**power for power, suffix in enumerate(("k", "M", "G", "T", "P", "E"), start=1)},
+    "m": 0.001,
+}
 
 
 class Problems:
@@ -180,6 +207,28 @@ def selector_matches(selector, labels):
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
 
 
+def quantity(text):
+    """The value of a Kubernetes quantity ("20Gi", "64Mi", "1e9"), or None when it is not one."""
+    match = QUANTITY.fullmatch(str(text).strip())
+    if not match:
+        return None
+    number, suffix = float(match.group(1)), match.group(2) or ""
+    if suffix[:1] in ("e", "E"):
+        return number * 10 ** int(suffix[1:])
+    return number * QUANTITY_SUFFIX[suffix]
+
+
+def setting_number(env, name, default):
+    """A numeric setting as the container sees it (the binary's default when unset), or None when not a number."""
+    source = env.get(name)
+    if source is None:
+        return default
+    try:
+        return int(str(source[1]).strip())
+    except ValueError:
+        return None
+
+
 def binary_of(container):
     command = (container.get("command") or []) + (container.get("args") or [])
     if not command:
@@ -187,6 +236,13 @@ def binary_of(container):
     if command[0] == "api":
         return "migrate" if command[1:2] == ["migrate"] else "api"
     return command[0] if command[0] in ("worker", "scheduler") else None
+
+
+def role_of(binary, env):
+    """The binary, or `media worker` for a worker of the media queue (it also opens the store and Redis)."""
+    if binary == "worker" and (env.get("WORKER_QUEUES") or (None, None))[1] == MEDIA_QUEUE:
+        return "media worker"
+    return binary
 
 
 class Build:
@@ -207,6 +263,13 @@ class Build:
             if doc["metadata"]["name"] == name:
                 return doc
         return None
+
+    def secret_keys(self):
+        """The keys of the build's Secret, or None when the build has none (the operator makes it)."""
+        secret = self.named("Secret", SECRET_NAME)
+        if secret is None:
+            return None
+        return set(secret.get("data") or {}) | set(secret.get("stringData") or {})
 
     def environment(self, container):
         """name -> ("config", value) | ("value", value) | ("secret", secretKeyRef) as the container sees it."""
@@ -230,7 +293,9 @@ class Build:
 
 
 def check_pod(build, doc, settings, problems):
+    """Checks the pod template; returns the claim at MEDIA_ROOT of each container that opens a local media store."""
     where = f"{build.label}: {name_of(doc)}"
+    claims = {}
     spec = pod_spec(doc)
     pod_security = spec.get("securityContext", {})
     if spec.get("automountServiceAccountToken") is not False:
@@ -248,17 +313,21 @@ def check_pod(build, doc, settings, problems):
             problems.add(at, "command must run api, api migrate, worker or scheduler")
             continue
         env = build.environment(container)
+        role = role_of(binary, env)
         check_environment(build, binary, env, settings, at, problems)
         if doc["kind"] == "Deployment":
             check_probes(container, at, problems)
             check_addresses(binary, env, container, at, problems)
-        if binary == "api":
-            check_storage(build, env, volumes, mounts, at, problems)
+        if role in STORE_OPENERS:
+            claims[at] = check_storage(build, role, env, volumes, mounts, at, problems)
+        if role in SCRATCH:
+            check_scratch(role, env, volumes, mounts, at, problems)
         if build.is_overlay:
             image = container.get("image", "")
             tag = image.rsplit("/", 1)[-1]
             if "@" not in tag and (":" not in tag or tag.endswith(":latest")):
                 problems.add(at, f"image {image!r} needs a fixed tag or digest (not latest)")
+    return {at: claim for at, claim in claims.items() if claim}
 
 
 def check_resources(container, at, problems):
@@ -311,9 +380,10 @@ def check_environment(build, binary, env, settings, at, problems):
         source = env.get(name)
         if source and source[0] != "secret":
             problems.add(at, f"{name} is a secret: take it from {SECRET_NAME} with secretKeyRef, not a {source[0]}")
-    needs = BINARY_SECRETS[binary]
+    role = role_of(binary, env)
+    needs = BINARY_SECRETS[role]
     for name in sorted(needs["required"] | needs["optional"]):
-        check_secret_reference(build, binary, env, name, name in needs["required"], at, problems)
+        check_secret_reference(build, role, env, name, name in needs["required"], at, problems)
     queues = env.get("WORKER_QUEUES")
     if binary == "worker" and (not queues or queues[0] != "value" or queues[1] not in QUEUES):
         problems.add(at, f"WORKER_QUEUES must name exactly one queue of {sorted(QUEUES)} (one Deployment each)")
@@ -329,15 +399,14 @@ def check_secret_reference(build, binary, env, name, required, at, problems):
         problems.add(at, f"{name} must come from {SECRET_NAME}, key {name}")
     if required and ref.get("optional"):
         problems.add(at, f"{name} is required by {binary}: the reference must not be optional")
-    secret = build.named("Secret", SECRET_NAME)
-    if secret is not None and not ref.get("optional"):
-        data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
-        if name not in data:
-            problems.add(at, f"{name} is not in the build's Secret {SECRET_NAME}")
+    keys = build.secret_keys()
+    if keys is not None and not ref.get("optional") and name not in keys:
+        problems.add(at, f"{name} is not in the build's Secret {SECRET_NAME}")
 
 
-def check_storage(build, env, volumes, mounts, at, problems):
-    """The api's media store, as STORAGE_BACKEND chooses it: every replica must see the same files."""
+def check_storage(build, role, env, volumes, mounts, at, problems):
+    """The media store of an api or media worker container, as STORAGE_BACKEND chooses it: every replica of both must
+    see the same files. Returns the claim mounted at MEDIA_ROOT with local storage (None otherwise)."""
 
     def value(name):
         return (env.get(name) or (None, ""))[1]
@@ -365,7 +434,7 @@ def check_storage(build, env, volumes, mounts, at, problems):
         if endpoint and not re.match(r"https?://[^/]", endpoint):
             problems.add(at, f"S3_ENDPOINT_URL={endpoint!r}: an http(s) URL, or empty for AWS")
         for name in S3_KEYS:
-            check_secret_reference(build, "api with STORAGE_BACKEND=s3", env, name, True, at, problems)
+            check_secret_reference(build, f"{role} with STORAGE_BACKEND=s3", env, name, True, at, problems)
         if claim:
             problems.add(
                 at,
@@ -376,6 +445,42 @@ def check_storage(build, env, volumes, mounts, at, problems):
         problems.add(at, f"STORAGE_BACKEND={backend!r}: local or s3")
     if value("STORAGE_DELIVERY") == "presigned" and backend != "s3":
         problems.add(at, "STORAGE_DELIVERY=presigned needs STORAGE_BACKEND=s3")
+    return claim if backend == "local" else None
+
+
+def check_scratch(role, env, volumes, mounts, at, problems):
+    """The folder where the role writes whole videos: a disk emptyDir (the root filesystem is read-only) whose
+    sizeLimit, when it has one, holds an upload of VIDEO_MAX_BYTES (one per concurrent encode for a media worker)."""
+    variable = SCRATCH[role]
+    # unset, the binaries use the system's temporary folder
+    folder = posixpath.normpath((env.get(variable) or (None, "/tmp"))[1] or "/tmp")
+    # the mount that holds the folder: the longest mount path that is the folder or one of its parents
+    holders = [
+        path for path in mounts if folder == posixpath.normpath(path) or folder.startswith(path.rstrip("/") + "/")
+    ]
+    volume = volumes.get(mounts[max(holders, key=len)]) if holders else None
+    if volume is None or "emptyDir" not in volume:
+        problems.add(at, f"{variable}={folder!r} must be on a mounted emptyDir (the root filesystem is read-only)")
+        return
+    empty_dir = volume["emptyDir"] or {}
+    if empty_dir.get("medium") == "Memory":
+        problems.add(
+            at,
+            f"{variable} is on the memory-backed emptyDir {volume['name']}: videos there count against the memory "
+            "limit",
+        )
+    per_video = setting_number(env, "VIDEO_MAX_BYTES", DEFAULT_VIDEO_MAX_BYTES)
+    videos = setting_number(env, "TRANSCODE_CONCURRENCY", 1) if role == "media worker" else 1
+    limit = empty_dir.get("sizeLimit")
+    if limit is None or per_video is None or videos is None:
+        return
+    room = quantity(limit)
+    if room is None or room < per_video * videos:
+        problems.add(
+            at,
+            f"{variable} is on the emptyDir {volume['name']} of sizeLimit {limit}, less than {videos} x "
+            f"VIDEO_MAX_BYTES ({per_video}): the kubelet evicts the pod when a video fills it",
+        )
 
 
 def check_addresses(binary, env, container, at, problems):
@@ -399,8 +504,16 @@ def check_addresses(binary, env, container, at, problems):
 
 
 def check_build(build, settings, problems):
+    claims = {}
     for doc in build.of_kind("Deployment") + build.of_kind("Job"):
-        check_pod(build, doc, settings, problems)
+        claims.update(check_pod(build, doc, settings, problems))
+    if len(set(claims.values())) > 1:
+        mounted = ", ".join(f"{at} -> {claim}" for at, claim in sorted(claims.items()))
+        problems.add(
+            build.label,
+            "the api and media workers must mount the same claim at MEDIA_ROOT (STORAGE_BACKEND=local), or the "
+            f"workers encode what the api cannot serve: {mounted}",
+        )
     for config_map in build.of_kind("ConfigMap"):
         leaked = SECRETS & set(config_map.get("data") or {})
         if leaked:
@@ -499,11 +612,36 @@ def check_autoscaling(build, deployments, roles, problems):
                 problems.add(where, f"trigger {trigger.get('type')}: scale on the RabbitMQ queue (type rabbitmq)")
             if metadata.get("queueName") != expected:
                 problems.add(where, f"queueName {metadata.get('queueName')!r}: the worker consumes {expected!r}")
+            if queue == MEDIA_QUEUE:
+                check_media_trigger(metadata, env, where, problems)
             check_trigger_authentication(build, trigger, where, problems)
     for queue in sorted(QUEUES):
         if queue not in scaled_queues:
             problems.add(build.label, f"no worker Deployment of queue {queue} scaled by a KEDA ScaledObject")
     return autoscaled
+
+
+def check_media_trigger(metadata, env, where, problems):
+    """An encode holds its message for minutes: the media queue's length must count the unacknowledged messages
+    (the management API, protocol http), and a replica must be wanted for every TRANSCODE_CONCURRENCY of them."""
+    if metadata.get("protocol") != "http" or str(metadata.get("excludeUnacknowledged", "false")).lower() == "true":
+        problems.add(
+            where,
+            "the media queue must be measured with protocol http (ready + unacknowledged): over AMQP, or with "
+            "excludeUnacknowledged, running encodes are not counted and workers are removed under them",
+        )
+    if metadata.get("mode", "QueueLength") != "QueueLength":
+        problems.add(
+            where, f"mode {metadata.get('mode')}: scale the media workers on QueueLength (encodes per replica)"
+        )
+    concurrency = setting_number(env, "TRANSCODE_CONCURRENCY", 1)
+    value = quantity(metadata.get("value", ""))
+    if concurrency is not None and (value is None or not 0 < value <= concurrency):
+        problems.add(
+            where,
+            f"value {metadata.get('value')!r}: between 0 and TRANSCODE_CONCURRENCY ({concurrency}), the encodes one "
+            "replica runs at once; more leaves videos waiting while workers could be added",
+        )
 
 
 def check_trigger_authentication(build, trigger, where, problems):
@@ -512,12 +650,17 @@ def check_trigger_authentication(build, trigger, where, problems):
     if authentication is None:
         problems.add(where, f"authenticationRef {reference.get('name')!r} is not a TriggerAuthentication of the build")
         return
+    # `auto` (or no protocol) takes the protocol from the URL, and RABBITMQ_URL is an AMQP one.
+    key = SCALER_HOST_KEY.get(trigger.get("metadata", {}).get("protocol"), "RABBITMQ_URL")
     hosts = [ref for ref in authentication["spec"].get("secretTargetRef", []) if ref.get("parameter") == "host"]
-    if not any(ref.get("name") == SECRET_NAME and ref.get("key") == "RABBITMQ_URL" for ref in hosts):
+    if not any(ref.get("name") == SECRET_NAME and ref.get("key") == key for ref in hosts):
         problems.add(
             f"{build.label}: {name_of(authentication)}",
-            f"the `host` parameter must come from {SECRET_NAME}, key RABBITMQ_URL",
+            f"the `host` parameter must come from {SECRET_NAME}, key {key} (for {where})",
         )
+    keys = build.secret_keys()
+    if keys is not None and key not in keys:
+        problems.add(where, f"{key} is not in the build's Secret {SECRET_NAME} (KEDA reads it)")
 
 
 def check_services(build, deployments, problems):
