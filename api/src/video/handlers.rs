@@ -227,21 +227,50 @@ async fn serve_file(state: &AppState, headers: &HeaderMap, key: &str, file: &str
     serve::object(state, key, headers, content_type, Caching::Stream, || ApiError::not_found("Not Found")).await
 }
 
+/// The signed part of every stream URL (documentation of [`StreamPath`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+#[allow(dead_code, reason = "documentation only")]
+pub struct StreamParams {
+    /// The movie's uuid, without dashes.
+    movie: String,
+    /// `v` and the version's number.
+    version: String,
+    /// The user the URL was signed for.
+    user: String,
+    /// Unix seconds.
+    expires: String,
+    /// HMAC-SHA256, hex.
+    signature: String,
+}
+
+/// What a file of a signed stream may answer besides 200.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code, reason = "documentation only")]
+pub enum StreamFileAnswers {
+    #[response(status = 206, description = "A byte range of it")]
+    Partial,
+    #[response(status = 304, description = "Not modified")]
+    NotModified,
+    #[response(status = 403, description = "`Invalid or expired stream signature.`")]
+    Forbidden(ErrorBody),
+    #[response(status = 404, description = "`Not Found`")]
+    NotFound(ErrorBody),
+    #[response(status = 416, description = "`Range Not Satisfiable`")]
+    RangeNotSatisfiable(ErrorBody),
+    #[response(status = 503, description = "The media store is unreachable")]
+    Unavailable(ErrorBody),
+}
+
 /// The master playlist of a signed stream (what `GET /movies/{movie_uuid}/stream/` links to).
 #[utoipa::path(get, path = "/stream/{movie}/{version}/{user}/{expires}/{signature}/{file}", tag = "videos",
     params(
-        ("movie" = String, Path), ("version" = String, Path), ("user" = String, Path),
-        ("expires" = String, Path), ("signature" = String, Path),
+        StreamParams,
         ("file" = String, Path, description = "`master.m3u8`"),
     ),
     responses(
         (status = 200, description = "The playlist", content_type = "application/vnd.apple.mpegurl"),
-        (status = 206, description = "A byte range of it"),
-        (status = 304, description = "Not modified"),
-        (status = 403, description = "`Invalid or expired stream signature.`", body = ErrorBody),
-        (status = 404, description = "`Not Found`", body = ErrorBody),
-        (status = 416, description = "`Range Not Satisfiable`", body = ErrorBody),
-        (status = 503, description = "The media store is unreachable", body = ErrorBody),
+        StreamFileAnswers,
     )
 )]
 pub async fn master(
@@ -257,19 +286,13 @@ pub async fn master(
 /// A rendition's playlist or segment of a signed stream (`Range` supported).
 #[utoipa::path(get, path = "/stream/{movie}/{version}/{user}/{expires}/{signature}/{rendition}/{file}", tag = "videos",
     params(
-        ("movie" = String, Path), ("version" = String, Path), ("user" = String, Path),
-        ("expires" = String, Path), ("signature" = String, Path),
+        StreamParams,
         ("rendition" = String, Path, description = "e.g. `720p`"),
         ("file" = String, Path, description = "`index.m3u8` or `seg_00000.ts`"),
     ),
     responses(
         (status = 200, description = "The playlist or segment", content(("application/vnd.apple.mpegurl"), ("video/mp2t"))),
-        (status = 206, description = "A byte range of it"),
-        (status = 304, description = "Not modified"),
-        (status = 403, description = "`Invalid or expired stream signature.`", body = ErrorBody),
-        (status = 404, description = "`Not Found`", body = ErrorBody),
-        (status = 416, description = "`Range Not Satisfiable`", body = ErrorBody),
-        (status = 503, description = "The media store is unreachable", body = ErrorBody),
+        StreamFileAnswers,
     )
 )]
 pub async fn rendition(

@@ -13,7 +13,7 @@ use shared::config::{AuthSettings, VideoSettings};
 use shared::db::{self, DbPool};
 use shared::jobs::outbox::Relay;
 use shared::jobs::{Job, TranscodeVideo};
-use shared::schema::{movie_videos, movies, purchases, watch_progress};
+use shared::schema::{movie_videos, purchases, watch_progress};
 use shared::storage::Storage;
 use shared::video::{self, Rendition, VideoError, VideoStatus, keys};
 use tokio::io::AsyncWriteExt;
@@ -23,32 +23,25 @@ use super::signing::Grant;
 use super::types::{Progress, StreamLink, VideoState, VideoUploaded};
 use crate::accounts::auth::AuthUser;
 use crate::error::ApiError;
-use crate::movies::service::movie_not_found;
+use crate::movies::service::movie_id;
+use shared::ids::MovieId;
 
 /// ffprobe reads only a file's headers; a minute is generous.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
-fn purchase_required() -> ApiError {
-    ApiError::forbidden("Purchase the movie to watch it.")
-}
-
-async fn movie_by_uuid(conn: &mut AsyncPgConnection, uuid: Uuid) -> Result<i32, ApiError> {
-    movies::table
-        .filter(movies::uuid.eq(uuid))
-        .select(movies::id)
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(movie_not_found)
-}
-
-/// Staff watch everything; anyone else only what they bought and was not refunded (a refund deletes the purchase).
-async fn may_watch(conn: &mut AsyncPgConnection, user: &AuthUser, movie_id: i32) -> Result<bool, ApiError> {
+/// The movie `uuid` when the caller may watch it: staff watch everything, anyone else only what they bought and
+/// was not refunded (a refund deletes the purchase).
+async fn watchable(conn: &mut AsyncPgConnection, user: &AuthUser, uuid: Uuid) -> Result<MovieId, ApiError> {
+    let movie = movie_id(conn, uuid).await?;
     if user.group.is_staff() {
-        return Ok(true);
+        return Ok(movie);
     }
-    let owned = purchases::table.filter(purchases::user_id.eq(user.id)).filter(purchases::movie_id.eq(movie_id));
-    Ok(diesel::select(diesel::dsl::exists(owned)).get_result(conn).await?)
+    let owned = purchases::table.filter(purchases::user_id.eq(user.id)).filter(purchases::movie_id.eq(movie));
+    if diesel::select(diesel::dsl::exists(owned)).get_result(conn).await? {
+        Ok(movie)
+    } else {
+        Err(ApiError::forbidden("Purchase the movie to watch it."))
+    }
 }
 
 /// A version as the movie shows it.
@@ -81,7 +74,7 @@ fn renditions(value: serde_json::Value) -> Vec<Rendition> {
 }
 
 /// The version that plays now: the newest ready one not superseded.
-async fn playing(conn: &mut AsyncPgConnection, movie_id: i32) -> Result<Option<VersionRow>, ApiError> {
+async fn playing(conn: &mut AsyncPgConnection, movie_id: MovieId) -> Result<Option<VersionRow>, ApiError> {
     Ok(movie_videos::table
         .filter(movie_videos::movie_id.eq(movie_id))
         .filter(movie_videos::status.eq(VideoStatus::Ready))
@@ -106,7 +99,7 @@ pub fn video_state(newest: Option<VersionRow>, playing: Option<VersionRow>) -> V
 /// The movie's video: the newest upload's status and the playing version's facts.
 pub async fn state(pool: &DbPool, movie_uuid: Uuid) -> Result<VideoState, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let movie_id = movie_by_uuid(&mut conn, movie_uuid).await?;
+    let movie_id = movie_id(&mut conn, movie_uuid).await?;
     let newest: Option<VersionRow> = movie_videos::table
         .filter(movie_videos::movie_id.eq(movie_id))
         .order(movie_videos::id.desc())
@@ -191,7 +184,7 @@ where
     let (spooled, size) = spool(uploads.settings, body).await?;
     let movie_id = {
         let mut conn = db::conn(uploads.pool).await?;
-        movie_by_uuid(&mut conn, movie_uuid).await?
+        movie_id(&mut conn, movie_uuid).await?
     };
     if size == 0 {
         return Err(unusable("the file is empty"));
@@ -247,7 +240,7 @@ where
 /// movie had none.
 pub async fn delete(pool: &DbPool, storage: &dyn Storage, movie_uuid: Uuid) -> Result<bool, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let movie_id = movie_by_uuid(&mut conn, movie_uuid).await?;
+    let movie_id = movie_id(&mut conn, movie_uuid).await?;
     let deleted =
         diesel::delete(movie_videos::table.filter(movie_videos::movie_id.eq(movie_id))).execute(&mut conn).await?;
     if deleted > 0
@@ -268,10 +261,7 @@ pub async fn stream_link(
     movie_uuid: Uuid,
 ) -> Result<StreamLink, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let movie_id = movie_by_uuid(&mut conn, movie_uuid).await?;
-    if !may_watch(&mut conn, user, movie_id).await? {
-        return Err(purchase_required());
-    }
+    let movie_id = watchable(&mut conn, user, movie_uuid).await?;
     let playing = playing(&mut conn, movie_id)
         .await?
         .ok_or_else(|| ApiError::not_found("The movie has no playable video yet."))?;
@@ -301,10 +291,7 @@ pub async fn save_progress(
     position: f64,
 ) -> Result<Progress, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let movie_id = movie_by_uuid(&mut conn, movie_uuid).await?;
-    if !may_watch(&mut conn, user, movie_id).await? {
-        return Err(purchase_required());
-    }
+    let movie_id = watchable(&mut conn, user, movie_uuid).await?;
     let updated_at: DateTime<Utc> = diesel::insert_into(watch_progress::table)
         .values((
             watch_progress::user_id.eq(user.id),
