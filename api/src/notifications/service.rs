@@ -4,6 +4,8 @@
 use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::FutureExt;
+use futures_util::future::try_join3;
 use serde_json::json;
 use shared::db::{self, DbPool};
 use shared::ids::{CommentId, MovieId, UserId};
@@ -128,16 +130,17 @@ pub async fn list(pool: &DbPool, user: UserId, list: &NotificationList) -> Resul
         let query = notifications::table.filter(notifications::user_id.eq(user)).into_boxed();
         if list.unread_only { query.filter(notifications::read_at.is_null()) } else { query }
     };
-    let total: i64 = scoped().count().get_result(&mut conn).await?;
-    let unread_count: i64 = notifications::table
+    // The two counts and the page are sent together: one round trip.
+    let total = scoped().count().get_result::<i64>(&mut conn).boxed();
+    let unread_count = notifications::table
         .filter(notifications::user_id.eq(user))
         .filter(notifications::read_at.is_null())
         .count()
-        .get_result(&mut conn)
-        .await?;
+        .get_result::<i64>(&mut conn)
+        .boxed();
     type Row =
         (i32, String, Uuid, String, Option<i32>, Option<i32>, Option<chrono::DateTime<Utc>>, chrono::DateTime<Utc>);
-    let rows: Vec<Row> = scoped()
+    let rows = scoped()
         .inner_join(movies::table)
         .select((
             notifications::id,
@@ -152,8 +155,9 @@ pub async fn list(pool: &DbPool, user: UserId, list: &NotificationList) -> Resul
         .order(notifications::id.desc())
         .offset(list.page.offset())
         .limit(list.page.limit())
-        .load(&mut conn)
-        .await?;
+        .load::<Row>(&mut conn)
+        .boxed();
+    let (total, unread_count, rows) = try_join3(total, unread_count, rows).await?;
     let notifications = rows
         .into_iter()
         .map(|(id, kind, movie_uuid, movie_name, comment_id, actor_id, read_at, created_at)| Notification {

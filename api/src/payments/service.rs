@@ -5,6 +5,8 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use futures_util::FutureExt;
+use futures_util::future::try_join;
 use shared::db::{self, DbPool};
 use shared::ids::UserId;
 use shared::schema::{payments, users};
@@ -32,15 +34,17 @@ pub fn stripe_error(err: StripeError, rejected: impl FnOnce(String) -> ApiError)
 /// The caller's payments, newest first.
 pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Payment>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let total: i64 = payments::table.filter(payments::user_id.eq(user_id)).count().get_result(&mut conn).await?;
-    let rows: Vec<(DateTime<Utc>, BigDecimal, PaymentStatus)> = payments::table
+    let total = payments::table.filter(payments::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).boxed();
+    let rows = payments::table
         .filter(payments::user_id.eq(user_id))
         .order((payments::created_at.desc(), payments::id.desc()))
         .offset(page.offset())
         .limit(page.limit())
         .select((payments::created_at, payments::amount, payments::status))
-        .load(&mut conn)
-        .await?;
+        .load::<(DateTime<Utc>, BigDecimal, PaymentStatus)>(&mut conn)
+        .boxed();
+    // One round trip: the count and the page pipelined.
+    let (total, rows) = try_join(total, rows).await?;
     let payments = rows
         .into_iter()
         .map(|(created_at, amount, status)| Payment { created_at, amount: Price::from(amount), status })
