@@ -15,6 +15,15 @@ use utoipa::ToSchema;
 
 use crate::state::AppState;
 
+/// Whether the request already holds the version `etag`: `If-None-Match` with the weak comparison (RFC 9110
+/// 13.1.2): `W/` is ignored, `*` matches any version, and the headers may list several tags.
+pub fn not_modified(request: &axum::http::HeaderMap, etag: &HeaderValue) -> bool {
+    let Ok(ours) = etag.to_str() else { return false };
+    request.get_all(header::IF_NONE_MATCH).iter().filter_map(|value| value.to_str().ok()).any(|listed| {
+        listed.split(',').map(str::trim).any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours)
+    })
+}
+
 // The body of an answer that only confirms what happened: `{"message": "..."}` (a plain comment: a doc comment
 // would become the schema's description in the OpenAPI document).
 #[derive(Debug, Serialize, ToSchema)]

@@ -42,10 +42,10 @@ impl Change {
     }
 }
 
-/// Publishes `change` from `from` on the deployment's channel; a failure is logged (the replicas' caches catch up
-/// through their age bound).
-pub async fn announce(redis: &Cache, key_prefix: &str, from: Uuid, change: Change) {
-    if let Err(err) = redis.publish(&channel(key_prefix), &change.encode(from)).await {
+/// Publishes `change` from `from` on `channel` (see [`channel`]); a failure is logged (the replicas' caches catch
+/// up through their age bound).
+pub async fn announce(redis: &Cache, channel: &str, from: Uuid, change: Change) {
+    if let Err(err) = redis.publish(channel, &change.encode(from)).await {
         tracing::warn!(error = %err, "could not announce a catalog change to the api replicas");
     }
 }

@@ -54,7 +54,7 @@ pub async fn run(config: WorkerConfig, pool: DbPool, shutdown: CancellationToken
             storage,
             settings: media.transcode.clone(),
             redis: shared::cache::Cache::new(&media.redis.url())?,
-            key_prefix: media.redis.redis_key_prefix.clone(),
+            changes: shared::catalog_changes::channel(&media.redis.redis_key_prefix),
         });
     }
     let ops_server = tokio::spawn(ops::serve_ops(config.worker.addr(), checks, pool.clone(), shutdown.clone()));

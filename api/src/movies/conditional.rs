@@ -36,7 +36,7 @@ impl Rendered {
             Audience::Caller => PRIVATE,
         });
         let headers = [(header::ETAG, self.etag.clone()), (header::CACHE_CONTROL, cache_control)];
-        if request.get_all(header::IF_NONE_MATCH).iter().any(|value| matches(value, &self.etag)) {
+        if crate::http::not_modified(request, &self.etag) {
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
         (headers, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], self.body).into_response()
@@ -48,14 +48,6 @@ impl Rendered {
 pub enum Audience {
     Anyone,
     Caller,
-}
-
-/// `If-None-Match` uses the weak comparison (RFC 9110 13.1.2): `W/` is ignored, `*` matches any version, and the
-/// header may list several tags.
-fn matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
-    let Ok(listed) = if_none_match.to_str() else { return false };
-    let Ok(ours) = etag.to_str() else { return false };
-    listed.split(',').map(str::trim).any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours)
 }
 
 #[cfg(test)]

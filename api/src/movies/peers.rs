@@ -35,9 +35,7 @@ impl Peers {
     pub fn announce(&self, change: Change) {
         let this = self.clone();
         tokio::spawn(async move {
-            if let Err(err) = this.redis.publish(&this.channel, &change.encode(this.instance)).await {
-                tracing::warn!(error = %err, "could not announce a catalog change to the other replicas");
-            }
+            shared::catalog_changes::announce(&this.redis, &this.channel, this.instance, change).await;
         });
     }
 

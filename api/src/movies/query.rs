@@ -13,10 +13,9 @@ use futures_util::FutureExt;
 use futures_util::future::{try_join, try_join4};
 use shared::schema::sql_types::Tsquery;
 use shared::schema::{
-    catalog_counts, certifications, directors, favorites, genres, movie_videos, movies, movies_directors,
-    movies_genres, movies_stars, stars,
+    catalog_counts, certifications, directors, favorites, genres, movies, movies_directors, movies_genres,
+    movies_stars, stars,
 };
-use shared::video::VideoStatus;
 use uuid::Uuid;
 
 use super::models::MovieRow;
@@ -24,7 +23,7 @@ use super::types::{CertificationRef, MovieDetail, MovieFilters, MovieList, Named
 use crate::error::ApiError;
 use crate::money::Price;
 use crate::pagination::Total;
-use crate::video::service::{VERSION_COLUMNS, VersionRow, video_state};
+use crate::video::service::{versions, video_state};
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`.
@@ -334,20 +333,7 @@ pub async fn detail(conn: &mut AsyncPgConnection, uuid: Uuid) -> Result<Option<M
     let director_links = links!(conn, movies_directors, directors, movies::uuid.eq(uuid));
     let star_links = links!(conn, movies_stars, stars, movies::uuid.eq(uuid));
     // The newest video version (its status) and the playing one (its renditions), by the uuid too.
-    let versions = || {
-        movie_videos::table
-            .inner_join(movies::table)
-            .filter(movies::uuid.eq(uuid))
-            .order(movie_videos::id.desc())
-            .select(VERSION_COLUMNS)
-            .limit(1)
-    };
-    let newest = versions().load::<VersionRow>(conn).boxed();
-    let playing = versions()
-        .filter(movie_videos::status.eq(VideoStatus::Ready))
-        .filter(movie_videos::superseded_at.is_null())
-        .load::<VersionRow>(conn)
-        .boxed();
+    let (newest, playing) = versions(conn, uuid);
     // `load` rather than `first`: an unknown uuid is an empty answer, not an error that would drop the other
     // queries while their answers are still on the wire.
     let ((movie, genre_links, director_links, star_links), (mut newest, mut playing)) =

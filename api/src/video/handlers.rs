@@ -4,7 +4,7 @@
 use axum::Json;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::{FromRequest, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::Deserialize;
@@ -71,6 +71,13 @@ pub async fn upload(
             return Err(err);
         }
     };
+    let multipart = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|essence| essence.trim().eq_ignore_ascii_case("multipart/form-data"))
+    });
+    if !multipart {
+        drain(request.into_body()).await;
+        return Err(ApiError::bad_request("Expected a multipart form: the content type must be multipart/form-data"));
+    }
     let form: Result<Multipart, MultipartRejection> = Multipart::from_request(request, &state).await;
     let mut form =
         form.map_err(|err| ApiError::bad_request(format!("Expected a multipart form: {}", err.body_text())))?;
@@ -202,8 +209,8 @@ fn invalid_signature() -> ApiError {
     ApiError::forbidden("Invalid or expired stream signature.")
 }
 
-/// Checks the signature and expiry; the storage key of `file` in the granted version.
-fn granted_key(state: &AppState, path: &StreamPath, file: &str) -> ApiResult<String> {
+/// Serves `file` of the version a valid, unexpired signature grants.
+async fn serve_signed(state: &AppState, headers: &HeaderMap, path: &StreamPath, file: &str) -> ApiResult<Response> {
     let parse = || -> Option<Grant> {
         Some(Grant {
             movie: Uuid::try_parse(&path.movie).ok()?,
@@ -219,12 +226,9 @@ fn granted_key(state: &AppState, path: &StreamPath, file: &str) -> ApiResult<Str
     if !shared::video::keys::is_rendition_file(file) {
         return Err(ApiError::not_found("Not Found"));
     }
-    Ok(format!("{}/{file}", shared::video::keys::renditions(grant.movie, grant.version)))
-}
-
-async fn serve_file(state: &AppState, headers: &HeaderMap, key: &str, file: &str) -> ApiResult<Response> {
+    let key = format!("{}/{file}", shared::video::keys::renditions(grant.movie, grant.version));
     let content_type = if file.ends_with(".m3u8") { "application/vnd.apple.mpegurl" } else { "video/mp2t" };
-    serve::object(state, key, headers, content_type, Caching::Stream, || ApiError::not_found("Not Found")).await
+    serve::object(state, &key, headers, content_type, Caching::Stream, || ApiError::not_found("Not Found")).await
 }
 
 /// The signed part of every stream URL (documentation of [`StreamPath`]).
@@ -279,8 +283,7 @@ pub async fn master(
     path: Result<Path<MasterPath>, axum::extract::rejection::PathRejection>,
 ) -> ApiResult<Response> {
     let Path(MasterPath { signed, file }) = path.map_err(|_| invalid_signature())?;
-    let key = granted_key(&state, &signed, &file)?;
-    serve_file(&state, &headers, &key, &file).await
+    serve_signed(&state, &headers, &signed, &file).await
 }
 
 /// A rendition's playlist or segment of a signed stream (`Range` supported).
@@ -302,6 +305,5 @@ pub async fn rendition(
 ) -> ApiResult<Response> {
     let Path(RenditionPath { signed, rendition, file }) = path.map_err(|_| invalid_signature())?;
     let file = format!("{rendition}/{file}");
-    let key = granted_key(&state, &signed, &file)?;
-    serve_file(&state, &headers, &key, &file).await
+    serve_signed(&state, &headers, &signed, &file).await
 }

@@ -6,14 +6,17 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use diesel::result::QueryResult;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use futures_util::{Stream, StreamExt};
+use futures_util::future::{BoxFuture, try_join, try_join3};
+use futures_util::{FutureExt, Stream, StreamExt};
 use shared::config::{AuthSettings, VideoSettings};
 use shared::db::{self, DbPool};
+use shared::ids::MovieId;
 use shared::jobs::outbox::Relay;
 use shared::jobs::{Job, TranscodeVideo};
-use shared::schema::{movie_videos, purchases, watch_progress};
+use shared::schema::{movie_videos, movies, purchases, watch_progress};
 use shared::storage::Storage;
 use shared::video::{self, Rendition, VideoError, VideoStatus, keys};
 use tokio::io::AsyncWriteExt;
@@ -23,8 +26,7 @@ use super::signing::Grant;
 use super::types::{Progress, StreamLink, VideoState, VideoUploaded};
 use crate::accounts::auth::AuthUser;
 use crate::error::ApiError;
-use crate::movies::service::movie_id;
-use shared::ids::MovieId;
+use crate::movies::service::{movie_id, movie_not_found};
 
 /// ffprobe reads only a file's headers; a minute is generous.
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
@@ -54,36 +56,39 @@ pub struct VersionRow {
     error: Option<String>,
 }
 
-pub type VersionColumns = (
-    movie_videos::id,
-    movie_videos::status,
-    movie_videos::duration_seconds,
-    movie_videos::renditions,
-    movie_videos::error,
-);
-pub const VERSION_COLUMNS: VersionColumns = (
-    movie_videos::id,
-    movie_videos::status,
-    movie_videos::duration_seconds,
-    movie_videos::renditions,
-    movie_videos::error,
-);
-
 fn renditions(value: serde_json::Value) -> Vec<Rendition> {
     serde_json::from_value(value).unwrap_or_default()
 }
 
-/// The version that plays now: the newest ready one not superseded.
-async fn playing(conn: &mut AsyncPgConnection, movie_id: MovieId) -> Result<Option<VersionRow>, ApiError> {
-    Ok(movie_videos::table
-        .filter(movie_videos::movie_id.eq(movie_id))
+/// A version query's answer: at most one row (`load`, not `first`, so that an empty answer is no error that would
+/// drop the other queries of a pipeline while their answers are still on the wire).
+pub type VersionQuery = BoxFuture<'static, QueryResult<Vec<VersionRow>>>;
+
+/// The newest version of the movie `uuid` (its status, a failure's reason) and the one that plays now (the newest
+/// ready one not superseded), selected by the uuid: both are sent at once, and a caller that polls them together
+/// with its own queries pays no extra round trip.
+pub fn versions(conn: &mut AsyncPgConnection, uuid: Uuid) -> (VersionQuery, VersionQuery) {
+    let of_movie = || {
+        movie_videos::table
+            .inner_join(movies::table)
+            .filter(movies::uuid.eq(uuid))
+            .order(movie_videos::id.desc())
+            .select((
+                movie_videos::id,
+                movie_videos::status,
+                movie_videos::duration_seconds,
+                movie_videos::renditions,
+                movie_videos::error,
+            ))
+            .limit(1)
+    };
+    let newest = of_movie().load::<VersionRow>(conn).boxed();
+    let playing = of_movie()
         .filter(movie_videos::status.eq(VideoStatus::Ready))
         .filter(movie_videos::superseded_at.is_null())
-        .order(movie_videos::id.desc())
-        .select(VERSION_COLUMNS)
-        .first(conn)
-        .await
-        .optional()?)
+        .load::<VersionRow>(conn)
+        .boxed();
+    (newest, playing)
 }
 
 /// The movie's video from its newest version (the status, a failure's reason) and the playing one (its facts).
@@ -96,19 +101,17 @@ pub fn video_state(newest: Option<VersionRow>, playing: Option<VersionRow>) -> V
     }
 }
 
-/// The movie's video: the newest upload's status and the playing version's facts.
+/// The movie's video: the newest upload's status and the playing version's facts; the movie and its two versions
+/// in one round trip.
 pub async fn state(pool: &DbPool, movie_uuid: Uuid) -> Result<VideoState, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let movie_id = movie_id(&mut conn, movie_uuid).await?;
-    let newest: Option<VersionRow> = movie_videos::table
-        .filter(movie_videos::movie_id.eq(movie_id))
-        .order(movie_videos::id.desc())
-        .select(VERSION_COLUMNS)
-        .first(&mut conn)
-        .await
-        .optional()?;
-    let playing = playing(&mut conn, movie_id).await?;
-    Ok(video_state(newest, playing))
+    let movie = movies::table.filter(movies::uuid.eq(movie_uuid)).select(movies::id).load::<i32>(&mut conn).boxed();
+    let (newest, playing) = versions(&mut conn, movie_uuid);
+    let (movie, mut newest, mut playing) = try_join3(movie, newest, playing).await?;
+    if movie.is_empty() {
+        return Err(movie_not_found());
+    }
+    Ok(video_state(newest.pop(), playing.pop()))
 }
 
 /// What an upload needs besides the body.
@@ -124,8 +127,18 @@ struct Spool(PathBuf);
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        // Blocking, but a single unlink; the runtime tolerates it better than a leak of gigabytes.
-        let _ = std::fs::remove_file(&self.0);
+        // Whatever way the upload ends (stored, refused, the client gone mid-body), the file goes; the unlink runs
+        // on tokio's blocking pool, not on the request's thread.
+        let path = std::mem::take(&mut self.0);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(err) = tokio::fs::remove_file(&path).await
+                    && err.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(path = %path.display(), error = %err, "could not remove an upload spool");
+                }
+            });
+        }
     }
 }
 
@@ -262,9 +275,11 @@ pub async fn stream_link(
 ) -> Result<StreamLink, ApiError> {
     let mut conn = db::conn(pool).await?;
     let movie_id = watchable(&mut conn, user, movie_uuid).await?;
-    let playing = playing(&mut conn, movie_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("The movie has no playable video yet."))?;
+    // Both are awaited: a query of the pipeline dropped while its answer is on the wire would leave the
+    // connection's protocol state behind.
+    let (newest, playing) = versions(&mut conn, movie_uuid);
+    let (_, mut playing) = try_join(newest, playing).await?;
+    let playing = playing.pop().ok_or_else(|| ApiError::not_found("The movie has no playable video yet."))?;
     let position_seconds = watch_progress::table
         .find((user.id, movie_id))
         .select(watch_progress::position_seconds)

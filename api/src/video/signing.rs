@@ -41,12 +41,15 @@ impl Grant {
 /// Stream URLs have a key of their own, derived from the access-token secret, so that no token signature can
 /// ever be replayed as a stream signature or the other way round.
 fn mac(auth: &AuthSettings, message: &str) -> HmacSha256 {
-    let key = HmacSha256::new_from_slice(auth.secret_key_access.expose_secret().as_bytes())
-        .map(|mac| mac.chain_update(b"online-cinema stream url key v1").finalize().into_bytes())
-        .unwrap_or_default();
-    let mut mac = HmacSha256::new_from_slice(&key).unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
-    mac.update(message.as_bytes());
-    mac
+    let key = keyed(auth.secret_key_access.expose_secret().as_bytes())
+        .chain_update(b"online-cinema stream url key v1")
+        .finalize()
+        .into_bytes();
+    keyed(&key).chain_update(message.as_bytes())
+}
+
+fn keyed(key: &[u8]) -> HmacSha256 {
+    HmacSha256::new_from_slice(key).unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"))
 }
 
 #[cfg(test)]

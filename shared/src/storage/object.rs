@@ -85,6 +85,15 @@ fn classify(err: object_store::Error) -> StorageError {
     }
 }
 
+/// A missing object is `None`, not an error.
+fn found<T>(result: object_store::Result<T>) -> Result<Option<T>, StorageError> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(err) => Err(classify(err)),
+    }
+}
+
 fn location(key: &str) -> Result<ObjectPath, StorageError> {
     check_key(key)?;
     Ok(ObjectPath::from(key))
@@ -155,10 +164,9 @@ impl Storage for ObjectStorage {
     }
 
     async fn get(&self, key: &str) -> Result<Option<Bytes>, StorageError> {
-        match self.store.get(&location(key)?).await {
-            Ok(result) => Ok(Some(result.bytes().await.map_err(classify)?)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(err) => Err(classify(err)),
+        match found(self.store.get(&location(key)?).await)? {
+            Some(result) => Ok(Some(result.bytes().await.map_err(classify)?)),
+            None => Ok(None),
         }
     }
 
@@ -168,17 +176,14 @@ impl Storage for ObjectStorage {
             None => None,
             // The range is resolved against the size first, so that an unsatisfiable one is told apart from a
             // failing store whatever the backend says about it.
-            Some(range) => match self.store.head(&path).await {
-                Ok(meta) => Some(resolve(range, meta.size)?),
-                Err(object_store::Error::NotFound { .. }) => return Ok(None),
-                Err(err) => return Err(classify(err)),
+            Some(range) => match found(self.store.head(&path).await)? {
+                Some(meta) => Some(resolve(range, meta.size)?),
+                None => return Ok(None),
             },
         };
         let options = GetOptions { range: range.map(GetRange::Bounded), ..GetOptions::default() };
-        let result = match self.store.get_opts(&path, options).await {
-            Ok(result) => result,
-            Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(err) => return Err(classify(err)),
+        let Some(result) = found(self.store.get_opts(&path, options).await)? else {
+            return Ok(None);
         };
         Ok(Some(StoredObject {
             size: result.meta.size,
@@ -203,10 +208,7 @@ impl Storage for ObjectStorage {
     }
 
     async fn delete(&self, key: &str) -> Result<(), StorageError> {
-        match self.store.delete(&location(key)?).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(err) => Err(classify(err)),
-        }
+        found(self.store.delete(&location(key)?).await).map(|_| ())
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StorageError> {

@@ -30,14 +30,16 @@ pub struct Media {
     pub storage: Arc<dyn Storage>,
     pub settings: TranscodeSettings,
     pub redis: shared::cache::Cache,
-    pub key_prefix: String,
+    /// The replicas' `catalog-changes` channel.
+    pub changes: String,
 }
 
 impl Media {
-    /// Tells the api replicas that the movie's detail (its video) changed.
+    /// Tells the api replicas that the movie's detail (its video) changed. The sender is no replica (nil), so every
+    /// replica applies it.
     async fn announce(&self, movie: Uuid) {
         let change = shared::catalog_changes::Change::Movie(movie);
-        shared::catalog_changes::announce(&self.redis, &self.key_prefix, Uuid::nil(), change).await;
+        shared::catalog_changes::announce(&self.redis, &self.changes, Uuid::nil(), change).await;
     }
 }
 
@@ -62,19 +64,18 @@ pub async fn run(context: &JobContext, job: &TranscodeVideo) -> Result<(), JobEr
     tokio::fs::create_dir_all(&scratch).await.map_err(JobError::transient)?;
     let outcome = encode_and_store(context, media, job.video_id, movie, &source_key, &scratch).await;
     remove_dir(&scratch).await;
-    match outcome {
-        Ok(()) => {}
+    let result = match outcome {
+        Ok(()) => Ok(()),
         Err(Failure::Retry(err)) => return Err(err),
         Err(Failure::Unusable(reason)) => {
             fail(context, job.video_id, &reason).await?;
-            media.announce(movie).await;
-            remove_object(media, &source_key).await;
-            return Err(JobError::permanent(reason));
+            Err(JobError::permanent(reason))
         }
-    }
+    };
+    // Ready or failed for good: the replicas' details change, and the source is no longer needed.
     media.announce(movie).await;
     remove_object(media, &source_key).await;
-    Ok(())
+    result
 }
 
 enum Failure {
