@@ -33,7 +33,7 @@ use crate::movies::cache::CatalogCache;
 use crate::movies::peers::Peers;
 use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
-use crate::state::AppState;
+use crate::state::{AppState, Services};
 use crate::{admin, media, notifications, profiles};
 use crate::{cart, orders, payments};
 
@@ -98,7 +98,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         // Paths are unique by construction; a conflict would only mean a duplicate we can ignore.
         let _ = known_routes.insert(path.clone(), ());
     }
-    let state = AppState {
+    let state = AppState::new(Services {
         pool,
         cache,
         publisher,
@@ -109,7 +109,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         stripe: StripeClient::new(&config.stripe)?,
         storage: Arc::new(shared::storage::open(&config.storage, config.http.app_url.as_str())?),
         routes: Arc::new(known_routes),
-    };
+    });
 
     let request_id = HeaderName::from_static("x-request-id");
     let router = api_router

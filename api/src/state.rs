@@ -17,8 +17,29 @@ use crate::stripe::StripeClient;
 use crate::tokens::TokenKeys;
 use shared::storage::Storage;
 
+/// The application's state. Axum clones the state for every request and every extractor that takes it, so it is
+/// one `Arc`: a clone is one reference count, where a clone of the fields themselves cost a dozen atomic updates
+/// on cache lines every core shares (measured: 7 % of the api's CPU on a token-checked GET).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> Self {
+        Self(Arc::new(services))
+    }
+}
+
+/// `state.pool`, `state.config`: the services read as fields of the state.
+impl Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// What the state holds.
+pub struct Services {
     pub pool: DbPool,
     pub cache: Cache,
     pub publisher: Publisher,

@@ -256,8 +256,15 @@ pub async fn count(conn: &mut AsyncPgConnection, scope: Scope, filters: &MovieFi
     if estimate > EXACT_COUNT_LIMIT {
         return Ok(Total::Estimated(estimate));
     }
-    let found = i64::try_from(count_query(scope, filters).load::<i32>(conn).await?.len()).unwrap_or(i64::MAX);
-    Ok(if found > EXACT_COUNT_LIMIT { Total::Estimated(estimate.max(found)) } else { Total::Exact(found) })
+    let found = count_query(scope, filters).load::<i32>(conn).await?.len();
+    Ok(bounded_total(found, estimate))
+}
+
+/// The total of a bounded count ([`count_query`]) that found `found` ids: exact up to the limit, else the larger
+/// of `estimate` and what was found.
+pub fn bounded_total(found: usize, estimate: i64) -> Total {
+    let found = i64::try_from(found).unwrap_or(i64::MAX);
+    if found > EXACT_COUNT_LIMIT { Total::Estimated(estimate.max(found)) } else { Total::Exact(found) }
 }
 
 type Link = (i32, i32, String);

@@ -4,6 +4,8 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures_util::FutureExt;
+use futures_util::future::try_join;
 use shared::db::{self, DbPool};
 use shared::ids::MovieId;
 use shared::schema::{cart_items, movies, movies_directors, movies_genres, movies_stars, order_items, purchases};
@@ -246,13 +248,26 @@ pub async fn list(
                 })
                 .await?
         }
-        Scope::Favorites(_) => {
-            let mut conn = db::conn(pool).await?;
-            query::count(&mut conn, scope, &list.filters).await?
-        }
+        Scope::Favorites(_) => return favorites(pool, scope, list).await,
     };
     let mut conn = db::conn(pool).await?;
     let rows = query::page_rows(&mut conn, scope, list).await?;
+    let movies = query::details(&mut conn, rows).await?;
+    Ok(Listed { items: movies, total })
+}
+
+/// A page of one user's favorites. A user's favorites are few next to the catalog, so they are counted, not
+/// estimated: the bounded count and the page are sent together (one round trip), and the page's associations in
+/// one more. Only a list past the count's limit asks the planner for its estimate.
+async fn favorites(pool: &DbPool, scope: Scope, list: &MovieList) -> Result<Listed<MovieDetail>, ApiError> {
+    let mut conn = db::conn(pool).await?;
+    let found = query::count_query(scope, &list.filters).load::<i32>(&mut conn).boxed();
+    let rows = query::page_query(scope, list).load::<MovieRow>(&mut conn).boxed();
+    let (found, rows) = try_join(found, rows).await?;
+    let total = match query::bounded_total(found.len(), 0) {
+        Total::Estimated(_) => query::count(&mut conn, scope, &list.filters).await?,
+        exact => exact,
+    };
     let movies = query::details(&mut conn, rows).await?;
     Ok(Listed { items: movies, total })
 }
