@@ -187,7 +187,7 @@ declare -A PGBENCH
 # pgbench_page SCALE: the uncached page's SQL, replayed with as many clients as the api's pool.
 pgbench_page() {
     local scale="$1" out
-    out="$(pgbench -n -M prepared -c "$DB_POOL_SIZE" -j "$THREADS" -T "$DURATION" -f "$OC_ROOT/deploy/bench/list-page.pgbench" \
+    out="$(pgbench -n -M extended -c "$DB_POOL_SIZE" -j "$THREADS" -T "$DURATION" -f "$OC_ROOT/deploy/bench/list-page.pgbench" \
         -h "$OC_PG_HOST" -p "$OC_PG_PORT" -U "$OC_PG_USER" "$DB" 2>&1)" || { echo "$out" >&2; die "pgbench failed"; }
     PGBENCH["$scale"]="$(awk '/^tps = / {printf "%.0f", $3}' <<<"$out")"
     log "$(printf '%-12s %-6s %12s tx/s' "pgbench-page" "$scale" "${PGBENCH[$scale]}")"

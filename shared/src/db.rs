@@ -31,7 +31,7 @@ pub fn pool(settings: &DatabaseSettings) -> Result<DbPool> {
 pub fn pool_for_url(url: &str, size: usize, timeout: Duration) -> Result<DbPool> {
     let mut config = ManagerConfig::default();
     config.recycling_method = RecyclingMethod::Fast;
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(with_session_options(url), config);
     Pool::builder(manager)
         .max_size(size)
         .wait_timeout(Some(timeout))
@@ -40,6 +40,23 @@ pub fn pool_for_url(url: &str, size: usize, timeout: Duration) -> Result<DbPool>
         .runtime(deadpool::Runtime::Tokio1)
         .build()
         .map_err(Error::pool)
+}
+
+/// The settings every pooled session runs with, given as the connection's startup `options`:
+/// * `jit=off`: the queries of this service are short, and PostgreSQL's JIT compiles any plan whose cost passes
+///   `jit_above_cost`, such as a new filter set over a million movies, adding 15 ms of compilation to a query it
+///   cannot shorten.
+const SESSION_OPTIONS: &str = "-c jit=off";
+
+/// `url` with [`SESSION_OPTIONS`] unless it names startup options of its own.
+fn with_session_options(url: &str) -> String {
+    if url.contains("options=") {
+        return url.to_owned();
+    }
+    // Percent-encoded by hand: the driver decodes `%20`, not the `+` of form encoding.
+    let options: String = url::form_urlencoded::byte_serialize(SESSION_OPTIONS.as_bytes()).collect();
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options={}", options.replace('+', "%20"))
 }
 
 /// A pooled connection, with the pool's timeouts.
@@ -151,5 +168,15 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_pattern("bob"), "%bob%");
         assert_eq!(like_pattern("a_b%c\\d"), "%a\\_b\\%c\\\\d%");
+    }
+
+    #[test]
+    fn options_are_added_once_and_percent_encoded() {
+        assert_eq!(with_session_options("postgres://u@h:5432/db"), "postgres://u@h:5432/db?options=-c%20jit%3Doff");
+        assert_eq!(
+            with_session_options("postgres://u@h/db?sslmode=disable"),
+            "postgres://u@h/db?sslmode=disable&options=-c%20jit%3Doff"
+        );
+        assert_eq!(with_session_options("postgres://u@h/db?options=-c%20x%3D1"), "postgres://u@h/db?options=-c%20x%3D1");
     }
 }

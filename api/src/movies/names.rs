@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::fields::Issues;
-use super::query::{EXACT_COUNT_LIMIT, contains_pattern, lower};
+use super::query::{EXACT_COUNT_LIMIT, bounded_count, contains_pattern, lower};
 use super::types::{ENTITY_NAME_MAX, NamedRef};
 use crate::error::{ApiError, FieldIssue, unique_violation};
 use crate::extract::Validate;
@@ -221,16 +221,11 @@ pub async fn list(
             }
             query
         };
-        // Counted like movie lists (see `query::EXACT_COUNT_LIMIT`): a name list grows with the catalog.
-        let estimate = shared::explain::estimated_rows(conn, filtered().select(t::id)).await?;
-        let total = if estimate > EXACT_COUNT_LIMIT {
-            Total::Estimated(estimate)
-        } else {
-            let found: Vec<i32> =
-                filtered().select(t::id).order(t::id).limit(EXACT_COUNT_LIMIT.saturating_add(1)).load(conn).await?;
-            let found = i64::try_from(found.len()).unwrap_or(i64::MAX);
-            if found > EXACT_COUNT_LIMIT { Total::Estimated(estimate.max(found)) } else { Total::Exact(found) }
-        };
+        // Counted like movie lists (see `query::bounded_count`): a name list grows with the catalog.
+        let total = bounded_count(conn, || {
+            filtered().select(t::id).order(t::id).limit(EXACT_COUNT_LIMIT.saturating_add(1))
+        })
+        .await?;
         let rows = filtered()
             .select((t::id, t::name))
             .order((t::name.asc(), t::id.asc()))

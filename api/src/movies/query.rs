@@ -237,6 +237,13 @@ pub async fn page_rows(
 /// catalog is always counted exactly (a trigger keeps its size).
 pub const EXACT_COUNT_LIMIT: i64 = 10_000;
 
+/// A set that is small but expensive to find is not counted either: when the planner's cost of the bounded count
+/// passes this (in its units, a sequential page read each; about ten milliseconds of work here), the total is the
+/// estimate. At a million movies a filter set of a few thousand scattered matches (a genre, a span of years, a
+/// minimum rating) costs a read of most of the table to count, 300 ms and more per new set; at catalog sizes of a
+/// few thousand movies every count stays under it and is exact.
+pub const EXACT_COUNT_MAX_COST: f64 = 5_000.0;
+
 /// The ids of the matches, for the planner's estimate of how many there are.
 pub fn matches_query<'a>(scope: Scope, filters: &'a MovieFilters) -> BoxedIds<'a> {
     filtered(scope, filters).select(movies::id)
@@ -252,16 +259,27 @@ pub async fn count(conn: &mut AsyncPgConnection, scope: Scope, filters: &MovieFi
     if scope == Scope::Catalog && *filters == MovieFilters::default() {
         return Ok(Total::Exact(catalog_counts::table.select(catalog_counts::movies).first(conn).await?));
     }
-    let estimate = shared::explain::estimated_rows(conn, matches_query(scope, filters)).await?;
-    if estimate > EXACT_COUNT_LIMIT {
-        return Ok(Total::Estimated(estimate));
-    }
-    let found = count_query(scope, filters).load::<i32>(conn).await?.len();
-    Ok(bounded_total(found, estimate))
+    bounded_count(conn, || count_query(scope, filters)).await
 }
 
-/// The total of a bounded count ([`count_query`]) that found `found` ids: exact up to the limit, else the larger
-/// of `estimate` and what was found.
+/// The total of a list whose bounded count (its matching ids in id order, at most [`EXACT_COUNT_LIMIT`] + 1) is
+/// `bounded`: counted when the planner expects it to be small and cheap, else the planner's estimate. One
+/// `EXPLAIN` (planning only) decides; the count itself runs only when it is worth it.
+pub async fn bounded_count<'a, Q>(conn: &mut AsyncPgConnection, bounded: impl Fn() -> Q) -> Result<Total, ApiError>
+where
+    Q: diesel::query_builder::QueryFragment<Pg> + diesel_async::methods::LoadQuery<'a, AsyncPgConnection, i32> + Send + 'a,
+{
+    // Boxed futures: unboxed, their types trip the compiler's `Send` check (see `links!`).
+    let planned = shared::explain::estimate(conn, bounded()).boxed().await?;
+    if planned.rows > EXACT_COUNT_LIMIT || planned.cost > EXACT_COUNT_MAX_COST {
+        return Ok(Total::Estimated(planned.rows));
+    }
+    let found = bounded().load::<i32>(conn).boxed().await?.len();
+    Ok(bounded_total(found, planned.rows))
+}
+
+/// The total of a bounded count that found `found` ids: exact up to the limit, else the larger of `estimate` and
+/// what was found.
 pub fn bounded_total(found: usize, estimate: i64) -> Total {
     let found = i64::try_from(found).unwrap_or(i64::MAX);
     if found > EXACT_COUNT_LIMIT { Total::Estimated(estimate.max(found)) } else { Total::Exact(found) }
