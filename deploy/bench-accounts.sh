@@ -96,6 +96,37 @@ ACCESS="$(curl -fsS -H 'Content-Type: application/json' \
 USER_ID="$(pg_psql -qtA -d $DB -c "SELECT id FROM users WHERE email = 'bench-login@example.com'")"
 pg_psql -q -d $DB -c "INSERT INTO user_profiles (user_id, first_name, last_name) VALUES ($USER_ID, 'Bench', 'Mark')" >/dev/null
 
+# populate: the tables the GETs read hold other users' rows (100,000 users, 10,000 movies; per user two orders
+# with their payments, two purchases, three favorites and three notifications), analyzed as autovacuum would
+# leave them. Against empty, never-analyzed tables PostgreSQL re-plans every paged statement (a generic plan of
+# `LIMIT $n` on an unknown table looks dearer than a custom one), which is not what a running service sees.
+populate() {
+    "$API" seed-movies --count 10000 >/dev/null
+    pg_psql -q -d $DB \
+        -c "INSERT INTO users (email, hashed_password, group_id, is_active)
+            SELECT 'pop-' || g || '@example.com', 'x', 1, true FROM generate_series(1, 100000) g" \
+        -c "CREATE TEMP TABLE pop AS SELECT id, row_number() OVER (ORDER BY id) AS n FROM users WHERE email LIKE 'pop-%';
+            CREATE TEMP TABLE film AS SELECT id, row_number() OVER (ORDER BY id) - 1 AS n FROM movies;
+            INSERT INTO orders (user_id, status, total_amount) SELECT pop.id, 'paid', 9.99 FROM pop, generate_series(1, 2);
+            INSERT INTO payments (user_id, order_id, amount, status)
+                SELECT orders.user_id, orders.id, orders.total_amount, 'successful' FROM orders JOIN pop ON pop.id = orders.user_id;
+            INSERT INTO purchases (user_id, movie_id)
+                SELECT pop.id, film.id FROM pop, generate_series(0, 1) k JOIN film ON true
+                WHERE film.n = (pop.n * 7 + k * 13) % (SELECT count(*) FROM film);
+            INSERT INTO favorites (user_id, movie_id)
+                SELECT pop.id, film.id FROM pop, generate_series(0, 2) k JOIN film ON true
+                WHERE film.n = (pop.n * 11 + k * 17) % (SELECT count(*) FROM film);
+            INSERT INTO notifications (user_id, kind, movie_id)
+                SELECT pop.id, 'comment_like', film.id FROM pop, generate_series(0, 2) k JOIN film ON true
+                WHERE film.n = (pop.n * 5 + k * 19) % (SELECT count(*) FROM film);" \
+        -c "VACUUM (ANALYZE)" >/dev/null
+    log "population: $(pg_psql -qtA -d $DB -c "SELECT (SELECT count(*) FROM users) || ' users, ' ||
+        (SELECT count(*) FROM orders) || ' orders, ' || (SELECT count(*) FROM payments) || ' payments, ' ||
+        (SELECT count(*) FROM purchases) || ' purchases, ' || (SELECT count(*) FROM favorites) || ' favorites, ' ||
+        (SELECT count(*) FROM notifications) || ' notifications'")"
+}
+wants gets && populate
+
 THREADS=2
 run() { # name, wrk arguments...
     local name="$1"
