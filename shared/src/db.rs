@@ -177,6 +177,9 @@ mod tests {
             with_session_options("postgres://u@h/db?sslmode=disable"),
             "postgres://u@h/db?sslmode=disable&options=-c%20jit%3Doff"
         );
-        assert_eq!(with_session_options("postgres://u@h/db?options=-c%20x%3D1"), "postgres://u@h/db?options=-c%20x%3D1");
+        assert_eq!(
+            with_session_options("postgres://u@h/db?options=-c%20x%3D1"),
+            "postgres://u@h/db?options=-c%20x%3D1"
+        );
     }
 }

@@ -267,7 +267,10 @@ pub async fn count(conn: &mut AsyncPgConnection, scope: Scope, filters: &MovieFi
 /// `EXPLAIN` (planning only) decides; the count itself runs only when it is worth it.
 pub async fn bounded_count<'a, Q>(conn: &mut AsyncPgConnection, bounded: impl Fn() -> Q) -> Result<Total, ApiError>
 where
-    Q: diesel::query_builder::QueryFragment<Pg> + diesel_async::methods::LoadQuery<'a, AsyncPgConnection, i32> + Send + 'a,
+    Q: diesel::query_builder::QueryFragment<Pg>
+        + diesel_async::methods::LoadQuery<'a, AsyncPgConnection, i32>
+        + Send
+        + 'a,
 {
     // Boxed futures: unboxed, their types trip the compiler's `Send` check (see `links!`).
     let planned = shared::explain::estimate(conn, bounded()).boxed().await?;
