@@ -264,9 +264,10 @@ async fn favorites(pool: &DbPool, scope: Scope, list: &MovieList) -> Result<List
     let found = query::count_query(scope, &list.filters).load::<i32>(&mut conn).boxed();
     let rows = query::page_query(scope, list).load::<MovieRow>(&mut conn).boxed();
     let (found, rows) = try_join(found, rows).await?;
-    let total = match query::bounded_total(found.len(), 0) {
-        Total::Estimated(_) => query::count(&mut conn, scope, &list.filters).await?,
-        exact => exact,
+    let total = match i64::try_from(found.len()) {
+        Ok(found) if found <= query::EXACT_COUNT_LIMIT => Total::Exact(found),
+        // More favorites than the limit (rare): the planner's estimate, as for the catalog.
+        _ => query::count(&mut conn, scope, &list.filters).await?,
     };
     let movies = query::details(&mut conn, rows).await?;
     Ok(Listed { items: movies, total })
