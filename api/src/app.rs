@@ -30,6 +30,7 @@ use crate::docs::{self, ApiDoc};
 use crate::health;
 use crate::http;
 use crate::movies::cache::CatalogCache;
+use crate::movies::index::CatalogIndex;
 use crate::movies::peers::Peers;
 use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
@@ -85,7 +86,8 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
     let publisher = Publisher::new(config.broker.rabbitmq_url.clone(), Topology::new(&config.broker));
     let relay = Relay::new(pool.clone(), publisher.clone());
 
-    let catalog = CatalogCache::new(config.http.catalog_cache_max_bytes)
+    let index = CatalogIndex::new(config.http.catalog_index_min_movies());
+    let catalog = CatalogCache::new(config.http.catalog_cache_max_bytes, index)
         .shared_with(Peers::new(cache.clone(), &config.redis.redis_key_prefix));
     let (api_router, mut openapi) = api_routes(catalog.clone()).split_for_parts();
     // The video upload is routed apart (its own body limit and no request timeout) but documented with the rest.

@@ -42,6 +42,12 @@ impl Price {
     pub fn as_string(&self) -> String {
         self.0.with_scale(2).to_plain_string()
     }
+
+    /// The amount in cents (exact: a price has at most two fraction digits).
+    pub fn cents(&self) -> Option<i64> {
+        use bigdecimal::ToPrimitive;
+        self.0.with_scale(2).into_bigint_and_exponent().0.to_i64()
+    }
 }
 
 impl Serialize for Price {

@@ -28,6 +28,7 @@ use uuid::Uuid;
 use tokio_util::sync::CancellationToken;
 
 use super::conditional::Rendered;
+use super::index::CatalogIndex;
 use super::peers::{Change, Peers};
 use crate::error::ApiError;
 use crate::pagination::Total;
@@ -60,6 +61,9 @@ pub struct CatalogCache {
     counts: Cache<String, Total>,
     /// Bumped by every invalidation; a rebuild started under an older generation is discarded.
     generation: Arc<AtomicU64>,
+    /// Bumped by catalog writes only (not by engagement): the filter index's snapshot is spoilt by these.
+    catalog_generation: Arc<AtomicU64>,
+    index: CatalogIndex,
     /// The other replicas, told about every write; `None` for a cache of its own (unit tests).
     peers: Option<Peers>,
 }
@@ -67,7 +71,7 @@ pub struct CatalogCache {
 impl CatalogCache {
     /// A cache keeping at most `max_page_bytes` of rendered pages, keys included (`CATALOG_CACHE_MAX_BYTES`): query
     /// strings are client-chosen, so pages are bounded by size rather than by entries.
-    pub fn new(max_page_bytes: u64) -> Self {
+    pub fn new(max_page_bytes: u64, index: CatalogIndex) -> Self {
         Self {
             pages: Cache::builder()
                 .weigher(|key: &String, page: &Arc<Page>| {
@@ -85,6 +89,8 @@ impl CatalogCache {
                 .time_to_live(COUNT_TTL)
                 .build(),
             generation: Arc::new(AtomicU64::new(0)),
+            catalog_generation: Arc::new(AtomicU64::new(0)),
+            index,
             peers: None,
         }
     }
@@ -175,6 +181,11 @@ impl CatalogCache {
         self.announce(Change::Movie(uuid));
     }
 
+    /// The filter index, and the count of catalog writes that decides whether its snapshot is current.
+    pub fn index(&self) -> (&CatalogIndex, &Arc<AtomicU64>) {
+        (&self.index, &self.catalog_generation)
+    }
+
     /// Forgets everything, here and on every replica; called after every catalog write.
     pub fn invalidate(&self) {
         self.forget_all();
@@ -187,6 +198,7 @@ impl CatalogCache {
     }
 
     fn forget_all(&self) {
+        self.catalog_generation.fetch_add(1, Ordering::AcqRel);
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.pages.invalidate_all();
         self.counts.invalidate_all();
@@ -230,7 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn pages_and_counts_stay_within_their_byte_bounds() {
-        let cache = CatalogCache::new(64 * 1024);
+        let cache = CatalogCache::new(64 * 1024, CatalogIndex::new(None));
         let body = Bytes::from(vec![b'x'; 1000]);
         for n in 0..1_000 {
             let body = body.clone();

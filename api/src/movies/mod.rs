@@ -7,6 +7,7 @@ pub mod engagement;
 pub mod fields;
 pub mod handlers;
 pub mod import;
+pub mod index;
 pub mod models;
 pub mod names;
 pub mod peers;

@@ -238,6 +238,10 @@ pub async fn list(
 ) -> Result<Listed<MovieDetail>, ApiError> {
     let total = match scope {
         Scope::Catalog => {
+            let (index, generations) = cache.index();
+            if let Some(found) = super::index::page(pool, index, generations, list).await? {
+                return Ok(found);
+            }
             let key = format!("movies|{:?}", list.filters);
             let pool = pool.clone();
             let filters = list.filters.clone();

@@ -51,6 +51,8 @@ async fn ready_with_a_dependency_on_a_closed_port_returns_503_naming_it() {
                 request_timeout_secs: 10,
                 max_body_bytes: 1024 * 1024,
                 catalog_cache_max_bytes: 4 * 1024 * 1024,
+                catalog_index_enabled: true,
+                catalog_index_min_movies: 20_000,
             },
             rate_limit: support::rate_limit_settings(),
             stripe: shared::config::StripeSettings {

@@ -7,6 +7,7 @@ mod support;
 mod accounts;
 mod admin;
 mod catalog;
+mod catalog_index;
 mod commerce;
 mod engagement;
 mod foundation;

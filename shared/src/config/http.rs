@@ -110,9 +110,28 @@ pub struct HttpSettings {
     /// small; anything beyond them only holds pages of query strings nobody asks for again.
     #[serde(default = "default_catalog_cache_max_bytes")]
     pub catalog_cache_max_bytes: u64,
+    /// Whether filtered catalog lists may be answered from the in-memory filter index.
+    #[serde(default = "yes")]
+    pub catalog_index_enabled: bool,
+    /// Catalogs smaller than this many movies are filtered by SQL alone (as fast there, and no memory held).
+    #[serde(default = "default_catalog_index_min_movies")]
+    pub catalog_index_min_movies: u64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_catalog_index_min_movies() -> u64 {
+    20_000
 }
 
 impl HttpSettings {
+    /// The catalog size from which the filter index is loaded, or `None` when it is off.
+    pub fn catalog_index_min_movies(&self) -> Option<i64> {
+        self.catalog_index_enabled.then(|| i64::try_from(self.catalog_index_min_movies).unwrap_or(i64::MAX))
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.api_addr
     }
