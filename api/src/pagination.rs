@@ -42,6 +42,14 @@ impl Page {
     pub fn limit(&self) -> i64 {
         self.per_page
     }
+
+    /// The list's total when a page of it holding `found` rows tells it: a page that is not full, and not past
+    /// the end, is the last one. Most users' orders, payments or favorites fit one page, so a list reads its page
+    /// first and counts only when the page cannot tell (a statement less per request).
+    pub fn total_if_last(&self, found: usize) -> Option<i64> {
+        let found = i64::try_from(found).ok()?;
+        (found < self.per_page && (found > 0 || self.page == 1)).then(|| self.offset().saturating_add(found))
+    }
 }
 
 impl Validate for PageQuery {
@@ -235,6 +243,17 @@ fn page_link(page: Page, number: i64, base: &PageLinkBase, filters: &[(&str, Str
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_short_page_tells_the_total() {
+        let first = super::Page { page: 1, per_page: 10 };
+        assert_eq!(first.total_if_last(0), Some(0));
+        assert_eq!(first.total_if_last(3), Some(3));
+        assert_eq!(first.total_if_last(10), None, "a full page may have more after it");
+        let third = super::Page { page: 3, per_page: 10 };
+        assert_eq!(third.total_if_last(4), Some(24));
+        assert_eq!(third.total_if_last(0), None, "an empty page past the end says nothing of where the end is");
+    }
+
     use super::*;
 
     #[test]

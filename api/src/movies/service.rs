@@ -4,8 +4,6 @@ use chrono::Utc;
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures_util::FutureExt;
-use futures_util::future::try_join;
 use shared::db::{self, DbPool};
 use shared::ids::MovieId;
 use shared::schema::{cart_items, movies, movies_directors, movies_genres, movies_stars, order_items, purchases};
@@ -261,17 +259,22 @@ pub async fn list(
 }
 
 /// A page of one user's favorites. A user's favorites are few next to the catalog, so they are counted, not
-/// estimated: the bounded count and the page are sent together (one round trip), and the page's associations in
-/// one more. Only a list past the count's limit asks the planner for its estimate.
+/// estimated, and most fit one page, which tells the total by itself; otherwise the bounded count follows (and only
+/// a list past the count's limit asks the planner for its estimate). The page's associations cost one more round
+/// trip.
 async fn favorites(pool: &DbPool, scope: Scope, list: &MovieList) -> Result<Listed<MovieDetail>, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let found = query::count_query(scope, &list.filters).load::<i32>(&mut conn).boxed();
-    let rows = query::page_query(scope, list).load::<MovieRow>(&mut conn).boxed();
-    let (found, rows) = try_join(found, rows).await?;
-    let total = match i64::try_from(found.len()) {
-        Ok(found) if found <= query::EXACT_COUNT_LIMIT => Total::Exact(found),
-        // More favorites than the limit (rare): the planner's estimate, as for the catalog.
-        _ => query::count(&mut conn, scope, &list.filters).await?,
+    let rows = query::page_query(scope, list).load::<MovieRow>(&mut conn).await?;
+    let total = match list.page.total_if_last(rows.len()) {
+        Some(total) => Total::Exact(total),
+        None => {
+            let found = query::count_query(scope, &list.filters).load::<i32>(&mut conn).await?;
+            match i64::try_from(found.len()) {
+                Ok(found) if found <= query::EXACT_COUNT_LIMIT => Total::Exact(found),
+                // More favorites than the limit (rare): the planner's estimate, as for the catalog.
+                _ => query::count(&mut conn, scope, &list.filters).await?,
+            }
+        }
     };
     let movies = query::details(&mut conn, rows).await?;
     Ok(Listed { items: movies, total })

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
-use futures_util::future::try_join3;
+use futures_util::future::try_join;
 use serde_json::json;
 use shared::db::{self, DbPool};
 use shared::ids::{CommentId, MovieId, UserId};
@@ -124,7 +124,8 @@ pub async fn notify(
     Ok(())
 }
 
-/// The user's notifications, newest first: one count, one unread count and one page query (joined to movies).
+/// The user's notifications, newest first: the page (joined to movies), then the total and unread counts only
+/// when the page is not the whole view (most users' notifications fit one page, which tells both counts).
 pub async fn list(pool: &DbPool, user: UserId, list: &NotificationList) -> Result<NotificationPage, ApiError> {
     let mut conn = db::conn(pool).await?;
     // One statement shape for both views (`read_at IS NULL OR NOT $unread_only`), not a boxed query per view: a
@@ -133,14 +134,6 @@ pub async fn list(pool: &DbPool, user: UserId, list: &NotificationList) -> Resul
         .eq(user)
         .and(notifications::read_at.is_null().or(diesel::dsl::not(list.unread_only.into_sql::<Bool>())));
     let scoped = || notifications::table.filter(in_view);
-    // The two counts and the page are sent together: one round trip.
-    let total = scoped().count().get_result::<i64>(&mut conn).boxed();
-    let unread_count = notifications::table
-        .filter(notifications::user_id.eq(user))
-        .filter(notifications::read_at.is_null())
-        .count()
-        .get_result::<i64>(&mut conn)
-        .boxed();
     type Row =
         (i32, String, Uuid, String, Option<i32>, Option<i32>, Option<chrono::DateTime<Utc>>, chrono::DateTime<Utc>);
     let rows = scoped()
@@ -159,8 +152,22 @@ pub async fn list(pool: &DbPool, user: UserId, list: &NotificationList) -> Resul
         .offset(list.page.offset())
         .limit(list.page.limit())
         .load::<Row>(&mut conn)
-        .boxed();
-    let (total, unread_count, rows) = try_join3(total, unread_count, rows).await?;
+        .await?;
+    let whole_view = list.page.page == 1 && list.page.total_if_last(rows.len()).is_some();
+    let (total, unread_count) = if whole_view {
+        let unread = rows.iter().filter(|row| row.6.is_none()).count();
+        (i64::try_from(rows.len()).unwrap_or(i64::MAX), i64::try_from(unread).unwrap_or(i64::MAX))
+    } else {
+        // The two counts sent together: one round trip.
+        let total = scoped().count().get_result::<i64>(&mut conn).boxed();
+        let unread_count = notifications::table
+            .filter(notifications::user_id.eq(user))
+            .filter(notifications::read_at.is_null())
+            .count()
+            .get_result::<i64>(&mut conn)
+            .boxed();
+        try_join(total, unread_count).await?
+    };
     let notifications = rows
         .into_iter()
         .map(|(id, kind, movie_uuid, movie_name, comment_id, actor_id, read_at, created_at)| Notification {

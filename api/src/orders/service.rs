@@ -6,8 +6,6 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, RunQueryDsl};
-use futures_util::FutureExt;
-use futures_util::future::try_join;
 use shared::db::{self, DbPool};
 use shared::ids::{MovieId, OrderId, UserId};
 use shared::schema::{cart_items, carts, movies, order_items, orders, purchases, users, watch_progress};
@@ -109,11 +107,9 @@ pub async fn create(pool: &DbPool, user_id: UserId) -> Result<CreatedOrder, ApiE
 
 type OrderRow = (i32, OrderStatus, BigDecimal, DateTime<Utc>);
 
-/// The caller's orders, newest first. The count and the page are sent together: one round trip (diesel-async
-/// pipelines queries polled together on one connection).
+/// The caller's orders, newest first: the page, then the count only when the page cannot tell the total.
 pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Order>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let total = orders::table.filter(orders::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).boxed();
     let rows = orders::table
         .filter(orders::user_id.eq(user_id))
         .order(orders::id.desc())
@@ -121,16 +117,18 @@ pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Ord
         .limit(page.limit())
         .select((orders::id, orders::status, orders::total_amount, orders::created_at))
         .load::<OrderRow>(&mut conn)
-        .boxed();
-    let (total, rows) = try_join(total, rows).await?;
+        .await?;
+    let total = match page.total_if_last(rows.len()) {
+        Some(total) => total,
+        None => orders::table.filter(orders::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).await?,
+    };
     let orders = rows.into_iter().map(|(id, status, total, at)| order(id, status, total, at)).collect();
     Ok((orders, total))
 }
 
-/// The movies the caller owns, most recently bought first.
+/// The movies the caller owns, most recently bought first; counted only when the page cannot tell the total.
 pub async fn purchases(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Purchase>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let total = purchases::table.filter(purchases::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).boxed();
     let progress = watch_progress::table
         .on(watch_progress::user_id.eq(purchases::user_id).and(watch_progress::movie_id.eq(purchases::movie_id)));
     let rows = purchases::table
@@ -142,9 +140,11 @@ pub async fn purchases(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Ve
         .limit(page.limit())
         .select((movies::uuid, movies::name, purchases::purchased_at, watch_progress::position_seconds.nullable()))
         .load::<Purchase>(&mut conn)
-        .boxed();
-    // One round trip: the count and the page pipelined.
-    let (total, rows) = try_join(total, rows).await?;
+        .await?;
+    let total = match page.total_if_last(rows.len()) {
+        Some(total) => total,
+        None => purchases::table.filter(purchases::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).await?,
+    };
     Ok((rows, total))
 }
 

@@ -5,8 +5,6 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use futures_util::FutureExt;
-use futures_util::future::try_join;
 use shared::db::{self, DbPool};
 use shared::ids::UserId;
 use shared::schema::{payments, users};
@@ -31,10 +29,9 @@ pub fn stripe_error(err: StripeError, rejected: impl FnOnce(String) -> ApiError)
     }
 }
 
-/// The caller's payments, newest first.
+/// The caller's payments, newest first; counted only when the page cannot tell the total.
 pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Payment>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let total = payments::table.filter(payments::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).boxed();
     let rows = payments::table
         .filter(payments::user_id.eq(user_id))
         .order((payments::created_at.desc(), payments::id.desc()))
@@ -42,9 +39,11 @@ pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Pay
         .limit(page.limit())
         .select((payments::created_at, payments::amount, payments::status))
         .load::<(DateTime<Utc>, BigDecimal, PaymentStatus)>(&mut conn)
-        .boxed();
-    // One round trip: the count and the page pipelined.
-    let (total, rows) = try_join(total, rows).await?;
+        .await?;
+    let total = match page.total_if_last(rows.len()) {
+        Some(total) => total,
+        None => payments::table.filter(payments::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).await?,
+    };
     let payments = rows
         .into_iter()
         .map(|(created_at, amount, status)| Payment { created_at, amount: Price::from(amount), status })

@@ -62,6 +62,8 @@ struct Inner {
     loaded: RwLock<Option<Arc<Loaded>>>,
     loading: AtomicBool,
     last_start: Mutex<Option<Instant>>,
+    /// Pages answered (the metric counts those of every index in the process).
+    answered: AtomicU64,
 }
 
 impl CatalogIndex {
@@ -73,6 +75,7 @@ impl CatalogIndex {
                 loaded: RwLock::new(None),
                 loading: AtomicBool::new(false),
                 last_start: Mutex::new(None),
+                answered: AtomicU64::new(0),
             }),
         }
     }
@@ -80,6 +83,11 @@ impl CatalogIndex {
     /// How many movies the usable snapshot holds (0 when there is none), for the metrics.
     pub fn movies(&self) -> usize {
         self.inner.loaded.read().ok().and_then(|loaded| loaded.as_ref().map(|l| l.snapshot.len())).unwrap_or(0)
+    }
+
+    /// How many pages this index answered.
+    pub fn pages_answered(&self) -> u64 {
+        AtomicU64::load(&self.inner.answered, Ordering::Relaxed)
     }
 
     /// The snapshot when it is usable at catalog generation `generation`; starts a background load when there is
@@ -232,5 +240,6 @@ pub async fn page(
     rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
     let movies = query::details(&mut conn, rows).await?;
     metrics::counter!("catalog_index_pages_total").increment(1);
+    index.inner.answered.fetch_add(1, Ordering::Relaxed);
     Ok(Some(Listed { items: movies, total: Total::Exact(i64::try_from(total).unwrap_or(i64::MAX)) }))
 }

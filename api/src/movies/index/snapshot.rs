@@ -2,12 +2,13 @@
 //! list order, with the exact number of matches.
 //!
 //! Entries are kept in `(year, id)` order, so a span of years is a slice found by binary search, and every other
-//! filter is a comparison of a few fixed-size fields (genres are a bit set). A page is the matches partially
-//! sorted: `select_nth_unstable` puts the page's last row in place in O(matches), then only the rows up to it are
-//! sorted. Every order here is the SQL one of `query::sorted`, the name by its rank under the database's collation.
+//! filter is a comparison of a few fixed-size fields (genres are a bit set). One pass counts the matches and keeps
+//! the page's rows and those before it in a bounded heap; a deep page collects the matches and sorts them
+//! partially instead. Every order here is the SQL one of `query::sorted`, the name by its rank under the database's
+//! collation.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{BinaryHeap, HashMap};
 
 use crate::movies::types::{Sort, SortKey};
 
@@ -143,20 +144,71 @@ impl Snapshot {
         let start = selection.year_min.map_or(0, |min| self.entries.partition_point(|entry| entry.year < min));
         let end = selection.year_max.map_or(self.entries.len(), |max| self.entries.partition_point(|e| e.year <= max));
         let candidates = self.entries.get(start..end.max(start)).unwrap_or_default();
-        let mut matches: Vec<&Entry> = candidates.iter().filter(|entry| selection.matches(entry)).collect();
-        let total = matches.len();
-        let last = offset.saturating_add(limit).min(total);
-        if offset >= last {
-            return (Vec::new(), total);
-        }
-        let order = |a: &&Entry, b: &&Entry| compare(a, b, sort);
-        if last < total {
-            matches.select_nth_unstable_by(last, order);
-            matches.truncate(last);
-        }
-        matches.sort_unstable_by(order);
-        (matches.get(offset..).unwrap_or_default().iter().map(|entry| entry.id).collect(), total)
+        let matches = candidates.iter().filter(|entry| selection.matches(entry));
+        let last = offset.saturating_add(limit);
+        let (mut page, total) =
+            if last <= HEAP_PAGES_UP_TO { top(matches, sort, last) } else { nth(matches, sort, last) };
+        page.drain(..offset.min(page.len()));
+        (page.iter().map(|entry| entry.id).collect(), total)
     }
+}
+
+/// Pages ending at or before this position keep their rows in a bounded heap while scanning; deeper pages collect
+/// every match and partially sort them.
+const HEAP_PAGES_UP_TO: usize = 1024;
+
+/// An entry ordered as the list is, for the heap.
+struct Ranked<'a>(&'a Entry, &'a Sort);
+
+impl PartialEq for Ranked<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
+}
+
+impl Eq for Ranked<'_> {}
+
+impl PartialOrd for Ranked<'_> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Ranked<'_> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        compare(self.0, other.0, self.1)
+    }
+}
+
+/// The first `last` matches in order, and how many there are: one pass with a heap of `last` rows, whose top is
+/// the one to drop (a broad filter over a million movies costs the scan, not a sort of its matches).
+fn top<'a>(matches: impl Iterator<Item = &'a Entry>, sort: &'a Sort, last: usize) -> (Vec<&'a Entry>, usize) {
+    let mut heap = BinaryHeap::with_capacity(last.saturating_add(1));
+    let mut total = 0usize;
+    for entry in matches {
+        total = total.saturating_add(1);
+        if heap.len() < last {
+            heap.push(Ranked(entry, sort));
+        } else if heap.peek().is_some_and(|worst| compare(entry, worst.0, sort).is_lt()) {
+            heap.pop();
+            heap.push(Ranked(entry, sort));
+        }
+    }
+    (heap.into_sorted_vec().into_iter().map(|ranked| ranked.0).collect(), total)
+}
+
+/// The first `last` matches in order, and how many there are, for deep pages: every match collected, the one at
+/// `last` put in place in O(matches), and only those before it sorted.
+fn nth<'a>(matches: impl Iterator<Item = &'a Entry>, sort: &Sort, last: usize) -> (Vec<&'a Entry>, usize) {
+    let mut matches: Vec<&Entry> = matches.collect();
+    let total = matches.len();
+    let order = |a: &&Entry, b: &&Entry| compare(a, b, sort);
+    if last < total {
+        matches.select_nth_unstable_by(last, order);
+        matches.truncate(last);
+    }
+    matches.sort_unstable_by(order);
+    (matches, total)
 }
 
 #[cfg(test)]
@@ -170,7 +222,7 @@ mod tests {
             year,
             certification: id % 3,
             votes: (id * 7919) % 101,
-            name_rank: u32::try_from((id * 31) % 97).unwrap(),
+            name_rank: u32::try_from((id * 31) % 2503).unwrap(),
             imdb,
             price,
             created: i64::from(id % 5),
@@ -194,7 +246,7 @@ mod tests {
 
     #[test]
     fn pages_equal_a_full_sort_of_the_matches() {
-        let entries: Vec<Entry> = (1..=97)
+        let entries: Vec<Entry> = (1..=2500)
             .map(|id| entry(id, 1990 + id % 13, f64::from(id % 9), i64::from(id % 4) * 100, 1 << (id % 4)))
             .collect();
         let snapshot = Snapshot::new(entries.clone(), HashMap::new());
@@ -217,7 +269,7 @@ mod tests {
         ];
         for sort in &sorts {
             for selection in &selections {
-                for (offset, limit) in [(0, 10), (10, 10), (5, 3), (40, 20), (200, 10)] {
+                for (offset, limit) in [(0, 10), (10, 10), (5, 3), (40, 20), (1020, 10), (1500, 20), (3000, 10)] {
                     assert_eq!(
                         snapshot.select(selection, sort, offset, limit),
                         naive(&entries, selection, sort, offset, limit),

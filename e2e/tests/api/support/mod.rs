@@ -315,6 +315,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub config: ApiConfig,
     pub pool: DbPool,
+    /// The first api instance's page cache and filter index.
+    pub catalog: api::movies::cache::CatalogCache,
     pub smtp: SmtpSink,
     pub shutdown: CancellationToken,
     /// Stops only the first api instance (and its outbox relay).
@@ -385,7 +387,7 @@ impl TestApp {
         };
         let shutdown = CancellationToken::new();
         let api_shutdown = shutdown.child_token();
-        let (address, metrics_address, pool, mut tasks) = serve_api(&config, api_shutdown.clone()).await;
+        let (address, metrics_address, pool, catalog, mut tasks) = serve_api(&config, api_shutdown.clone()).await;
         let mut this = Self {
             address,
             metrics_address,
@@ -393,6 +395,7 @@ impl TestApp {
             client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
             config,
             pool,
+            catalog,
             smtp,
             shutdown,
             api_shutdown,
@@ -414,7 +417,7 @@ impl TestApp {
     /// Starts another api instance on the same database and queues (an api restarted after a crash).
     pub async fn start_api(&mut self) -> (SocketAddr, CancellationToken) {
         let token = self.shutdown.child_token();
-        let (address, _, _, tasks) = serve_api(&self.config, token.clone()).await;
+        let (address, _, _, _, tasks) = serve_api(&self.config, token.clone()).await;
         self.tasks.extend(tasks);
         (address, token)
     }
@@ -594,19 +597,20 @@ impl Drop for TestApp {
 async fn serve_api(
     config: &ApiConfig,
     shutdown: CancellationToken,
-) -> (SocketAddr, SocketAddr, DbPool, Vec<tokio::task::JoinHandle<()>>) {
+) -> (SocketAddr, SocketAddr, DbPool, api::movies::cache::CatalogCache, Vec<tokio::task::JoinHandle<()>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let ops_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let metrics_address = ops_listener.local_addr().unwrap();
     let app = api::build(config.clone()).unwrap();
     let pool = app.state.pool.clone();
+    let catalog = app.catalog.clone();
     let ops = api::serve_ops(app.state.clone(), ops_listener, shutdown.clone());
     let tasks = vec![
         tokio::spawn(async move { ops.await.unwrap() }),
         tokio::spawn(async move { api::serve(app, listener, shutdown).await.unwrap() }),
     ];
-    (address, metrics_address, pool, tasks)
+    (address, metrics_address, pool, catalog, tasks)
 }
 
 pub fn rate_limit_settings() -> RateLimitSettings {
