@@ -579,3 +579,81 @@ async fn admin_date_filters_at_the_calendar_edges_answer_a_page_or_a_400_never_a
         }
     }
 }
+
+/// Orders, payments, purchases and notifications read their page first and count only when the page cannot tell
+/// the total (a full page, or an empty one past the end): every case gives the same totals.
+#[tokio::test]
+async fn per_user_lists_total_the_same_whether_the_page_or_a_count_tells_it() {
+    use shared::schema::notifications;
+    let app = TestApp::spawn().await;
+    let (user_id, token) = app.user_with_token("pager@example.com", 2).await;
+    let mut conn = app.conn().await;
+    for n in 0..5 {
+        let uuid = uuid::Uuid::parse_str(&movie(&app, &format!("Paged {n}"), "2.50").await).unwrap();
+        let movie_id: i32 =
+            movies::table.filter(movies::uuid.eq(uuid)).select(movies::id).first(&mut conn).await.unwrap();
+        let order_id: i32 = diesel::insert_into(orders::table)
+            .values((
+                orders::user_id.eq(user_id),
+                orders::status.eq("paid"),
+                orders::total_amount.eq(BigDecimal::from(2)),
+            ))
+            .returning(orders::id)
+            .get_result(&mut conn)
+            .await
+            .unwrap();
+        diesel::insert_into(payments::table)
+            .values((
+                payments::user_id.eq(user_id),
+                payments::order_id.eq(order_id),
+                payments::amount.eq(BigDecimal::from(2)),
+                payments::status.eq("successful"),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        diesel::insert_into(purchases::table)
+            .values((purchases::user_id.eq(user_id), purchases::movie_id.eq(movie_id)))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        // Two of the five notifications are read.
+        diesel::insert_into(notifications::table)
+            .values((
+                notifications::user_id.eq(user_id),
+                notifications::kind.eq("comment_like"),
+                notifications::movie_id.eq(movie_id),
+                notifications::read_at.eq((n < 2).then(Utc::now)),
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    for (path, items) in [("/orders/", "orders"), ("/payments/", "payments"), ("/purchases/", "purchases")] {
+        // Short first page, full page, short later page, empty page past the end.
+        for (query, shown) in [("", 5), ("?per_page=2", 2), ("?page=3&per_page=2", 1), ("?page=9&per_page=2", 0)] {
+            let (status, body) = json(app.get_auth(&format!("{path}{query}"), &token).await).await;
+            assert_eq!(status, 200, "{path}{query}: {body}");
+            assert_eq!(body["total_items"], 5, "{path}{query}: {body}");
+            assert_eq!(body[items].as_array().unwrap().len(), shown, "{path}{query}");
+        }
+    }
+    for (query, total, shown) in [
+        ("", 5, 5),
+        ("?per_page=2", 5, 2),
+        ("?page=3&per_page=2", 5, 1),
+        ("?page=9&per_page=2", 5, 0),
+        ("?unread=true", 3, 3),
+        ("?unread=true&per_page=2", 3, 2),
+        ("?unread=true&page=2&per_page=2", 3, 1),
+    ] {
+        let (status, body) = json(app.get_auth(&format!("/notifications/{query}"), &token).await).await;
+        assert_eq!(status, 200, "{query}: {body}");
+        assert_eq!(
+            (body["total_items"].as_i64(), body["unread_count"].as_i64()),
+            (Some(total), Some(3)),
+            "{query}: {body}"
+        );
+        assert_eq!(body["notifications"].as_array().unwrap().len(), shown, "{query}");
+    }
+}
