@@ -243,18 +243,18 @@ fn page_link(page: Page, number: i64, base: &PageLinkBase, filters: &[(&str, Str
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn a_short_page_tells_the_total() {
-        let first = super::Page { page: 1, per_page: 10 };
+        let first = Page { page: 1, per_page: 10 };
         assert_eq!(first.total_if_last(0), Some(0));
         assert_eq!(first.total_if_last(3), Some(3));
         assert_eq!(first.total_if_last(10), None, "a full page may have more after it");
-        let third = super::Page { page: 3, per_page: 10 };
+        let third = Page { page: 3, per_page: 10 };
         assert_eq!(third.total_if_last(4), Some(24));
         assert_eq!(third.total_if_last(0), None, "an empty page past the end says nothing of where the end is");
     }
-
-    use super::*;
 
     #[test]
     fn links_follow_the_contract() {

@@ -3,7 +3,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::{ConfigError, JwtAlgorithm, Validate, number, positive};
+use super::{ConfigError, JwtAlgorithm, Validate, default_true, number, positive};
 
 fn default_algorithm() -> JwtAlgorithm {
     JwtAlgorithm::Hs256
@@ -66,10 +66,6 @@ impl Validate for AuthSettings {
         }
         Ok(())
     }
-}
-
-fn default_true() -> bool {
-    true
 }
 
 /// Limits on the endpoints attackers like (fixed windows in Redis) and how the client's address is found.

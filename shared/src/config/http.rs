@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::values::{self, web_url};
-use super::{ConfigError, DAY, HOUR, Validate, number, positive, seconds};
+use super::{ConfigError, DAY, HOUR, Validate, default_true, number, positive, seconds};
 
 fn default_stripe_base() -> url::Url {
     web_url("https://api.stripe.com").unwrap_or_else(|_| unreachable!("static URL parses"))
@@ -111,15 +111,11 @@ pub struct HttpSettings {
     #[serde(default = "default_catalog_cache_max_bytes")]
     pub catalog_cache_max_bytes: u64,
     /// Whether filtered catalog lists may be answered from the in-memory filter index.
-    #[serde(default = "yes")]
+    #[serde(default = "default_true")]
     pub catalog_index_enabled: bool,
     /// Catalogs smaller than this many movies are filtered by SQL alone (as fast there, and no memory held).
     #[serde(default = "default_catalog_index_min_movies")]
     pub catalog_index_min_movies: u64,
-}
-
-fn yes() -> bool {
-    true
 }
 
 fn default_catalog_index_min_movies() -> u64 {

@@ -86,6 +86,10 @@ fn number<const N: u16, T: From<u16>>() -> T {
     T::from(N)
 }
 
+fn default_true() -> bool {
+    true
+}
+
 fn not_blank(var: &str, value: &str) -> Result<(), ConfigError> {
     if value.trim().is_empty() { Err(ConfigError::new(var, "must not be empty")) } else { Ok(()) }
 }
