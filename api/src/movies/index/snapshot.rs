@@ -146,9 +146,8 @@ impl Snapshot {
         let candidates = self.entries.get(start..end.max(start)).unwrap_or_default();
         let matches = candidates.iter().filter(|entry| selection.matches(entry));
         let last = offset.saturating_add(limit);
-        let (mut page, total) =
-            if last <= HEAP_PAGES_UP_TO { top(matches, sort, last) } else { nth(matches, sort, last) };
-        page.drain(..offset.min(page.len()));
+        let (page, total) =
+            if last <= HEAP_PAGES_UP_TO { top(matches, sort, offset, last) } else { nth(matches, sort, offset, last) };
         (page.iter().map(|entry| entry.id).collect(), total)
     }
 }
@@ -180,9 +179,14 @@ impl Ord for Ranked<'_> {
     }
 }
 
-/// The first `last` matches in order, and how many there are: one pass with a heap of `last` rows, whose top is
-/// the one to drop (a broad filter over a million movies costs the scan, not a sort of its matches).
-fn top<'a>(matches: impl Iterator<Item = &'a Entry>, sort: &'a Sort, last: usize) -> (Vec<&'a Entry>, usize) {
+/// The matches at `offset..last` in order, and how many there are: one pass with a heap of `last` rows, whose top
+/// is the one to drop (a broad filter over a million movies costs the scan, not a sort of its matches).
+fn top<'a>(
+    matches: impl Iterator<Item = &'a Entry>,
+    sort: &'a Sort,
+    offset: usize,
+    last: usize,
+) -> (Vec<&'a Entry>, usize) {
     let mut heap = BinaryHeap::with_capacity(last.saturating_add(1));
     let mut total = 0usize;
     for entry in matches {
@@ -194,21 +198,34 @@ fn top<'a>(matches: impl Iterator<Item = &'a Entry>, sort: &'a Sort, last: usize
             heap.push(Ranked(entry, sort));
         }
     }
-    (heap.into_sorted_vec().into_iter().map(|ranked| ranked.0).collect(), total)
+    let first = heap.into_sorted_vec();
+    (first.iter().skip(offset).map(|ranked| ranked.0).collect(), total)
 }
 
-/// The first `last` matches in order, and how many there are, for deep pages: every match collected, the one at
-/// `last` put in place in O(matches), and only those before it sorted.
-fn nth<'a>(matches: impl Iterator<Item = &'a Entry>, sort: &Sort, last: usize) -> (Vec<&'a Entry>, usize) {
+/// The matches at `offset..last` in order, and how many there are, for deep pages: every match collected, then
+/// two selections in O(matches) (the rows before `last`, then those from `offset`), and only the page sorted. A
+/// page past the end sorts nothing.
+fn nth<'a>(
+    matches: impl Iterator<Item = &'a Entry>,
+    sort: &Sort,
+    offset: usize,
+    last: usize,
+) -> (Vec<&'a Entry>, usize) {
     let mut matches: Vec<&Entry> = matches.collect();
     let total = matches.len();
+    // Also guards both selections below: each index stays under the length it selects in.
+    if offset >= total || offset >= last {
+        return (Vec::new(), total);
+    }
     let order = |a: &&Entry, b: &&Entry| compare(a, b, sort);
     if last < total {
         matches.select_nth_unstable_by(last, order);
         matches.truncate(last);
     }
-    matches.sort_unstable_by(order);
-    (matches, total)
+    matches.select_nth_unstable_by(offset, order);
+    let mut page = matches.split_off(offset);
+    page.sort_unstable_by(order);
+    (page, total)
 }
 
 #[cfg(test)]
@@ -269,7 +286,9 @@ mod tests {
         ];
         for sort in &sorts {
             for selection in &selections {
-                for (offset, limit) in [(0, 10), (10, 10), (5, 3), (40, 20), (1020, 10), (1500, 20), (3000, 10)] {
+                for (offset, limit) in
+                    [(0, 10), (10, 10), (5, 3), (40, 20), (1020, 10), (1500, 20), (2495, 20), (3000, 10)]
+                {
                     assert_eq!(
                         snapshot.select(selection, sort, offset, limit),
                         naive(&entries, selection, sort, offset, limit),
