@@ -286,9 +286,18 @@ mod tests {
         ];
         for sort in &sorts {
             for selection in &selections {
-                for (offset, limit) in
-                    [(0, 10), (10, 10), (5, 3), (40, 20), (1020, 10), (1500, 20), (2495, 20), (3000, 10)]
-                {
+                for (offset, limit) in [
+                    (0, 10),
+                    (10, 10),
+                    (5, 3),
+                    (5, 0),
+                    (40, 20),
+                    (1020, 10),
+                    (1500, 20),
+                    (2000, 0),
+                    (2495, 20),
+                    (3000, 10),
+                ] {
                     assert_eq!(
                         snapshot.select(selection, sort, offset, limit),
                         naive(&entries, selection, sort, offset, limit),
