@@ -274,6 +274,8 @@ pub struct Options {
     pub video_max_bytes: u64,
     /// `TRANSCODE_TIMEOUT_SECS` of the in-process worker.
     pub transcode_timeout_secs: u64,
+    /// `CATALOG_INDEX_ENABLED`.
+    pub catalog_index_enabled: bool,
     /// `CATALOG_INDEX_MIN_MOVIES`: the default keeps the test catalogs on SQL.
     pub catalog_index_min_movies: u64,
 }
@@ -296,6 +298,7 @@ impl Default for Options {
             storage: None,
             video_max_bytes: 64 * 1024 * 1024,
             transcode_timeout_secs: 300,
+            catalog_index_enabled: true,
             catalog_index_min_movies: 20_000,
         }
     }
@@ -360,7 +363,7 @@ impl TestApp {
                 request_timeout_secs: 10,
                 max_body_bytes: 2 * 1024 * 1024,
                 catalog_cache_max_bytes: 4 * 1024 * 1024,
-                catalog_index_enabled: true,
+                catalog_index_enabled: options.catalog_index_enabled,
                 catalog_index_min_movies: options.catalog_index_min_movies,
             },
             rate_limit: options.rate_limit.clone(),
