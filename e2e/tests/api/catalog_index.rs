@@ -96,10 +96,12 @@ async fn the_index_answers_every_filter_and_sort_as_sql_does() {
         }
     }
     assert_eq!(answered() - before, compared, "every one of these lists was answered by the index");
-    let deep = get(&app.client, &app.base, "year_from=1900&sort=-price&page=56&per_page=20").await;
+    // A query string not asked above: asked again after 2 s, a kept page is rebuilt in the background, and that
+    // rebuild would count below.
+    let deep = get(&app.client, &app.base, "year_from=1899&sort=-price&page=56&per_page=20").await;
     assert_eq!(uuids(&deep).len(), 20, "the deep pages compared above hold rows");
 
-    // Lists the index does not hold go to SQL: a star, a search, an engagement sort.
+    // Lists the index does not hold go to SQL: a star, a search, an engagement sort, no filter.
     let before = answered();
     for query in ["genre=drama&star=hanks", "genre=drama&search=river", "genre=drama&sort=-likes", "sort=-price"] {
         assert_eq!(uuids(&get(&app.client, &app.base, query).await), uuids(&get(&app.client, &sql, query).await));

@@ -245,3 +245,34 @@ pub async fn page(
     index.inner.answered.fetch_add(1, Ordering::Relaxed);
     Ok(Some(Listed { items: movies, total: Total::Exact(i64::try_from(total).unwrap_or(i64::MAX)) }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::movies::types::{OrderedF64, Sort, SortKey};
+    use crate::pagination::Page;
+
+    fn list(filters: MovieFilters, sort: Sort) -> MovieList {
+        MovieList { filters, sort, sort_raw: None, page: Page { page: 1, per_page: 10 } }
+    }
+
+    #[test]
+    fn the_index_answers_filtered_catalog_lists_under_the_sorts_it_holds() {
+        let genre = MovieFilters { genre: Some("drama".into()), ..MovieFilters::default() };
+        let rated = MovieFilters { imdb_from: Some(OrderedF64(7.5)), year_to: Some(1990), ..MovieFilters::default() };
+        assert!(answers(&list(genre.clone(), Sort::Default)));
+        assert!(answers(&list(rated.clone(), Sort::Keys(vec![(SortKey::Price, true), (SortKey::Name, false)]))));
+        assert!(answers(&list(rated, Sort::NoKnownKey)));
+        // Unfiltered: a walk of a sort index in SQL.
+        assert!(!answers(&list(MovieFilters::default(), Sort::Keys(vec![(SortKey::Price, true)]))));
+        // Engagement sorts, and the filters it does not hold.
+        assert!(!answers(&list(genre.clone(), Sort::Keys(vec![(SortKey::Likes, true)]))));
+        for other in [
+            MovieFilters { star: Some("hanks".into()), ..genre.clone() },
+            MovieFilters { director: Some("lean".into()), ..genre.clone() },
+            MovieFilters { search: Some("river".into()), ..genre },
+        ] {
+            assert!(!answers(&list(other, Sort::Default)));
+        }
+    }
+}
