@@ -50,6 +50,17 @@ impl Page {
         let found = i64::try_from(found).ok()?;
         (found < self.per_page && (found > 0 || self.page == 1)).then(|| self.offset().saturating_add(found))
     }
+
+    /// The total from the page of `found` rows when it tells it, else from `count` (run only then).
+    pub async fn total_or_count<E, Fut>(&self, found: usize, count: impl FnOnce() -> Fut) -> Result<i64, E>
+    where
+        Fut: std::future::Future<Output = Result<i64, E>>,
+    {
+        match self.total_if_last(found) {
+            Some(total) => Ok(total),
+            None => count().await,
+        }
+    }
 }
 
 impl Validate for PageQuery {

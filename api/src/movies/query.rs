@@ -80,9 +80,22 @@ fn with_director<'a>(pattern: String) -> Condition<'a> {
     )
 }
 
+/// The ids of the genres whose name contains `pattern` (a LIKE pattern over the lower-cased name): the `genre`
+/// filter's rule, here and in the filter index.
+#[diesel::dsl::auto_type]
+pub fn genres_matching(pattern: String) -> _ {
+    genres::table.filter(lower(genres::name).like(pattern)).select(genres::id)
+}
+
+/// The ids of the certifications named `name`, case aside: the `certification` filter's rule.
+#[diesel::dsl::auto_type]
+pub fn certifications_named(name: String) -> _ {
+    certifications::table.filter(lower(certifications::name).eq(name)).select(certifications::id)
+}
+
 /// Movies with a genre whose name contains `pattern`.
 fn with_genre<'a>(pattern: String) -> Condition<'a> {
-    let matching = genres::table.filter(lower(genres::name).like(pattern)).select(genres::id);
+    let matching = genres_matching(pattern);
     Box::new(
         movies::id.eq_any(
             movies_genres::table.filter(movies_genres::genre_id.eq_any(matching)).select(movies_genres::movie_id),
@@ -157,10 +170,7 @@ pub fn filtered<'a>(scope: Scope, f: &'a MovieFilters) -> BoxedMovies<'a> {
         query = query.filter(with_genre(contains_pattern(genre)));
     }
     if let Some(certification) = &f.certification {
-        let matching = certifications::table
-            .filter(lower(certifications::name).eq(certification.to_lowercase()))
-            .select(certifications::id);
-        query = query.filter(movies::certification_id.eq_any(matching));
+        query = query.filter(movies::certification_id.eq_any(certifications_named(certification.to_lowercase())));
     }
     if let Some(star) = &f.star {
         query = query.filter(with_star(contains_pattern(star)));

@@ -269,10 +269,10 @@ async fn favorites(pool: &DbPool, scope: Scope, list: &MovieList) -> Result<List
         Some(total) => Total::Exact(total),
         None => {
             let found = query::count_query(scope, &list.filters).load::<i32>(&mut conn).await?;
-            match i64::try_from(found.len()) {
-                Ok(found) if found <= query::EXACT_COUNT_LIMIT => Total::Exact(found),
+            match query::bounded_total(found.len(), 0) {
                 // More favorites than the limit (rare): the planner's estimate, as for the catalog.
-                _ => query::count(&mut conn, scope, &list.filters).await?,
+                Total::Estimated(_) => query::count(&mut conn, scope, &list.filters).await?,
+                exact => exact,
             }
         }
     };

@@ -118,10 +118,9 @@ pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Ord
         .select((orders::id, orders::status, orders::total_amount, orders::created_at))
         .load::<OrderRow>(&mut conn)
         .await?;
-    let total = match page.total_if_last(rows.len()) {
-        Some(total) => total,
-        None => orders::table.filter(orders::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).await?,
-    };
+    let total = page
+        .total_or_count(rows.len(), || orders::table.filter(orders::user_id.eq(user_id)).count().get_result(&mut conn))
+        .await?;
     let orders = rows.into_iter().map(|(id, status, total, at)| order(id, status, total, at)).collect();
     Ok((orders, total))
 }
@@ -141,10 +140,11 @@ pub async fn purchases(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Ve
         .select((movies::uuid, movies::name, purchases::purchased_at, watch_progress::position_seconds.nullable()))
         .load::<Purchase>(&mut conn)
         .await?;
-    let total = match page.total_if_last(rows.len()) {
-        Some(total) => total,
-        None => purchases::table.filter(purchases::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).await?,
-    };
+    let total = page
+        .total_or_count(rows.len(), || {
+            purchases::table.filter(purchases::user_id.eq(user_id)).count().get_result(&mut conn)
+        })
+        .await?;
     Ok((rows, total))
 }
 

@@ -40,10 +40,11 @@ pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Pay
         .select((payments::created_at, payments::amount, payments::status))
         .load::<(DateTime<Utc>, BigDecimal, PaymentStatus)>(&mut conn)
         .await?;
-    let total = match page.total_if_last(rows.len()) {
-        Some(total) => total,
-        None => payments::table.filter(payments::user_id.eq(user_id)).count().get_result::<i64>(&mut conn).await?,
-    };
+    let total = page
+        .total_or_count(rows.len(), || {
+            payments::table.filter(payments::user_id.eq(user_id)).count().get_result(&mut conn)
+        })
+        .await?;
     let payments = rows
         .into_iter()
         .map(|(created_at, amount, status)| Payment { created_at, amount: Price::from(amount), status })

@@ -28,11 +28,11 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
 use futures_util::future::{OptionFuture, join};
 use shared::db::{self, DbPool};
-use shared::schema::{catalog_counts, certifications, genres, movies};
+use shared::schema::{catalog_counts, movies};
 
 use self::snapshot::{Selection, Snapshot};
 use super::models::MovieRow;
-use super::query::{self, contains_pattern, lower};
+use super::query::{self, contains_pattern};
 use super::types::{MovieDetail, MovieFilters, MovieList};
 use crate::error::ApiError;
 use crate::money::Price;
@@ -179,7 +179,7 @@ fn answers(list: &MovieList) -> bool {
 }
 
 /// The index's terms for `filters`: year and rating bounds intersected, prices in cents, the genre pattern and
-/// the certification name resolved by the same SQL conditions as `query::filtered`.
+/// the certification name resolved by the rules `query::filtered` uses.
 async fn selection(conn: &mut AsyncPgConnection, snapshot: &Snapshot, f: &MovieFilters) -> Result<Selection, ApiError> {
     let tighter = |a: Option<i32>, b: Option<i32>, pick: fn(i32, i32) -> i32| match (a, b) {
         (Some(a), Some(b)) => Some(pick(a, b)),
@@ -187,20 +187,10 @@ async fn selection(conn: &mut AsyncPgConnection, snapshot: &Snapshot, f: &MovieF
     };
     // Sent together: one round trip (diesel-async pipelines queries polled at once on one connection). Boxed:
     // unboxed, their types trip the compiler's `Send` check (see `query::details`).
-    let genre_ids = f.genre.as_ref().map(|genre| {
-        genres::table
-            .filter(lower(genres::name).like(contains_pattern(genre)))
-            .select(genres::id)
-            .load::<i32>(conn)
-            .boxed()
-    });
-    let certifications = f.certification.as_ref().map(|name| {
-        certifications::table
-            .filter(lower(certifications::name).eq(name.to_lowercase()))
-            .select(certifications::id)
-            .load::<i32>(conn)
-            .boxed()
-    });
+    let genre_ids =
+        f.genre.as_ref().map(|genre| query::genres_matching(contains_pattern(genre)).load::<i32>(conn).boxed());
+    let certifications =
+        f.certification.as_ref().map(|name| query::certifications_named(name.to_lowercase()).load::<i32>(conn).boxed());
     let (genre_ids, certifications) = join(OptionFuture::from(genre_ids), OptionFuture::from(certifications)).await;
     let (genre_ids, certifications) = (genre_ids.transpose()?, certifications.transpose()?);
     Ok(Selection {

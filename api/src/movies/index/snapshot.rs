@@ -239,7 +239,7 @@ mod tests {
             year,
             certification: id % 3,
             votes: (id * 7919) % 101,
-            name_rank: u32::try_from((id * 31) % 2503).unwrap(),
+            name_rank: ((id * 31) % 2503).unsigned_abs(),
             imdb,
             price,
             created: i64::from(id % 5),
