@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::dsl::{AsSelect, Eq, Filter, ForUpdate, Gt, InnerJoin, IsNull, Select};
 use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::sql_types::{Int4, Text, Timestamptz};
 use shared::schema::{activation_tokens, password_reset_tokens, refresh_tokens, users};
 use uuid::Uuid;
 
@@ -26,6 +27,20 @@ pub type RefreshTokenByDigest<'a> =
 /// The refresh token with this digest, locked for its rotation.
 pub fn refresh_token_by_digest(digest: &str) -> RefreshTokenByDigest<'_> {
     refresh_tokens::table.filter(refresh_tokens::token_hash.eq(digest)).select(RefreshRow::as_select()).for_update()
+}
+
+diesel::define_sql_function! {
+    /// Spends the current refresh token `presented` of session `family` (user `owner`, active) and records
+    /// `successor` in its place, in one statement; returns the user's token version, or no row when the token is
+    /// not current and unexpired at `at` or the user is inactive (see its migration).
+    fn rotate_refresh_token(
+        presented: Text,
+        family: diesel::sql_types::Uuid,
+        owner: Int4,
+        successor: Text,
+        successor_expires_at: Timestamptz,
+        at: Timestamptz,
+    ) -> Int4;
 }
 
 pub type ActivationUser<'a> = ForUpdate<

@@ -343,6 +343,44 @@ async fn refresh_errors_follow_the_contract() {
 }
 
 #[tokio::test]
+async fn concurrent_refreshes_of_one_token_rotate_it_once_and_an_inactive_user_keeps_it() {
+    let app = TestApp::spawn().await;
+    app.create_user("race@example.com", PASSWORD, 2, true).await;
+    let (_, refresh) = app.login("race@example.com", PASSWORD).await;
+    // Exactly one of them spends the token; the others present a spent token, which is a reuse.
+    let attempts = (0..6).map(|_| app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})));
+    let mut statuses = Vec::new();
+    for response in futures_util::future::join_all(attempts).await {
+        let (status, body) = json(response).await;
+        if status != 200 {
+            assert_eq!((status, body["detail"].as_str()), (401, Some("Refresh token has been revoked.")));
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|status| **status == 200).count(), 1, "{statuses:?}");
+    let mut conn = app.conn().await;
+    let rows: Vec<(Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>)> = refresh_tokens::table
+        .select((refresh_tokens::rotated_at, refresh_tokens::revoked_at))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2, "the presented token and one successor");
+    assert!(rows.iter().all(|(_, revoked)| revoked.is_some()), "the reuse revoked the session: {rows:?}");
+    assert_eq!(rows.iter().filter(|(rotated, _)| rotated.is_some()).count(), 1);
+
+    // An inactive user's token is refused and left as it was: once active again, it still works.
+    let id = app.create_user("paused@example.com", PASSWORD, 2, true).await;
+    let (_, refresh) = app.login("paused@example.com", PASSWORD).await;
+    diesel::update(users::table.find(id)).set(users::is_active.eq(false)).execute(&mut conn).await.unwrap();
+    let (status, body) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!((status, body["detail"].as_str()), (403, Some("Inactive user.")));
+    diesel::update(users::table.find(id)).set(users::is_active.eq(true)).execute(&mut conn).await.unwrap();
+    let (status, body) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(app.get_auth("/accounts/me/", body["access_token"].as_str().unwrap()).await.status(), 200);
+}
+
+#[tokio::test]
 async fn logout_blacklists_the_access_token_and_ends_the_session() {
     let app = TestApp::spawn().await;
     app.create_user("out@example.com", PASSWORD, 2, true).await;

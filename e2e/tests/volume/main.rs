@@ -337,6 +337,9 @@ async fn drive(app: &TestApp, movie: &str, users: i64, people: &[String]) -> BTr
     let (status, _) =
         json(app.post_json_auth("/accounts/logout/", &access, json!({"refresh_token": refreshed})).await).await;
     record("logout", status);
+    // The spent token again: the rotation statement finds nothing and the locked path revokes the session.
+    let (status, _) = json(app.post_json("/accounts/refresh/", json!({"refresh_token": refresh})).await).await;
+    record("refresh reused", status);
     let _ = admin_id;
     statuses
 }
@@ -454,6 +457,9 @@ async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volu
         if !statuses.get(name).is_some_and(|s| (200..300).contains(s)) {
             problems.push(format!("{name} answered {:?}", statuses.get(name)));
         }
+    }
+    if statuses.get("refresh reused") != Some(&401) {
+        problems.push(format!("refresh reused answered {:?}", statuses.get("refresh reused")));
     }
     // A busy backend writes its counters at most once a second and an idle one within ten (PostgreSQL's
     // PGSTAT_IDLE_INTERVAL): the application's pooled connections are idle now.

@@ -1,6 +1,6 @@
 //! Sessions: login, refresh-token rotation (a reused token revokes its session) and logout.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel_async::scoped_futures::ScopedFutureExt;
@@ -23,41 +23,50 @@ use crate::error::ApiError;
 
 use super::{Accounts, find_user};
 
-/// The token pair of a new session step, and the refresh-token row that records it.
+/// A new step of session `family`: its refresh token, signed before the row that records it is written (the row
+/// keeps only its digest); the access token follows with the user's token version.
 struct SessionStep {
-    pair: TokenPair,
+    refresh_token: String,
     digest: String,
-    expires_at: chrono::DateTime<Utc>,
-}
-
-fn session_step(keys: &TokenKeys, user: &User, family: Uuid) -> Result<SessionStep, ApiError> {
-    let now = Utc::now();
-    let refresh_token = keys.issue_refresh(user.id, family, now).map_err(ApiError::internal)?;
-    // The family is the session: every access token of it carries the family's id as `sid`.
-    let access_token = keys.issue_access(user.id, user.token_version, family, now).map_err(ApiError::internal)?;
-    Ok(SessionStep {
-        digest: tokens::digest(&refresh_token),
-        expires_at: tokens::expiry(now, keys.refresh_lifetime),
-        pair: TokenPair { access_token, refresh_token, token_type: "bearer" },
-    })
-}
-
-/// Records `step` as the current token of session `family`.
-fn insert_step<'a>(
-    conn: &mut AsyncPgConnection,
-    step: &'a SessionStep,
+    issued_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
     user_id: i32,
     family: Uuid,
-) -> BoxFuture<'a, Result<usize, DieselError>> {
-    diesel::insert_into(refresh_tokens::table)
-        .values((
-            refresh_tokens::token_hash.eq(step.digest.clone()),
-            refresh_tokens::family_id.eq(family),
-            refresh_tokens::user_id.eq(user_id),
-            refresh_tokens::expires_at.eq(step.expires_at),
-        ))
-        .execute(conn)
-        .boxed()
+}
+
+impl SessionStep {
+    fn new(keys: &TokenKeys, user_id: i32, family: Uuid) -> Result<Self, ApiError> {
+        let issued_at = Utc::now();
+        let refresh_token = keys.issue_refresh(user_id, family, issued_at).map_err(ApiError::internal)?;
+        Ok(Self {
+            digest: tokens::digest(&refresh_token),
+            expires_at: tokens::expiry(issued_at, keys.refresh_lifetime),
+            refresh_token,
+            issued_at,
+            user_id,
+            family,
+        })
+    }
+
+    /// Records the step as the current token of its session.
+    fn insert<'a>(&'a self, conn: &mut AsyncPgConnection) -> BoxFuture<'a, Result<usize, DieselError>> {
+        diesel::insert_into(refresh_tokens::table)
+            .values((
+                refresh_tokens::token_hash.eq(&self.digest),
+                refresh_tokens::family_id.eq(self.family),
+                refresh_tokens::user_id.eq(self.user_id),
+                refresh_tokens::expires_at.eq(self.expires_at),
+            ))
+            .execute(conn)
+            .boxed()
+    }
+
+    /// The signed pair; the access token carries the user's token version and, as `sid`, the session.
+    fn pair(self, keys: &TokenKeys, token_version: i32) -> Result<TokenPair, ApiError> {
+        let access_token =
+            keys.issue_access(self.user_id, token_version, self.family, self.issued_at).map_err(ApiError::internal)?;
+        Ok(TokenPair { access_token, refresh_token: self.refresh_token, token_type: "bearer" })
+    }
 }
 
 /// Inserts a refresh-token row for a session family and returns the signed pair.
@@ -67,9 +76,9 @@ async fn issue_session(
     user: &User,
     family: Uuid,
 ) -> Result<TokenPair, ApiError> {
-    let step = session_step(keys, user, family)?;
-    insert_step(conn, &step, user.id, family).await?;
-    Ok(step.pair)
+    let step = SessionStep::new(keys, user.id, family)?;
+    step.insert(conn).await?;
+    step.pair(keys, user.token_version)
 }
 
 /// Checks the credentials and opens a new session (other sessions stay open).
@@ -116,11 +125,28 @@ pub async fn refresh(ctx: Accounts<'_>, refresh_token: &str, caller: Option<&Aut
     }
     let digest = tokens::digest(refresh_token);
     let mut conn = db::conn(ctx.pool).await?;
+    // The usual case in one statement: the token is current and its user active, so it is spent and its successor
+    // recorded at once. Anything else comes back empty and takes the locked path below, which tells the cases apart.
+    let step = SessionStep::new(ctx.keys, user_id, claims.fam)?;
+    let rotated: Option<i32> = diesel::select(queries::rotate_refresh_token(
+        &digest,
+        step.family,
+        user_id,
+        &step.digest,
+        step.expires_at,
+        step.issued_at,
+    ))
+    .get_result(&mut conn)
+    .await
+    .optional()?;
+    if let Some(token_version) = rotated {
+        return step.pair(ctx.keys, token_version);
+    }
     let outcome = conn
         .transaction::<RefreshOutcome, ApiError, _>(|conn| {
             async move {
                 // The token (locked) and its user, whose id the verified token names: sent together, one round
-                // trip; a refresh costs BEGIN, this, the rotation and COMMIT.
+                // trip; this path costs BEGIN, this, the rotation and COMMIT.
                 // Boxed: the unboxed futures trip the compiler's `Send` check inside the transaction.
                 let token = queries::refresh_token_by_digest(&digest).load::<RefreshRow>(conn).boxed();
                 let user = users::table.find(user_id).select(User::as_select()).load::<User>(conn).boxed();
@@ -142,14 +168,14 @@ pub async fn refresh(ctx: Accounts<'_>, refresh_token: &str, caller: Option<&Aut
                     return Err(ApiError::forbidden("Inactive user."));
                 }
                 // The rotation and its successor, sent together.
-                let step = session_step(ctx.keys, &user, row.family_id)?;
+                let step = SessionStep::new(ctx.keys, user.id, row.family_id)?;
                 let rotate = diesel::update(refresh_tokens::table.find(row.id))
                     .set(refresh_tokens::rotated_at.eq(diesel::dsl::now))
                     .execute(conn)
                     .boxed();
-                let successor = insert_step(conn, &step, user.id, row.family_id);
+                let successor = step.insert(conn);
                 futures_util::future::try_join(rotate, successor).await?;
-                Ok(RefreshOutcome::Rotated(step.pair))
+                Ok(RefreshOutcome::Rotated(step.pair(ctx.keys, user.token_version)?))
             }
             .scope_boxed()
         })
