@@ -51,7 +51,8 @@ pub type DeadSessions = Limit<
     >,
 >;
 
-/// A batch of sessions whose current token has expired (through the partial index of current tokens).
+/// A batch of sessions whose current token has expired: through the expiry index, which leads to the expired rows
+/// only (the ones the purge removes anyway), then those not rotated.
 pub fn dead_sessions(now: DateTime<Utc>) -> DeadSessions {
     refresh_tokens::table
         .filter(refresh_tokens::rotated_at.is_null())
