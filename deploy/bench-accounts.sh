@@ -175,10 +175,10 @@ fi
 wants refresh && for stored in 10000 1000000; do
     log "minting refresh tokens"
     rm -f "$WORK"/tokens-*.txt
-    # Three times the run's length: a refresh spends one token, and logins at bcrypt cost 4 mint them at about
-    # 1,200 a second, so twice the length ran out near the end of a 2,700 req/s run.
+    # Four times the run's length: a refresh spends one token, and logins at bcrypt cost 4 mint them at about
+    # 1,000-1,200 a second, so three times the length ran out near the end of a 3,750 req/s run.
     BENCH_MINT_BODY='{"email":"bench-refresh@example.com","password":"Str0ng!Pass"}' \
-        wrk -t"$THREADS" -c 16 -d "$((DURATION * 3))s" -s deploy/bench/mint.lua "$BASE/accounts/login/" "$WORK" >/dev/null
+        wrk -t"$THREADS" -c 16 -d "$((DURATION * 4))s" -s deploy/bench/mint.lua "$BASE/accounts/login/" "$WORK" >/dev/null
     log "minted $(cat "$WORK"/tokens-*.txt | wc -l) tokens"
     fill_tokens "$stored"
     log "refresh (rotation) at $stored stored tokens, ${DURATION}s"
