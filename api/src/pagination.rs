@@ -192,6 +192,21 @@ pub enum Total {
     Estimated(i64),
 }
 
+/// Declares a list response: the page's items under the field the contract names (`users`, `orders`, …) and the
+/// page's meta flattened beside them. Every list answer has this shape; only the field and the item differ.
+macro_rules! list_response {
+    ($(#[$attr:meta])* $name:ident { $field:ident: $item:ty }) => {
+        $(#[$attr])*
+        #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub $field: Vec<$item>,
+            #[serde(flatten)]
+            pub meta: $crate::pagination::PageMeta,
+        }
+    };
+}
+pub(crate) use list_response;
+
 /// The pagination fields of every list response.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
 pub struct PageMeta {

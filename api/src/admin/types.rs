@@ -10,7 +10,6 @@ use crate::accounts::domain::Email;
 use crate::accounts::models::Group;
 use crate::error::FieldIssue;
 use crate::extract::Validate;
-use crate::pagination::PageMeta;
 use crate::profiles::types::ProfileResponse;
 use shared::text_enum::TextEnum;
 
@@ -205,12 +204,7 @@ pub struct AdminUserItem {
     pub profile: Option<ProfileSummary>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserListResponse {
-    pub users: Vec<AdminUserItem>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(UserListResponse { users: AdminUserItem });
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminUserDetail {
@@ -288,9 +282,4 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AuditListResponse {
-    pub entries: Vec<AuditEntry>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(AuditListResponse { entries: AuditEntry });

@@ -12,7 +12,7 @@ use super::query::{EXACT_COUNT_LIMIT, bounded_count, contains_pattern, lower};
 use super::types::{ENTITY_NAME_MAX, NamedRef};
 use crate::error::{ApiError, FieldIssue, unique_violation};
 use crate::extract::Validate;
-use crate::pagination::{Listed, Page, PageMeta, Total};
+use crate::pagination::{Listed, Page, Total};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -136,26 +136,11 @@ impl Validate for NameListQuery {
     }
 }
 
-macro_rules! list_response {
-    ($name:ident, $field:ident) => {
-        #[derive(Debug, Serialize, ToSchema)]
-        pub struct $name {
-            pub $field: Vec<NamedRef>,
-            #[serde(flatten)]
-            pub meta: PageMeta,
-        }
-    };
-}
-list_response!(StarListResponse, stars);
-list_response!(DirectorListResponse, directors);
-list_response!(CertificationListResponse, certifications);
+crate::pagination::list_response!(StarListResponse { stars: NamedRef });
+crate::pagination::list_response!(DirectorListResponse { directors: NamedRef });
+crate::pagination::list_response!(CertificationListResponse { certifications: NamedRef });
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct GenreListResponse {
-    pub genres: Vec<GenreWithCount>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(GenreListResponse { genres: GenreWithCount });
 
 pub async fn create(conn: &mut AsyncPgConnection, kind: Kind, name: &str) -> Result<NamedRef, ApiError> {
     let (id, name): (i32, String) = with_table!(kind, t => diesel::insert_into(t::table)

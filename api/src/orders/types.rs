@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use crate::history::HistoryStatus;
 use crate::money::Price;
-use crate::pagination::PageMeta;
 
 shared::text_enum! {
     /// The order statuses; no other transitions than pending → paid | cancelled and paid → cancelled (refund) exist.
@@ -50,12 +49,7 @@ pub struct CreatedOrder {
     pub movies: Vec<OrderMovie>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct OrderList {
-    pub orders: Vec<Order>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(OrderList { orders: Order });
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminOrder {
@@ -68,12 +62,7 @@ pub struct AdminOrder {
     pub user_id: i32,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdminOrderList {
-    pub orders: Vec<AdminOrder>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(AdminOrderList { orders: AdminOrder });
 
 /// A movie the caller owns.
 #[derive(Debug, Serialize, ToSchema, diesel::Queryable)]
@@ -86,9 +75,4 @@ pub struct Purchase {
     pub position_seconds: Option<f64>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PurchaseList {
-    pub purchases: Vec<Purchase>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(PurchaseList { purchases: Purchase });

@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 
 use crate::history::HistoryStatus;
 use crate::money::Price;
-use crate::pagination::PageMeta;
 
 shared::text_enum! {
     // Not a doc comment: it would become the schema's description in the OpenAPI document.
@@ -39,12 +38,7 @@ pub struct Payment {
     pub status: PaymentStatus,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PaymentList {
-    pub payments: Vec<Payment>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(PaymentList { payments: Payment });
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminPayment {
@@ -58,9 +52,4 @@ pub struct AdminPayment {
     pub order_id: i32,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AdminPaymentList {
-    pub payments: Vec<AdminPayment>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(AdminPaymentList { payments: AdminPayment });

@@ -11,7 +11,6 @@ use crate::error::FieldIssue;
 use crate::extract::Validate;
 use crate::movies::fields::{Bound, Issues};
 use crate::no_extra_rules;
-use crate::pagination::PageMeta;
 
 pub const COMMENT_MAX: usize = 2000;
 
@@ -144,12 +143,7 @@ pub struct Comment {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CommentListResponse {
-    pub comments: Vec<Comment>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(CommentListResponse { comments: Comment });
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CommentLikesResponse {

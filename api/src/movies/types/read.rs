@@ -63,12 +63,7 @@ pub struct MovieShort {
     pub certification: CertificationRef,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MovieListResponse {
-    pub movies: Vec<MovieDetail>,
-    #[serde(flatten)]
-    pub meta: PageMeta,
-}
+crate::pagination::list_response!(MovieListResponse { movies: MovieDetail });
 
 /// A genre and a page of its movies (contract G3).
 #[derive(Debug, Serialize, ToSchema)]
