@@ -53,7 +53,7 @@ where
         + Send
         + 'a,
 {
-    // Boxed futures: unboxed, their types trip the compiler's `Send` check (see `links!`).
+    // Boxed futures: unboxed, their types trip the compiler's `Send` check (see `links!` in details.rs).
     let planned = shared::explain::estimate(conn, bounded()).boxed().await?;
     if planned.rows > EXACT_COUNT_LIMIT || planned.cost > EXACT_COUNT_MAX_COST {
         return Ok(Total::Estimated(planned.rows));

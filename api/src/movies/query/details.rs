@@ -1,5 +1,5 @@
-//! The full shape of movies (certification, genres, directors, stars, video) for a page or one detail, in one
-//! round trip after the rows'.
+//! The full shape of movies (certification, genres, directors, stars; the video for a detail): for a page, one
+//! round trip after the page's rows; for one detail, one round trip in all.
 
 use std::collections::HashMap;
 
