@@ -148,11 +148,34 @@ async fn the_purge_keeps_live_sessions_and_removes_every_row_of_dead_ones() {
     // Nothing more to do the second time.
     let again = worker::jobs::purge_expired_tokens::purge(&mut conn).await.unwrap();
     assert_eq!(again.refresh_tokens, 0);
+
+    // Several batches: 1,200 dead sessions (a rotated and a current token, both expired) and 1,200 live ones (an
+    // expired rotated token, a current one that lives on), interleaved in expiry order.
+    diesel::delete(refresh_tokens::table).execute(&mut conn).await.unwrap();
+    diesel::sql_query(format!(
+        "INSERT INTO refresh_tokens (token_hash, family_id, user_id, expires_at, rotated_at)
+         SELECT encode(sha256(('b' || g || '-' || r)::bytea), 'hex'),
+                ('00000000-0000-0000-0000-' || lpad(to_hex(g), 12, '0'))::uuid, {user_id},
+                CASE WHEN r = 1 AND g % 2 = 0 THEN now() + interval '1 day' ELSE now() - (g + r) * interval '1 second' END,
+                CASE WHEN r = 0 THEN now() END
+         FROM generate_series(1, 2400) g, generate_series(0, 1) r"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let counts = worker::jobs::purge_expired_tokens::purge(&mut conn).await.unwrap();
+    assert_eq!(counts.refresh_tokens, 1_200 * 2 + 1_200);
+    let left: Vec<(bool, bool)> = refresh_tokens::table
+        .select((refresh_tokens::rotated_at.is_null(), refresh_tokens::expires_at.gt(Utc::now())))
+        .load(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(left.len(), 1_200);
+    assert!(left.iter().all(|row| *row == (true, true)), "only the live sessions' current tokens stay");
 }
 
 #[tokio::test]
 async fn the_purge_finds_its_rows_through_indexes() {
-    use shared::schema::refresh_tokens;
     let database = TestDatabase::create().await;
     let mut conn = connect(&database).await;
     // A busy service: 50,000 sessions of 4 tokens each (3 rotated), a few of them over.
@@ -170,17 +193,13 @@ async fn the_purge_finds_its_rows_through_indexes() {
         diesel::sql_query(statement).execute(&mut conn).await.unwrap();
     }
     let now = Utc::now();
-    let dead = plan(&mut conn, worker::jobs::purge_expired_tokens::dead_sessions(now)).await;
-    assert_index_only("dead sessions", &dead, Some("refresh_tokens_expires_at_idx"));
-    let families = [uuid::Uuid::nil(), uuid::Uuid::max()];
-    let rows = plan(&mut conn, diesel::delete(worker::jobs::purge_expired_tokens::session_rows(&families))).await;
-    assert_index_only("session rows", &rows, Some("refresh_tokens_family_id_idx"));
-    let expired = plan(
-        &mut conn,
-        refresh_tokens::table.select(refresh_tokens::id).filter(refresh_tokens::expires_at.lt(now)).limit(1000),
-    )
-    .await;
+    let expired = plan(&mut conn, worker::jobs::purge_expired_tokens::expired_tokens(now)).await;
     assert_index_only("expired tokens", &expired, Some("refresh_tokens_expires_at_idx"));
+    let (ids, families) = ([1, 2, 3], [uuid::Uuid::nil(), uuid::Uuid::max()]);
+    let rows =
+        plan(&mut conn, diesel::delete(worker::jobs::purge_expired_tokens::expired_or_dead(&ids, &families))).await;
+    assert_index_only("expired and dead rows", &rows, Some("refresh_tokens_family_id_idx"));
+    assert!(rows.contains("refresh_tokens_pkey"), "expired rows by id:\n{rows}");
 }
 
 #[tokio::test]

@@ -41,44 +41,52 @@ macro_rules! purge_batched {
     }};
 }
 
-pub type DeadSessions = Limit<
+pub type ExpiredTokens = Limit<
     Select<
-        Filter<
-            Filter<refresh_tokens::table, diesel::dsl::IsNull<refresh_tokens::rotated_at>>,
-            Lt<refresh_tokens::expires_at, DateTime<Utc>>,
-        >,
-        refresh_tokens::family_id,
+        Filter<refresh_tokens::table, Lt<refresh_tokens::expires_at, DateTime<Utc>>>,
+        (refresh_tokens::id, refresh_tokens::family_id, diesel::dsl::IsNull<refresh_tokens::rotated_at>),
     >,
 >;
 
-/// A batch of sessions whose current token has expired: through the expiry index, which leads to the expired rows
-/// only (the ones the purge removes anyway), then those not rotated.
-pub fn dead_sessions(now: DateTime<Utc>) -> DeadSessions {
+/// A batch of expired refresh tokens, through the expiry index: each one's id, its session, and whether it is the
+/// session's current token (not rotated), whose expiry ends the session.
+pub fn expired_tokens(now: DateTime<Utc>) -> ExpiredTokens {
     refresh_tokens::table
-        .filter(refresh_tokens::rotated_at.is_null())
         .filter(refresh_tokens::expires_at.lt(now))
-        .select(refresh_tokens::family_id)
+        .select((refresh_tokens::id, refresh_tokens::family_id, refresh_tokens::rotated_at.is_null()))
         .limit(BATCH)
 }
 
-/// Every row of these sessions (through the family index).
-pub fn session_rows(
-    families: &[uuid::Uuid],
-) -> Filter<refresh_tokens::table, EqAny<refresh_tokens::family_id, &[uuid::Uuid]>> {
-    refresh_tokens::table.filter(refresh_tokens::family_id.eq_any(families))
+pub type ExpiredOrDead<'a> = Filter<
+    refresh_tokens::table,
+    diesel::dsl::Or<EqAny<refresh_tokens::id, &'a [i32]>, EqAny<refresh_tokens::family_id, &'a [uuid::Uuid]>>,
+>;
+
+/// These tokens, and every row of these sessions (through the primary key and the family index).
+pub fn expired_or_dead<'a>(ids: &'a [i32], families: &'a [uuid::Uuid]) -> ExpiredOrDead<'a> {
+    refresh_tokens::table.filter(refresh_tokens::id.eq_any(ids).or(refresh_tokens::family_id.eq_any(families)))
 }
 
-/// Removes every row of the sessions that can no longer be refreshed; returns the number of rows removed.
-async fn purge_dead_sessions(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> Result<usize, diesel::result::Error> {
+/// Removes the expired refresh tokens and every row of the sessions whose current token expired; returns the number
+/// of rows removed. Each batch deletes every row it read, so the next starts at the front of the expiry index again
+/// and no expired row is read twice, however many there are.
+async fn purge_refresh_tokens(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+) -> Result<usize, diesel::result::Error> {
     let mut removed = 0usize;
     loop {
-        let families: Vec<uuid::Uuid> = dead_sessions(now).load(conn).await?;
-        if families.is_empty() {
+        let batch: Vec<(i32, uuid::Uuid, bool)> = expired_tokens(now).load(conn).await?;
+        if batch.is_empty() {
             return Ok(removed);
         }
-        // Deleting the current rows too is what moves the next batch on.
-        removed = removed.saturating_add(diesel::delete(session_rows(&families)).execute(conn).await?);
-        if (families.len() as i64) < BATCH {
+        let ids: Vec<i32> = batch.iter().map(|(id, _, _)| *id).collect();
+        let mut dead: Vec<uuid::Uuid> =
+            batch.iter().filter(|(_, _, current)| *current).map(|(_, family, _)| *family).collect();
+        dead.sort_unstable();
+        dead.dedup();
+        removed = removed.saturating_add(diesel::delete(expired_or_dead(&ids, &dead)).execute(conn).await?);
+        if (batch.len() as i64) < BATCH {
             return Ok(removed);
         }
     }
@@ -87,13 +95,13 @@ async fn purge_dead_sessions(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -
 pub async fn purge(conn: &mut AsyncPgConnection) -> Result<PurgeCounts, diesel::result::Error> {
     let now = Utc::now();
     let retention = now - Duration::days(RETENTION_DAYS);
-    let dead_sessions = purge_dead_sessions(conn, now).await?;
-    // Tokens past their own expiry (rotated ones of live sessions): their JWT can no longer be presented.
-    let expired_tokens = purge_batched!(conn, refresh_tokens, id: i32, refresh_tokens::expires_at.lt(now));
+    // Tokens past their own expiry (their JWT can no longer be presented), and the sessions whose current token
+    // is among them, whole.
+    let refresh = purge_refresh_tokens(conn, now).await?;
     Ok(PurgeCounts {
         activation_tokens: purge_batched!(conn, activation_tokens, id: i32, activation_tokens::expires_at.lt(now)),
         password_reset_tokens: purge_batched!(conn, password_reset_tokens, id: i32, password_reset_tokens::expires_at.lt(now)),
-        refresh_tokens: dead_sessions.saturating_add(expired_tokens),
+        refresh_tokens: refresh,
         processed_jobs: purge_batched!(conn, processed_jobs, job_id: uuid::Uuid, processed_jobs::processed_at.lt(retention)),
         outbox: purge_batched!(conn, job_outbox, id: uuid::Uuid, job_outbox::published_at.lt(retention)),
         ticks: purge_batched!(conn, scheduler_ticks, tick_at: chrono::DateTime<Utc>, scheduler_ticks::tick_at.lt(retention)),
