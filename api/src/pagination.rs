@@ -195,8 +195,7 @@ pub enum Total {
 /// Declares a list response: the page's items under the field the contract names (`users`, `orders`, …) and the
 /// page's meta flattened beside them. Every list answer has this shape; only the field and the item differ.
 macro_rules! list_response {
-    ($(#[$attr:meta])* $name:ident { $field:ident: $item:ty }) => {
-        $(#[$attr])*
+    ($name:ident { $field:ident: $item:ty }) => {
         #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
         pub struct $name {
             pub $field: Vec<$item>,
