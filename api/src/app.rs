@@ -35,6 +35,7 @@ use crate::movies::peers::Peers;
 use crate::payments::stripe::StripeClient;
 use crate::settings::ApiConfig;
 use crate::state::{AppState, Services};
+use crate::views::{self, UserViews};
 use crate::{admin, media, notifications, profiles};
 use crate::{cart, orders, payments};
 
@@ -102,7 +103,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
     }
     let state = AppState::new(Services {
         pool,
-        cache,
+        cache: cache.clone(),
         publisher,
         relay,
         config: Arc::new(config.clone()),
@@ -111,6 +112,12 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
         stripe: StripeClient::new(&config.stripe)?,
         storage: Arc::new(shared::storage::open(&config.storage, config.http.app_url.as_str())?),
         routes: Arc::new(known_routes),
+        views: UserViews::new(
+            config.http.user_view_cache_max_bytes,
+            catalog.generation_counter(),
+            cache.clone(),
+            &config.redis.redis_key_prefix,
+        ),
     });
 
     let request_id = HeaderName::from_static("x-request-id");
@@ -124,6 +131,7 @@ pub fn build(config: ApiConfig) -> anyhow::Result<App> {
             Duration::from_secs(config.http.request_timeout_secs),
         ))
         .merge(upload_router)
+        .layer(middleware::from_fn_with_state(state.views.clone(), views::track_writes))
         .layer(cors(&config))
         .layer(middleware::from_fn(http::track_metrics))
         .layer(CatchPanicLayer::new())

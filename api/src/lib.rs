@@ -31,6 +31,7 @@ pub mod state;
 pub mod stripe;
 pub mod tokens;
 pub mod video;
+pub mod views;
 
 pub use app::{build, serve, serve_ops};
 pub use settings::ApiConfig;

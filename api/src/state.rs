@@ -15,6 +15,7 @@ use crate::client_ip::ProxyTrust;
 use crate::settings::ApiConfig;
 use crate::stripe::StripeClient;
 use crate::tokens::TokenKeys;
+use crate::views::UserViews;
 use shared::storage::Storage;
 
 /// The application's state. Axum clones the state for every request and every extractor that takes it, so it is
@@ -52,6 +53,8 @@ pub struct Services {
     pub stripe: StripeClient,
     /// Uploaded media: a local folder or an S3 bucket (`STORAGE_BACKEND`).
     pub storage: Arc<dyn Storage>,
+    /// Callers' own answers, kept while current.
+    pub views: UserViews,
     /// Every documented path, to answer a request missing its trailing slash with the original's 307.
     pub routes: Arc<matchit::Router<()>>,
 }
@@ -94,6 +97,13 @@ impl<T> Deref for With<T> {
 impl FromRef<AppState> for DbPool {
     fn from_ref(state: &AppState) -> Self {
         state.pool.clone()
+    }
+}
+
+/// For the [`View`](crate::views::View) extractor and the write tracking middleware.
+impl FromRef<AppState> for UserViews {
+    fn from_ref(state: &AppState) -> Self {
+        state.views.clone()
     }
 }
 

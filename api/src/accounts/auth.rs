@@ -2,8 +2,9 @@
 //! signature and expiry, payload, user, active), plus our token-version check; [`RequireModerator`] and
 //! [`RequireAdmin`] add the role rules. Handlers never parse headers.
 //!
-//! Per request: one Redis round trip (`MGET` of the token's blacklist key, the user's cached auth record and the
-//! token's session key) and, only on a cache miss, one primary-key query.
+//! Per request: one Redis round trip (`MGET` of the token's blacklist key, the user's cached auth record, the
+//! generation of the user's kept answers ([`crate::views`]) and the token's session key) and, only on a cache miss,
+//! one primary-key query.
 //!
 //! Three revocation mechanisms, each for its scope, all answered by that one `MGET`:
 //! * one token: the blacklist key `bl:<digest>` (the access token presented at logout, for its remaining life);
@@ -30,6 +31,7 @@ use super::models::Group;
 use super::tokens::{self, AccessClaims, TokenKeys};
 use crate::error::ApiError;
 use crate::state::{AppState, With};
+use crate::views::{self, Generation, Touched};
 
 /// How long a user's auth record may be served from Redis; every change to it invalidates the cache entry.
 const USER_CACHE_SECS: u64 = 60;
@@ -57,6 +59,8 @@ pub struct AuthUser {
     pub email: String,
     pub group: Group,
     pub token: PresentedToken,
+    /// The generation of the caller's kept answers, read with the token's checks (see [`crate::views`]).
+    pub views: Generation,
 }
 
 /// A signed-in caller (the checks of [`AuthUser`]), with the state its use cases borrow: `caller.id`,
@@ -132,7 +136,9 @@ pub async fn authenticate(
 
     let mut conn = redis.cache.conn().await.map_err(|_| blacklist_unavailable())?;
     let mut mget = redis::cmd("MGET");
-    mget.arg(redis.blacklist_key(&digest)).arg(redis.user_key(user_id));
+    mget.arg(redis.blacklist_key(&digest))
+        .arg(redis.user_key(user_id))
+        .arg(views::generation_key(redis.prefix, user_id));
     // Tokens minted before sessions were tracked have no `sid`; the other two mechanisms still apply to them.
     if let Some(sid) = claims.sid {
         mget.arg(redis.session_key(sid));
@@ -142,8 +148,8 @@ pub async fn authenticate(
         blacklist_unavailable()
     })?;
     let mut values = values.into_iter();
-    let (blacklisted, cached, session_ended) =
-        (values.next().flatten(), values.next().flatten(), values.next().flatten());
+    let (blacklisted, cached, views, session_ended) =
+        (values.next().flatten(), values.next().flatten(), values.next().flatten(), values.next().flatten());
     if blacklisted.is_some() {
         return Err(ApiError::unauthorized("Token has been blacklisted"));
     }
@@ -183,7 +189,13 @@ pub async fn authenticate(
     }
     let group =
         Group::from_id(record.group_id).ok_or_else(|| ApiError::unauthorized("Could not validate credentials."))?;
-    Ok(AuthUser { id: UserId(record.id), email: record.email, group, token: PresentedToken { digest, claims } })
+    Ok(AuthUser {
+        id: UserId(record.id),
+        email: record.email,
+        group,
+        token: PresentedToken { digest, claims },
+        views: Generation::parse(views.as_deref()),
+    })
 }
 
 impl AppState {
@@ -196,8 +208,13 @@ impl AppState {
         }
     }
 
-    async fn authenticate(&self, raw: &str) -> Result<AuthUser, ApiError> {
-        authenticate(&self.pool, &self.keys, self.auth_cache(), raw).await
+    /// The caller of the request `parts`; an unsafe request then counts as changing the caller's answers.
+    async fn authenticate(&self, parts: &Parts, raw: &str) -> Result<AuthUser, ApiError> {
+        let user = authenticate(&self.pool, &self.keys, self.auth_cache(), raw).await?;
+        if let Some(touched) = parts.extensions.get::<Touched>() {
+            touched.user(user.id);
+        }
+        Ok(user)
     }
 }
 
@@ -206,7 +223,7 @@ impl FromRequestParts<AppState> for AuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let raw = bearer(parts)?;
-        state.authenticate(raw).await
+        state.authenticate(parts, raw).await
     }
 }
 
@@ -218,7 +235,7 @@ impl FromRequestParts<AppState> for MaybeAuthUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Ok(raw) = bearer(parts) else { return Ok(Self(None)) };
-        match state.authenticate(raw).await {
+        match state.authenticate(parts, raw).await {
             Ok(user) => Ok(Self(Some(user))),
             Err(ApiError::Unavailable(dependency)) => Err(ApiError::Unavailable(dependency)),
             Err(_) => Ok(Self(None)),

@@ -1,6 +1,8 @@
 //! HTTP handlers of `/cart` and `/admin/carts/{user_id}/`.
 
 use axum::Json;
+use axum::response::Response;
+use futures_util::TryFutureExt;
 use uuid::Uuid;
 
 use shared::ids::UserId;
@@ -12,13 +14,15 @@ use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath};
 use crate::http::{Message, MessageResponse, message};
 use crate::responses::{AdminRequired, InvalidAccessToken, NotAnInteger, UserIdNotFound};
+use crate::views::View;
 
 /// The caller's cart, oldest item first.
 #[utoipa::path(get, path = "/cart/", tag = "cart", security(("bearer" = [])), responses(
     (status = 200, description = "The cart (empty when nothing was added)", body = CartResponse),
 ))]
-pub async fn list(caller: Caller) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list(caller.pool(), caller.id).await? }))
+pub async fn list(caller: Caller, view: View) -> ApiResult<Response> {
+    let cart = service::list(caller.pool(), caller.id).map_ok(|cart_items| CartResponse { cart_items });
+    view.json(caller.id, caller.views, cart).await
 }
 
 /// Add a movie to the cart.

@@ -181,6 +181,12 @@ impl CatalogCache {
         self.announce(Change::Movie(uuid));
     }
 
+    /// The count of every invalidation (catalog and engagement writes, here and announced): answers that show
+    /// catalog data are current only while it stands still.
+    pub fn generation_counter(&self) -> Arc<AtomicU64> {
+        self.generation.clone()
+    }
+
     /// The filter index, and the count of catalog writes that decides whether its snapshot is current.
     pub fn index(&self) -> (&CatalogIndex, &Arc<AtomicU64>) {
         (&self.index, &self.catalog_generation)

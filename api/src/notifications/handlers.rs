@@ -1,6 +1,7 @@
 //! HTTP handlers of `/notifications/...`: the caller's notifications and marking them read.
 
-use axum::Json;
+use axum::response::Response;
+use futures_util::TryFutureExt;
 
 use super::service::{self, Notifier};
 use super::types::*;
@@ -12,11 +13,16 @@ use crate::http::{Message, MessageResponse, message};
 use crate::pagination::{PageLinkBase, PageMeta};
 use crate::responses::{MalformedId, Unauthorized};
 use crate::state::AppState;
+use crate::views::{Touched, View};
 
 impl AppState {
-    /// How replies and likes notify, lent from the state.
-    pub fn notifier(&self) -> Notifier<'_> {
-        Notifier { relay: &self.relay, emails_per_hour: self.config.notifications.notification_emails_per_hour }
+    /// How replies and likes notify, lent from the state, recording recipients on the request's `touched`.
+    pub fn notifier<'a>(&'a self, touched: &'a Touched) -> Notifier<'a> {
+        Notifier {
+            relay: &self.relay,
+            emails_per_hour: self.config.notifications.notification_emails_per_hour,
+            touched,
+        }
     }
 }
 
@@ -30,14 +36,15 @@ pub async fn list_notifications(
     caller: Caller,
     base: PageLinkBase,
     ValidQuery(list): ValidQuery<NotificationListQuery>,
-) -> ApiResult<Json<NotificationListResponse>> {
-    let found = service::list(caller.pool(), caller.id, &list).await?;
+    view: View,
+) -> ApiResult<Response> {
     let filters: Vec<(&str, String)> = if list.unread_only { vec![("unread", "true".into())] } else { Vec::new() };
-    Ok(Json(NotificationListResponse {
+    let page = service::list(caller.pool(), caller.id, &list).map_ok(|found| NotificationListResponse {
         notifications: found.notifications,
         unread_count: found.unread_count,
         meta: PageMeta::new(list.page, found.total, &base, &filters),
-    }))
+    });
+    view.json(caller.id, caller.views, page).await
 }
 
 /// Mark one notification read.

@@ -17,13 +17,16 @@ use uuid::Uuid;
 
 use super::types::{Notification, NotificationKind, NotificationList, NotificationPage};
 use crate::error::ApiError;
+use crate::views::Touched;
 
-/// What a reply or a like needs to notify: the relay its email job commits through, and how many such emails one
-/// recipient gets in any 60 minutes (`NOTIFICATION_EMAILS_PER_HOUR`).
+/// What a reply or a like needs to notify: the relay its email job commits through, how many such emails one
+/// recipient gets in any 60 minutes (`NOTIFICATION_EMAILS_PER_HOUR`), and where to record that the recipient's
+/// notifications changed.
 #[derive(Clone, Copy)]
 pub struct Notifier<'a> {
     pub relay: &'a Relay,
     pub emails_per_hour: u32,
+    pub touched: &'a Touched,
 }
 
 /// Something that happened to a user's comment.
@@ -55,7 +58,7 @@ fn excerpt(text: &str) -> String {
 pub async fn notify(
     conn: &mut AsyncPgConnection,
     jobs: &Jobs,
-    emails_per_hour: u32,
+    notifier: Notifier<'_>,
     event: Event<'_>,
 ) -> Result<(), ApiError> {
     let Event { kind, recipient, actor, movie, comment, comment_body, reply_body } = event;
@@ -88,7 +91,8 @@ pub async fn notify(
         .count()
         .get_result(conn)
         .await?;
-    let send_email = emailed_last_hour < i64::from(emails_per_hour);
+    let send_email = emailed_last_hour < i64::from(notifier.emails_per_hour);
+    notifier.touched.user(recipient);
     diesel::insert_into(notifications::table)
         .values((
             notifications::user_id.eq(recipient),

@@ -1,6 +1,8 @@
 //! HTTP handlers of `/orders` and `/admin/orders/`.
 
 use axum::Json;
+use axum::response::Response;
+use futures_util::TryFutureExt;
 
 use shared::ids::OrderId;
 
@@ -16,6 +18,7 @@ use crate::payments::refunds;
 use crate::responses::{
     AdminRequired, InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId, NotAnInteger, OrderNotFound,
 };
+use crate::views::View;
 
 /// Turn the cart into a pending order (prices from the catalog, now).
 #[utoipa::path(post, path = "/orders/create/", tag = "orders", security(("bearer" = [])), responses(
@@ -34,9 +37,10 @@ pub async fn create(caller: Caller) -> ApiResult<Created<CreatedOrder>> {
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn list(caller: Caller, paging: Paging) -> ApiResult<Json<OrderList>> {
-    let (orders, total) = service::list(caller.pool(), caller.id, paging.page).await?;
-    Ok(Json(OrderList { orders, meta: paging.meta(total, &[]) }))
+pub async fn list(caller: Caller, paging: Paging, view: View) -> ApiResult<Response> {
+    let orders = service::list(caller.pool(), caller.id, paging.page)
+        .map_ok(|(orders, total)| OrderList { orders, meta: paging.meta(total, &[]) });
+    view.json(caller.id, caller.views, orders).await
 }
 
 /// The movies the caller owns (bought and not refunded), most recent first.
@@ -45,9 +49,10 @@ pub async fn list(caller: Caller, paging: Paging) -> ApiResult<Json<OrderList>> 
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn purchases(caller: Caller, paging: Paging) -> ApiResult<Json<PurchaseList>> {
-    let (purchases, total) = service::purchases(caller.pool(), caller.id, paging.page).await?;
-    Ok(Json(PurchaseList { purchases, meta: paging.meta(total, &[]) }))
+pub async fn purchases(caller: Caller, paging: Paging, view: View) -> ApiResult<Response> {
+    let purchases = service::purchases(caller.pool(), caller.id, paging.page)
+        .map_ok(|(purchases, total)| PurchaseList { purchases, meta: paging.meta(total, &[]) });
+    view.json(caller.id, caller.views, purchases).await
 }
 
 /// Cancel a pending order.

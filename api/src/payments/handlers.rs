@@ -4,6 +4,8 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::Response;
+use futures_util::TryFutureExt;
 
 use super::types::{AdminPaymentList, CheckoutResponse, PaymentList, PaymentStatus};
 use super::{checkout, service, webhook};
@@ -15,6 +17,7 @@ use crate::http::{Message, MessageResponse, message};
 use crate::pagination::{PageQuery, Paging};
 use crate::responses::{AdminRequired, InvalidAccessToken, InvalidPagination, InvalidPaginationOrUserId};
 use crate::state::AppState;
+use crate::views::{Touched, View};
 
 /// Open a Stripe Checkout session for the caller's pending order.
 #[utoipa::path(post, path = "/payments/checkout-session/", tag = "payments", security(("bearer" = [])), responses(
@@ -56,7 +59,12 @@ pub async fn cancel() -> Json<MessageResponse> {
     (status = 500, description = "`Error occurred while cancelling expired order.`", body = ErrorBody),
     (status = 502, description = "A refund that was due could not reach Stripe (Stripe retries the event)", body = ErrorBody),
 ))]
-pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> ApiResult<Message> {
+pub async fn webhook(
+    State(state): State<AppState>,
+    touched: Touched,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Message> {
     let signature = headers.get("stripe-signature").and_then(|value| value.to_str().ok());
     webhook::handle_webhook(
         webhook::Webhook {
@@ -64,6 +72,7 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
             relay: &state.relay,
             stripe: &state.stripe,
             settings: &state.config.stripe,
+            touched: &touched,
         },
         &body,
         signature,
@@ -78,9 +87,10 @@ pub async fn webhook(State(state): State<AppState>, headers: HeaderMap, body: By
     InvalidAccessToken,
     InvalidPagination,
 ))]
-pub async fn list(caller: Caller, paging: Paging) -> ApiResult<Json<PaymentList>> {
-    let (payments, total) = service::list(caller.pool(), caller.id, paging.page).await?;
-    Ok(Json(PaymentList { payments, meta: paging.meta(total, &[]) }))
+pub async fn list(caller: Caller, paging: Paging, view: View) -> ApiResult<Response> {
+    let payments = service::list(caller.pool(), caller.id, paging.page)
+        .map_ok(|(payments, total)| PaymentList { payments, meta: paging.meta(total, &[]) });
+    view.json(caller.id, caller.views, payments).await
 }
 
 /// Everyone's payments (admin only), newest first.

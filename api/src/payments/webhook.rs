@@ -25,6 +25,7 @@ use super::types::PaymentStatus;
 use crate::error::ApiError;
 use crate::money::Price;
 use crate::orders::types::OrderStatus;
+use crate::views::Touched;
 
 fn bad_payload() -> ApiError {
     ApiError::bad_request("Invalid Stripe webhook payload.")
@@ -39,19 +40,20 @@ enum Applied {
 }
 
 /// What applying Stripe's events uses: the database, the relay (the payment email), the client (refunds of
-/// unpayable orders) and the webhook's secret and tolerance.
+/// unpayable orders), the webhook's secret and tolerance, and where to record whose orders and purchases changed.
 #[derive(Clone, Copy)]
 pub struct Webhook<'a> {
     pub pool: &'a DbPool,
     pub relay: &'a Relay,
     pub stripe: &'a StripeClient,
     pub settings: &'a StripeSettings,
+    pub touched: &'a Touched,
 }
 
 /// Verifies and applies one Stripe event. Every event type answers 200 once verified; unknown types are ignored.
 pub async fn handle_webhook(webhook: Webhook<'_>, payload: &[u8], signature: Option<&str>) -> Result<(), ApiError> {
     let header = signature.ok_or_else(|| ApiError::bad_request("Missing Stripe signature header"))?;
-    let Webhook { pool, relay, stripe: client, settings: stripe } = webhook;
+    let Webhook { pool, relay, stripe: client, settings: stripe, touched } = webhook;
     let secret = stripe.webhook_secret().ok_or_else(|| {
         tracing::warn!("webhook refused: STRIPE_WEBHOOK_SECRET is not set");
         ApiError::bad_request("Invalid Stripe webhook signature.")
@@ -60,9 +62,11 @@ pub async fn handle_webhook(webhook: Webhook<'_>, payload: &[u8], signature: Opt
         .map_err(|_| ApiError::bad_request("Invalid Stripe webhook signature."))?;
     let (EventHeader { id, kind }, body) = events::parse(payload).map_err(|_| bad_payload())?;
     let applied = match body {
-        EventBody::CheckoutSessionCompleted { data } => session_completed(pool, relay, &id, data.object).await?,
-        EventBody::CheckoutSessionExpired { data } => session_expired(pool, &id, data.object).await?,
-        EventBody::ChargeRefunded { data } => charge_refunded(pool, &id, data.object).await?,
+        EventBody::CheckoutSessionCompleted { data } => {
+            session_completed(pool, relay, touched, &id, data.object).await?
+        }
+        EventBody::CheckoutSessionExpired { data } => session_expired(pool, touched, &id, data.object).await?,
+        EventBody::ChargeRefunded { data } => charge_refunded(pool, touched, &id, data.object).await?,
         EventBody::PaymentFailed { data } => {
             tracing::info!(event_id = %id, payment_intent = ?data.object.id, "payment failed at Stripe");
             Applied::Done
@@ -146,6 +150,7 @@ impl LockedOrder {
 async fn session_completed(
     pool: &DbPool,
     relay: &Relay,
+    touched: &Touched,
     event_id: &str,
     session: CheckoutSession,
 ) -> Result<Applied, ApiError> {
@@ -162,6 +167,7 @@ async fn session_completed(
                     return Ok(Applied::Done);
                 }
                 let order = lock_order(conn, order_id).await?.ok_or_else(|| ApiError::not_found("Order not found."))?;
+                touched.user(order.user_id);
                 if order.status != OrderStatus::Pending {
                     let same_payment: bool = diesel::select(diesel::dsl::exists(
                         payments::table
@@ -231,7 +237,12 @@ async fn session_completed(
 
 /// `checkout.session.expired`: the newest session of a pending order expired, so the order is cancelled (with a
 /// cancelled payment row, as the original records it).
-async fn session_expired(pool: &DbPool, event_id: &str, session: CheckoutSession) -> Result<Applied, ApiError> {
+async fn session_expired(
+    pool: &DbPool,
+    touched: &Touched,
+    event_id: &str,
+    session: CheckoutSession,
+) -> Result<Applied, ApiError> {
     let Some(order_id) = session.order_id().map_err(|_| bad_payload())? else { return Ok(Applied::Done) };
     let session_id = session.id;
     let mut conn = db::conn(pool).await?;
@@ -241,6 +252,7 @@ async fn session_expired(pool: &DbPool, event_id: &str, session: CheckoutSession
                 return Ok(());
             }
             let Some(order) = lock_order(conn, order_id).await? else { return Ok(()) };
+            touched.user(order.user_id);
             let newest = order.checkout_session_id.is_none() || order.checkout_session_id == session_id;
             if order.status != OrderStatus::Pending || !newest {
                 return Ok(());
@@ -264,7 +276,12 @@ async fn session_expired(pool: &DbPool, event_id: &str, session: CheckoutSession
 
 /// `charge.refunded` (a full refund, from our refund endpoint or Stripe's dashboard): the payment becomes
 /// refunded, the order cancelled and the movies purchasable again.
-async fn charge_refunded(pool: &DbPool, event_id: &str, charge: Charge) -> Result<Applied, ApiError> {
+async fn charge_refunded(
+    pool: &DbPool,
+    touched: &Touched,
+    event_id: &str,
+    charge: Charge,
+) -> Result<Applied, ApiError> {
     let refund_id = charge.refund_id().map(str::to_owned);
     let Some(intent) = charge.payment_intent else { return Ok(Applied::Done) };
     if charge.refunded != Some(true) {
@@ -277,14 +294,15 @@ async fn charge_refunded(pool: &DbPool, event_id: &str, charge: Charge) -> Resul
             if !record_event(conn, event_id, "charge.refunded").await? {
                 return Ok(());
             }
-            let payment: Option<i32> = payments::table
+            let payment: Option<(i32, UserId)> = payments::table
                 .filter(payments::external_payment_id.eq(&intent))
                 .filter(payments::status.eq(PaymentStatus::Successful))
-                .select(payments::id)
+                .select((payments::id, payments::user_id))
                 .first(conn)
                 .await
                 .optional()?;
-            if let Some(payment_id) = payment {
+            if let Some((payment_id, owner)) = payment {
+                touched.user(owner);
                 apply_refund(conn, payment_id, refund_id.as_deref()).await?;
             }
             Ok(())

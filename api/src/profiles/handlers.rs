@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
 use shared::ids::UserId;
 
 use super::form;
@@ -14,17 +15,20 @@ use crate::extract::ValidPath;
 use crate::http::{Created, created};
 use crate::responses::{BodyTooLarge, NonIntegerUserId, ProfileNotFound, UserIdNotFound};
 use crate::state::With;
+use crate::views::{Touched, View};
 
 /// A signed-in caller naming a profile by its owner's id (the token is checked before the path), with the state
-/// the profile use cases borrow.
-type OnProfile = With<(AuthUser, ValidPath<UserIdPath>)>;
+/// the profile use cases borrow and the users whose answers a write changes.
+type OnProfile = With<(AuthUser, ValidPath<UserIdPath>, Touched)>;
 
 impl OnProfile {
-    /// The profile's owner, once the caller may have `access` to it (the owner, or an admin).
+    /// The profile's owner, once the caller may have `access` to it (the owner, or an admin). A write changes the
+    /// owner's answers, whoever makes it.
     fn owner_for(&self, access: Access) -> ApiResult<UserId> {
-        let (caller, ValidPath(UserIdPath { user_id })) = &self.extracted;
+        let (caller, ValidPath(UserIdPath { user_id }), touched) = &self.extracted;
         let owner = UserId(*user_id);
         service::authorize(caller.id, caller.group, owner, access)?;
+        touched.user(owner);
         Ok(owner)
     }
 }
@@ -87,7 +91,13 @@ pub async fn update_profile(on: OnProfile, request: Request) -> ApiResult<Json<P
         NonIntegerUserId,
     )
 )]
-pub async fn get_profile(on: OnProfile) -> ApiResult<Json<ProfileResponse>> {
+pub async fn get_profile(on: OnProfile, view: View) -> ApiResult<Response> {
     let owner = on.owner_for(Access::View)?;
-    Ok(Json(service::get(on.pool(), on.storage(), owner).await?))
+    let profile = service::get(on.pool(), on.storage(), owner);
+    let caller = &on.extracted.0;
+    if owner != caller.id {
+        // Only the caller's own answers are kept: an admin's generation says nothing about another user's profile.
+        return Ok(Json(profile.await?).into_response());
+    }
+    view.json(caller.id, caller.views, profile).await
 }

@@ -19,7 +19,7 @@ use crate::support::{Options, STRIPE_WEBHOOK_SECRET, TestApp, json};
 const WAIT: Duration = Duration::from_secs(15);
 
 /// A movie priced `price`, created directly in the catalog tables.
-async fn movie(app: &TestApp, name: &str, price: &str) -> String {
+pub async fn movie(app: &TestApp, name: &str, price: &str) -> String {
     let mut conn = app.conn().await;
     let certification: i32 = diesel::insert_into(certifications::table)
         .values(certifications::name.eq(format!("cert-{name}")))
@@ -68,7 +68,7 @@ async fn app_with(stripe: &MockServer, worker: bool) -> TestApp {
     TestApp::spawn_with(Options { worker, stripe_api_base: Some(stripe.uri()), ..Options::default() }).await
 }
 
-async fn send_webhook(app: &TestApp, event: &Value) -> (u16, Value) {
+pub async fn send_webhook(app: &TestApp, event: &Value) -> (u16, Value) {
     let payload = serde_json::to_vec(event).unwrap();
     let signature = api::payments::stripe::sign(&payload, STRIPE_WEBHOOK_SECRET, Utc::now().timestamp());
     let response = app
@@ -83,7 +83,7 @@ async fn send_webhook(app: &TestApp, event: &Value) -> (u16, Value) {
     json(response).await
 }
 
-fn completed(event_id: &str, order_id: i64, intent: &str, cents: i64) -> Value {
+pub fn completed(event_id: &str, order_id: i64, intent: &str, cents: i64) -> Value {
     json!({
         "id": event_id,
         "type": "checkout.session.completed",
@@ -92,7 +92,7 @@ fn completed(event_id: &str, order_id: i64, intent: &str, cents: i64) -> Value {
 }
 
 /// Adds movies to the cart and makes an order; returns its id.
-async fn order_of(app: &TestApp, token: &str, movies: &[&str]) -> i64 {
+pub async fn order_of(app: &TestApp, token: &str, movies: &[&str]) -> i64 {
     for uuid in movies {
         let (status, body) = json(app.post_json_auth("/cart/add/", token, json!({"movie_uuid": uuid})).await).await;
         assert_eq!(status, 200, "{body}");

@@ -20,3 +20,4 @@ mod replicas;
 mod scale;
 mod storage;
 mod video;
+mod views;

@@ -85,6 +85,9 @@ fn default_max_body() -> usize {
 fn default_catalog_cache_max_bytes() -> u64 {
     4 * 1024 * 1024
 }
+fn default_user_view_cache_max_bytes() -> u64 {
+    8 * 1024 * 1024
+}
 
 /// The HTTP server of the api binary.
 #[derive(Debug, Clone, Deserialize)]
@@ -110,6 +113,9 @@ pub struct HttpSettings {
     /// small; anything beyond them only holds pages of query strings nobody asks for again.
     #[serde(default = "default_catalog_cache_max_bytes")]
     pub catalog_cache_max_bytes: u64,
+    /// Bytes of callers' own answers (cart, orders, notifications, ...) kept in memory at most; 0 keeps none.
+    #[serde(default = "default_user_view_cache_max_bytes")]
+    pub user_view_cache_max_bytes: u64,
     /// Whether filtered catalog lists may be answered from the in-memory filter index.
     #[serde(default = "default_true")]
     pub catalog_index_enabled: bool,

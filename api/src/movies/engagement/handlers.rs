@@ -21,6 +21,7 @@ use crate::movies::types::{CommentPath, MoviePath};
 use crate::pagination::{PageQuery, Paging};
 use crate::responses::{MalformedPath, MalformedUuid, MovieNotFound, MovieOrCommentNotFound, Unauthorized};
 use crate::state::AppState;
+use crate::views::Touched;
 
 /// A signed-in caller acting on what the path names (a movie, or one of its comments), with what the writes use.
 /// The checks answer in the contract's order: the token, then the path.
@@ -28,6 +29,7 @@ pub struct Acting<P> {
     state: AppState,
     cache: CatalogCache,
     user: AuthUser,
+    touched: Touched,
     target: P,
 }
 
@@ -58,7 +60,8 @@ impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for Acting<P> {
         let cache = CatalogCache::from_request_parts(parts, state).await?;
         let user = AuthUser::from_request_parts(parts, state).await?;
         let ValidPath(target) = ValidPath::<P>::from_request_parts(parts, state).await?;
-        Ok(Self { state: state.clone(), cache, user, target })
+        let Ok(touched) = Touched::from_request_parts(parts, state).await;
+        Ok(Self { state: state.clone(), cache, user, touched, target })
     }
 }
 
@@ -69,7 +72,7 @@ impl<P> Acting<P> {
 
     /// The caller replying or liking, with what the write and its notification use.
     fn commenter(&self) -> service::Commenter<'_> {
-        service::Commenter { pool: &self.state.pool, notifier: self.state.notifier(), user: self.user.id }
+        service::Commenter { pool: &self.state.pool, notifier: self.state.notifier(&self.touched), user: self.user.id }
     }
 }
 

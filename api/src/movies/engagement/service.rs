@@ -218,7 +218,7 @@ pub async fn create_comment(by: Commenter<'_>, uuid: Uuid, input: NewComment) ->
                     comment_body: &parent_body,
                     reply_body: Some(&input.body),
                 };
-                notify(conn, &jobs, by.notifier.emails_per_hour, event).await?;
+                notify(conn, &jobs, by.notifier, event).await?;
             }
             Ok(comment)
         }
@@ -290,7 +290,7 @@ pub async fn like_comment(by: Commenter<'_>, uuid: Uuid, id: CommentId) -> Resul
                     comment_body: &body,
                     reply_body: None,
                 };
-                notify(conn, &jobs, by.notifier.emails_per_hour, event).await?;
+                notify(conn, &jobs, by.notifier, event).await?;
                 comment_likes_count(conn, id).await
             }
             .scope_boxed()

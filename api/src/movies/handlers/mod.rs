@@ -22,6 +22,7 @@ use crate::movies::service;
 use crate::movies::types::*;
 use crate::pagination::{PageLinkBase, PageMeta};
 use crate::responses::{MalformedFiltersOrPagination, MalformedUuid, ModeratorRequired, MovieNotFound, Unauthorized};
+use crate::views::View;
 
 pub use editor::CatalogEditor;
 pub use named::*;
@@ -160,6 +161,8 @@ pub async fn list_favorites(
     user: AuthUser,
     base: PageLinkBase,
     ValidQuery(list): ValidQuery<MovieListQuery>,
-) -> ApiResult<Json<MovieListResponse>> {
-    Ok(Json(movie_page(&pool, &cache, Scope::Favorites(user.id.get()), &list, &base).await?))
+    view: View,
+) -> ApiResult<Response> {
+    let page = movie_page(&pool, &cache, Scope::Favorites(user.id.get()), &list, &base);
+    view.json(user.id, user.views, page).await
 }

@@ -363,6 +363,7 @@ impl TestApp {
                 request_timeout_secs: 10,
                 max_body_bytes: 2 * 1024 * 1024,
                 catalog_cache_max_bytes: 4 * 1024 * 1024,
+                user_view_cache_max_bytes: 8 * 1024 * 1024,
                 catalog_index_enabled: options.catalog_index_enabled,
                 catalog_index_min_movies: options.catalog_index_min_movies,
             },

@@ -1,0 +1,265 @@
+//! The caller's own answers (cart, orders, purchases, payments, notifications, favorites, their profile), kept in
+//! memory and served without a database round trip while nothing they show has changed.
+//!
+//! Validity is decided per request, on every replica alike, by a generation in Redis: `views:<user>` holds a
+//! random number, read by the auth check's `MGET` (so a hit costs no round trip of its own). A kept answer is served
+//! only when it was built under the generation read now. Anything that changes what a user's answers show sets a
+//! new generation before the writing request answers:
+//! * every unsafe request (POST, PUT, PATCH, DELETE) of an authenticated caller, whatever it answered, for the
+//!   caller ([`track_writes`]): a use case cannot forget to, and an answer that failed half-way still counts;
+//! * writes on behalf of someone else (a reply's notification, a Stripe webhook, an admin editing a profile) name
+//!   that user on the request's [`Touched`].
+//!
+//! Answers also show catalog data (movie names, counters): an answer is kept only while the catalog cache's
+//! generation is the one it was built under (catalog and engagement writes, here or announced by another replica),
+//! and never longer than [`VIEW_TTL`], which bounds what no announcement reaches (Redis down, the import command).
+//!
+//! A reader reads the generation before the database, so a write that commits after that read also sets a newer
+//! generation after it, and the answer built from the old rows is never served. Without a generation (never set,
+//! or expired) the first reader builds the answer and claims one with `SET NX`; a write in between wins the key,
+//! and the answer is then not kept.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{FromRef, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use moka::future::Cache as Moka;
+use serde::Serialize;
+use shared::cache::Cache;
+use shared::ids::UserId;
+
+use crate::error::ApiError;
+use crate::pagination::PageLinkBase;
+
+/// The longest an answer is kept, whatever the generations say.
+pub const VIEW_TTL: Duration = Duration::from_secs(30);
+/// How long a generation lives in Redis without writes; past it the next reader claims a new one.
+const GENERATION_TTL_SECS: u64 = 24 * 60 * 60;
+/// Moka's own bookkeeping per entry, added to an answer's key and body so that small answers are not nearly free.
+const ENTRY_OVERHEAD: usize = 96;
+
+/// The caller's generation as the auth check read it: `None` when Redis holds none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Generation(Option<u64>);
+
+impl Generation {
+    /// The generation from its Redis value; anything that is not one counts as none.
+    pub fn parse(raw: Option<&str>) -> Self {
+        Self(raw.and_then(|value| value.parse().ok()))
+    }
+}
+
+/// The Redis key of a user's generation.
+pub fn generation_key(prefix: &str, user: i32) -> String {
+    format!("{prefix}views:{user}")
+}
+
+struct Kept {
+    generation: u64,
+    catalog: u64,
+    body: Bytes,
+}
+
+/// The kept answers of this replica, and what decides whether one is current.
+#[derive(Clone)]
+pub struct UserViews {
+    kept: Option<Moka<String, Arc<Kept>>>,
+    /// The catalog cache's generation (see [`crate::movies::cache::CatalogCache::generation`]).
+    catalog: Arc<AtomicU64>,
+    redis: Cache,
+    prefix: Arc<str>,
+}
+
+impl UserViews {
+    /// Keeps at most `max_bytes` of answers, keys included (`USER_VIEW_CACHE_MAX_BYTES`; 0 keeps none).
+    pub fn new(max_bytes: u64, catalog: Arc<AtomicU64>, redis: Cache, prefix: &str) -> Self {
+        let kept = (max_bytes > 0).then(|| {
+            Moka::builder()
+                .weigher(|key: &String, kept: &Arc<Kept>| {
+                    let bytes = key.len().saturating_add(kept.body.len()).saturating_add(ENTRY_OVERHEAD);
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .max_capacity(max_bytes)
+                .time_to_live(VIEW_TTL)
+                .build()
+        });
+        Self { kept, catalog, redis, prefix: prefix.into() }
+    }
+
+    /// Sets new generations for `users`: every answer kept for them, on every replica, is stale from now on.
+    pub async fn changed(&self, users: &[UserId]) -> shared::Result<()> {
+        let mut pipe = redis::pipe();
+        for user in users {
+            pipe.cmd("SET")
+                .arg(generation_key(&self.prefix, user.0))
+                .arg(rand::random::<u64>())
+                .arg("EX")
+                .arg(GENERATION_TTL_SECS)
+                .ignore();
+        }
+        let mut conn = self.redis.conn().await?;
+        Ok(pipe.query_async::<()>(&mut conn).await?)
+    }
+
+    /// A generation for a user who has none, or `None` when another request set one first.
+    async fn claim(&self, user: UserId) -> Option<u64> {
+        let fresh = rand::random::<u64>();
+        let mut conn = self.redis.conn().await.ok()?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(generation_key(&self.prefix, user.0))
+            .arg(fresh)
+            .arg("NX")
+            .arg("EX")
+            .arg(GENERATION_TTL_SECS)
+            .query_async(&mut conn)
+            .await
+            .ok()?;
+        set.map(|_| fresh)
+    }
+}
+
+/// One of the caller's answers: the kept views and the answer's key (the URL the client asked for, whose host and
+/// scheme appear in page links).
+pub struct View {
+    views: UserViews,
+    key: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for View
+where
+    UserViews: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let PageLinkBase(base) = PageLinkBase::from_request_parts(parts, state).await?;
+        let key = match parts.uri.query() {
+            Some(query) => format!("{base}?{query}"),
+            None => base,
+        };
+        Ok(Self { views: UserViews::from_ref(state), key })
+    }
+}
+
+impl View {
+    /// The answer `build` makes for `user`, as JSON: the kept one when it is current, else built and kept.
+    pub async fn json<T, F>(self, user: UserId, generation: Generation, build: F) -> Result<Response, ApiError>
+    where
+        T: Serialize,
+        F: Future<Output = Result<T, ApiError>>,
+    {
+        let Some(kept) = &self.views.kept else { return render(&build.await?) };
+        let key = format!("{}|{}", user.0, self.key);
+        let catalog = self.views.catalog.load(Ordering::Acquire);
+        if let Some(current) = generation.0
+            && let Some(found) = kept.get(&key).await
+            && found.generation == current
+            && found.catalog == catalog
+        {
+            metrics::counter!("user_views_total", "outcome" => "hit").increment(1);
+            return Ok(json_response(found.body.clone()));
+        }
+        metrics::counter!("user_views_total", "outcome" => "miss").increment(1);
+        let body = Bytes::from(serde_json::to_vec(&build.await?).map_err(ApiError::internal)?);
+        let generation = match generation.0 {
+            Some(current) => Some(current),
+            None => self.views.claim(user).await,
+        };
+        if let Some(generation) = generation {
+            kept.insert(key, Arc::new(Kept { generation, catalog, body: body.clone() })).await;
+        }
+        Ok(json_response(body))
+    }
+}
+
+fn render<T: Serialize>(value: &T) -> Result<Response, ApiError> {
+    Ok(json_response(Bytes::from(serde_json::to_vec(value).map_err(ApiError::internal)?)))
+}
+
+/// The answer axum's `Json` gives for the same body.
+fn json_response(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+/// The users whose answers an unsafe request changed: the authenticated caller (added by the auth check) and whoever
+/// the request wrote for. A safe request carries none and records nothing.
+#[derive(Clone, Default)]
+pub struct Touched(Option<Arc<Mutex<Vec<UserId>>>>);
+
+impl Touched {
+    /// Records that `user`'s answers change with this request.
+    pub fn user(&self, user: UserId) {
+        if let Some(users) = &self.0
+            && let Ok(mut users) = users.lock()
+            && !users.contains(&user)
+        {
+            users.push(user);
+        }
+    }
+
+    fn take(&self) -> Vec<UserId> {
+        self.0
+            .as_ref()
+            .and_then(|users| users.lock().ok().map(|mut users| std::mem::take(&mut *users)))
+            .unwrap_or_default()
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Touched {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts.extensions.get::<Self>().cloned().unwrap_or_default())
+    }
+}
+
+/// Middleware: gives every unsafe request a [`Touched`], and once it answered, sets new generations for the users it
+/// names, before the answer leaves, so the writer's next read (on any replica) sees the write. A failure is logged
+/// and counted, not turned into an error: the write itself happened, and kept answers expire by [`VIEW_TTL`].
+pub async fn track_writes(State(views): State<UserViews>, mut request: Request, next: Next) -> Response {
+    if request.method().is_safe() {
+        return next.run(request).await;
+    }
+    let touched = Touched(Some(Arc::default()));
+    request.extensions_mut().insert(touched.clone());
+    let response = next.run(request).await;
+    let users = touched.take();
+    if !users.is_empty()
+        && let Err(err) = views.changed(&users).await
+    {
+        metrics::counter!("user_view_invalidation_failures_total").increment(1);
+        tracing::warn!(error = %err, users = ?users, "could not mark users' kept answers stale");
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_numbers_are_generations() {
+        assert_eq!(Generation::parse(Some("42")), Generation(Some(42)));
+        assert_eq!(Generation::parse(Some("stale")), Generation(None));
+        assert_eq!(Generation::parse(None), Generation(None));
+    }
+
+    #[test]
+    fn a_safe_request_records_nobody() {
+        let touched = Touched::default();
+        touched.user(UserId(1));
+        assert!(touched.take().is_empty());
+        let touched = Touched(Some(Arc::default()));
+        touched.user(UserId(1));
+        touched.user(UserId(1));
+        touched.user(UserId(2));
+        assert_eq!(touched.take(), vec![UserId(1), UserId(2)]);
+    }
+}
