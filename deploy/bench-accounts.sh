@@ -9,7 +9,9 @@
 # Prints req/s and p99 for each, and each figure against its target.
 #
 # Usage: ./deploy/bench-accounts.sh [seconds per run, default 10] [scenario groups, default "bcrypt refresh gets"]
-# e.g. ./deploy/bench-accounts.sh 8 gets  measures only the token-checked GETs.
+# e.g. ./deploy/bench-accounts.sh 8 gets  measures only the token-checked GETs. Each GET run repeats one request, so
+# it measures the caller's kept answer (api/src/views.rs); USER_VIEW_CACHE_MAX_BYTES=0 in the environment measures
+# the database path instead.
 # Uses a throw-away database (online_cinema_bench) and its own RabbitMQ/Redis prefixes; stops what it started.
 set -euo pipefail
 
@@ -119,7 +121,7 @@ populate() {
             INSERT INTO notifications (user_id, kind, movie_id)
                 SELECT pop.id, 'comment_like', film.id FROM pop, generate_series(0, 2) k JOIN film ON true
                 WHERE film.n = (pop.n * 5 + k * 19) % (SELECT count(*) FROM film);" \
-        -c "VACUUM (ANALYZE)" >/dev/null
+        -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null
     log "population: $(pg_psql -qtA -d $DB -c "SELECT (SELECT count(*) FROM users) || ' users, ' ||
         (SELECT count(*) FROM orders) || ' orders, ' || (SELECT count(*) FROM payments) || ' payments, ' ||
         (SELECT count(*) FROM purchases) || ' purchases, ' || (SELECT count(*) FROM favorites) || ' favorites, ' ||

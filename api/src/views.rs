@@ -30,6 +30,7 @@ use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use metrics::Counter;
 use moka::future::Cache as Moka;
 use serde::Serialize;
 use shared::cache::Cache;
@@ -67,14 +68,20 @@ struct Kept {
     body: Bytes,
 }
 
-/// The kept answers of this replica, and what decides whether one is current.
+/// The kept answers of this replica, and what decides whether one is current. One `Arc`: every request that
+/// may be answered from it takes a handle.
 #[derive(Clone)]
-pub struct UserViews {
+pub struct UserViews(Arc<Inner>);
+
+struct Inner {
     kept: Option<Moka<String, Arc<Kept>>>,
-    /// The catalog cache's generation (see [`crate::movies::cache::CatalogCache::generation`]).
+    /// The catalog cache's generation (see [`crate::movies::cache::CatalogCache::generation_counter`]).
     catalog: Arc<AtomicU64>,
     redis: Cache,
-    prefix: Arc<str>,
+    prefix: String,
+    /// Registered once: a lookup by name and labels on every request costs a hash and a lock.
+    hits: Counter,
+    misses: Counter,
 }
 
 impl UserViews {
@@ -90,7 +97,14 @@ impl UserViews {
                 .time_to_live(VIEW_TTL)
                 .build()
         });
-        Self { kept, catalog, redis, prefix: prefix.into() }
+        Self(Arc::new(Inner {
+            kept,
+            catalog,
+            redis,
+            prefix: prefix.to_owned(),
+            hits: metrics::counter!("user_views_total", "outcome" => "hit"),
+            misses: metrics::counter!("user_views_total", "outcome" => "miss"),
+        }))
     }
 
     /// Sets new generations for `users`: every answer kept for them, on every replica, is stale from now on.
@@ -98,22 +112,22 @@ impl UserViews {
         let mut pipe = redis::pipe();
         for user in users {
             pipe.cmd("SET")
-                .arg(generation_key(&self.prefix, user.0))
+                .arg(generation_key(&self.0.prefix, user.0))
                 .arg(rand::random::<u64>())
                 .arg("EX")
                 .arg(GENERATION_TTL_SECS)
                 .ignore();
         }
-        let mut conn = self.redis.conn().await?;
+        let mut conn = self.0.redis.conn().await?;
         Ok(pipe.query_async::<()>(&mut conn).await?)
     }
 
     /// A generation for a user who has none, or `None` when another request set one first.
     async fn claim(&self, user: UserId) -> Option<u64> {
         let fresh = rand::random::<u64>();
-        let mut conn = self.redis.conn().await.ok()?;
+        let mut conn = self.0.redis.conn().await.ok()?;
         let set: Option<String> = redis::cmd("SET")
-            .arg(generation_key(&self.prefix, user.0))
+            .arg(generation_key(&self.0.prefix, user.0))
             .arg(fresh)
             .arg("NX")
             .arg("EX")
@@ -155,18 +169,19 @@ impl View {
         T: Serialize,
         F: Future<Output = Result<T, ApiError>>,
     {
-        let Some(kept) = &self.views.kept else { return render(&build.await?) };
+        let views = &self.views.0;
+        let Some(kept) = &views.kept else { return render(&build.await?) };
         let key = format!("{}|{}", user.0, self.key);
-        let catalog = self.views.catalog.load(Ordering::Acquire);
+        let catalog = views.catalog.load(Ordering::Acquire);
         if let Some(current) = generation.0
             && let Some(found) = kept.get(&key).await
             && found.generation == current
             && found.catalog == catalog
         {
-            metrics::counter!("user_views_total", "outcome" => "hit").increment(1);
+            views.hits.increment(1);
             return Ok(json_response(found.body.clone()));
         }
-        metrics::counter!("user_views_total", "outcome" => "miss").increment(1);
+        views.misses.increment(1);
         let body = Bytes::from(serde_json::to_vec(&build.await?).map_err(ApiError::internal)?);
         let generation = match generation.0 {
             Some(current) => Some(current),
