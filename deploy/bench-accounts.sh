@@ -5,10 +5,12 @@
 #   - refresh with rotation (every token spent once) at 10,000 and at 1,000,000 stored refresh tokens, each
 #     compared with pgbench replaying the endpoint's own transaction (deploy/bench/refresh.pgbench) at the same
 #     concurrency on the same rows;
-#   - token-checked GETs: /accounts/me/, a profile, the cart, orders, purchases, payments, notifications, favorites.
+#   - token-checked GETs: /accounts/me/, a profile, the cart, orders, purchases, payments, notifications, favorites;
+#   - with the group "admin": the admin listings (users, a user, orders, payments, a cart, the audit log).
 # Prints req/s and p99 for each, and each figure against its target.
 #
-# Usage: ./deploy/bench-accounts.sh [seconds per run, default 10] [scenario groups, default "bcrypt refresh gets"]
+# Usage: ./deploy/bench-accounts.sh [seconds per run, default 10] [scenario groups, default "bcrypt refresh gets";
+# "admin" adds the admin listings, read by an admin over the same population]
 # e.g. ./deploy/bench-accounts.sh 8 gets  measures only the token-checked GETs. Each GET run repeats one request, so
 # it measures the caller's kept answer (api/src/views.rs); USER_VIEW_CACHE_MAX_BYTES=0 in the environment measures
 # the database path instead.
@@ -127,7 +129,7 @@ populate() {
         (SELECT count(*) FROM purchases) || ' purchases, ' || (SELECT count(*) FROM favorites) || ' favorites, ' ||
         (SELECT count(*) FROM notifications) || ' notifications'")"
 }
-wants gets && populate
+if wants gets || wants admin; then populate; fi
 
 THREADS=2
 run() { # name, wrk arguments...
@@ -195,6 +197,20 @@ wants gets && for path in /accounts/me/ "/profiles/users/$USER_ID/" /cart/ /orde
     log "authenticated GET $path, ${DURATION}s"
     run "$name" -c 64 -d "${DURATION}s" -H "Authorization: Bearer $ACCESS" "$BASE$path"
 done
+
+if wants admin; then
+    register_active "bench-admin@example.com"
+    pg_psql -q -d $DB -c "UPDATE users SET group_id = 1 WHERE email = 'bench-admin@example.com'" >/dev/null
+    ADMIN_ACCESS="$(curl -fsS -H 'Content-Type: application/json' \
+        -d '{"email":"bench-admin@example.com","password":"Str0ng!Pass"}' "$BASE/accounts/login/" |
+        sed -E 's/.*"access_token":"([^"]+)".*/\1/')"
+    for path in /admin/users/ "/admin/users/$USER_ID/" /admin/orders/ /admin/payments/ "/admin/carts/$USER_ID/" \
+        /admin/audit/; do
+        name="GET_$(tr '/{}' '_' <<<"${path#/}" | sed -E 's/_+$//; s/users_[0-9]+/users_id/; s/carts_[0-9]+/carts_id/')"
+        log "admin GET $path, ${DURATION}s"
+        run "$name" -c 64 -d "${DURATION}s" -H "Authorization: Bearer $ADMIN_ACCESS" "$BASE$path"
+    done
+fi
 
 figure() { awk -v n="$1" '$1 == n {print $2}' "$WORK/summary.txt"; }
 percent() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.0f", 100 * a / b}'; }
