@@ -15,7 +15,7 @@ use crate::accounts::auth::RequireAdmin;
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::ValidQuery;
 use crate::no_extra_rules;
-use crate::pagination::{PageMeta, Paging};
+use crate::pagination::{Listed, PageMeta, Paging};
 use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -178,9 +178,9 @@ impl<S: HistoryStatus> FromRequestParts<AppState> for HistoryListing<S> {
 }
 
 impl<S> HistoryListing<S> {
-    /// The links and counts of this page of `total` rows; the links repeat the filters.
-    pub fn meta(&self, total: i64) -> PageMeta {
-        self.paging.meta(total, &self.filters.links)
+    /// The links and counts of the page `found`; the links repeat the filters.
+    pub fn meta<T>(&self, found: &Listed<T>) -> PageMeta {
+        self.paging.meta_of(found, &self.filters.links)
     }
 }
 

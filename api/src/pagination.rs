@@ -7,6 +7,9 @@
 
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
+use diesel::pg::Pg;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -59,6 +62,30 @@ impl Page {
         match self.total_if_last(found) {
             Some(total) => Ok(total),
             None => count().await,
+        }
+    }
+}
+
+impl Page {
+    /// The total of a list whose page holds `found` rows: told by the page when it can (see
+    /// [`Page::total_if_last`]), else the list's [`bounded_count`] of `bounded` (its ids in id order, at most
+    /// [`EXACT_COUNT_LIMIT`] + 1). For lists that grow with the data: an exact count of a broad filter reads every
+    /// match.
+    pub async fn total_or_bounded_count<'a, Q>(
+        &self,
+        conn: &mut AsyncPgConnection,
+        found: usize,
+        bounded: impl Fn() -> Q,
+    ) -> Result<Total, ApiError>
+    where
+        Q: diesel::query_builder::QueryFragment<Pg>
+            + diesel_async::methods::LoadQuery<'a, AsyncPgConnection, i32>
+            + Send
+            + 'a,
+    {
+        match self.total_if_last(found) {
+            Some(total) => Ok(Total::Exact(total)),
+            None => bounded_count(conn, bounded).await,
         }
     }
 }
@@ -190,6 +217,49 @@ pub enum Total {
     /// The planner's estimate: counting a large filter set exactly would read every match (over a second for a
     /// new filter set at a million movies), so past a limit the answer says it is an estimate.
     Estimated(i64),
+}
+
+// Bounded counts: a list that grows with the data (the catalog, names, the admin listings) is counted exactly only
+// while that is cheap.
+
+/// Filter sets the planner expects to match more movies than this are not counted: their total is the planner's
+/// estimate, and says so (`total_items_estimated`). An exact count of a broad filter at a million movies reads
+/// every match (over a second for a new filter set); planning it costs a millisecond. Smaller sets are counted
+/// exactly, reading at most one id more than this, so a wrong estimate cannot make a count slow either. The whole
+/// catalog is always counted exactly (a trigger keeps its size).
+pub const EXACT_COUNT_LIMIT: i64 = 10_000;
+
+/// A set that is small but expensive to find is not counted either: when the planner's cost of the bounded count
+/// passes this (in its units, a sequential page read each; about ten milliseconds of work here), the total is the
+/// estimate. At a million movies a filter set of a few thousand scattered matches (a genre, a span of years, a
+/// minimum rating) costs a read of most of the table to count, 300 ms and more per new set; at catalog sizes of a
+/// few thousand movies every count stays under it and is exact.
+pub const EXACT_COUNT_MAX_COST: f64 = 5_000.0;
+
+/// The total of a list whose bounded count (its matching ids in id order, at most [`EXACT_COUNT_LIMIT`] + 1) is
+/// `bounded`: counted when the planner expects it to be small and cheap, else the planner's estimate. One
+/// `EXPLAIN` (planning only) decides; the count itself runs only when it is worth it.
+pub async fn bounded_count<'a, Q>(conn: &mut AsyncPgConnection, bounded: impl Fn() -> Q) -> Result<Total, ApiError>
+where
+    Q: diesel::query_builder::QueryFragment<Pg>
+        + diesel_async::methods::LoadQuery<'a, AsyncPgConnection, i32>
+        + Send
+        + 'a,
+{
+    // Boxed futures: unboxed, their types trip the compiler's `Send` check (see `links!` in details.rs).
+    let planned = shared::explain::estimate(conn, bounded()).boxed().await?;
+    if planned.rows > EXACT_COUNT_LIMIT || planned.cost > EXACT_COUNT_MAX_COST {
+        return Ok(Total::Estimated(planned.rows));
+    }
+    let found = bounded().load::<i32>(conn).boxed().await?.len();
+    Ok(bounded_total(found, planned.rows))
+}
+
+/// The total of a bounded count that found `found` ids: exact up to the limit, else the larger of `estimate` and
+/// what was found.
+pub fn bounded_total(found: usize, estimate: i64) -> Total {
+    let found = i64::try_from(found).unwrap_or(i64::MAX);
+    if found > EXACT_COUNT_LIMIT { Total::Estimated(estimate.max(found)) } else { Total::Exact(found) }
 }
 
 /// Declares a list response: the page's items under the field the contract names (`users`, `orders`, …) and the

@@ -62,8 +62,8 @@ pub async fn change_group(admin: Admin, ValidJson(change): ValidJson<ChangeGroup
     )
 )]
 pub async fn list_users(admin: Admin, list: Listing<UserListQuery>) -> ApiResult<Json<UserListResponse>> {
-    let (users, total) = service::list_users(admin.pool(), admin.storage(), list.paging.page, &list.filters).await?;
-    Ok(Json(UserListResponse { users, meta: list.paging.meta(total, &list.filters.link_params) }))
+    let found = service::list_users(admin.pool(), admin.storage(), list.paging.page, &list.filters).await?;
+    Ok(Json(UserListResponse { meta: list.paging.meta_of(&found, &list.filters.link_params), users: found.items }))
 }
 
 /// One user with their group and profile.

@@ -18,7 +18,7 @@ use super::types::*;
 use crate::accounts::auth::{self, AuthCache};
 use crate::accounts::models::{Group, User};
 use crate::error::ApiError;
-use crate::pagination::Page;
+use crate::pagination::{EXACT_COUNT_LIMIT, Listed, Page};
 use crate::profiles::models::Profile;
 use crate::profiles::types::{ProfileResponse, avatar_urls};
 use shared::storage::Storage;
@@ -236,9 +236,8 @@ pub async fn list_users(
     storage: &dyn Storage,
     page: Page,
     filters: &UserFilters,
-) -> Result<(Vec<AdminUserItem>, i64), ApiError> {
+) -> Result<Listed<AdminUserItem>, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let total: i64 = filter_users(users::table.into_boxed(), filters).count().get_result(&mut conn).await?;
     let query = filter_users(users::table.left_join(user_profiles::table).into_boxed(), filters);
     let query = match filters.sort {
         UserSort::IdAsc => query.order_by(users::id.asc()),
@@ -283,8 +282,16 @@ pub async fn list_users(
                 }
             }),
         })
-        .collect();
-    Ok((items, total))
+        .collect::<Vec<_>>();
+    let total = page
+        .total_or_bounded_count(&mut conn, items.len(), || {
+            filter_users(users::table.into_boxed(), filters)
+                .select(users::id)
+                .order(users::id)
+                .limit(EXACT_COUNT_LIMIT + 1)
+        })
+        .await?;
+    Ok(Listed { items, total })
 }
 
 pub async fn get_user(pool: &DbPool, storage: &dyn Storage, user_id: UserId) -> Result<AdminUserDetail, ApiError> {

@@ -93,6 +93,6 @@ pub async fn refund(caller: Caller, ValidPath(order_id): ValidPath<i32>) -> ApiR
     InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(listing: HistoryListing<OrderStatus>) -> ApiResult<Json<AdminOrderList>> {
-    let (orders, total) = service::admin_list(&listing).await?;
-    Ok(Json(AdminOrderList { orders, meta: listing.meta(total) }))
+    let found = service::admin_list(&listing).await?;
+    Ok(Json(AdminOrderList { meta: listing.meta(&found), orders: found.items }))
 }

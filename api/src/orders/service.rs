@@ -16,7 +16,7 @@ use crate::cart::service::cart_id;
 use crate::error::{ApiError, unique_violation};
 use crate::history::{HistoryListing, filtered_history};
 use crate::money::Price;
-use crate::pagination::Page;
+use crate::pagination::{EXACT_COUNT_LIMIT, Listed, Page};
 
 fn pending_exists() -> ApiError {
     ApiError::bad_request("You already have an unpaid (pending) order.")
@@ -178,11 +178,10 @@ pub async fn cancel(pool: &DbPool, user_id: UserId, order_id: OrderId) -> Result
 }
 
 /// Everyone's orders for admins, newest first, in one page query and one count.
-pub async fn admin_list(listing: &HistoryListing<OrderStatus>) -> Result<(Vec<AdminOrder>, i64), ApiError> {
+pub async fn admin_list(listing: &HistoryListing<OrderStatus>) -> Result<Listed<AdminOrder>, ApiError> {
     let mut conn = db::conn(&listing.pool).await?;
     let (filters, page) = (&listing.filters, listing.paging.page);
     let filtered = || filtered_history!(orders, filters);
-    let total: i64 = filtered().count().get_result(&mut conn).await?;
     let rows: Vec<(i32, OrderStatus, BigDecimal, DateTime<Utc>, String, i32)> = filtered()
         .order(orders::id.desc())
         .offset(page.offset())
@@ -200,6 +199,11 @@ pub async fn admin_list(listing: &HistoryListing<OrderStatus>) -> Result<(Vec<Ad
             email,
             user_id,
         })
-        .collect();
-    Ok((orders, total))
+        .collect::<Vec<_>>();
+    let total = page
+        .total_or_bounded_count(&mut conn, orders.len(), || {
+            filtered().select(orders::id).order(orders::id).limit(EXACT_COUNT_LIMIT + 1)
+        })
+        .await?;
+    Ok(Listed { items: orders, total })
 }

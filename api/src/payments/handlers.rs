@@ -102,6 +102,6 @@ pub async fn list(caller: Caller, paging: Paging, view: View) -> ApiResult<Respo
     InvalidPaginationOrUserId,
 ))]
 pub async fn admin_list(listing: HistoryListing<PaymentStatus>) -> ApiResult<Json<AdminPaymentList>> {
-    let (payments, total) = service::admin_list(&listing).await?;
-    Ok(Json(AdminPaymentList { payments, meta: listing.meta(total) }))
+    let found = service::admin_list(&listing).await?;
+    Ok(Json(AdminPaymentList { meta: listing.meta(&found), payments: found.items }))
 }

@@ -14,7 +14,7 @@ use super::types::{AdminPayment, Payment, PaymentStatus};
 use crate::error::ApiError;
 use crate::history::{HistoryListing, filtered_history};
 use crate::money::Price;
-use crate::pagination::Page;
+use crate::pagination::{EXACT_COUNT_LIMIT, Listed, Page};
 
 /// Maps a Stripe failure: not configured → 503, unreachable → 502 (nothing changed on our side), refused → the
 /// caller's message.
@@ -55,11 +55,10 @@ pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Pay
 type AdminPaymentRow = (i32, DateTime<Utc>, BigDecimal, PaymentStatus, String, i32, i32);
 
 /// Everyone's payments for admins, newest first, in one page query and one count.
-pub async fn admin_list(listing: &HistoryListing<PaymentStatus>) -> Result<(Vec<AdminPayment>, i64), ApiError> {
+pub async fn admin_list(listing: &HistoryListing<PaymentStatus>) -> Result<Listed<AdminPayment>, ApiError> {
     let mut conn = db::conn(&listing.pool).await?;
     let (filters, page) = (&listing.filters, listing.paging.page);
     let filtered = || filtered_history!(payments, filters);
-    let total: i64 = filtered().count().get_result(&mut conn).await?;
     let rows: Vec<AdminPaymentRow> = filtered()
         .order((payments::created_at.desc(), payments::id.desc()))
         .offset(page.offset())
@@ -86,6 +85,11 @@ pub async fn admin_list(listing: &HistoryListing<PaymentStatus>) -> Result<(Vec<
             user_id,
             order_id,
         })
-        .collect();
-    Ok((payments, total))
+        .collect::<Vec<_>>();
+    let total = page
+        .total_or_bounded_count(&mut conn, payments.len(), || {
+            filtered().select(payments::id).order(payments::id).limit(EXACT_COUNT_LIMIT + 1)
+        })
+        .await?;
+    Ok(Listed { items: payments, total })
 }

@@ -657,3 +657,38 @@ async fn per_user_lists_total_the_same_whether_the_page_or_a_count_tells_it() {
         assert_eq!(body["notifications"].as_array().unwrap().len(), shown, "{query}");
     }
 }
+
+#[tokio::test]
+async fn admin_listings_past_ten_thousand_rows_give_the_planners_estimate_and_say_so() {
+    let app = TestApp::spawn().await;
+    let (user_id, _) = app.user_with_token("many@example.com", 2).await;
+    let (_, admin) = app.user_with_token("admin@example.com", 1).await;
+    let mut conn = app.conn().await;
+    diesel_async::SimpleAsyncConnection::batch_execute(
+        &mut *conn,
+        &format!(
+        "INSERT INTO users (email, hashed_password, group_id, is_active)
+             SELECT 'crowd-' || g || '@example.com', 'x', 2, true FROM generate_series(1, 10100) g;
+         INSERT INTO orders (user_id, status, total_amount) SELECT {user_id}, 'paid', 1.00 FROM generate_series(1, 10100);
+         INSERT INTO payments (user_id, order_id, amount, status)
+             SELECT user_id, id, total_amount, 'successful' FROM orders;
+         ANALYZE users, orders, payments"
+        ),
+    )
+    .await
+    .unwrap();
+    for (path, items) in [("/admin/orders/", "orders"), ("/admin/payments/", "payments"), ("/admin/users/", "users")] {
+        let (status, body) = json(app.get_auth(&format!("{path}?per_page=20"), &admin).await).await;
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(body["total_items_estimated"], true, "{path}: {body}");
+        assert!(body["total_items"].as_i64().is_some_and(|n| n > 10_000), "{path}: {body}");
+        assert_eq!(body[items].as_array().unwrap().len(), 20, "{path}");
+        assert!(body["next_page"].is_string(), "a full page links to the next: {body}");
+    }
+    // A narrow filter is still counted exactly, without the flag.
+    let (_, body) = json(app.get_auth("/admin/users/?email=crowd-10099", &admin).await).await;
+    assert_eq!(body["total_items"], 1, "{body}");
+    assert!(body.get("total_items_estimated").is_none(), "{body}");
+    let (_, body) = json(app.get_auth("/admin/orders/?status=pending", &admin).await).await;
+    assert_eq!((body["total_items"].as_i64(), body.get("total_items_estimated")), (Some(0), None), "{body}");
+}
