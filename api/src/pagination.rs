@@ -64,9 +64,7 @@ impl Page {
             None => count().await,
         }
     }
-}
 
-impl Page {
     /// The total of a list whose page holds `found` rows: told by the page when it can (see
     /// [`Page::total_if_last`]), else the list's [`bounded_count`] of `bounded` (its ids in id order, at most
     /// [`EXACT_COUNT_LIMIT`] + 1). For lists that grow with the data: an exact count of a broad filter reads every

@@ -177,7 +177,8 @@ pub async fn cancel(pool: &DbPool, user_id: UserId, order_id: OrderId) -> Result
     }
 }
 
-/// Everyone's orders for admins, newest first, in one page query and one count.
+/// Everyone's orders for admins, newest first: the page, then its total when the page cannot tell it (a bounded
+/// count, see [`Page::total_or_bounded_count`]).
 pub async fn admin_list(listing: &HistoryListing<OrderStatus>) -> Result<Listed<AdminOrder>, ApiError> {
     let mut conn = db::conn(&listing.pool).await?;
     let (filters, page) = (&listing.filters, listing.paging.page);

@@ -54,7 +54,8 @@ pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Pay
 
 type AdminPaymentRow = (i32, DateTime<Utc>, BigDecimal, PaymentStatus, String, i32, i32);
 
-/// Everyone's payments for admins, newest first, in one page query and one count.
+/// Everyone's payments for admins, newest first: the page, then its total when the page cannot tell it (a
+/// bounded count, see [`Page::total_or_bounded_count`]).
 pub async fn admin_list(listing: &HistoryListing<PaymentStatus>) -> Result<Listed<AdminPayment>, ApiError> {
     let mut conn = db::conn(&listing.pool).await?;
     let (filters, page) = (&listing.filters, listing.paging.page);
