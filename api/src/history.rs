@@ -11,7 +11,7 @@ use utoipa::IntoParams;
 
 use shared::db::DbPool;
 
-use crate::accounts::auth::RequireAdmin;
+use crate::accounts::auth::{AuthUser, RequireAdmin};
 use crate::error::{ApiError, FieldIssue};
 use crate::extract::ValidQuery;
 use crate::no_extra_rules;
@@ -161,6 +161,8 @@ pub trait HistoryStatus: TextEnum + Send {
 /// The checks answer in the contract's order: the token and the role, the page, then the filters (a bad date or
 /// status is the contract's 400).
 pub struct HistoryListing<S> {
+    /// The admin calling.
+    pub admin: AuthUser,
     pub pool: DbPool,
     pub paging: Paging,
     pub filters: HistoryFilters<S>,
@@ -170,10 +172,10 @@ impl<S: HistoryStatus> FromRequestParts<AppState> for HistoryListing<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        RequireAdmin::from_request_parts(parts, state).await?;
+        let RequireAdmin(admin) = RequireAdmin::from_request_parts(parts, state).await?;
         let paging = Paging::from_request_parts(parts, state).await?;
         let ValidQuery(query) = ValidQuery::<HistoryQuery>::from_request_parts(parts, state).await?;
-        Ok(Self { pool: state.pool.clone(), paging, filters: query.check(S::LINK_ORDER)? })
+        Ok(Self { admin, pool: state.pool.clone(), paging, filters: query.check(S::LINK_ORDER)? })
     }
 }
 

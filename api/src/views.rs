@@ -10,6 +10,12 @@
 //! * writes on behalf of someone else (a reply's notification, a Stripe webhook, an admin editing a profile) name
 //!   that user on the request's [`Touched`].
 //!
+//! The admin views (users, orders, payments, carts, the audit log) show everyone's rows and are the same for every
+//! admin: they are kept once per replica under a generation of their own, `views:*`, read by the same `MGET`. Every
+//! unsafe request, authenticated or not (a registration, an activation, Stripe's webhook), sets a new one, so an
+//! admin view is served from memory only while nothing at all was written through the api. The worker's and the
+//! scheduler's writes (videos, purged tokens, processed jobs) are not shown by those views.
+//!
 //! Answers also show catalog data (movie names, counters): an answer is kept only while the catalog cache's
 //! generation is the one it was built under (catalog and engagement writes, here or announced by another replica),
 //! and never longer than [`VIEW_TTL`], which bounds what no announcement reaches (Redis down, the import command).
@@ -33,9 +39,11 @@ use bytes::Bytes;
 use metrics::Counter;
 use moka::future::Cache as Moka;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use shared::cache::Cache;
 use shared::ids::UserId;
 
+use crate::accounts::auth::AuthUser;
 use crate::error::ApiError;
 use crate::pagination::PageLinkBase;
 
@@ -57,9 +65,38 @@ impl Generation {
     }
 }
 
+/// The generations the auth check read: the caller's own answers' and the admin views'.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Generations {
+    pub caller: Generation,
+    pub everyone: Generation,
+}
+
+/// Whose answers a kept answer is among: one user's, or the admin views, the same for every admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    User(UserId),
+    Everyone,
+}
+
+impl Owner {
+    /// The Redis key of the owner's generation.
+    fn generation_key(self, prefix: &str) -> String {
+        match self {
+            Self::User(user) => generation_key(prefix, user.0),
+            Self::Everyone => everyone_generation_key(prefix),
+        }
+    }
+}
+
 /// The Redis key of a user's generation.
 pub fn generation_key(prefix: &str, user: i32) -> String {
     format!("{prefix}views:{user}")
+}
+
+/// The Redis key of the admin views' generation.
+pub fn everyone_generation_key(prefix: &str) -> String {
+    format!("{prefix}views:*")
 }
 
 struct Kept {
@@ -107,12 +144,14 @@ impl UserViews {
         }))
     }
 
-    /// Sets new generations for `users`: every answer kept for them, on every replica, is stale from now on.
+    /// Sets new generations for `users` and for the admin views: every answer kept for them, on every replica, is
+    /// stale from now on.
     pub async fn changed(&self, users: &[UserId]) -> shared::Result<()> {
         let mut pipe = redis::pipe();
-        for user in users {
+        let owners = users.iter().map(|user| Owner::User(*user)).chain([Owner::Everyone]);
+        for owner in owners {
             pipe.cmd("SET")
-                .arg(generation_key(&self.0.prefix, user.0))
+                .arg(owner.generation_key(&self.0.prefix))
                 .arg(rand::random::<u64>())
                 .arg("EX")
                 .arg(GENERATION_TTL_SECS)
@@ -122,12 +161,12 @@ impl UserViews {
         Ok(pipe.query_async::<()>(&mut conn).await?)
     }
 
-    /// A generation for a user who has none, or `None` when another request set one first.
-    async fn claim(&self, user: UserId) -> Option<u64> {
+    /// A generation for an owner who has none, or `None` when another request set one first.
+    async fn claim(&self, owner: Owner) -> Option<u64> {
         let fresh = rand::random::<u64>();
         let mut conn = self.0.redis.conn().await.ok()?;
         let set: Option<String> = redis::cmd("SET")
-            .arg(generation_key(&self.0.prefix, user.0))
+            .arg(owner.generation_key(&self.0.prefix))
             .arg(fresh)
             .arg("NX")
             .arg("EX")
@@ -163,15 +202,51 @@ where
 }
 
 impl View {
-    /// The answer `build` makes for `user`, as JSON: the kept one when it is current, else built and kept.
-    pub async fn json<T, F>(self, user: UserId, generation: Generation, build: F) -> Result<Response, ApiError>
+    /// The caller's own answer that `build` makes, as JSON: the kept one when it is current, else built and kept.
+    pub async fn json<T, F>(self, caller: &AuthUser, build: F) -> Result<Response, ApiError>
+    where
+        T: Serialize,
+        F: Future<Output = Result<T, ApiError>>,
+    {
+        Ok(json_response(self.serve(Owner::User(caller.id), caller.views.caller, build).await?.into_bytes()))
+    }
+
+    /// An admin view that `build` makes, as JSON, the same for every admin (`admin` is the one calling): the kept
+    /// one when it is current, else built and kept.
+    pub async fn admin_json<T, F>(self, admin: &AuthUser, build: F) -> Result<Response, ApiError>
+    where
+        T: Serialize,
+        F: Future<Output = Result<T, ApiError>>,
+    {
+        Ok(json_response(self.serve(Owner::Everyone, admin.views.everyone, build).await?.into_bytes()))
+    }
+
+    /// What `build` finds for the caller, kept like their answers, for an answer that also holds what is made
+    /// fresh on each request (a signed link that expires). The caller's group is part of the key, since a
+    /// group change is made by an admin for someone else.
+    pub async fn part<T, F>(mut self, caller: &AuthUser, build: F) -> Result<T, ApiError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Future<Output = Result<T, ApiError>>,
+    {
+        self.key = format!("{}|{}", caller.group.id(), self.key);
+        match self.serve(Owner::User(caller.id), caller.views.caller, build).await? {
+            Answer::Kept(body) => serde_json::from_slice(&body).map_err(ApiError::internal),
+            Answer::Built(value, _) => Ok(value),
+        }
+    }
+
+    async fn serve<T, F>(self, owner: Owner, generation: Generation, build: F) -> Result<Answer<T>, ApiError>
     where
         T: Serialize,
         F: Future<Output = Result<T, ApiError>>,
     {
         let views = &self.views.0;
-        let Some(kept) = &views.kept else { return render(&build.await?) };
-        let key = format!("{}|{}", user.0, self.key);
+        let Some(kept) = &views.kept else { return Answer::build(build).await };
+        let key = match owner {
+            Owner::User(user) => format!("{}|{}", user.0, self.key),
+            Owner::Everyone => format!("*|{}", self.key),
+        };
         let catalog = views.catalog.load(Ordering::Acquire);
         if let Some(current) = generation.0
             && let Some(found) = kept.get(&key).await
@@ -179,23 +254,39 @@ impl View {
             && found.catalog == catalog
         {
             views.hits.increment(1);
-            return Ok(json_response(found.body.clone()));
+            return Ok(Answer::Kept(found.body.clone()));
         }
         views.misses.increment(1);
-        let body = Bytes::from(serde_json::to_vec(&build.await?).map_err(ApiError::internal)?);
+        let answer = Answer::build(build).await?;
         let generation = match generation.0 {
             Some(current) => Some(current),
-            None => self.views.claim(user).await,
+            None => self.views.claim(owner).await,
         };
-        if let Some(generation) = generation {
+        if let (Some(generation), Answer::Built(_, body)) = (generation, &answer) {
             kept.insert(key, Arc::new(Kept { generation, catalog, body: body.clone() })).await;
         }
-        Ok(json_response(body))
+        Ok(answer)
     }
 }
 
-fn render<T: Serialize>(value: &T) -> Result<Response, ApiError> {
-    Ok(json_response(Bytes::from(serde_json::to_vec(value).map_err(ApiError::internal)?)))
+/// An answer served from memory, or built now (the value and its JSON).
+enum Answer<T> {
+    Kept(Bytes),
+    Built(T, Bytes),
+}
+
+impl<T: Serialize> Answer<T> {
+    async fn build<F: Future<Output = Result<T, ApiError>>>(build: F) -> Result<Self, ApiError> {
+        let value = build.await?;
+        let body = Bytes::from(serde_json::to_vec(&value).map_err(ApiError::internal)?);
+        Ok(Self::Built(value, body))
+    }
+
+    fn into_bytes(self) -> Bytes {
+        match self {
+            Self::Kept(body) | Self::Built(_, body) => body,
+        }
+    }
 }
 
 /// The answer axum's `Json` gives for the same body.
@@ -236,7 +327,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Touched {
 }
 
 /// Middleware: gives every unsafe request a [`Touched`], and once it answered, sets new generations for the users it
-/// names, before the answer leaves, so the writer's next read (on any replica) sees the write. A failure is logged
+/// names and for the admin views, before the answer leaves, so the writer's next read (on any replica) sees the write. A failure is logged
 /// and counted, not turned into an error: the write itself happened, and kept answers expire by [`VIEW_TTL`].
 pub async fn track_writes(State(views): State<UserViews>, mut request: Request, next: Next) -> Response {
     if request.method().is_safe() {
@@ -246,9 +337,7 @@ pub async fn track_writes(State(views): State<UserViews>, mut request: Request, 
     request.extensions_mut().insert(touched.clone());
     let response = next.run(request).await;
     let users = touched.take();
-    if !users.is_empty()
-        && let Err(err) = views.changed(&users).await
-    {
+    if let Err(err) = views.changed(&users).await {
         metrics::counter!("user_view_invalidation_failures_total").increment(1);
         tracing::warn!(error = %err, users = ?users, "could not mark users' kept answers stale");
     }

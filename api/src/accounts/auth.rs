@@ -3,7 +3,7 @@
 //! [`RequireAdmin`] add the role rules. Handlers never parse headers.
 //!
 //! Per request: one Redis round trip (`MGET` of the token's blacklist key, the user's cached auth record, the
-//! generation of the user's kept answers ([`crate::views`]) and the token's session key) and, only on a cache miss,
+//! generations of the user's kept answers and of the admin views ([`crate::views`]) and the token's session key) and, only on a cache miss,
 //! one primary-key query.
 //!
 //! Three revocation mechanisms, each for its scope, all answered by that one `MGET`:
@@ -31,7 +31,7 @@ use super::models::Group;
 use super::tokens::{self, AccessClaims, TokenKeys};
 use crate::error::ApiError;
 use crate::state::{AppState, With};
-use crate::views::{self, Generation, Touched};
+use crate::views::{self, Generation, Generations, Touched};
 
 /// How long a user's auth record may be served from Redis; every change to it invalidates the cache entry.
 const USER_CACHE_SECS: u64 = 60;
@@ -59,8 +59,9 @@ pub struct AuthUser {
     pub email: String,
     pub group: Group,
     pub token: PresentedToken,
-    /// The generation of the caller's kept answers, read with the token's checks (see [`crate::views`]).
-    pub views: Generation,
+    /// The generations of the caller's kept answers and of the admin views, read with the token's checks (see
+    /// [`crate::views`]).
+    pub views: Generations,
 }
 
 /// A signed-in caller (the checks of [`AuthUser`]), with the state its use cases borrow: `caller.id`,
@@ -138,7 +139,8 @@ pub async fn authenticate(
     let mut mget = redis::cmd("MGET");
     mget.arg(redis.blacklist_key(&digest))
         .arg(redis.user_key(user_id))
-        .arg(views::generation_key(redis.prefix, user_id));
+        .arg(views::generation_key(redis.prefix, user_id))
+        .arg(views::everyone_generation_key(redis.prefix));
     // Tokens minted before sessions were tracked have no `sid`; the other two mechanisms still apply to them.
     if let Some(sid) = claims.sid {
         mget.arg(redis.session_key(sid));
@@ -148,8 +150,8 @@ pub async fn authenticate(
         blacklist_unavailable()
     })?;
     let mut values = values.into_iter();
-    let (blacklisted, cached, views, session_ended) =
-        (values.next().flatten(), values.next().flatten(), values.next().flatten(), values.next().flatten());
+    let mut next = || values.next().flatten();
+    let (blacklisted, cached, caller_views, everyone_views, session_ended) = (next(), next(), next(), next(), next());
     if blacklisted.is_some() {
         return Err(ApiError::unauthorized("Token has been blacklisted"));
     }
@@ -194,7 +196,10 @@ pub async fn authenticate(
         email: record.email,
         group,
         token: PresentedToken { digest, claims },
-        views: Generation::parse(views.as_deref()),
+        views: Generations {
+            caller: Generation::parse(caller_views.as_deref()),
+            everyone: Generation::parse(everyone_views.as_deref()),
+        },
     })
 }
 

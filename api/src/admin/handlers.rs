@@ -1,7 +1,8 @@
 //! HTTP handlers of `/admin` (accounts part). Every route requires an admin: anonymous callers get 401, users and
 //! moderators 403 `Access denied. Admin privileges required.`
 
-use axum::Json;
+use axum::response::Response;
+use futures_util::TryFutureExt;
 
 use shared::ids::UserId;
 
@@ -14,6 +15,7 @@ use crate::http::{Message, MessageResponse, message};
 use crate::pagination::{Listing, PageQuery};
 use crate::profiles::types::UserIdPath;
 use crate::responses::{AdminRequiredOrInactive, NonIntegerUserId, UserEmailNotFound, UserIdNotFound};
+use crate::views::View;
 
 impl Admin {
     /// What a change to an account uses, made by this admin.
@@ -61,9 +63,11 @@ pub async fn change_group(admin: Admin, ValidJson(change): ValidJson<ChangeGroup
         (status = 422, description = "Invalid page, filter or sort", body = ValidationErrorBody),
     )
 )]
-pub async fn list_users(admin: Admin, list: Listing<UserListQuery>) -> ApiResult<Json<UserListResponse>> {
-    let found = service::list_users(admin.pool(), admin.storage(), list.paging.page, &list.filters).await?;
-    Ok(Json(UserListResponse { meta: list.paging.meta_of(&found, &list.filters.link_params), users: found.items }))
+pub async fn list_users(admin: Admin, list: Listing<UserListQuery>, view: View) -> ApiResult<Response> {
+    let users = service::list_users(admin.pool(), admin.storage(), list.paging.page, &list.filters).map_ok(|found| {
+        UserListResponse { meta: list.paging.meta_of(&found, &list.filters.link_params), users: found.items }
+    });
+    view.admin_json(&admin.0, users).await
 }
 
 /// One user with their group and profile.
@@ -80,8 +84,9 @@ pub async fn list_users(admin: Admin, list: Listing<UserListQuery>) -> ApiResult
 pub async fn get_user(
     admin: Admin,
     ValidPath(UserIdPath { user_id }): ValidPath<UserIdPath>,
-) -> ApiResult<Json<AdminUserDetail>> {
-    Ok(Json(service::get_user(admin.pool(), admin.storage(), UserId(user_id)).await?))
+    view: View,
+) -> ApiResult<Response> {
+    view.admin_json(&admin.0, service::get_user(admin.pool(), admin.storage(), UserId(user_id))).await
 }
 
 /// Ban an account (active or not activated yet): its refresh tokens are revoked, its activation and reset links
@@ -124,7 +129,9 @@ pub async fn reactivate(admin: Admin, ValidPath(UserIdPath { user_id }): ValidPa
         (status = 422, description = "Invalid page or filter", body = ValidationErrorBody),
     )
 )]
-pub async fn list_audit(admin: Admin, list: Listing<AuditQuery>) -> ApiResult<Json<AuditListResponse>> {
-    let (entries, total) = service::list_audit(admin.pool(), list.paging.page, &list.filters).await?;
-    Ok(Json(AuditListResponse { entries, meta: list.paging.meta(total, &list.filters.link_params) }))
+pub async fn list_audit(admin: Admin, list: Listing<AuditQuery>, view: View) -> ApiResult<Response> {
+    let entries = service::list_audit(admin.pool(), list.paging.page, &list.filters).map_ok(|(entries, total)| {
+        AuditListResponse { entries, meta: list.paging.meta(total, &list.filters.link_params) }
+    });
+    view.admin_json(&admin.0, entries).await
 }

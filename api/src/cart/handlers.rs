@@ -1,6 +1,5 @@
 //! HTTP handlers of `/cart` and `/admin/carts/{user_id}/`.
 
-use axum::Json;
 use axum::response::Response;
 use futures_util::TryFutureExt;
 use uuid::Uuid;
@@ -22,7 +21,7 @@ use crate::views::View;
 ))]
 pub async fn list(caller: Caller, view: View) -> ApiResult<Response> {
     let cart = service::list(caller.pool(), caller.id).map_ok(|cart_items| CartResponse { cart_items });
-    view.json(caller.id, caller.views, cart).await
+    view.json(&caller, cart).await
 }
 
 /// Add a movie to the cart.
@@ -69,6 +68,7 @@ pub async fn clear(caller: Caller) -> ApiResult<Message> {
     UserIdNotFound,
     NotAnInteger,
 ))]
-pub async fn admin_view(admin: Admin, ValidPath(user_id): ValidPath<i32>) -> ApiResult<Json<CartResponse>> {
-    Ok(Json(CartResponse { cart_items: service::list_for_admin(admin.pool(), UserId(user_id)).await? }))
+pub async fn admin_view(admin: Admin, ValidPath(user_id): ValidPath<i32>, view: View) -> ApiResult<Response> {
+    let cart = service::list_for_admin(admin.pool(), UserId(user_id)).map_ok(|cart_items| CartResponse { cart_items });
+    view.admin_json(&admin.0, cart).await
 }

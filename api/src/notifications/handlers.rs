@@ -44,7 +44,7 @@ pub async fn list_notifications(
         unread_count: found.unread_count,
         meta: PageMeta::new(list.page, found.total, &base, &filters),
     });
-    view.json(caller.id, caller.views, page).await
+    view.json(&caller, page).await
 }
 
 /// Mark one notification read.

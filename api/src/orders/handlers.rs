@@ -1,6 +1,5 @@
 //! HTTP handlers of `/orders` and `/admin/orders/`.
 
-use axum::Json;
 use axum::response::Response;
 use futures_util::TryFutureExt;
 
@@ -40,7 +39,7 @@ pub async fn create(caller: Caller) -> ApiResult<Created<CreatedOrder>> {
 pub async fn list(caller: Caller, paging: Paging, view: View) -> ApiResult<Response> {
     let orders = service::list(caller.pool(), caller.id, paging.page)
         .map_ok(|(orders, total)| OrderList { orders, meta: paging.meta(total, &[]) });
-    view.json(caller.id, caller.views, orders).await
+    view.json(&caller, orders).await
 }
 
 /// The movies the caller owns (bought and not refunded), most recent first.
@@ -52,7 +51,7 @@ pub async fn list(caller: Caller, paging: Paging, view: View) -> ApiResult<Respo
 pub async fn purchases(caller: Caller, paging: Paging, view: View) -> ApiResult<Response> {
     let purchases = service::purchases(caller.pool(), caller.id, paging.page)
         .map_ok(|(purchases, total)| PurchaseList { purchases, meta: paging.meta(total, &[]) });
-    view.json(caller.id, caller.views, purchases).await
+    view.json(&caller, purchases).await
 }
 
 /// Cancel a pending order.
@@ -92,7 +91,8 @@ pub async fn refund(caller: Caller, ValidPath(order_id): ValidPath<i32>) -> ApiR
     AdminRequired,
     InvalidPaginationOrUserId,
 ))]
-pub async fn admin_list(listing: HistoryListing<OrderStatus>) -> ApiResult<Json<AdminOrderList>> {
-    let found = service::admin_list(&listing).await?;
-    Ok(Json(AdminOrderList { meta: listing.meta(&found), orders: found.items }))
+pub async fn admin_list(listing: HistoryListing<OrderStatus>, view: View) -> ApiResult<Response> {
+    let orders = service::admin_list(&listing)
+        .map_ok(|found| AdminOrderList { meta: listing.meta(&found), orders: found.items });
+    view.admin_json(&listing.admin, orders).await
 }

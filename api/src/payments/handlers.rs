@@ -90,7 +90,7 @@ pub async fn webhook(
 pub async fn list(caller: Caller, paging: Paging, view: View) -> ApiResult<Response> {
     let payments = service::list(caller.pool(), caller.id, paging.page)
         .map_ok(|(payments, total)| PaymentList { payments, meta: paging.meta(total, &[]) });
-    view.json(caller.id, caller.views, payments).await
+    view.json(&caller, payments).await
 }
 
 /// Everyone's payments (admin only), newest first.
@@ -101,7 +101,8 @@ pub async fn list(caller: Caller, paging: Paging, view: View) -> ApiResult<Respo
     AdminRequired,
     InvalidPaginationOrUserId,
 ))]
-pub async fn admin_list(listing: HistoryListing<PaymentStatus>) -> ApiResult<Json<AdminPaymentList>> {
-    let found = service::admin_list(&listing).await?;
-    Ok(Json(AdminPaymentList { meta: listing.meta(&found), payments: found.items }))
+pub async fn admin_list(listing: HistoryListing<PaymentStatus>, view: View) -> ApiResult<Response> {
+    let payments = service::admin_list(&listing)
+        .map_ok(|found| AdminPaymentList { meta: listing.meta(&found), payments: found.items });
+    view.admin_json(&listing.admin, payments).await
 }

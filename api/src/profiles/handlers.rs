@@ -99,5 +99,5 @@ pub async fn get_profile(on: OnProfile, view: View) -> ApiResult<Response> {
         // Only the caller's own answers are kept: an admin's generation says nothing about another user's profile.
         return Ok(Json(profile.await?).into_response());
     }
-    view.json(caller.id, caller.views, profile).await
+    view.json(caller, profile).await
 }

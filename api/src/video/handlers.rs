@@ -21,6 +21,7 @@ use crate::movies::cache::CatalogCache;
 use crate::movies::types::MoviePath;
 use crate::responses::{MalformedUuid, ModeratorRequired, MovieNotFound, Unauthorized};
 use crate::state::AppState;
+use crate::views::View;
 
 /// What a refused upload may still send before the connection is closed on it.
 const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
@@ -154,10 +155,12 @@ pub async fn stream_link(
     State(state): State<AppState>,
     user: AuthUser,
     ValidPath(MoviePath { movie_uuid }): ValidPath<MoviePath>,
+    view: View,
 ) -> ApiResult<Json<StreamLink>> {
+    let playable = view.part(&user, service::playable(&state.pool, &user, movie_uuid)).await?;
     let config = &state.config;
     let app_url = config.http.app_url.as_str();
-    Ok(Json(service::stream_link(&state.pool, &config.auth, &config.video, app_url, &user, movie_uuid).await?))
+    Ok(Json(service::stream_link(&config.auth, &config.video, app_url, &user, movie_uuid, playable)))
 }
 
 /// Where the caller stopped watching, for "continue watching" (also shown by `GET /purchases/`).

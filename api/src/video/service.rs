@@ -11,6 +11,7 @@ use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::future::{BoxFuture, try_join, try_join3};
 use futures_util::{FutureExt, Stream, StreamExt};
+use serde::{Deserialize, Serialize};
 use shared::config::{AuthSettings, VideoSettings};
 use shared::db::{self, DbPool};
 use shared::ids::MovieId;
@@ -264,15 +265,19 @@ pub async fn delete(pool: &DbPool, storage: &dyn Storage, movie_uuid: Uuid) -> R
     Ok(deleted > 0)
 }
 
-/// A signed URL of the playing version's master playlist, for an owner or a member of staff.
-pub async fn stream_link(
-    pool: &DbPool,
-    auth: &AuthSettings,
-    settings: &VideoSettings,
-    app_url: &str,
-    user: &AuthUser,
-    movie_uuid: Uuid,
-) -> Result<StreamLink, ApiError> {
+/// What a stream link shows of the caller and the movie: the playing version and where the caller stopped. It
+/// changes only with the caller's writes (a purchase, a refund, progress) and the catalog's (a new or removed
+/// video), so it may be kept like the caller's answers; the link itself is signed anew on every request.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Playable {
+    version: i32,
+    duration_seconds: Option<f64>,
+    renditions: Vec<Rendition>,
+    position_seconds: Option<f64>,
+}
+
+/// The playing version of the movie `movie_uuid` and the caller's progress, for an owner or a member of staff.
+pub async fn playable(pool: &DbPool, user: &AuthUser, movie_uuid: Uuid) -> Result<Playable, ApiError> {
     let mut conn = db::conn(pool).await?;
     let movie_id = watchable(&mut conn, user, movie_uuid).await?;
     // Both are awaited: a query of the pipeline dropped while its answer is on the wire would leave the
@@ -286,16 +291,34 @@ pub async fn stream_link(
         .first(&mut conn)
         .await
         .optional()?;
-    let ttl = chrono::Duration::from_std(settings.stream_url_ttl()).unwrap_or(chrono::Duration::hours(6));
-    let expires_at = Utc::now().checked_add_signed(ttl).unwrap_or_else(Utc::now);
-    let grant = Grant { movie: movie_uuid, version: playing.id, user_id: user.id.0, expires: expires_at.timestamp() };
-    Ok(StreamLink {
-        url: format!("{}stream/{}/master.m3u8", shared::config::with_trailing_slash(app_url), grant.path(auth)),
-        expires_at: DateTime::from_timestamp(grant.expires, 0).unwrap_or(expires_at),
+    Ok(Playable {
+        version: playing.id,
         duration_seconds: playing.duration_seconds,
         renditions: renditions(playing.renditions),
         position_seconds,
     })
+}
+
+/// The signed URL of `playable`'s master playlist for the caller, valid from now for `STREAM_URL_TTL_SECS`.
+pub fn stream_link(
+    auth: &AuthSettings,
+    settings: &VideoSettings,
+    app_url: &str,
+    user: &AuthUser,
+    movie_uuid: Uuid,
+    playable: Playable,
+) -> StreamLink {
+    let ttl = chrono::Duration::from_std(settings.stream_url_ttl()).unwrap_or(chrono::Duration::hours(6));
+    let expires_at = Utc::now().checked_add_signed(ttl).unwrap_or_else(Utc::now);
+    let grant =
+        Grant { movie: movie_uuid, version: playable.version, user_id: user.id.0, expires: expires_at.timestamp() };
+    StreamLink {
+        url: format!("{}stream/{}/master.m3u8", shared::config::with_trailing_slash(app_url), grant.path(auth)),
+        expires_at: DateTime::from_timestamp(grant.expires, 0).unwrap_or(expires_at),
+        duration_seconds: playable.duration_seconds,
+        renditions: playable.renditions,
+        position_seconds: playable.position_seconds,
+    }
 }
 
 /// Records where the caller stopped (owners and staff only, like playback).

@@ -164,5 +164,5 @@ pub async fn list_favorites(
     view: View,
 ) -> ApiResult<Response> {
     let page = movie_page(&pool, &cache, Scope::Favorites(user.id.get()), &list, &base);
-    view.json(user.id, user.views, page).await
+    view.json(&user, page).await
 }
