@@ -5,15 +5,16 @@
 #   - refresh with rotation (every token spent once) at 10,000 and at 1,000,000 stored refresh tokens, each
 #     compared with pgbench replaying the endpoint's own transaction (deploy/bench/refresh.pgbench) at the same
 #     concurrency on the same rows;
-#   - token-checked GETs: /accounts/me/, a profile, the cart, orders, purchases, payments, notifications, favorites;
+#   - token-checked GETs: /accounts/me/, a profile, the cart, orders, purchases, payments, notifications, favorites,
+#     a stream link (of a movie the caller bought, with a ready video);
 #   - with the group "admin": the admin listings (users, a user, orders, payments, a cart, the audit log).
 # Prints req/s and p99 for each, and each figure against its target.
 #
 # Usage: ./deploy/bench-accounts.sh [seconds per run, default 10] [scenario groups, default "bcrypt refresh gets";
 # "admin" adds the admin listings, read by an admin over the same population]
 # e.g. ./deploy/bench-accounts.sh 8 gets  measures only the token-checked GETs. Each GET run repeats one request, so
-# it measures the caller's kept answer (api/src/views.rs); USER_VIEW_CACHE_MAX_BYTES=0 in the environment measures
-# the database path instead.
+# it measures the kept answer (api/src/views.rs; the admin views too); USER_VIEW_CACHE_MAX_BYTES=0 in the
+# environment measures the database path instead.
 # Uses a throw-away database (online_cinema_bench) and its own RabbitMQ/Redis prefixes; stops what it started.
 set -euo pipefail
 
@@ -123,7 +124,13 @@ populate() {
             INSERT INTO notifications (user_id, kind, movie_id)
                 SELECT pop.id, 'comment_like', film.id FROM pop, generate_series(0, 2) k JOIN film ON true
                 WHERE film.n = (pop.n * 5 + k * 19) % (SELECT count(*) FROM film);" \
+        -c "INSERT INTO purchases (user_id, movie_id) SELECT $USER_ID, id FROM movies ORDER BY id LIMIT 1;
+            INSERT INTO movie_videos (movie_id, status, source_key, source_bytes, duration_seconds, renditions, ready_at)
+                SELECT id, 'ready', 'bench/source', 1, 6,
+                    '[{\"name\": \"240p\", \"width\": 426, \"height\": 240, \"bandwidth\": 400000}]', now()
+                FROM movies ORDER BY id LIMIT 1" \
         -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null
+    STREAM_MOVIE="$(pg_psql -qtA -d $DB -c "SELECT uuid FROM movies ORDER BY id LIMIT 1")"
     log "population: $(pg_psql -qtA -d $DB -c "SELECT (SELECT count(*) FROM users) || ' users, ' ||
         (SELECT count(*) FROM orders) || ' orders, ' || (SELECT count(*) FROM payments) || ' payments, ' ||
         (SELECT count(*) FROM purchases) || ' purchases, ' || (SELECT count(*) FROM favorites) || ' favorites, ' ||
@@ -192,8 +199,8 @@ wants refresh && for stored in 10000 1000000; do
 done
 
 wants gets && for path in /accounts/me/ "/profiles/users/$USER_ID/" /cart/ /orders/ /purchases/ /payments/ /notifications/ \
-    /movies/favorites/; do
-    name="GET_$(tr '/{}' '_' <<<"${path#/}" | sed -E 's/_+$//; s/users_[0-9]+/users_id/')"
+    /movies/favorites/ "/movies/$STREAM_MOVIE/stream/"; do
+    name="GET_$(tr '/{}' '_' <<<"${path#/}" | sed -E 's/_+$//; s/users_[0-9]+/users_id/; s/movies_[0-9a-f-]{36}_stream/movies_uuid_stream/')"
     log "authenticated GET $path, ${DURATION}s"
     run "$name" -c 64 -d "${DURATION}s" -H "Authorization: Bearer $ACCESS" "$BASE$path"
 done
