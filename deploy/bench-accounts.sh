@@ -6,7 +6,7 @@
 #     compared with pgbench replaying the endpoint's own transaction (deploy/bench/refresh.pgbench) at the same
 #     concurrency on the same rows;
 #   - token-checked GETs: /accounts/me/, a profile, the cart, orders, purchases, payments, notifications, favorites,
-#     a stream link (of a movie the caller bought, with a ready video);
+#     a stream link (of a movie the caller bought, with a ready video), a genre with its movies (the largest), a star;
 #   - with the group "admin": the admin listings (users, a user, orders, payments, a cart, the audit log).
 # Prints req/s and p99 for each, and each figure against its target.
 #
@@ -131,6 +131,8 @@ populate() {
                 FROM movies ORDER BY id LIMIT 1" \
         -c "VACUUM (ANALYZE)" -c "CHECKPOINT" >/dev/null
     STREAM_MOVIE="$(pg_psql -qtA -d $DB -c "SELECT uuid FROM movies ORDER BY id LIMIT 1")"
+    GENRE_ID="$(pg_psql -qtA -d $DB -c "SELECT id FROM genres ORDER BY movies_count DESC LIMIT 1")"
+    STAR_ID="$(pg_psql -qtA -d $DB -c "SELECT id FROM stars ORDER BY id LIMIT 1")"
     log "population: $(pg_psql -qtA -d $DB -c "SELECT (SELECT count(*) FROM users) || ' users, ' ||
         (SELECT count(*) FROM orders) || ' orders, ' || (SELECT count(*) FROM payments) || ' payments, ' ||
         (SELECT count(*) FROM purchases) || ' purchases, ' || (SELECT count(*) FROM favorites) || ' favorites, ' ||
@@ -199,8 +201,8 @@ wants refresh && for stored in 10000 1000000; do
 done
 
 wants gets && for path in /accounts/me/ "/profiles/users/$USER_ID/" /cart/ /orders/ /purchases/ /payments/ /notifications/ \
-    /movies/favorites/ "/movies/$STREAM_MOVIE/stream/"; do
-    name="GET_$(tr '/{}' '_' <<<"${path#/}" | sed -E 's/_+$//; s/users_[0-9]+/users_id/; s/movies_[0-9a-f-]{36}_stream/movies_uuid_stream/')"
+    /movies/favorites/ "/movies/$STREAM_MOVIE/stream/" "/movies/genres/$GENRE_ID/" "/movies/stars/$STAR_ID/"; do
+    name="GET_$(tr '/{}' '_' <<<"${path#/}" | sed -E 's/_+$//; s/users_[0-9]+/users_id/; s/[0-9a-f-]{36}/uuid/; s/(genres|stars)_[0-9]+$/\1_id/')"
     log "authenticated GET $path, ${DURATION}s"
     run "$name" -c 64 -d "${DURATION}s" -H "Authorization: Bearer $ACCESS" "$BASE$path"
 done

@@ -4,6 +4,7 @@
 use std::time::Instant;
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -39,6 +40,11 @@ impl MessageResponse {
 
 /// The answer of a handler that only confirms.
 pub type Message = Json<MessageResponse>;
+
+/// The answer axum's `Json` gives for the same body, from JSON rendered earlier (a kept answer).
+pub fn json_response(body: Bytes) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
 
 /// A [`Message`] saying `text`.
 pub fn message(text: impl Into<String>) -> Message {

@@ -32,9 +32,8 @@ use std::time::Duration;
 
 use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use metrics::Counter;
 use moka::future::Cache as Moka;
@@ -45,6 +44,7 @@ use shared::ids::UserId;
 
 use crate::accounts::auth::AuthUser;
 use crate::error::ApiError;
+use crate::http::json_response;
 use crate::pagination::PageLinkBase;
 
 /// The longest an answer is kept, whatever the generations say.
@@ -178,8 +178,23 @@ impl UserViews {
     }
 }
 
-/// One of the caller's answers: the kept views and the answer's key (the URL the client asked for, whose host and
-/// scheme appear in page links).
+/// The URL the client asked for, as page links repeat it (scheme, host, path), with its query: the key of a kept
+/// answer (host and scheme appear in page links).
+pub struct AnswerKey(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for AnswerKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let PageLinkBase(base) = PageLinkBase::from_request_parts(parts, state).await?;
+        Ok(Self(match parts.uri.query() {
+            Some(query) => format!("{base}?{query}"),
+            None => base,
+        }))
+    }
+}
+
+/// One of the caller's answers: the kept views and the answer's key.
 pub struct View {
     views: UserViews,
     key: String,
@@ -192,11 +207,7 @@ where
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let PageLinkBase(base) = PageLinkBase::from_request_parts(parts, state).await?;
-        let key = match parts.uri.query() {
-            Some(query) => format!("{base}?{query}"),
-            None => base,
-        };
+        let AnswerKey(key) = AnswerKey::from_request_parts(parts, state).await?;
         Ok(Self { views: UserViews::from_ref(state), key })
     }
 }
@@ -287,11 +298,6 @@ impl<T: Serialize> Answer<T> {
             Self::Kept(body) | Self::Built(_, body) => body,
         }
     }
-}
-
-/// The answer axum's `Json` gives for the same body.
-fn json_response(body: Bytes) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
 /// The users whose answers an unsafe request changed: the authenticated caller (added by the auth check) and whoever

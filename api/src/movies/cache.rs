@@ -23,6 +23,7 @@ use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use moka::future::Cache;
+use serde::Serialize;
 use uuid::Uuid;
 
 use tokio_util::sync::CancellationToken;
@@ -154,6 +155,23 @@ impl CatalogCache {
             .await
             .map_err(unshare)?;
         Ok(page.rendered.clone())
+    }
+
+    /// A catalog answer that needs a login but shows nothing of the caller (a genre with its movies, a star), kept
+    /// like the pages under `key` and rendered as JSON by `build` on a miss.
+    pub async fn json<T, F, Fut>(&self, key: String, build: F) -> Result<Bytes, ApiError>
+    where
+        T: Serialize,
+        F: Fn() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        let rendered = self
+            .page(key, move || {
+                let answer = build();
+                async move { serde_json::to_vec(&answer.await?).map(Bytes::from).map_err(ApiError::internal) }
+            })
+            .await?;
+        Ok(rendered.body)
     }
 
     /// The count under `key`, computed by `count` on a miss.

@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
-use shared::schema::{movie_videos, movies, user_profiles, watch_progress};
+use shared::schema::{genres, movie_videos, movies, stars, user_profiles, watch_progress};
 
 use crate::catalog::{create_movie, movie_body, send};
 use crate::commerce::{completed, order_of, send_webhook};
@@ -260,5 +260,43 @@ async fn a_stream_link_is_signed_anew_on_every_request_though_what_it_shows_is_k
     let (status, body) = send(&app, "POST", "/admin/accounts/change-group/", Some(&admin), Some(change)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(status_of(base, &stream, &moderator).await, 403);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn catalog_answers_behind_a_login_are_kept_until_a_catalog_write() {
+    let app = TestApp::spawn().await;
+    let base = app.url("");
+    let base = base.trim_end_matches('/');
+    let (_, token) = app.user_with_token("reader@example.com", 2).await;
+    let (_, moderator) = app.user_with_token("moderator@example.com", 3).await;
+    let movie = create_movie(&app, &moderator, movie_body("Genre River")).await;
+    let (genre, star) = {
+        let mut conn = app.conn().await;
+        let genre: i32 =
+            genres::table.filter(genres::name.ilike("drama")).select(genres::id).first(&mut conn).await.unwrap();
+        let star: i32 =
+            stars::table.filter(stars::name.ilike("Tom Hanks")).select(stars::id).first(&mut conn).await.unwrap();
+        (genre, star)
+    };
+    let (genre_path, star_path) = (format!("/movies/genres/{genre}/"), format!("/movies/stars/{star}/"));
+    assert_eq!(get(base, &genre_path, &token).await["movies"][0]["name"], movie["name"]);
+    assert_eq!(get(base, &star_path, &token).await["name"], "Tom Hanks");
+
+    // Renamed behind the api: the kept answers do not see it.
+    {
+        let mut conn = app.conn().await;
+        diesel::update(stars::table.find(star)).set(stars::name.eq("behind")).execute(&mut conn).await.unwrap();
+    }
+    assert_eq!(get(base, &star_path, &token).await["name"], "Tom Hanks", "served from memory");
+    assert_eq!(get(base, &genre_path, &token).await["total_items"], 1);
+
+    // A catalog write through the api (a second drama) shows at once in both.
+    create_movie(&app, &moderator, movie_body("Another River")).await;
+    assert_eq!(get(base, &genre_path, &token).await["total_items"], 2);
+    assert_eq!(get(base, &star_path, &token).await["name"], "behind");
+    // A page of its own, and a 404 that is not kept.
+    assert_eq!(get(base, &format!("{genre_path}?page=2&per_page=1"), &token).await["movies"][0]["name"], movie["name"]);
+    assert_eq!(status_of(base, "/movies/stars/999999/", &token).await, 404);
     app.stop().await;
 }

@@ -3,6 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::Response;
 
 use shared::db::{self, DbPool};
 
@@ -10,7 +11,8 @@ use super::editor::CatalogEditor;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::{Created, Message, MessageResponse, created};
+use crate::http::{Created, Message, MessageResponse, created, json_response};
+use crate::movies::cache::CatalogCache;
 use crate::movies::names::{
     self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameList, NameListQuery,
     NameRequest, StarListResponse,
@@ -21,10 +23,18 @@ use crate::pagination::{PageLinkBase, PageMeta, PageQuery, Paging};
 use crate::responses::{
     GenreNotFound, InvalidName, MalformedId, MalformedIdOrName, MalformedPagination, ModeratorRequired, Unauthorized,
 };
+use crate::views::AnswerKey;
 
-async fn get_named(pool: &DbPool, kind: Kind, id: i32) -> ApiResult<Json<NamedRef>> {
-    let mut conn = db::conn(pool).await?;
-    Ok(Json(names::get(&mut conn, kind, id).await?))
+/// The entity `id` of `kind`, kept with the catalog pages under `key` (it shows nothing of the caller).
+async fn get_named(pool: DbPool, cache: &CatalogCache, key: AnswerKey, kind: Kind, id: i32) -> ApiResult<Response> {
+    let answer = cache.json(key.0, move || {
+        let pool = pool.clone();
+        async move {
+            let mut conn = db::conn(&pool).await?;
+            names::get(&mut conn, kind, id).await
+        }
+    });
+    Ok(json_response(answer.await?))
 }
 
 async fn list_named(
@@ -72,10 +82,12 @@ macro_rules! named_handlers {
         ))]
         pub async fn $get(
             State(pool): State<DbPool>,
+            cache: CatalogCache,
             _user: AuthUser,
             ValidPath(IdPath { id }): ValidPath<IdPath>,
-        ) -> ApiResult<Json<NamedRef>> {
-            get_named(&pool, $kind, id).await
+            key: AnswerKey,
+        ) -> ApiResult<Response> {
+            get_named(pool, &cache, key, $kind, id).await
         }
 
         #[doc = concat!("Rename a ", $noun, ".")]
@@ -159,12 +171,21 @@ pub async fn create_genre(
 ))]
 pub async fn get_genre(
     State(pool): State<DbPool>,
+    cache: CatalogCache,
     _user: AuthUser,
     ValidPath(GenrePath { genre_id }): ValidPath<GenrePath>,
     paging: Paging,
-) -> ApiResult<Json<GenreDetailResponse>> {
-    let (id, name, movies) = service::genre_movies(&pool, genre_id, paging.page).await?;
-    Ok(Json(GenreDetailResponse { id, name, meta: paging.meta_of(&movies, &[]), movies: movies.items }))
+    key: AnswerKey,
+) -> ApiResult<Response> {
+    // Kept with the catalog pages: the genre and its movies show nothing of the caller.
+    let answer = cache.json(key.0, move || {
+        let (pool, paging) = (pool.clone(), paging.clone());
+        async move {
+            let (id, name, movies) = service::genre_movies(&pool, genre_id, paging.page).await?;
+            Ok(GenreDetailResponse { id, name, meta: paging.meta_of(&movies, &[]), movies: movies.items })
+        }
+    });
+    Ok(json_response(answer.await?))
 }
 
 /// Rename a genre.
