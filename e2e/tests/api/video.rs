@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use diesel::ExpressionMethods;
 use diesel_async::RunQueryDsl;
 use serde_json::{Value, json};
-use shared::schema::purchases;
 use shared::storage::Storage;
 
 use crate::catalog::{create_movie, movie_body, send};
+use crate::commerce::{completed, order_of, send_webhook};
 use crate::support::{Options, TestApp, json as body_of};
 
 const BOUNDARY: &str = "video-test-boundary";
@@ -117,7 +116,7 @@ async fn encoded_and_played(options: Options) {
     let scratch = std::env::temp_dir().join(format!("{}-clip", app.namespace.prefix));
     std::fs::create_dir_all(&scratch).unwrap();
     let clip = std::fs::read(clip(&scratch, 6)).unwrap();
-    let (user_id, user) = app.user_with_token("viewer@example.com", 2).await;
+    let (_, user) = app.user_with_token("viewer@example.com", 2).await;
     let (_, moderator) = app.user_with_token("moderator@example.com", 3).await;
     let movie = create_movie(&app, &moderator, movie_body("Rivers")).await;
     let uuid = movie["uuid"].as_str().unwrap().to_owned();
@@ -163,22 +162,9 @@ async fn encoded_and_played(options: Options) {
         send(&app, "PUT", &format!("/movies/{uuid}/progress/"), Some(&user), Some(json!({"position_seconds": 3})))
             .await;
     assert_eq!(status, 403);
-    let movie_id: i32 = {
-        use diesel::QueryDsl;
-        let mut conn = app.conn().await;
-        shared::schema::movies::table
-            .filter(shared::schema::movies::uuid.eq(uuid::Uuid::parse_str(&uuid).unwrap()))
-            .select(shared::schema::movies::id)
-            .first(&mut conn)
-            .await
-            .unwrap()
-    };
-    let mut conn = app.conn().await;
-    diesel::insert_into(purchases::table)
-        .values((purchases::user_id.eq(user_id), purchases::movie_id.eq(movie_id)))
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    // Bought through the api: the order, then Stripe's webhook.
+    let order = order_of(&app, &user, &[&uuid]).await;
+    assert_eq!(send_webhook(&app, &completed("evt_video_paid", order, "pi_video", 999)).await.0, 200);
     let (status, saved) =
         send(&app, "PUT", &format!("/movies/{uuid}/progress/"), Some(&user), Some(json!({"position_seconds": 3.5})))
             .await;
@@ -252,8 +238,10 @@ async fn encoded_and_played(options: Options) {
         eprintln!("PLAYER_SCRIPT is not set: the headless-Chromium check runs under deploy/test.sh");
     }
 
-    // A refund (the purchase removed) ends access for new signatures.
-    diesel::delete(purchases::table).execute(&mut conn).await.unwrap();
+    // A refund (Stripe's event for the charge removes the purchase) ends access for new signatures.
+    let refund = json!({"id": "evt_video_refunded", "type": "charge.refunded",
+        "data": {"object": {"payment_intent": "pi_video", "refunded": true}}});
+    assert_eq!(send_webhook(&app, &refund).await.0, 200);
     let (status, _) = send(&app, "GET", &format!("/movies/{uuid}/stream/"), Some(&user), None).await;
     assert_eq!(status, 403);
 
