@@ -113,7 +113,8 @@ pub struct HttpSettings {
     /// small; anything beyond them only holds pages of query strings nobody asks for again.
     #[serde(default = "default_catalog_cache_max_bytes")]
     pub catalog_cache_max_bytes: u64,
-    /// Bytes of callers' own answers (cart, orders, notifications, ...) kept in memory at most; 0 keeps none.
+    /// Bytes of callers' own answers (cart, orders, notifications, ...) and admin views kept in memory at most; 0
+    /// keeps none.
     #[serde(default = "default_user_view_cache_max_bytes")]
     pub user_view_cache_max_bytes: u64,
     /// Whether filtered catalog lists may be answered from the in-memory filter index.
