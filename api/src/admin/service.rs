@@ -265,12 +265,7 @@ pub async fn list_users(
     let items = rows
         .into_iter()
         .map(|row| AdminUserItem {
-            id: row.id,
-            email: row.email,
-            group: row.group,
-            group_id: row.group.id(),
-            is_active: row.is_active,
-            deactivated_at: row.deactivated_at,
+            account: AccountState::new(row.id, row.email, row.group, row.is_active, row.deactivated_at),
             created_at: row.created_at,
             profile: row.profile.map(|profile| {
                 let (avatar, avatar_thumbnail) = avatar_urls(storage, profile.avatar.as_deref());
@@ -304,13 +299,9 @@ pub async fn get_user(pool: &DbPool, storage: &dyn Storage, user_id: UserId) -> 
         .await
         .optional()?
         .ok_or_else(user_not_found)?;
+    let group = Group::from_id(user.group_id).unwrap_or(Group::User);
     Ok(AdminUserDetail {
-        id: user.id,
-        email: user.email,
-        group: Group::from_id(user.group_id).unwrap_or(Group::User),
-        group_id: user.group_id,
-        is_active: user.is_active,
-        deactivated_at: user.deactivated_at,
+        account: AccountState::new(user.id, user.email, group, user.is_active, user.deactivated_at),
         deactivated_by: user.deactivated_by,
         created_at: user.created_at,
         updated_at: user.updated_at,

@@ -189,8 +189,9 @@ pub struct ProfileSummary {
     pub avatar_thumbnail: Option<String>,
 }
 
+/// What the listing and the detail both show of an account, first in both.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct AdminUserItem {
+pub struct AccountState {
     pub id: i32,
     pub email: String,
     pub group: Group,
@@ -199,6 +200,18 @@ pub struct AdminUserItem {
     pub is_active: bool,
     /// When an admin banned the account; `null` unless the ban holds.
     pub deactivated_at: Option<DateTime<Utc>>,
+}
+
+impl AccountState {
+    pub fn new(id: i32, email: String, group: Group, is_active: bool, deactivated_at: Option<DateTime<Utc>>) -> Self {
+        Self { id, email, group, group_id: group.id(), is_active, deactivated_at }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminUserItem {
+    #[serde(flatten)]
+    pub account: AccountState,
     pub created_at: DateTime<Utc>,
     /// `null` when the user has no profile.
     pub profile: Option<ProfileSummary>,
@@ -208,13 +221,8 @@ crate::pagination::list_response!(UserListResponse { users: AdminUserItem });
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AdminUserDetail {
-    pub id: i32,
-    pub email: String,
-    pub group: Group,
-    pub group_id: i32,
-    pub is_active: bool,
-    /// When an admin banned the account; `null` unless the ban holds.
-    pub deactivated_at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    pub account: AccountState,
     /// The admin who banned it (`null` also once that admin's account is gone).
     pub deactivated_by: Option<i32>,
     pub created_at: DateTime<Utc>,

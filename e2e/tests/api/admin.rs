@@ -555,6 +555,12 @@ async fn openapi_documents_every_admin_endpoint_with_security_and_errors() {
         assert_eq!(operation["tags"], json!(["admin"]));
     }
     assert!(doc["paths"]["/admin/accounts/change-group/"]["post"]["requestBody"].is_object());
+    // The listing and the detail share their account fields, documented once.
+    let schemas = &doc["components"]["schemas"];
+    assert!(schemas["AccountState"]["properties"]["deactivated_at"].is_object(), "{}", schemas["AccountState"]);
+    for shape in ["AdminUserItem", "AdminUserDetail"] {
+        assert_eq!(schemas[shape]["allOf"][0]["$ref"], "#/components/schemas/AccountState", "{}", schemas[shape]);
+    }
 }
 
 /// The api binary with a clean environment pointed at `app` (as the foundation tests run it).
