@@ -3,8 +3,8 @@
 //! [`RequireAdmin`] add the role rules. Handlers never parse headers.
 //!
 //! Per request: one Redis round trip (`MGET` of the token's blacklist key, the user's cached auth record, the
-//! generations of the user's kept answers and of the admin views ([`crate::views`]) and the token's session key) and, only on a cache miss,
-//! one primary-key query.
+//! generations of the user's kept answers and of the admin views ([`crate::views`]) and the token's session key)
+//! and, only on a cache miss, one primary-key query.
 //!
 //! Three revocation mechanisms, each for its scope, all answered by that one `MGET`:
 //! * one token: the blacklist key `bl:<digest>` (the access token presented at logout, for its remaining life);
