@@ -194,7 +194,8 @@ impl<S: Send + Sync> FromRequestParts<S> for AnswerKey {
     }
 }
 
-/// One of the caller's answers: the kept views and the answer's key.
+/// An answer that may be kept (the caller's own, an admin view, part of a signed answer): the kept views and the
+/// answer's key.
 pub struct View {
     views: UserViews,
     key: String,
