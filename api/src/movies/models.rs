@@ -6,9 +6,9 @@ use diesel::prelude::*;
 use shared::schema::movies;
 use uuid::Uuid;
 
-/// What describes a movie besides its price and certification: the columns that a row, an insert and a checked
-/// input share.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+/// What describes a movie besides its price and certification: the columns that a row, an insert, a checked
+/// input and the detail's answer share.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, serde::Serialize, utoipa::ToSchema)]
 #[diesel(table_name = movies)]
 #[diesel(check_for_backend(diesel::pg::Pg))]
 pub struct MovieFacts {

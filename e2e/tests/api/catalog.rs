@@ -606,6 +606,16 @@ async fn openapi_declares_the_movie_field_rules_the_api_applies() {
     let schemas = &doc["components"]["schemas"];
     let update = &schemas["UpdateMovieRequest"]["properties"];
     let patch = |body: Value| send(&app, "PATCH", &path, Some(&moderator), Some(body));
+    // The detail documents the facts once (rows, inputs and the answer share them); the answer holds each of them.
+    assert_eq!(
+        schemas["MovieDetail"]["allOf"][0]["$ref"], "#/components/schemas/MovieFacts",
+        "{}",
+        schemas["MovieDetail"]
+    );
+    let (_, detail) = send(&app, "GET", &path, Some(&moderator), None).await;
+    for field in schemas["MovieFacts"]["properties"].as_object().unwrap().keys() {
+        assert!(detail.get(field).is_some(), "{field} missing from {detail}");
+    }
 
     // `null` is declared exactly where it is accepted.
     for (field, property) in update.as_object().unwrap() {

@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::money::Price;
+use crate::movies::models::MovieFacts;
 use crate::pagination::PageMeta;
 
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -22,14 +23,8 @@ pub struct CertificationRef {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MovieDetail {
     pub uuid: Uuid,
-    pub name: String,
-    pub year: i32,
-    pub time: i32,
-    pub imdb: f64,
-    pub votes: i32,
-    pub meta_score: Option<f64>,
-    pub gross: Option<f64>,
-    pub description: String,
+    #[serde(flatten)]
+    pub facts: MovieFacts,
     /// A decimal string with two fraction digits.
     #[schema(value_type = String, example = "9.99")]
     pub price: Price,
