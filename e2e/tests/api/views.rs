@@ -23,6 +23,11 @@ async fn behind_the_api(app: &TestApp, user: i32, info: &str) {
         .unwrap();
 }
 
+/// The api's address without the trailing slash, as the other replica's `base`.
+fn base_of(app: &TestApp) -> String {
+    app.url("").trim_end_matches('/').to_owned()
+}
+
 async fn get(base: &str, path: &str, token: &str) -> Value {
     let response = reqwest::Client::new().get(format!("{base}{path}")).bearer_auth(token).send().await.unwrap();
     let (status, body) = json(response).await;
@@ -33,8 +38,7 @@ async fn get(base: &str, path: &str, token: &str) -> Value {
 #[tokio::test]
 async fn a_callers_answers_are_kept_until_a_write_changes_what_they_show() {
     let app = TestApp::spawn().await;
-    let base = app.url("");
-    let base = base.trim_end_matches('/');
+    let base = &base_of(&app);
     let (id, token) = app.user_with_token("keeper@example.com", 2).await;
     let (_, moderator) = app.user_with_token("moderator@example.com", 3).await;
     let (_, admin) = app.user_with_token("admin@example.com", 1).await;
@@ -142,8 +146,7 @@ async fn status_of(base: &str, path: &str, token: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_views_are_kept_until_anyone_writes_through_any_replica() {
     let app = TestApp::spawn().await;
-    let base = app.url("");
-    let base = base.trim_end_matches('/');
+    let base = &base_of(&app);
     let (id, token) = app.user_with_token("watched@example.com", 2).await;
     let (_, moderator) = app.user_with_token("moderator@example.com", 3).await;
     let (_, admin) = app.user_with_token("admin@example.com", 1).await;
@@ -156,13 +159,13 @@ async fn admin_views_are_kept_until_anyone_writes_through_any_replica() {
     let users = "/admin/users/?per_page=20";
 
     // Each replica keeps its own copy; both are blind to a change made behind the api.
-    for replica in [base, other.base.as_str()] {
+    for replica in [base.as_str(), other.base.as_str()] {
         assert_eq!(get(replica, &user, &admin).await["profile"]["info"], "first");
         assert_eq!(get(replica, "/admin/orders/", &admin).await["orders"][0]["status"], "pending");
     }
     let listed = get(base, users, &admin).await["total_items"].clone();
     behind_the_api(&app, id, "behind").await;
-    for replica in [base, other.base.as_str()] {
+    for replica in [base.as_str(), other.base.as_str()] {
         assert_eq!(get(replica, &user, &admin).await["profile"]["info"], "first", "served from memory");
     }
 
@@ -170,7 +173,7 @@ async fn admin_views_are_kept_until_anyone_writes_through_any_replica() {
     // current on every replica.
     let register = json!({"email": "newcomer@example.com", "password": "Str0ng!Pass"});
     assert_eq!(send(&app, "POST", "/accounts/register/", None, Some(register)).await.0, 201);
-    for replica in [base, other.base.as_str()] {
+    for replica in [base.as_str(), other.base.as_str()] {
         assert_eq!(get(replica, &user, &admin).await["profile"]["info"], "behind");
     }
     assert_eq!(get(&other.base, users, &admin).await["total_items"], listed.as_i64().unwrap() + 1);
@@ -198,8 +201,7 @@ async fn admin_views_are_kept_until_anyone_writes_through_any_replica() {
 #[tokio::test]
 async fn a_stream_link_is_signed_anew_on_every_request_though_what_it_shows_is_kept() {
     let app = TestApp::spawn().await;
-    let base = app.url("");
-    let base = base.trim_end_matches('/');
+    let base = &base_of(&app);
     let (moderator_id, moderator) = app.user_with_token("moderator@example.com", 3).await;
     let (_, admin) = app.user_with_token("admin@example.com", 1).await;
     let movie = create_movie(&app, &moderator, movie_body("Streamed River")).await;
@@ -266,8 +268,7 @@ async fn a_stream_link_is_signed_anew_on_every_request_though_what_it_shows_is_k
 #[tokio::test]
 async fn catalog_answers_behind_a_login_are_kept_until_a_catalog_write() {
     let app = TestApp::spawn().await;
-    let base = app.url("");
-    let base = base.trim_end_matches('/');
+    let base = &base_of(&app);
     let (_, token) = app.user_with_token("reader@example.com", 2).await;
     let (_, moderator) = app.user_with_token("moderator@example.com", 3).await;
     let movie = create_movie(&app, &moderator, movie_body("Genre River")).await;
