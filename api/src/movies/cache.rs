@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::response::Response;
 use moka::future::Cache;
 use serde::Serialize;
 use uuid::Uuid;
@@ -32,6 +33,7 @@ use super::conditional::Rendered;
 use super::index::CatalogIndex;
 use super::peers::{Change, Peers};
 use crate::error::ApiError;
+use crate::http::json_response;
 use crate::pagination::Total;
 
 /// Age after which a page is rebuilt in the background (it is still served meanwhile).
@@ -158,8 +160,9 @@ impl CatalogCache {
     }
 
     /// A catalog answer that needs a login but shows nothing of the caller (a genre with its movies, a star), kept
-    /// like the pages under `key` and rendered as JSON by `build` on a miss.
-    pub async fn json<T, F, Fut>(&self, key: String, build: F) -> Result<Bytes, ApiError>
+    /// like the pages under `key`, rendered as JSON by `build` on a miss, and sent as plain JSON (no `ETag`: the
+    /// contract's answer).
+    pub async fn json<T, F, Fut>(&self, key: String, build: F) -> Result<Response, ApiError>
     where
         T: Serialize,
         F: Fn() -> Fut + Send + 'static,
@@ -171,7 +174,7 @@ impl CatalogCache {
                 async move { serde_json::to_vec(&answer.await?).map(Bytes::from).map_err(ApiError::internal) }
             })
             .await?;
-        Ok(rendered.body)
+        Ok(json_response(rendered.body))
     }
 
     /// The count under `key`, computed by `count` on a miss.

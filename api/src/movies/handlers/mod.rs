@@ -6,7 +6,7 @@ mod named;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use shared::db::DbPool;
@@ -22,7 +22,7 @@ use crate::movies::service;
 use crate::movies::types::*;
 use crate::pagination::{PageLinkBase, PageMeta};
 use crate::responses::{MalformedFiltersOrPagination, MalformedUuid, ModeratorRequired, MovieNotFound, Unauthorized};
-use crate::views::View;
+use crate::views::{AnswerKey, View};
 
 pub use editor::CatalogEditor;
 pub use named::*;
@@ -118,11 +118,11 @@ pub async fn list_movies(
     cache: CatalogCache,
     base: PageLinkBase,
     request: HeaderMap,
-    OriginalUri(uri): OriginalUri,
+    key: AnswerKey,
     ValidQuery(list): ValidQuery<MovieListQuery>,
 ) -> ApiResult<Response> {
     // The page depends only on the link base and the query, never on the caller.
-    let key = format!("{}?{}", base.0, uri.query().unwrap_or_default());
+    let key = key.0;
     let builder_cache = cache.clone();
     let rendered = cache
         .page(key, move || {

@@ -11,7 +11,7 @@ use super::editor::CatalogEditor;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
 use crate::extract::{ValidJson, ValidPath, ValidQuery};
-use crate::http::{Created, Message, MessageResponse, created, json_response};
+use crate::http::{Created, Message, MessageResponse, created};
 use crate::movies::cache::CatalogCache;
 use crate::movies::names::{
     self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameList, NameListQuery,
@@ -27,14 +27,15 @@ use crate::views::AnswerKey;
 
 /// The entity `id` of `kind`, kept with the catalog pages under `key` (it shows nothing of the caller).
 async fn get_named(pool: DbPool, cache: &CatalogCache, key: AnswerKey, kind: Kind, id: i32) -> ApiResult<Response> {
-    let answer = cache.json(key.0, move || {
-        let pool = pool.clone();
-        async move {
-            let mut conn = db::conn(&pool).await?;
-            names::get(&mut conn, kind, id).await
-        }
-    });
-    Ok(json_response(answer.await?))
+    cache
+        .json(key.0, move || {
+            let pool = pool.clone();
+            async move {
+                let mut conn = db::conn(&pool).await?;
+                names::get(&mut conn, kind, id).await
+            }
+        })
+        .await
 }
 
 async fn list_named(
@@ -178,14 +179,15 @@ pub async fn get_genre(
     key: AnswerKey,
 ) -> ApiResult<Response> {
     // Kept with the catalog pages: the genre and its movies show nothing of the caller.
-    let answer = cache.json(key.0, move || {
-        let (pool, paging) = (pool.clone(), paging.clone());
-        async move {
-            let (id, name, movies) = service::genre_movies(&pool, genre_id, paging.page).await?;
-            Ok(GenreDetailResponse { id, name, meta: paging.meta_of(&movies, &[]), movies: movies.items })
-        }
-    });
-    Ok(json_response(answer.await?))
+    cache
+        .json(key.0, move || {
+            let (pool, paging) = (pool.clone(), paging.clone());
+            async move {
+                let (id, name, movies) = service::genre_movies(&pool, genre_id, paging.page).await?;
+                Ok(GenreDetailResponse { id, name, meta: paging.meta_of(&movies, &[]), movies: movies.items })
+            }
+        })
+        .await
 }
 
 /// Rename a genre.
