@@ -75,41 +75,40 @@ pub enum ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The constructors of [`ApiError::Status`], one per status the contract answers with a message.
+macro_rules! status_constructors {
+    ($($(#[$doc:meta])* $name:ident => $status:ident;)+) => {
+        impl ApiError {
+            $(
+                $(#[$doc])*
+                pub fn $name(detail: impl Into<String>) -> Self {
+                    Self::status(StatusCode::$status, detail)
+                }
+            )+
+        }
+    };
+}
+
+status_constructors! {
+    bad_request => BAD_REQUEST;
+    unauthorized => UNAUTHORIZED;
+    forbidden => FORBIDDEN;
+    not_found => NOT_FOUND;
+    conflict => CONFLICT;
+    /// A 422 with a plain message (the profile forms' field rules), not the list form.
+    unprocessable => UNPROCESSABLE_ENTITY;
+    /// A 503 with the contract's own message for the operation (logout), not the dependency's.
+    service_unavailable => SERVICE_UNAVAILABLE;
+    /// A 502: a provider (Stripe) failed or refused, with the operation's message.
+    bad_gateway => BAD_GATEWAY;
+    /// A 500 with the operation's own message instead of the generic one (the original's refund and expiry
+    /// errors); log the cause before.
+    server_error => INTERNAL_SERVER_ERROR;
+}
+
 impl ApiError {
     pub fn status(status: StatusCode, detail: impl Into<String>) -> Self {
         Self::Status { status, detail: detail.into() }
-    }
-    pub fn bad_request(detail: impl Into<String>) -> Self {
-        Self::status(StatusCode::BAD_REQUEST, detail)
-    }
-    pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::status(StatusCode::UNAUTHORIZED, detail)
-    }
-    pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::status(StatusCode::FORBIDDEN, detail)
-    }
-    pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::status(StatusCode::NOT_FOUND, detail)
-    }
-    pub fn conflict(detail: impl Into<String>) -> Self {
-        Self::status(StatusCode::CONFLICT, detail)
-    }
-    /// A 422 with a plain message (the profile forms' field rules), not the list form.
-    pub fn unprocessable(detail: impl Into<String>) -> Self {
-        Self::status(StatusCode::UNPROCESSABLE_ENTITY, detail)
-    }
-    /// A 503 with the contract's own message for the operation (logout), not the dependency's.
-    pub fn service_unavailable(detail: impl Into<String>) -> Self {
-        Self::status(StatusCode::SERVICE_UNAVAILABLE, detail)
-    }
-    /// A 502: a provider (Stripe) failed or refused, with the operation's message.
-    pub fn bad_gateway(detail: impl Into<String>) -> Self {
-        Self::status(StatusCode::BAD_GATEWAY, detail)
-    }
-    /// A 500 with the operation's own message instead of the generic one (the original's refund and expiry
-    /// errors); log the cause before.
-    pub fn server_error(detail: impl Into<String>) -> Self {
-        Self::status(StatusCode::INTERNAL_SERVER_ERROR, detail)
     }
     /// An unexpected failure: an error (its causes are kept) or a message.
     pub fn internal(err: impl Into<BoxError>) -> Self {

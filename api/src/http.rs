@@ -134,3 +134,13 @@ pub async fn json_errors(request: Request, next: Next) -> Response {
 pub async fn method_not_allowed(_method: Method) -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"detail": "Method Not Allowed"}))).into_response()
 }
+
+/// A domain's documented routes: `routes_of!(handlers; [a], [b, c])` is an `OpenApiRouter` with one route per
+/// bracket, and a bracket lists the handlers of one path (its methods), as `utoipa_axum::routes!` takes them.
+macro_rules! routes_of {
+    ($module:ident; $([$($handler:ident),+ $(,)?]),+ $(,)?) => {
+        utoipa_axum::router::OpenApiRouter::new()
+            $(.routes(utoipa_axum::routes!($($module::$handler),+)))+
+    };
+}
+pub(crate) use routes_of;

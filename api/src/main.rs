@@ -159,11 +159,5 @@ fn settings_error(err: impl std::fmt::Display) -> ExitCode {
 }
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("api: {}", shared::error::Chain(err.as_ref()));
-            ExitCode::FAILURE
-        }
-    }
+    shared::error::exit_code("api", result)
 }

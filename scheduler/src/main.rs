@@ -11,23 +11,13 @@ async fn main() -> std::process::ExitCode {
     };
     shared::telemetry::init_tracing(&runtime);
     let _ = shared::telemetry::metrics_handle();
-    let pool = match shared::db::pool(&database) {
-        Ok(pool) => pool,
-        Err(err) => {
-            eprintln!("scheduler: {err}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
     let shutdown = CancellationToken::new();
     shared::ops::cancel_on_signal(shutdown.clone());
-    match scheduler::run(scheduler_config, pool, shutdown).await {
-        Ok(()) => {
-            tracing::info!("scheduler stopped");
-            std::process::ExitCode::SUCCESS
-        }
-        Err(err) => {
-            eprintln!("scheduler: {err}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    let result = async {
+        let pool = shared::db::pool(&database)?;
+        scheduler::run(scheduler_config, pool, shutdown).await?;
+        tracing::info!("scheduler stopped");
+        anyhow::Ok(())
+    };
+    shared::error::exit_code("scheduler", result.await)
 }

@@ -3,6 +3,7 @@
 
 use std::error::Error as StdError;
 use std::fmt;
+use std::process::ExitCode;
 
 /// Any error, boxed with its causes.
 pub type BoxError = Box<dyn StdError + Send + Sync>;
@@ -67,6 +68,17 @@ impl fmt::Display for Chain<'_> {
             next = cause.source();
         }
         Ok(())
+    }
+}
+
+/// How a binary or one of its commands ends: success, or `program: error: causes` on stderr and a failure code.
+pub fn exit_code<E: AsRef<dyn StdError + 'static>>(program: &str, result: std::result::Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("{program}: {}", Chain(err.as_ref()));
+            ExitCode::FAILURE
+        }
     }
 }
 

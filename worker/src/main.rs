@@ -93,13 +93,7 @@ async fn main() -> ExitCode {
 }
 
 fn report(result: anyhow::Result<()>) -> ExitCode {
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("worker: {}", shared::error::Chain(err.as_ref()));
-            ExitCode::FAILURE
-        }
-    }
+    shared::error::exit_code("worker", result)
 }
 
 fn selection(args: ReplayArgs) -> anyhow::Result<Selection> {

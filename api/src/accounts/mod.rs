@@ -14,20 +14,13 @@ pub use crate::tokens;
 pub mod types;
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use crate::http::routes_of;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(handlers::register))
-        .routes(routes!(handlers::resend_activation))
-        .routes(routes!(handlers::activate, handlers::activate_post))
-        .routes(routes!(handlers::login))
-        .routes(routes!(handlers::logout))
-        .routes(routes!(handlers::refresh))
-        .routes(routes!(handlers::change_password))
-        .routes(routes!(handlers::reset_password_request))
-        .routes(routes!(handlers::reset_password_complete))
-        .routes(routes!(handlers::me))
+    routes_of!(handlers;
+        [register], [resend_activation], [activate, activate_post], [login], [logout], [refresh],
+        [change_password], [reset_password_request], [reset_password_complete], [me],
+    )
 }

@@ -9,17 +9,10 @@ pub mod service;
 pub mod types;
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use crate::http::routes_of;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(handlers::activate))
-        .routes(routes!(handlers::change_group))
-        .routes(routes!(handlers::list_users))
-        .routes(routes!(handlers::get_user))
-        .routes(routes!(handlers::deactivate))
-        .routes(routes!(handlers::reactivate))
-        .routes(routes!(handlers::list_audit))
+    routes_of!(handlers; [activate], [change_group], [list_users], [get_user], [deactivate], [reactivate], [list_audit])
 }

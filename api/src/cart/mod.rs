@@ -5,15 +5,10 @@ pub mod service;
 pub mod types;
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use crate::http::routes_of;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(handlers::list))
-        .routes(routes!(handlers::add))
-        .routes(routes!(handlers::remove))
-        .routes(routes!(handlers::clear))
-        .routes(routes!(handlers::admin_view))
+    routes_of!(handlers; [list], [add], [remove], [clear], [admin_view])
 }

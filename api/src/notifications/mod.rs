@@ -6,13 +6,10 @@ pub mod service;
 pub mod types;
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use crate::http::routes_of;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(handlers::list_notifications))
-        .routes(routes!(handlers::mark_read))
-        .routes(routes!(handlers::mark_all_read))
+    routes_of!(handlers; [list_notifications], [mark_read], [mark_all_read])
 }

@@ -6,16 +6,10 @@ pub mod service;
 pub mod types;
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use crate::http::routes_of;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(handlers::create))
-        .routes(routes!(handlers::list))
-        .routes(routes!(handlers::purchases))
-        .routes(routes!(handlers::cancel))
-        .routes(routes!(handlers::refund))
-        .routes(routes!(handlers::admin_list))
+    routes_of!(handlers; [create], [list], [purchases], [cancel], [refund], [admin_list])
 }

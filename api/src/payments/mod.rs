@@ -12,16 +12,10 @@ pub mod types;
 pub mod webhook;
 
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use crate::http::routes_of;
 use crate::state::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(handlers::checkout))
-        .routes(routes!(handlers::success))
-        .routes(routes!(handlers::cancel))
-        .routes(routes!(handlers::webhook))
-        .routes(routes!(handlers::list))
-        .routes(routes!(handlers::admin_list))
+    routes_of!(handlers; [checkout], [success], [cancel], [webhook], [list], [admin_list])
 }

@@ -11,8 +11,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
+use crate::http::routes_of;
 use crate::movies::cache::CatalogCache;
 use crate::state::AppState;
 
@@ -20,21 +20,14 @@ use crate::state::AppState;
 pub fn router(catalog: CatalogCache) -> OpenApiRouter<AppState> {
     // Players load the stream from pages of any origin, and the URL itself is the credential: every answer of the
     // stream routes, errors included (so a player can tell a 403 from a network failure), allows any origin.
-    let stream = OpenApiRouter::new()
-        .routes(routes!(handlers::master))
-        .routes(routes!(handlers::rendition))
+    let stream = routes_of!(handlers; [master], [rendition])
         .layer(SetResponseHeaderLayer::overriding(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")));
-    OpenApiRouter::new()
-        .routes(routes!(handlers::state, handlers::delete))
-        .routes(routes!(handlers::stream_link))
-        .routes(routes!(handlers::progress))
-        .merge(stream)
-        .layer(Extension(catalog))
+    routes_of!(handlers; [state, delete], [stream_link], [progress]).merge(stream).layer(Extension(catalog))
 }
 
 /// The upload, apart: its body may reach `VIDEO_MAX_BYTES` (plus the form's framing) and it takes as long as the
 /// client needs to send it, while every other route keeps `MAX_BODY_BYTES` and `REQUEST_TIMEOUT_SECS`.
 pub fn upload_router(max_bytes: u64, catalog: CatalogCache) -> OpenApiRouter<AppState> {
     let limit = usize::try_from(max_bytes.saturating_add(1024 * 1024)).unwrap_or(usize::MAX);
-    OpenApiRouter::new().routes(routes!(handlers::upload)).layer(DefaultBodyLimit::max(limit)).layer(Extension(catalog))
+    routes_of!(handlers; [upload]).layer(DefaultBodyLimit::max(limit)).layer(Extension(catalog))
 }
