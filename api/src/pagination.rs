@@ -8,6 +8,9 @@
 use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
 use diesel::pg::Pg;
+use diesel::query_builder::QueryFragment;
+use diesel::query_dsl::methods::LimitDsl;
+use diesel_async::methods::LoadQuery;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
 use serde::{Deserialize, Serialize};
@@ -65,26 +68,24 @@ impl Page {
         }
     }
 
-    /// The total of a list whose page holds `found` rows: told by the page when it can (see
-    /// [`Page::total_if_last`]), else the list's [`bounded_count`] of `bounded` (its ids in id order, at most
-    /// [`EXACT_COUNT_LIMIT`] + 1). For lists that grow with the data: an exact count of a broad filter reads every
-    /// match.
-    pub async fn total_or_bounded_count<'a, Q>(
+    /// The page's `items` with the list's total: told by the page when it can (see [`Page::total_if_last`]), else
+    /// the [`bounded_count`] of `ids` (the list's ids in id order). For lists that grow with the data: an exact
+    /// count of a broad filter reads every match.
+    pub async fn listed<'a, T, Q>(
         &self,
         conn: &mut AsyncPgConnection,
-        found: usize,
-        bounded: impl Fn() -> Q,
-    ) -> Result<Total, ApiError>
+        items: Vec<T>,
+        ids: impl Fn() -> Q,
+    ) -> Result<Listed<T>, ApiError>
     where
-        Q: diesel::query_builder::QueryFragment<Pg>
-            + diesel_async::methods::LoadQuery<'a, AsyncPgConnection, i32>
-            + Send
-            + 'a,
+        Q: LimitDsl,
+        Q::Output: QueryFragment<Pg> + LoadQuery<'a, AsyncPgConnection, i32> + Send + 'a,
     {
-        match self.total_if_last(found) {
-            Some(total) => Ok(Total::Exact(total)),
-            None => bounded_count(conn, bounded).await,
-        }
+        let total = match self.total_if_last(items.len()) {
+            Some(total) => Total::Exact(total),
+            None => bounded_count(conn, ids).await?,
+        };
+        Ok(Listed { items, total })
     }
 }
 
@@ -234,22 +235,26 @@ pub const EXACT_COUNT_LIMIT: i64 = 10_000;
 /// few thousand movies every count stays under it and is exact.
 pub const EXACT_COUNT_MAX_COST: f64 = 5_000.0;
 
-/// The total of a list whose bounded count (its matching ids in id order, at most [`EXACT_COUNT_LIMIT`] + 1) is
-/// `bounded`: counted when the planner expects it to be small and cheap, else the planner's estimate. One
+/// A list's ids (in id order, which lets the planner stop early on the primary key for a broad filter), cut one
+/// past [`EXACT_COUNT_LIMIT`]: what a bounded count reads at the most.
+pub fn bounded<Q: LimitDsl>(ids: Q) -> Q::Output {
+    ids.limit(EXACT_COUNT_LIMIT.saturating_add(1))
+}
+
+/// The total of a list whose ids (in id order) are `ids`: counted, up to one past [`EXACT_COUNT_LIMIT`]
+/// ([`bounded`]), when the planner expects the list to be small and cheap, else the planner's estimate. One
 /// `EXPLAIN` (planning only) decides; the count itself runs only when it is worth it.
-pub async fn bounded_count<'a, Q>(conn: &mut AsyncPgConnection, bounded: impl Fn() -> Q) -> Result<Total, ApiError>
+pub async fn bounded_count<'a, Q>(conn: &mut AsyncPgConnection, ids: impl Fn() -> Q) -> Result<Total, ApiError>
 where
-    Q: diesel::query_builder::QueryFragment<Pg>
-        + diesel_async::methods::LoadQuery<'a, AsyncPgConnection, i32>
-        + Send
-        + 'a,
+    Q: LimitDsl,
+    Q::Output: QueryFragment<Pg> + LoadQuery<'a, AsyncPgConnection, i32> + Send + 'a,
 {
     // Boxed futures: unboxed, their types trip the compiler's `Send` check (see `links!` in details.rs).
-    let planned = shared::explain::estimate(conn, bounded()).boxed().await?;
+    let planned = shared::explain::estimate(conn, bounded(ids())).boxed().await?;
     if planned.rows > EXACT_COUNT_LIMIT || planned.cost > EXACT_COUNT_MAX_COST {
         return Ok(Total::Estimated(planned.rows));
     }
-    let found = bounded().load::<i32>(conn).boxed().await?.len();
+    let found = bounded(ids()).load::<i32>(conn).boxed().await?.len();
     Ok(bounded_total(found, planned.rows))
 }
 

@@ -18,7 +18,7 @@ use super::types::*;
 use crate::accounts::auth::{self, AuthCache};
 use crate::accounts::models::{Group, User};
 use crate::error::ApiError;
-use crate::pagination::{EXACT_COUNT_LIMIT, Listed, Page};
+use crate::pagination::{Listed, Page};
 use crate::profiles::models::Profile;
 use crate::profiles::types::{ProfileResponse, avatar_urls};
 use shared::storage::Storage;
@@ -278,15 +278,10 @@ pub async fn list_users(
             }),
         })
         .collect::<Vec<_>>();
-    let total = page
-        .total_or_bounded_count(&mut conn, items.len(), || {
-            filter_users(users::table.into_boxed(), filters)
-                .select(users::id)
-                .order(users::id)
-                .limit(EXACT_COUNT_LIMIT + 1)
-        })
-        .await?;
-    Ok(Listed { items, total })
+    page.listed(&mut conn, items, || {
+        filter_users(users::table.into_boxed(), filters).select(users::id).order(users::id)
+    })
+    .await
 }
 
 pub async fn get_user(pool: &DbPool, storage: &dyn Storage, user_id: UserId) -> Result<AdminUserDetail, ApiError> {

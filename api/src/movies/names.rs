@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::fields::Issues;
-use super::query::{EXACT_COUNT_LIMIT, bounded_count, contains_pattern, lower};
+use super::query::{bounded_count, contains_pattern, lower};
 use super::types::{ENTITY_NAME_MAX, NamedRef};
 use crate::error::{ApiError, FieldIssue, unique_violation};
 use crate::extract::Validate;
@@ -110,29 +110,19 @@ impl Validate for NameRequest {
     }
 }
 
-/// Pagination plus an optional name search for the star, director and certification lists.
+/// The name search of the star, director and certification lists (their page is a [`crate::pagination::Listing`]'s).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct NameListQuery {
-    #[param(minimum = 1, default = 1)]
-    pub page: Option<i64>,
-    #[param(minimum = 1, maximum = 20, default = 10)]
-    pub per_page: Option<i64>,
+pub struct NameSearchQuery {
     /// Part of the name, any case.
     pub search: Option<String>,
 }
 
-pub struct NameList {
-    pub page: Page,
-    pub search: Option<String>,
-}
-
-impl Validate for NameListQuery {
-    type Valid = NameList;
-    fn validate(self) -> Result<NameList, Vec<FieldIssue>> {
-        let page = crate::pagination::PageQuery { page: self.page, per_page: self.per_page }.validate()?;
-        let search = self.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
-        Ok(NameList { page, search })
+impl Validate for NameSearchQuery {
+    /// The trimmed search, `None` when blank.
+    type Valid = Option<String>;
+    fn validate(self) -> Result<Option<String>, Vec<FieldIssue>> {
+        Ok(self.search.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
     }
 }
 
@@ -207,10 +197,7 @@ pub async fn list(
             query
         };
         // Counted like movie lists (see `query::bounded_count`): a name list grows with the catalog.
-        let total = bounded_count(conn, || {
-            filtered().select(t::id).order(t::id).limit(EXACT_COUNT_LIMIT.saturating_add(1))
-        })
-        .await?;
+        let total = bounded_count(conn, || filtered().select(t::id).order(t::id)).await?;
         let rows = filtered()
             .select((t::id, t::name))
             .order((t::name.asc(), t::id.asc()))

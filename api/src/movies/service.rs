@@ -268,7 +268,7 @@ async fn favorites(pool: &DbPool, scope: Scope, list: &MovieList) -> Result<List
     let total = match list.page.total_if_last(rows.len()) {
         Some(total) => Total::Exact(total),
         None => {
-            let found = query::count_query(scope, &list.filters).load::<i32>(&mut conn).await?;
+            let found = query::bounded(query::count_query(scope, &list.filters)).load::<i32>(&mut conn).await?;
             match query::bounded_total(found.len(), 0) {
                 // More favorites than the limit (rare): the planner's estimate, as for the catalog.
                 Total::Estimated(_) => query::count(&mut conn, scope, &list.filters).await?,

@@ -8,9 +8,9 @@ use super::types::*;
 
 use crate::accounts::auth::Caller;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
-use crate::extract::{ValidPath, ValidQuery};
+use crate::extract::ValidPath;
 use crate::http::{Message, MessageResponse, message};
-use crate::pagination::{PageLinkBase, PageMeta};
+use crate::pagination::{Listing, PageQuery};
 use crate::responses::{MalformedId, Unauthorized};
 use crate::state::AppState;
 use crate::views::{Touched, View};
@@ -27,23 +27,23 @@ impl AppState {
 }
 
 /// The caller's notifications, newest first; `unread=true` for unread ones only.
-#[utoipa::path(get, path = "/notifications/", tag = "notifications", params(NotificationListQuery), security(("bearer" = [])), responses(
+#[utoipa::path(get, path = "/notifications/", tag = "notifications", params(PageQuery, NotificationFilterQuery), security(("bearer" = [])), responses(
     (status = 200, description = "A page of notifications", body = NotificationListResponse),
     Unauthorized,
     (status = 422, description = "Malformed pagination or filter", body = ValidationErrorBody),
 ))]
 pub async fn list_notifications(
     caller: Caller,
-    base: PageLinkBase,
-    ValidQuery(list): ValidQuery<NotificationListQuery>,
+    Listing { paging, filters: unread_only }: Listing<NotificationFilterQuery>,
     view: View,
 ) -> ApiResult<Response> {
-    let filters: Vec<(&str, String)> = if list.unread_only { vec![("unread", "true".into())] } else { Vec::new() };
-    let page = service::list(caller.pool(), caller.id, &list).map_ok(|found| NotificationListResponse {
-        notifications: found.notifications,
-        unread_count: found.unread_count,
-        meta: PageMeta::new(list.page, found.total, &base, &filters),
-    });
+    let filters: Vec<(&str, String)> = if unread_only { vec![("unread", "true".into())] } else { Vec::new() };
+    let page =
+        service::list(caller.pool(), caller.id, paging.page, unread_only).map_ok(|found| NotificationListResponse {
+            notifications: found.notifications,
+            unread_count: found.unread_count,
+            meta: paging.meta(found.total, &filters),
+        });
     view.json(&caller, page).await
 }
 

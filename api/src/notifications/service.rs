@@ -15,8 +15,9 @@ use shared::jobs::{EmailJob, EmailKind, Job};
 use shared::schema::{movies, notifications, users};
 use uuid::Uuid;
 
-use super::types::{Notification, NotificationKind, NotificationList, NotificationPage};
+use super::types::{Notification, NotificationKind, NotificationPage};
 use crate::error::ApiError;
+use crate::pagination::Page;
 use crate::views::Touched;
 
 /// What a reply or a like needs to notify: the relay its email job commits through, how many such emails one
@@ -130,13 +131,13 @@ pub async fn notify(
 
 /// The user's notifications, newest first: the page (joined to movies), then the total and unread counts only
 /// when the page is not the whole view (most users' notifications fit one page, which tells both counts).
-pub async fn list(pool: &DbPool, user: UserId, list: &NotificationList) -> Result<NotificationPage, ApiError> {
+pub async fn list(pool: &DbPool, user: UserId, page: Page, unread_only: bool) -> Result<NotificationPage, ApiError> {
     let mut conn = db::conn(pool).await?;
     // One statement shape for both views (`read_at IS NULL OR NOT $unread_only`), not a boxed query per view: a
     // boxed query is prepared anew on every request, a round trip and a plan more than a cached statement.
     let in_view = notifications::user_id
         .eq(user)
-        .and(notifications::read_at.is_null().or(diesel::dsl::not(list.unread_only.into_sql::<Bool>())));
+        .and(notifications::read_at.is_null().or(diesel::dsl::not(unread_only.into_sql::<Bool>())));
     let scoped = || notifications::table.filter(in_view);
     type Row =
         (i32, String, Uuid, String, Option<i32>, Option<i32>, Option<chrono::DateTime<Utc>>, chrono::DateTime<Utc>);
@@ -153,11 +154,11 @@ pub async fn list(pool: &DbPool, user: UserId, list: &NotificationList) -> Resul
             notifications::created_at,
         ))
         .order(notifications::id.desc())
-        .offset(list.page.offset())
-        .limit(list.page.limit())
+        .offset(page.offset())
+        .limit(page.limit())
         .load::<Row>(&mut conn)
         .await?;
-    let whole_view = list.page.page == 1 && list.page.total_if_last(rows.len()).is_some();
+    let whole_view = page.page == 1 && page.total_if_last(rows.len()).is_some();
     let (total, unread_count) = if whole_view {
         let unread = rows.iter().filter(|row| row.6.is_none()).count();
         (i64::try_from(rows.len()).unwrap_or(i64::MAX), i64::try_from(unread).unwrap_or(i64::MAX))

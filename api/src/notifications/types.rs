@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::error::FieldIssue;
 use crate::extract::Validate;
-use crate::pagination::{Page, PageMeta, PageQuery};
+use crate::pagination::PageMeta;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -49,27 +49,19 @@ pub struct NotificationListResponse {
     pub meta: PageMeta,
 }
 
+/// The filter of the notification list (its page is a [`crate::pagination::Listing`]'s).
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct NotificationListQuery {
-    #[param(minimum = 1, default = 1)]
-    pub page: Option<i64>,
-    #[param(minimum = 1, maximum = 20, default = 10)]
-    pub per_page: Option<i64>,
+pub struct NotificationFilterQuery {
     /// `true` for unread notifications only.
     pub unread: Option<bool>,
 }
 
-pub struct NotificationList {
-    pub page: Page,
-    pub unread_only: bool,
-}
-
-impl Validate for NotificationListQuery {
-    type Valid = NotificationList;
-    fn validate(self) -> Result<NotificationList, Vec<FieldIssue>> {
-        let page = PageQuery { page: self.page, per_page: self.per_page }.validate()?;
-        Ok(NotificationList { page, unread_only: self.unread.unwrap_or(false) })
+impl Validate for NotificationFilterQuery {
+    /// Whether only unread notifications are listed.
+    type Valid = bool;
+    fn validate(self) -> Result<bool, Vec<FieldIssue>> {
+        Ok(self.unread.unwrap_or(false))
     }
 }
 

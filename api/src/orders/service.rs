@@ -16,7 +16,7 @@ use crate::cart::service::cart_id;
 use crate::error::{ApiError, unique_violation};
 use crate::history::{HistoryListing, filtered_history};
 use crate::money::Price;
-use crate::pagination::{EXACT_COUNT_LIMIT, Listed, Page};
+use crate::pagination::{Listed, Page};
 
 fn pending_exists() -> ApiError {
     ApiError::bad_request("You already have an unpaid (pending) order.")
@@ -178,7 +178,7 @@ pub async fn cancel(pool: &DbPool, user_id: UserId, order_id: OrderId) -> Result
 }
 
 /// Everyone's orders for admins, newest first: the page, then its total when the page cannot tell it (a bounded
-/// count, see [`Page::total_or_bounded_count`]).
+/// count, see [`Page::listed`]).
 pub async fn admin_list(listing: &HistoryListing<OrderStatus>) -> Result<Listed<AdminOrder>, ApiError> {
     let mut conn = db::conn(&listing.pool).await?;
     let (filters, page) = (&listing.filters, listing.paging.page);
@@ -201,10 +201,5 @@ pub async fn admin_list(listing: &HistoryListing<OrderStatus>) -> Result<Listed<
             user_id,
         })
         .collect::<Vec<_>>();
-    let total = page
-        .total_or_bounded_count(&mut conn, orders.len(), || {
-            filtered().select(orders::id).order(orders::id).limit(EXACT_COUNT_LIMIT + 1)
-        })
-        .await?;
-    Ok(Listed { items: orders, total })
+    page.listed(&mut conn, orders, || filtered().select(orders::id).order(orders::id)).await
 }

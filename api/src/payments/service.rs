@@ -14,7 +14,7 @@ use super::types::{AdminPayment, Payment, PaymentStatus};
 use crate::error::ApiError;
 use crate::history::{HistoryListing, filtered_history};
 use crate::money::Price;
-use crate::pagination::{EXACT_COUNT_LIMIT, Listed, Page};
+use crate::pagination::{Listed, Page};
 
 /// Maps a Stripe failure: not configured → 503, unreachable → 502 (nothing changed on our side), refused → the
 /// caller's message.
@@ -55,7 +55,7 @@ pub async fn list(pool: &DbPool, user_id: UserId, page: Page) -> Result<(Vec<Pay
 type AdminPaymentRow = (i32, DateTime<Utc>, BigDecimal, PaymentStatus, String, i32, i32);
 
 /// Everyone's payments for admins, newest first: the page, then its total when the page cannot tell it (a
-/// bounded count, see [`Page::total_or_bounded_count`]).
+/// bounded count, see [`Page::listed`]).
 pub async fn admin_list(listing: &HistoryListing<PaymentStatus>) -> Result<Listed<AdminPayment>, ApiError> {
     let mut conn = db::conn(&listing.pool).await?;
     let (filters, page) = (&listing.filters, listing.paging.page);
@@ -87,10 +87,5 @@ pub async fn admin_list(listing: &HistoryListing<PaymentStatus>) -> Result<Liste
             order_id,
         })
         .collect::<Vec<_>>();
-    let total = page
-        .total_or_bounded_count(&mut conn, payments.len(), || {
-            filtered().select(payments::id).order(payments::id).limit(EXACT_COUNT_LIMIT + 1)
-        })
-        .await?;
-    Ok(Listed { items: payments, total })
+    page.listed(&mut conn, payments, || filtered().select(payments::id).order(payments::id)).await
 }

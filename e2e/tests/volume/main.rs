@@ -442,7 +442,10 @@ async fn hot_queries_read_growing_tables_only_through_indexes_at_production_volu
             .await
             .unwrap();
         if estimate <= query::EXACT_COUNT_LIMIT && list.filters != Default::default() {
-            plans.push(("count", plan(&mut conn, query::count_query(Scope::Catalog, &list.filters)).await));
+            plans.push((
+                "count",
+                plan(&mut conn, query::bounded(query::count_query(Scope::Catalog, &list.filters))).await,
+            ));
         }
         for (what, explained) in plans {
             let scanned = scanned_growing_tables(&explained);

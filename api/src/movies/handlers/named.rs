@@ -10,16 +10,16 @@ use shared::db::{self, DbPool};
 use super::editor::CatalogEditor;
 use crate::accounts::auth::AuthUser;
 use crate::error::{ApiResult, ErrorBody, ValidationErrorBody};
-use crate::extract::{ValidJson, ValidPath, ValidQuery};
+use crate::extract::{ValidJson, ValidPath};
 use crate::http::{Created, Message, MessageResponse, created};
 use crate::movies::cache::CatalogCache;
 use crate::movies::names::{
-    self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameList, NameListQuery,
-    NameRequest, StarListResponse,
+    self, CertificationListResponse, DirectorListResponse, GenreListResponse, Kind, NameRequest, NameSearchQuery,
+    StarListResponse,
 };
 use crate::movies::service;
 use crate::movies::types::*;
-use crate::pagination::{PageLinkBase, PageMeta, PageQuery, Paging};
+use crate::pagination::{Listing, PageMeta, PageQuery, Paging};
 use crate::responses::{
     GenreNotFound, InvalidName, MalformedId, MalformedIdOrName, MalformedPagination, ModeratorRequired, Unauthorized,
 };
@@ -41,13 +41,13 @@ async fn get_named(pool: DbPool, cache: &CatalogCache, key: AnswerKey, kind: Kin
 async fn list_named(
     pool: &DbPool,
     kind: Kind,
-    list: &NameList,
-    base: &PageLinkBase,
+    list: &Listing<NameSearchQuery>,
 ) -> ApiResult<(Vec<NamedRef>, PageMeta)> {
     let mut conn = db::conn(pool).await?;
-    let found = names::list(&mut conn, kind, list.page, list.search.as_deref()).await?;
-    let filters: Vec<(&str, String)> = list.search.iter().map(|search| ("search", search.clone())).collect();
-    let meta = PageMeta::of(list.page, &found, base, &filters);
+    let search = list.filters.as_deref();
+    let found = names::list(&mut conn, kind, list.paging.page, search).await?;
+    let filters: Vec<(&str, String)> = search.map(|search| ("search", search.to_owned())).into_iter().collect();
+    let meta = list.paging.meta_of(&found, &filters);
     Ok((found.items, meta))
 }
 
@@ -122,16 +122,12 @@ macro_rules! named_handlers {
         }
 
         #[doc = concat!("Every ", $noun, ", by name, optionally narrowed by `search`.")]
-        #[utoipa::path(get, path = concat!("/movies/", $plural, "/"), tag = $plural, params(NameListQuery), responses(
+        #[utoipa::path(get, path = concat!("/movies/", $plural, "/"), tag = $plural, params(PageQuery, NameSearchQuery), responses(
             (status = 200, description = "A page", body = $response),
             MalformedPagination,
         ))]
-        pub async fn $list(
-            State(pool): State<DbPool>,
-            base: PageLinkBase,
-            ValidQuery(list): ValidQuery<NameListQuery>,
-        ) -> ApiResult<Json<$response>> {
-            let (items, meta) = list_named(&pool, $kind, &list, &base).await?;
+        pub async fn $list(State(pool): State<DbPool>, list: Listing<NameSearchQuery>) -> ApiResult<Json<$response>> {
+            let (items, meta) = list_named(&pool, $kind, &list).await?;
             Ok(Json($response { $field: items, meta }))
         }
     };

@@ -6,7 +6,7 @@ mod count;
 mod details;
 
 pub use count::{
-    EXACT_COUNT_LIMIT, EXACT_COUNT_MAX_COST, bounded_count, bounded_total, count, count_query, matches_query,
+    EXACT_COUNT_LIMIT, EXACT_COUNT_MAX_COST, bounded, bounded_count, bounded_total, count, count_query, matches_query,
 };
 pub use details::{detail, details};
 
