@@ -1,30 +1,21 @@
 //! Account rows and the user groups.
 
 use chrono::{DateTime, Utc};
-use diesel::deserialize::{self, FromSql};
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::expression::AsExpression;
 use diesel::pg::{Pg, PgValue};
 use diesel::prelude::*;
 use diesel::serialize::{self, Output, ToSql};
 use diesel::sql_types::Int4;
 use serde::{Deserialize, Serialize};
 use shared::schema::users;
+use utoipa::ToSchema;
 
 // The ids are what `users.group_id` stores (the `user_groups` rows name them `ADMIN`, `USER`, `MODERATOR`), so a
 // group compares with and loads from that column directly; the wire form is the lower-cased name. (A `//` comment:
 // the doc comment below is the schema's description in the OpenAPI document.)
 /// The user groups; their ids are part of the API contract (1 admin, 2 user, 3 moderator).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-    diesel::expression::AsExpression,
-    diesel::deserialize::FromSqlRow,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, AsExpression, FromSqlRow)]
 #[diesel(sql_type = diesel::sql_types::Int4)]
 #[serde(rename_all = "lowercase")]
 pub enum Group {

@@ -3,8 +3,8 @@
 //! transaction, so the change applies from the target's next request.
 
 use diesel::dsl;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::query_dsl::methods;
 use diesel_async::scoped_futures::ScopedFutureExt;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
@@ -214,16 +214,16 @@ pub async fn reactivate(by: ByAdmin<'_>, user_id: UserId) -> Result<String, ApiE
     activate_target(by, Target::Id(user_id), AuditAction::Reactivate, done).await
 }
 
-/// Applies the listing filters to a boxed query over `users` (alone for the count, joined for the page).
-fn filter_users<Q>(query: Q, filters: &UserFilters) -> Q
-where
-    Q: methods::FilterDsl<dsl::Eq<users::group_id, Group>, Output = Q>
-        + methods::FilterDsl<dsl::Eq<users::is_active, bool>, Output = Q>
-        + methods::FilterDsl<dsl::Like<users::email, String>, Output = Q>,
-{
+/// The users the listing's filters select, left-joined to their profiles: what both the page and its count read.
+/// The count reads no profile column and a profile is unique per user, so PostgreSQL removes the join from it.
+fn filtered_users(
+    filters: &UserFilters,
+) -> dsl::IntoBoxed<'static, dsl::LeftJoin<users::table, user_profiles::table>, Pg> {
     // Emails are stored lower-case (a CHECK guarantees it), so LIKE on the lower-cased input is case-insensitive and
     // can use the trigram index.
-    query
+    users::table
+        .left_join(user_profiles::table)
+        .into_boxed()
         .filter_some(filters.group, |group| users::group_id.eq(group))
         .filter_some(filters.is_active, |active| users::is_active.eq(active))
         .filter_some(filters.email.as_deref(), |fragment| users::email.like(db::like_pattern(fragment)))
@@ -238,7 +238,7 @@ pub async fn list_users(
     filters: &UserFilters,
 ) -> Result<Listed<AdminUserItem>, ApiError> {
     let mut conn = db::conn(pool).await?;
-    let query = filter_users(users::table.left_join(user_profiles::table).into_boxed(), filters);
+    let query = filtered_users(filters);
     let query = match filters.sort {
         UserSort::IdAsc => query.order_by(users::id.asc()),
         UserSort::IdDesc => query.order_by(users::id.desc()),
@@ -278,10 +278,7 @@ pub async fn list_users(
             }),
         })
         .collect::<Vec<_>>();
-    page.listed(&mut conn, items, || {
-        filter_users(users::table.into_boxed(), filters).select(users::id).order(users::id)
-    })
-    .await
+    page.listed(&mut conn, items, || filtered_users(filters).select(users::id).order(users::id)).await
 }
 
 pub async fn get_user(pool: &DbPool, storage: &dyn Storage, user_id: UserId) -> Result<AdminUserDetail, ApiError> {
@@ -304,14 +301,14 @@ pub async fn get_user(pool: &DbPool, storage: &dyn Storage, user_id: UserId) -> 
     })
 }
 
-/// Applies the audit filters to a boxed query over `admin_audit_log` (alone for the count, joined for the page).
-fn filter_audit<Q>(query: Q, filters: &AuditFilters) -> Q
-where
-    Q: methods::FilterDsl<dsl::Eq<admin_audit_log::action, AuditAction>, Output = Q>
-        + methods::FilterDsl<dsl::Eq<admin_audit_log::target_user_id, i32>, Output = Q>
-        + methods::FilterDsl<dsl::Eq<admin_audit_log::admin_id, i32>, Output = Q>,
-{
-    query
+/// The audit entries the filters select, left-joined to the acting admin: what both the page and its count read
+/// (PostgreSQL removes the join, on the admin's primary key, from the count).
+fn filtered_audit(
+    filters: &AuditFilters,
+) -> dsl::IntoBoxed<'static, dsl::LeftJoin<admin_audit_log::table, users::table>, Pg> {
+    admin_audit_log::table
+        .left_join(users::table)
+        .into_boxed()
         .filter_some(filters.action, |action| admin_audit_log::action.eq(action))
         .filter_some(filters.target_user_id, |id| admin_audit_log::target_user_id.eq(id))
         .filter_some(filters.admin_id, |id| admin_audit_log::admin_id.eq(id))
@@ -321,15 +318,14 @@ where
 /// the acting admin's email: one query and one count.
 pub async fn list_audit(pool: &DbPool, page: Page, filters: &AuditFilters) -> Result<(Vec<AuditEntry>, i64), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let total: i64 = filter_audit(admin_audit_log::table.into_boxed(), filters).count().get_result(&mut conn).await?;
-    let rows: Vec<(AuditRow, Option<String>)> =
-        filter_audit(admin_audit_log::table.left_join(users::table).into_boxed(), filters)
-            .select((AuditRow::as_select(), users::email.nullable()))
-            .order_by(admin_audit_log::id.desc())
-            .limit(page.limit())
-            .offset(page.offset())
-            .load(&mut conn)
-            .await?;
+    let total: i64 = filtered_audit(filters).count().get_result(&mut conn).await?;
+    let rows: Vec<(AuditRow, Option<String>)> = filtered_audit(filters)
+        .select((AuditRow::as_select(), users::email.nullable()))
+        .order_by(admin_audit_log::id.desc())
+        .limit(page.limit())
+        .offset(page.offset())
+        .load(&mut conn)
+        .await?;
     let entries = rows
         .into_iter()
         .map(|(row, admin_email)| AuditEntry {
