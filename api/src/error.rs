@@ -31,6 +31,13 @@ pub struct FieldIssue {
     pub ctx: Option<Box<Value>>,
 }
 
+/// A single problem is a list of one, so a validator answering `Vec<FieldIssue>` takes a parser's issue with `?`.
+impl From<FieldIssue> for Vec<FieldIssue> {
+    fn from(issue: FieldIssue) -> Self {
+        vec![issue]
+    }
+}
+
 /// One step of a [`FieldIssue`] location: a field name or an index (of an array item, or the column of a JSON
 /// syntax error). Only describes `loc` in the OpenAPI document.
 #[derive(Serialize, utoipa::ToSchema)]

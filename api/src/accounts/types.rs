@@ -60,7 +60,7 @@ pub struct LoginInput {
 impl Validate for LoginRequest {
     type Valid = LoginInput;
     fn validate(self) -> Result<LoginInput, Vec<FieldIssue>> {
-        let email = Email::parse(&self.email, &["body", "email"]).map_err(|issue| vec![issue])?;
+        let email = Email::parse(&self.email, &["body", "email"])?;
         Ok(LoginInput { email, password: self.password })
     }
 }
@@ -74,7 +74,7 @@ pub struct EmailRequest {
 impl Validate for EmailRequest {
     type Valid = Email;
     fn validate(self) -> Result<Email, Vec<FieldIssue>> {
-        Email::parse(&self.email, &["body", "email"]).map_err(|issue| vec![issue])
+        Ok(Email::parse(&self.email, &["body", "email"])?)
     }
 }
 
@@ -95,7 +95,7 @@ pub struct Activation {
 impl Validate for ActivationQuery {
     type Valid = Activation;
     fn validate(self) -> Result<Activation, Vec<FieldIssue>> {
-        let email = Email::parse(&self.email, &["query", "email"]).map_err(|issue| vec![issue])?;
+        let email = Email::parse(&self.email, &["query", "email"])?;
         Ok(Activation { email, token: self.token })
     }
 }
@@ -131,8 +131,7 @@ pub struct PasswordChange {
 impl Validate for ChangePasswordRequest {
     type Valid = PasswordChange;
     fn validate(self) -> Result<PasswordChange, Vec<FieldIssue>> {
-        let new_password =
-            Password::parse(&self.new_password, &["body", "new_password"]).map_err(|issue| vec![issue])?;
+        let new_password = Password::parse(&self.new_password, &["body", "new_password"])?;
         Ok(PasswordChange { old_password: self.old_password, new_password })
     }
 }

@@ -21,7 +21,7 @@ pub struct TargetEmail {
 
 impl TargetEmail {
     fn parse(raw: String) -> Result<Self, Vec<FieldIssue>> {
-        let email = Email::parse(&raw, &["body", "email"]).map_err(|issue| vec![issue])?;
+        let email = Email::parse(&raw, &["body", "email"])?;
         Ok(Self { submitted: raw.trim().to_owned(), email })
     }
 }
