@@ -65,6 +65,29 @@ fn ids_of(map: &HashMap<String, i32>, names: &[String]) -> Vec<i32> {
     ids
 }
 
+/// (movie, linked id) pairs grouped by movie.
+fn by_movie(pairs: Vec<(i32, i32)>) -> HashMap<i32, Vec<i32>> {
+    let mut grouped: HashMap<i32, Vec<i32>> = HashMap::new();
+    for (movie, linked) in pairs {
+        grouped.entry(movie).or_default().push(linked);
+    }
+    grouped
+}
+
+/// The stored links of a link table (`$link::movie_id` to `$link::$linked`) for the movies `$ids`, grouped by movie
+/// ([`by_movie`]). A macro because each association is a different table.
+macro_rules! stored_links {
+    ($conn:expr, $link:ident :: $linked:ident, $ids:expr) => {
+        by_movie(
+            $link::table
+                .filter($link::movie_id.eq_any($ids))
+                .select(($link::movie_id, $link::$linked))
+                .load($conn)
+                .await?,
+        )
+    };
+}
+
 /// The tables an import writes (the counts through triggers), analyzed when it is done.
 pub const WRITTEN_TABLES: &[&str] =
     &["certifications", "genres", "directors", "movies", "movies_genres", "movies_directors", "catalog_counts"];
@@ -127,20 +150,8 @@ async fn import_batch(
         .load(conn)
         .await?;
     let existing_ids: Vec<i32> = existing.iter().map(|row| row.id).collect();
-    let mut genre_links = by_movie(
-        movies_genres::table
-            .filter(movies_genres::movie_id.eq_any(&existing_ids))
-            .select((movies_genres::movie_id, movies_genres::genre_id))
-            .load(conn)
-            .await?,
-    );
-    let mut director_links = by_movie(
-        movies_directors::table
-            .filter(movies_directors::movie_id.eq_any(&existing_ids))
-            .select((movies_directors::movie_id, movies_directors::director_id))
-            .load(conn)
-            .await?,
-    );
+    let mut genre_links = stored_links!(conn, movies_genres::genre_id, &existing_ids);
+    let mut director_links = stored_links!(conn, movies_directors::director_id, &existing_ids);
     let existing: HashMap<String, Existing> = existing.into_iter().map(|row| (row.name.clone(), row)).collect();
 
     let mut writes: Vec<NewMovie> = Vec::new();
@@ -250,13 +261,4 @@ async fn import_batch(
     }
     crate::movies::query::refresh_search(conn, ids.into_values().collect()).await?;
     Ok(())
-}
-
-/// (movie, linked id) pairs grouped by movie.
-fn by_movie(pairs: Vec<(i32, i32)>) -> HashMap<i32, Vec<i32>> {
-    let mut grouped: HashMap<i32, Vec<i32>> = HashMap::new();
-    for (movie, linked) in pairs {
-        grouped.entry(movie).or_default().push(linked);
-    }
-    grouped
 }
