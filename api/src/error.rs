@@ -191,6 +191,21 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A query's one row, or the use case's own error when there is none (typically its 404); other database errors
+/// go through `From` above.
+pub trait OrMissing<T> {
+    fn or_missing(self, missing: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+}
+
+impl<T> OrMissing<T> for diesel::QueryResult<T> {
+    fn or_missing(self, missing: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+        match self {
+            Err(diesel::result::Error::NotFound) => Err(missing()),
+            found => Ok(found?),
+        }
+    }
+}
+
 // Constraint violations map here, by kind; every other database error goes through `From` above.
 
 /// Maps a unique violation on `constraint` to `error` (typically a 409), leaving other database errors as they are.
@@ -303,6 +318,16 @@ mod tests {
         assert_eq!(status_of(mapped), Some((StatusCode::BAD_REQUEST, "purchases".into())));
         let not_foreign = foreign_key_violation(unique(), |_| ApiError::bad_request("no"));
         assert!(matches!(not_foreign, ApiError::Internal(_)));
+    }
+
+    #[test]
+    fn a_missing_row_is_the_use_cases_error_and_other_failures_stay_what_they_are() {
+        let missing = || ApiError::not_found("Movie with the given ID was not found.");
+        assert_eq!(Ok::<i32, DieselError>(7).or_missing(missing).ok(), Some(7));
+        let not_found = Err::<i32, _>(DieselError::NotFound).or_missing(missing).map_err(status_of);
+        assert_eq!(not_found, Err(Some((StatusCode::NOT_FOUND, "Movie with the given ID was not found.".into()))));
+        let closed = DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, Box::new(String::from("gone")));
+        assert!(matches!(Err::<i32, _>(closed).or_missing(missing), Err(ApiError::Unavailable(_))));
     }
 
     #[test]

@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use super::models::Group;
 use super::tokens::{self, AccessClaims, TokenKeys};
-use crate::error::ApiError;
+use crate::error::{ApiError, OrMissing};
 use crate::state::{AppState, With};
 use crate::views::{self, Generation, Generations, Touched};
 
@@ -167,8 +167,7 @@ pub async fn authenticate(
                 .select(AuthRecord::as_select())
                 .first(&mut db)
                 .await
-                .optional()?
-                .ok_or_else(|| ApiError::not_found("User not found."))?;
+                .or_missing(|| ApiError::not_found("User not found."))?;
             if let Ok(json) = serde_json::to_string(&record) {
                 // NX: a record read before a change committed must not replace that change's invalidation.
                 let _: Result<Option<String>, _> = redis::cmd("SET")

@@ -17,7 +17,7 @@ use super::models::{AuditRow, UserListRow};
 use super::types::*;
 use crate::accounts::auth::{self, AuthCache};
 use crate::accounts::models::{Group, User};
-use crate::error::ApiError;
+use crate::error::{ApiError, OrMissing};
 use crate::pagination::{Listed, Page};
 use crate::profiles::models::Profile;
 use crate::profiles::types::{ProfileResponse, avatar_urls};
@@ -47,7 +47,7 @@ async fn lock(conn: &mut AsyncPgConnection, target: Target<'_>) -> Result<User, 
         Target::Email(target) => query.filter(users::email.eq(target.email.as_str())).first(conn).await,
         Target::Id(id) => query.filter(users::id.eq(id)).first(conn).await,
     };
-    found.optional()?.ok_or_else(|| match target {
+    found.or_missing(|| match target {
         Target::Email(target) => ApiError::not_found(format!("User with given email {} not found.", target.submitted)),
         Target::Id(_) => user_not_found(),
     })
@@ -289,8 +289,7 @@ pub async fn get_user(pool: &DbPool, storage: &dyn Storage, user_id: UserId) -> 
         .select((User::as_select(), Option::<Profile>::as_select()))
         .first(&mut conn)
         .await
-        .optional()?
-        .ok_or_else(user_not_found)?;
+        .or_missing(user_not_found)?;
     let group = Group::from_id(user.group_id).unwrap_or(Group::User);
     Ok(AdminUserDetail {
         account: AccountState::new(user.id, user.email, group, user.is_active, user.deactivated_at),

@@ -10,7 +10,7 @@ use shared::schema::{cart_items, carts, movies, order_items, orders, purchases, 
 use uuid::Uuid;
 
 use super::types::CartItem;
-use crate::error::{ApiError, unique_violation};
+use crate::error::{ApiError, OrMissing, unique_violation};
 use crate::orders::types::OrderStatus;
 
 /// The user's cart id, creating the cart if the user has none yet (users made before carts existed, or by admins).
@@ -59,8 +59,7 @@ pub async fn add(pool: &DbPool, user_id: UserId, movie_uuid: Uuid) -> Result<(),
         .select(movies::id)
         .first(&mut conn)
         .await
-        .optional()?
-        .ok_or_else(|| ApiError::not_found("Movie with given UUID was not found."))?;
+        .or_missing(|| ApiError::not_found("Movie with given UUID was not found."))?;
     let owned: bool = diesel::select(diesel::dsl::exists(
         purchases::table.filter(purchases::user_id.eq(user_id)).filter(purchases::movie_id.eq(movie_id)),
     ))

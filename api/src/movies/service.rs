@@ -14,7 +14,7 @@ use super::models::{MovieChangeset, MovieRow, NewMovie};
 use super::names::{self, Kind};
 use super::query::{self, Scope};
 use super::types::{CertificationRef, MovieChanges, MovieDetail, MovieInput, MovieList, MovieShort};
-use crate::error::ApiError;
+use crate::error::{ApiError, OrMissing};
 use crate::pagination::{Listed, Page, Total};
 
 pub fn movie_not_found() -> ApiError {
@@ -29,13 +29,7 @@ fn name_taken(name: &str, year: i32, time: i32) -> ApiError {
 
 /// The id of the movie `uuid`, or the contract's 404.
 pub async fn movie_id(conn: &mut AsyncPgConnection, uuid: Uuid) -> Result<MovieId, ApiError> {
-    movies::table
-        .filter(movies::uuid.eq(uuid))
-        .select(movies::id)
-        .first(conn)
-        .await
-        .optional()?
-        .ok_or_else(movie_not_found)
+    movies::table.filter(movies::uuid.eq(uuid)).select(movies::id).first(conn).await.or_missing(movie_not_found)
 }
 
 /// The detail as `GET /movies/{movie_uuid}/` shows it (video included), for the answers of writes.
@@ -136,8 +130,7 @@ pub async fn update(
                     .for_update()
                     .first(conn)
                     .await
-                    .optional()?
-                    .ok_or_else(movie_not_found)?;
+                    .or_missing(movie_not_found)?;
                 let certification_id = match &changes.certification {
                     Some(name) => names::resolve(conn, Kind::Certification, std::slice::from_ref(name)).await?.pop(),
                     None => None,
@@ -188,8 +181,7 @@ pub async fn delete(pool: &DbPool, cache: &CatalogCache, uuid: Uuid) -> Result<(
                 .for_update()
                 .first(conn)
                 .await
-                .optional()?
-                .ok_or_else(movie_not_found)?;
+                .or_missing(movie_not_found)?;
             use diesel::dsl::exists;
             // Order lines keep their movie for the order history (the original cascaded them away).
             let held: (bool, bool, bool) = diesel::select((
@@ -293,8 +285,7 @@ pub async fn genre_movies(
         .select((genres::id, genres::name, genres::movies_count))
         .first(&mut conn)
         .await
-        .optional()?
-        .ok_or_else(|| Kind::Genre.not_found())?;
+        .or_missing(|| Kind::Genre.not_found())?;
     let rows: Vec<MovieRow> = movies::table
         .filter(
             movies::id

@@ -16,7 +16,7 @@ use shared::schema::{movies, notifications, users};
 use uuid::Uuid;
 
 use super::types::{Notification, NotificationKind, NotificationPage};
-use crate::error::ApiError;
+use crate::error::{ApiError, OrMissing};
 use crate::pagination::Page;
 use crate::views::Touched;
 
@@ -192,14 +192,13 @@ pub async fn list(pool: &DbPool, user: UserId, page: Page, unread_only: bool) ->
 /// Marks one of the user's notifications read (again is fine).
 pub async fn mark_read(pool: &DbPool, user: UserId, id: i32) -> Result<(), ApiError> {
     let mut conn = db::conn(pool).await?;
-    let found: Option<i32> =
-        diesel::update(notifications::table.filter(notifications::id.eq(id)).filter(notifications::user_id.eq(user)))
-            .set(notifications::read_at.eq(Some(Utc::now())))
-            .returning(notifications::id)
-            .get_result(&mut conn)
-            .await
-            .optional()?;
-    found.map(|_| ()).ok_or_else(|| ApiError::not_found("Notification not found."))
+    diesel::update(notifications::table.filter(notifications::id.eq(id)).filter(notifications::user_id.eq(user)))
+        .set(notifications::read_at.eq(Some(Utc::now())))
+        .returning(notifications::id)
+        .get_result::<i32>(&mut conn)
+        .await
+        .or_missing(|| ApiError::not_found("Notification not found."))?;
+    Ok(())
 }
 
 /// Marks every unread notification of the user read; returns how many.

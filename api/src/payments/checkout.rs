@@ -10,7 +10,7 @@ use shared::schema::{movies, order_items, orders};
 
 use super::service::stripe_error;
 use super::stripe::{CheckoutRequest, LineItem, StripeClient};
-use crate::error::ApiError;
+use crate::error::{ApiError, OrMissing};
 use crate::orders::types::OrderStatus;
 
 /// How long a Checkout session stays open (the original's 30 minutes).
@@ -38,8 +38,7 @@ pub async fn checkout(
         .select(orders::id)
         .first(&mut conn)
         .await
-        .optional()?
-        .ok_or_else(|| ApiError::not_found("No pending order found."))?;
+        .or_missing(|| ApiError::not_found("No pending order found."))?;
     let lines: Vec<(String, BigDecimal)> = order_items::table
         .inner_join(movies::table)
         .filter(order_items::order_id.eq(order_id))

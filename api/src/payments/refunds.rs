@@ -13,7 +13,7 @@ use shared::schema::{order_items, orders, payments, purchases};
 use super::service::stripe_error;
 use super::stripe::StripeClient;
 use super::types::PaymentStatus;
-use crate::error::ApiError;
+use crate::error::{ApiError, OrMissing};
 use crate::orders::service::order_not_found;
 use crate::orders::types::OrderStatus;
 
@@ -33,8 +33,7 @@ pub async fn refund_order(
         .select(orders::status)
         .first(&mut conn)
         .await
-        .optional()?
-        .ok_or_else(order_not_found)?;
+        .or_missing(order_not_found)?;
     match status {
         OrderStatus::Cancelled => return Err(ApiError::conflict("Cancelled orders cannot be refunded.")),
         OrderStatus::Pending => return Err(ApiError::conflict("Order is not paid.")),

@@ -15,7 +15,7 @@ use super::form::RawForm;
 use super::models::{Profile, ProfileChangeset};
 use super::types::{Gender, ProfileResponse};
 use crate::accounts::models::Group;
-use crate::error::{ApiError, unique_violation};
+use crate::error::{ApiError, OrMissing, unique_violation};
 use crate::media::thumbnail_key;
 use shared::storage::Storage;
 
@@ -250,8 +250,7 @@ pub async fn update(
                     .for_update()
                     .first(conn)
                     .await
-                    .optional()?
-                    .ok_or_else(profile_not_found)?;
+                    .or_missing(profile_not_found)?;
                 if changes.is_empty() {
                     return Ok((current, None));
                 }

@@ -16,7 +16,7 @@ use crate::accounts::passwords;
 use crate::accounts::queries::{self};
 use crate::accounts::rate_limit::{self, Allowance, Attempt, ClientIp};
 use crate::accounts::tokens::{self};
-use crate::error::{ApiError, unique_violation};
+use crate::error::{ApiError, OrMissing, unique_violation};
 
 use super::{Accounts, MailedToken, email_job, find_user, mail_token, send_new_token};
 
@@ -91,8 +91,7 @@ pub async fn activate(ctx: Accounts<'_>, email: &Email, token: &str) -> Result<(
                 let user_id: i32 = queries::activation_user(email.as_str(), &digest, Utc::now())
                     .first(conn)
                     .await
-                    .optional()?
-                    .ok_or_else(invalid)?;
+                    .or_missing(invalid)?;
                 diesel::update(users::table.find(user_id))
                     .set((users::is_active.eq(true), users::updated_at.eq(diesel::dsl::now)))
                     .execute(conn)

@@ -13,7 +13,7 @@ use shared::schema::{comment_likes, comments, favorites, movie_reactions, movies
 use uuid::Uuid;
 
 use super::types::*;
-use crate::error::{ApiError, unique_violation};
+use crate::error::{ApiError, OrMissing, unique_violation};
 use crate::movies::service::movie_id;
 use crate::notifications::service::{Event, Notifier, notify};
 use crate::notifications::types::NotificationKind;
@@ -126,8 +126,7 @@ async fn find_comment(
         .select((comments::user_id, comments::body))
         .first(conn)
         .await
-        .optional()?
-        .ok_or_else(comment_not_found)
+        .or_missing(comment_not_found)
 }
 
 /// Top-level comments of a movie (newest first), or the replies to one comment (oldest first, as a conversation
