@@ -87,6 +87,14 @@ impl Owner {
             Self::Everyone => everyone_generation_key(prefix),
         }
     }
+
+    /// The key the owner's answer to `request` is kept under.
+    fn answer_key(self, request: &str) -> String {
+        match self {
+            Self::User(user) => format!("{}|{request}", user.0),
+            Self::Everyone => format!("*|{request}"),
+        }
+    }
 }
 
 /// The Redis key of a user's generation.
@@ -255,10 +263,7 @@ impl View {
     {
         let views = &self.views.0;
         let Some(kept) = &views.kept else { return Answer::build(build).await };
-        let key = match owner {
-            Owner::User(user) => format!("{}|{}", user.0, self.key),
-            Owner::Everyone => format!("*|{}", self.key),
-        };
+        let key = owner.answer_key(&self.key);
         let catalog = views.catalog.load(Ordering::Acquire);
         if let Some(current) = generation.0
             && let Some(found) = kept.get(&key).await
@@ -334,8 +339,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Touched {
 }
 
 /// Middleware: gives every unsafe request a [`Touched`], and once it answered, sets new generations for the users it
-/// names and for the admin views, before the answer leaves, so the writer's next read (on any replica) sees the write. A failure is logged
-/// and counted, not turned into an error: the write itself happened, and kept answers expire by [`VIEW_TTL`].
+/// names and for the admin views, before the answer leaves, so the writer's next read (on any replica) sees the
+/// write. A failure is logged and counted, not turned into an error: the write itself happened, and kept answers
+/// expire by [`VIEW_TTL`].
 pub async fn track_writes(State(views): State<UserViews>, mut request: Request, next: Next) -> Response {
     if request.method().is_safe() {
         return next.run(request).await;
